@@ -1,0 +1,215 @@
+//! The dry-run validator: Tera syntax → render → TOML parse → schema → semantic rules,
+//! every finding reported at its place in the template source.
+//!
+//! [`Analyzer::analyze`] is the one entry point for the LSP face and the CLI alike, so
+//! an editor and `clnrm-lsp check` show the same diagnostics by construction.
+
+pub mod codes;
+mod diagnostic;
+mod environment;
+mod key;
+pub mod rules;
+pub mod schema;
+pub mod source_map;
+pub mod template;
+pub mod toml;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use codes::Code;
+pub use diagnostic::{Diagnostic, Edit, Fix, Related, Severity};
+pub use environment::Environment;
+pub use key::ContentKey;
+pub use source_map::SourceMap;
+pub use template::{Dependency, Rendered, SourceLoader};
+
+use crate::cache::{BoundedCache, CacheStats};
+
+/// Files larger than this get a single diagnostic instead of a full analysis: a keystroke
+/// must never stall on a pasted log file.
+pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
+
+/// What a file is, which decides how much of the pipeline applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// A test file (`*.clnrm.toml`, `*.clnrm.toml.tera`, or an unsaved buffer): full pipeline.
+    Test,
+    /// A template library (`_macros.toml.tera`, any other `*.tera`): Tera syntax only,
+    /// since it is not a test by itself.
+    TemplateLibrary,
+}
+
+impl FileKind {
+    pub fn of(path: Option<&Path>) -> Self {
+        let Some(name) = path.and_then(|p| p.file_name()).and_then(|n| n.to_str()) else {
+            return FileKind::Test;
+        };
+        if name.ends_with(".tera") && !name.ends_with(".clnrm.toml.tera") {
+            FileKind::TemplateLibrary
+        } else {
+            FileKind::Test
+        }
+    }
+}
+
+/// Where a document lives: decides which templates it may import or include.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    /// The document's own path, when it has one.
+    pub path: Option<&'a Path>,
+    /// The workspace root; templates outside it are never read.
+    pub workspace_root: Option<&'a Path>,
+}
+
+/// The result of analysing one text. Shared by content hash, so it must not depend on
+/// anything the key does not cover.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Findings in pipeline order (Tera, render, TOML, schema, rules), each stage by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The rendered TOML and its map back to the template, when rendering succeeded.
+    pub rendered: Option<Arc<Rendered>>,
+    /// Whether the rendered text parsed as TOML (later stages ran).
+    pub parsed: bool,
+    /// The templates this text imports or includes, as resolved when it was analysed.
+    pub dependencies: Vec<Dependency>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Rough heap size, for the cache's byte bound.
+    pub fn weight(&self) -> usize {
+        let diags: usize = self.diagnostics.iter().map(|d| 96 + d.message.len()).sum();
+        let rendered = self.rendered.as_ref().map_or(0, |r| r.weight());
+        let deps: usize = self.dependencies.iter().map(|d| 64 + d.name.len()).sum();
+        diags + rendered + deps + 64
+    }
+}
+
+/// The analysis engine: the compiled schema, the environment snapshot, and the hash cache.
+pub struct Analyzer {
+    env: Environment,
+    cache: BoundedCache<ContentKey, Arc<Analysis>>,
+}
+
+/// Bounds of the in-memory analysis cache.
+pub const CACHE_MAX_ENTRIES: usize = 4096;
+pub const CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+impl Analyzer {
+    pub fn new(env: Environment) -> Self {
+        Self {
+            env,
+            cache: BoundedCache::new(CACHE_MAX_ENTRIES, CACHE_MAX_BYTES),
+        }
+    }
+
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    /// Analyse `text`, or return the cached analysis of identical input.
+    ///
+    /// The key covers the text, the file kind, the environment and the content of every
+    /// template it imports or includes (read through `loader`), plus the engine version.
+    pub fn analyze(
+        &self,
+        text: &str,
+        origin: Origin<'_>,
+        loader: &dyn SourceLoader,
+    ) -> Arc<Analysis> {
+        let kind = FileKind::of(origin.path);
+        let deps = template::collect_dependencies(text, origin, loader);
+        let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
+        if let Some(hit) = self.cache.get(&key) {
+            return hit;
+        }
+        let analysis = Arc::new(analyze_uncached(text, kind, deps, &self.env));
+        self.cache
+            .insert(key, analysis.clone(), analysis.weight() + text.len());
+        analysis
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+}
+
+/// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
+pub fn analyze_uncached(
+    text: &str,
+    kind: FileKind,
+    deps: Vec<Dependency>,
+    env: &Environment,
+) -> Analysis {
+    let mut analysis = Analysis {
+        dependencies: deps,
+        ..Analysis::default()
+    };
+    if text.len() > MAX_ANALYSED_BYTES {
+        analysis.diagnostics.push(Diagnostic::new(
+            Code::FileTooLarge,
+            0..0,
+            format!(
+                "file is {} bytes; files over {} bytes are not analysed",
+                text.len(),
+                MAX_ANALYSED_BYTES
+            ),
+        ));
+        return analysis;
+    }
+
+    // Stages a and b: Tera syntax and render. Plain TOML maps 1:1.
+    let rendered = if template::is_template(text) {
+        template::render(
+            text,
+            kind,
+            &analysis.dependencies,
+            env,
+            &mut analysis.diagnostics,
+        )
+    } else {
+        Some(Rendered::verbatim(text))
+    };
+    let Some(rendered) = rendered else {
+        return analysis;
+    };
+    if kind == FileKind::TemplateLibrary {
+        return analysis;
+    }
+
+    // Stages c–e run on the rendered text; their ranges are mapped back to the template.
+    let mut found = Vec::new();
+    if let Some(doc) = toml::parse(&rendered.text, &mut found) {
+        analysis.parsed = true;
+        schema::validate(&doc, &rendered.text, &mut found);
+        rules::check(&doc, &rendered.text, &mut found);
+    }
+    for mut d in found {
+        d.range = rendered.map.to_source(d.range.clone());
+        for r in &mut d.related {
+            r.range = rendered.map.to_source(r.range.clone());
+        }
+        if let Some(fix) = &mut d.fix {
+            // A fix is only safe where the rendered text was copied verbatim.
+            if fix
+                .edits
+                .iter()
+                .all(|e| rendered.map.is_verbatim(e.range.clone()))
+            {
+                for e in &mut fix.edits {
+                    e.range = rendered.map.to_source(e.range.clone());
+                }
+            } else {
+                d.fix = None;
+            }
+        }
+        analysis.diagnostics.push(d);
+    }
+    analysis.rendered = Some(Arc::new(rendered));
+    analysis
+}

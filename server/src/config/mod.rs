@@ -1,0 +1,2 @@
+//! Project configuration: `.clnrm/config.toml`, clnrm's own `cleanroom.toml` where ours is
+//! silent, and client settings.

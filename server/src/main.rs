@@ -1,0 +1,37 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use clnrm_lsp::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(command) => cli::run(command),
+        None => {
+            init_logging();
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("clnrm-lsp: cannot start the async runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime.block_on(clnrm_lsp::lsp::serve_stdio());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Logs go to stderr only: stdout is the protocol. Filter from `CLNRM_LSP_LOG`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLNRM_LSP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
