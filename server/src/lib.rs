@@ -9,6 +9,9 @@ pub mod cli;
 pub mod config;
 pub mod documents;
 pub mod lsp;
+pub mod model;
+pub mod runs;
+pub mod traces;
 
 /// Version of the engine; part of every cache key so a new build never reuses old answers.
 pub const ENGINE_VERSION: &str = concat!(env!("CARGO_PKG_NAME"), "@", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,1 @@
+//! Scenario runs: queue, workers, backends, span collection, verdicts.
