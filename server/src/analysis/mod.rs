@@ -33,11 +33,14 @@ pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
 /// What a file is, which decides how much of the pipeline applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
-    /// A test file (`*.clnrm.toml`, `*.clnrm.toml.tera`, or an unsaved buffer): full pipeline.
+    /// A test file (`*.clnrm.toml.tera`, or an unsaved buffer): full pipeline.
     Test,
     /// A template library (`_macros.toml.tera`, any other `*.tera`): Tera syntax only,
     /// since it is not a test by itself.
     TemplateLibrary,
+    /// A test named `*.toml` (e.g. `*.clnrm.toml`): full pipeline, and since clnrm's `run`
+    /// parses such a file as raw TOML, Tera statements outside strings are reported.
+    RawTest,
 }
 
 impl FileKind {
@@ -47,6 +50,8 @@ impl FileKind {
         };
         if name.ends_with(".tera") && !name.ends_with(".clnrm.toml.tera") {
             FileKind::TemplateLibrary
+        } else if name.ends_with(".toml") {
+            FileKind::RawTest
         } else {
             FileKind::Test
         }

@@ -7,10 +7,22 @@
 //! - [`render`] — syntax errors (all it can find), render with clnrm's context, every
 //!   undefined variable at its use; returns the rendered text with its [`SourceMap`].
 
+mod compat;
+mod context;
+mod deps;
+mod functions;
+mod marks;
+mod render;
+mod scan;
+mod syntax;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Diagnostic, Environment, FileKind, Origin, SourceMap};
+
+pub use context::{Binding, BindingOrigin};
+pub use deps::{EMBEDDED_MACROS, EMBEDDED_MACROS_NAME};
 
 /// Reads template sources: the LSP face overlays open documents on the disk, the CLI
 /// reads the disk. Returns `None` when the file does not exist or cannot be read.
@@ -63,20 +75,56 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
+/// Imports, includes and extends of `text`, recursively, resolved next to the file, then
+/// at the workspace root (never outside it), read through `loader`.
 pub fn collect_dependencies(
-    _text: &str,
-    _origin: Origin<'_>,
-    _loader: &dyn SourceLoader,
+    text: &str,
+    origin: Origin<'_>,
+    loader: &dyn SourceLoader,
 ) -> Vec<Dependency> {
-    Vec::new()
+    if !is_template(text) {
+        return Vec::new();
+    }
+    deps::collect(text, origin, loader)
 }
 
+/// Stages a and b: pushes syntax and render problems (in template positions) and returns
+/// the rendered text with its source map, only when the real render succeeded. A template
+/// library is only syntax-checked.
 pub fn render(
     text: &str,
-    _kind: FileKind,
-    _deps: &[Dependency],
-    _env: &Environment,
-    _diags: &mut Vec<Diagnostic>,
+    kind: FileKind,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    Some(Rendered::verbatim(text))
+    let scan = scan::scan(text);
+    if !syntax::check(text, &scan, diags) {
+        return None;
+    }
+    if kind == FileKind::TemplateLibrary {
+        return None;
+    }
+    if kind == FileKind::RawTest {
+        diags.extend(compat::raw_run_check(text, &scan));
+    }
+    render::render(text, &scan, deps, env, diags)
 }
+
+/// The variables `text` renders with: name, value and where the value comes from.
+pub fn bindings(text: &str, env: &Environment) -> Vec<Binding> {
+    context::bindings(text, env)
+}
+
+/// Names of every function a template can call (Tera's built-ins and clnrm's).
+pub fn function_names() -> Vec<&'static str> {
+    functions::function_names()
+}
+
+/// Names of the filters clnrm adds to Tera's built-in ones.
+pub fn filter_names() -> Vec<&'static str> {
+    functions::filter_names()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,959 @@
+//! clnrm's template functions and filters (clnrm-template 1.3.0 `functions/`), made
+//! deterministic: the clock is the `freeze_clock` variable, an unseeded call draws from a
+//! fixed seed advanced per call, and the environment is the analysis's snapshot. So a
+//! render is a pure function of its inputs, which the analysis cache relies on.
+//!
+//! The Tera instance with everything registered is built once; per-render state (clock,
+//! environment, counters) lives in a thread-local [`Scope`] installed for the render.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tera::Tera;
+
+use super::super::Environment;
+
+type Args = HashMap<String, Value>;
+type R = tera::Result<Value>;
+
+/// Per-render state read by the functions.
+pub struct Scope {
+    pub env: Environment,
+    /// Environment names that stand in for unset ones while looking for more errors.
+    pub env_placeholders: Vec<String>,
+    /// The frozen clock, seconds since the Unix epoch.
+    pub now: i64,
+    counter: u64,
+    seq: HashMap<String, i64>,
+}
+
+impl Scope {
+    pub fn new(env: Environment, now: i64) -> Self {
+        Self {
+            env,
+            env_placeholders: Vec::new(),
+            now,
+            counter: 0,
+            seq: HashMap::new(),
+        }
+    }
+}
+
+thread_local! {
+    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+}
+
+/// Installs `scope` for renders on this thread until dropped.
+pub struct ScopeGuard(());
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        SCOPE.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+pub fn enter(scope: Scope) -> ScopeGuard {
+    SCOPE.with(|s| *s.borrow_mut() = Some(scope));
+    ScopeGuard(())
+}
+
+/// Runs `f` on the current scope (a default one outside a render).
+fn with_scope<T>(f: impl FnOnce(&mut Scope) -> T) -> T {
+    SCOPE.with(|s| match s.try_borrow_mut() {
+        Ok(mut slot) => {
+            let scope = slot.get_or_insert_with(|| Scope::new(Environment::empty(), DEFAULT_NOW));
+            f(scope)
+        }
+        Err(_) => f(&mut Scope::new(Environment::empty(), DEFAULT_NOW)),
+    })
+}
+
+/// 2025-01-01T00:00:00Z, clnrm's default `freeze_clock`.
+pub const DEFAULT_NOW: i64 = 1_735_689_600;
+
+/// Parses an RFC 3339 `freeze_clock` value.
+pub fn parse_clock(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).map_or_else(
+        || "1970-01-01T00:00:00Z".to_string(),
+        |d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
+/// The shared Tera instance: Tera's built-ins, clnrm's functions and filters, and
+/// deterministic replacements for Tera's clock, randomness and environment access.
+pub fn base() -> &'static Tera {
+    static BASE: LazyLock<Tera> = LazyLock::new(build);
+    &BASE
+}
+
+fn build() -> Tera {
+    let mut t = Tera::default();
+    for &(name, f) in FUNCTIONS {
+        t.register_function(name, f);
+    }
+    for &(name, list) in FAKE_LISTS {
+        t.register_function(name, move |a: &Args| {
+            let mut r = rng(a)?;
+            Ok(Value::String(r.pick(list).to_string()))
+        });
+    }
+    for &(name, f) in FILTERS {
+        t.register_filter(name, f);
+    }
+    t
+}
+
+/// Names of every function a template can call (Tera's built-ins and clnrm's).
+pub fn function_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = FUNCTIONS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(FAKE_LISTS.iter().map(|(n, _)| *n))
+        .chain(["range", "throw", "get_random", "get_env", "now"])
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Names of clnrm's filters (Tera's built-in filters also apply).
+pub fn filter_names() -> Vec<&'static str> {
+    FILTERS.iter().map(|(n, _)| *n).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Deterministic randomness.
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            return lo;
+        }
+        let span = (hi as i128 - lo as i128 + 1).min(u64::MAX as i128) as u64;
+        (lo as i128 + self.below(span) as i128) as i64
+    }
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list.get(self.below(list.len() as u64) as usize)
+            .copied()
+            .unwrap_or("")
+    }
+    fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[self.below(16) as usize]))
+            .collect()
+    }
+}
+
+/// The generator for one call: from `seed=` when given, else the next per-render draw.
+fn rng(a: &Args) -> tera::Result<Rng> {
+    match a.get("seed") {
+        Some(v) => Ok(Rng(v.as_u64().ok_or_else(|| {
+            tera::Error::msg(format!("`seed` must be a non-negative integer, got `{v}`"))
+        })?)),
+        None => Ok(Rng(with_scope(|s| {
+            s.counter += 1;
+            0x5EED_0000_0000_0000 ^ s.counter
+        }))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Argument helpers.
+
+fn req<'a>(a: &'a Args, key: &str) -> tera::Result<&'a Value> {
+    a.get(key)
+        .ok_or_else(|| tera::Error::msg(format!("missing required argument `{key}`")))
+}
+
+fn string(a: &Args, key: &str) -> tera::Result<String> {
+    Ok(stringify(req(a, key)?))
+}
+
+fn stringify(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn int(a: &Args, key: &str, default: i64) -> tera::Result<i64> {
+    match a.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| tera::Error::msg(format!("`{key}` must be an integer, got `{v}`"))),
+    }
+}
+
+fn list<'a>(a: &'a Args, key: &str) -> tera::Result<&'a Vec<Value>> {
+    req(a, key)?
+        .as_array()
+        .ok_or_else(|| tera::Error::msg(format!("`{key}` must be an array")))
+}
+
+fn s(v: impl Into<String>) -> R {
+    Ok(Value::String(v.into()))
+}
+
+// ---------------------------------------------------------------------------------------
+// The function table.
+
+const FUNCTIONS: &[(&str, fn(&Args) -> R)] = &[
+    ("env", |a| {
+        let name = string(a, "name")?;
+        with_scope(|sc| match sc.env.get(&name) {
+            Some(v) => s(v),
+            None if sc.env_placeholders.contains(&name) => s(""),
+            None => Err(tera::Error::msg(format!(
+                "environment variable `{name}` is not set"
+            ))),
+        })
+    }),
+    ("get_env", |a| {
+        let name = string(a, "name")?;
+        with_scope(|sc| match (sc.env.get(&name), a.get("default")) {
+            (Some(v), _) => s(v),
+            (None, Some(d)) => Ok(d.clone()),
+            (None, None) if sc.env_placeholders.contains(&name) => s(""),
+            (None, None) => Err(tera::Error::msg(format!(
+                "environment variable `{name}` is not set and no `default` is given"
+            ))),
+        })
+    }),
+    ("now", |a| {
+        let now = with_scope(|sc| sc.now);
+        if a.get("timestamp").and_then(Value::as_bool) == Some(true) {
+            Ok(Value::from(now))
+        } else {
+            s(rfc3339(now))
+        }
+    }),
+    ("get_random", |a| {
+        let start = int(a, "start", 0)?;
+        let end = int(a, "end", i64::MAX)?;
+        if end <= start {
+            return Err(tera::Error::msg("`end` must be greater than `start`"));
+        }
+        Ok(Value::from(rng(a)?.between(start, end - 1)))
+    }),
+    ("range", |a| {
+        let start = int(a, "start", 0)?;
+        let end = req(a, "end")?
+            .as_i64()
+            .ok_or_else(|| tera::Error::msg("`end` must be an integer"))?;
+        let step = int(a, "step_by", 1)?;
+        if step <= 0 {
+            return Err(tera::Error::msg("`step_by` must be positive"));
+        }
+        if start > end {
+            return Err(tera::Error::msg(
+                "`start` must be less than or equal to `end`",
+            ));
+        }
+        let count = (end - start) / step;
+        if count > 100_000 {
+            return Err(tera::Error::msg(format!(
+                "range of {count} elements is too large to check (limit 100000)"
+            )));
+        }
+        Ok(Value::Array(
+            (0..count).map(|i| Value::from(start + i * step)).collect(),
+        ))
+    }),
+    ("now_rfc3339", |_| s(rfc3339(with_scope(|sc| sc.now)))),
+    ("now_unix", |_| Ok(Value::from(with_scope(|sc| sc.now)))),
+    ("now_ms", |_| {
+        Ok(Value::from(with_scope(|sc| sc.now).saturating_mul(1000)))
+    }),
+    ("now_plus", |a| {
+        let secs = int(a, "seconds", 0)?;
+        s(rfc3339(with_scope(|sc| sc.now).saturating_add(secs)))
+    }),
+    ("date_rfc3339", |a| {
+        let off = int(a, "offset_seconds", 0)?;
+        s(rfc3339(with_scope(|sc| sc.now).saturating_add(off)))
+    }),
+    ("sha256", |a| {
+        s(hex::encode(Sha256::digest(string(a, "s")?)))
+    }),
+    ("toml_encode", |a| s(toml_encode(req(a, "value")?))),
+    ("fake_uuid", |a| s(uuid(&mut rng(a)?))),
+    ("uuid_v4", |a| s(uuid(&mut rng(a)?))),
+    ("uuid_v7", |a| s(uuid(&mut rng(a)?))),
+    ("fake_uuid_seeded", |a| {
+        let seed = req(a, "seed")?
+            .as_u64()
+            .ok_or_else(|| tera::Error::msg("`seed` must be a non-negative integer"))?;
+        let h = format!("{seed:032x}");
+        s(format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        ))
+    }),
+    ("uuid_v5", |a| {
+        let d = hex::encode(Sha256::digest(format!(
+            "{}:{}",
+            string(a, "ns")?,
+            string(a, "name")?
+        )));
+        s(format!(
+            "{}-{}-5{}-{}-{}",
+            &d[0..8],
+            &d[8..12],
+            &d[13..16],
+            &d[16..20],
+            &d[20..32]
+        ))
+    }),
+    ("ulid", |a| {
+        let mut r = rng(a)?;
+        const B32: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let mut t = with_scope(|sc| sc.now).max(0) as u64 * 1000;
+        let mut head = [b'0'; 10];
+        for c in head.iter_mut().rev() {
+            *c = B32[(t % 32) as usize];
+            t /= 32;
+        }
+        let tail: String = (0..16)
+            .map(|_| char::from(B32[r.below(32) as usize]))
+            .collect();
+        s(format!("{}{tail}", String::from_utf8_lossy(&head)))
+    }),
+    ("rand_hex", |a| {
+        let n = int(a, "n", 16)?.clamp(0, 4096) as usize;
+        s(rng(a)?.hex(n))
+    }),
+    ("trace_id", |a| s(rng(a)?.hex(32))),
+    ("span_id", |a| s(rng(a)?.hex(16))),
+    ("traceparent", |a| {
+        let mut r = rng(a)?;
+        let trace = a.get("trace_id").map_or_else(|| r.hex(32), stringify);
+        let span = a.get("span_id").map_or_else(|| r.hex(16), stringify);
+        let flags = int(a, "sampled", 1)?;
+        s(format!("00-{trace}-{span}-{flags:02x}"))
+    }),
+    ("baggage", |a| {
+        let map = req(a, "map")?
+            .as_object()
+            .ok_or_else(|| tera::Error::msg("`map` must be an object"))?;
+        s(map
+            .iter()
+            .map(|(k, v)| format!("{k}={}", stringify(v)))
+            .collect::<Vec<_>>()
+            .join(","))
+    }),
+    ("seq", |a| {
+        let name = string(a, "name")?;
+        let start = int(a, "start", 0)?;
+        let step = int(a, "step", 1)?;
+        Ok(Value::from(with_scope(|sc| {
+            let slot = sc.seq.entry(name).or_insert(start);
+            let v = *slot;
+            *slot = slot.saturating_add(step);
+            v
+        })))
+    }),
+    ("pick", |a| {
+        let l = list(a, "list")?;
+        if l.is_empty() {
+            return Err(tera::Error::msg("`list` must not be empty"));
+        }
+        let i = rng(a)?.below(l.len() as u64) as usize;
+        Ok(l.get(i).cloned().unwrap_or(Value::Null))
+    }),
+    ("weighted", |a| {
+        let pairs = list(a, "pairs")?;
+        let w: Vec<(Value, u64)> = pairs
+            .iter()
+            .filter_map(|p| {
+                let p = p.as_array()?;
+                Some((p.first()?.clone(), p.get(1)?.as_f64()?.max(0.0) as u64))
+            })
+            .collect();
+        let total: u64 = w.iter().map(|(_, w)| w).sum();
+        if total == 0 {
+            return Err(tera::Error::msg(
+                "`pairs` must be a non-empty list of [value, weight] with positive weights",
+            ));
+        }
+        let mut x = rng(a)?.below(total);
+        for (v, wt) in w {
+            if x < wt {
+                return Ok(v);
+            }
+            x -= wt;
+        }
+        Ok(Value::Null)
+    }),
+    ("shuffle", |a| {
+        let mut l = list(a, "list")?.clone();
+        let mut r = rng(a)?;
+        for i in (1..l.len()).rev() {
+            l.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        Ok(Value::Array(l))
+    }),
+    ("sample", |a| {
+        let mut l = list(a, "list")?.clone();
+        let k = int(a, "k", 1)?;
+        if k < 0 || k as usize > l.len() {
+            return Err(tera::Error::msg(format!(
+                "`k` ({k}) must be between 0 and the list length ({})",
+                l.len()
+            )));
+        }
+        let mut r = rng(a)?;
+        for i in (1..l.len()).rev() {
+            l.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        l.truncate(k as usize);
+        Ok(Value::Array(l))
+    }),
+    ("slug", |a| {
+        s(join_words(&string(a, "s")?, "-", Case::Lower))
+    }),
+    ("kebab", |a| {
+        s(join_words(&string(a, "s")?, "-", Case::Lower))
+    }),
+    ("snake", |a| {
+        s(join_words(&string(a, "s")?, "_", Case::Lower))
+    }),
+    ("fake", |a| {
+        let kind = string(a, "kind")?;
+        s(FAKE_KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or("unknown_kind", |(_, v)| v))
+    }),
+    ("fake_kinds", |_| {
+        Ok(Value::Array(
+            FAKE_KINDS.iter().map(|(k, _)| Value::from(*k)).collect(),
+        ))
+    }),
+    ("fake_int", |a| Ok(Value::from(rng(a)?.between(0, 999)))),
+    ("fake_int_range", |a| {
+        let (lo, hi) = (int(a, "min", 0)?, int(a, "max", 100)?);
+        Ok(Value::from(rng(a)?.between(lo, hi)))
+    }),
+    ("fake_port", |a| {
+        Ok(Value::from(rng(a)?.between(1024, 65535)))
+    }),
+    ("fake_float", |a| {
+        Ok(Value::from(rng(a)?.between(0, 100_000) as f64 / 100.0))
+    }),
+    ("fake_latitude", |a| {
+        Ok(Value::from(
+            rng(a)?.between(-90_000, 90_000) as f64 / 1000.0,
+        ))
+    }),
+    ("fake_longitude", |a| {
+        Ok(Value::from(
+            rng(a)?.between(-180_000, 180_000) as f64 / 1000.0,
+        ))
+    }),
+    ("fake_bool", |a| {
+        let ratio = int(a, "ratio", 50)?;
+        Ok(Value::Bool(rng(a)?.between(0, 99) < ratio))
+    }),
+    ("fake_timestamp", |a| {
+        let now = with_scope(|sc| sc.now);
+        Ok(Value::from(now - rng(a)?.between(0, 365 * 86_400)))
+    }),
+    ("fake_datetime", |a| {
+        let now = with_scope(|sc| sc.now);
+        s(rfc3339(now - rng(a)?.between(0, 365 * 86_400)))
+    }),
+    ("fake_date", |a| {
+        let now = with_scope(|sc| sc.now);
+        s(rfc3339(now - rng(a)?.between(0, 365) * 86_400)[..10].to_string())
+    }),
+    ("fake_time", |a| {
+        let t = rng(a)?.between(0, 86_399);
+        s(format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60))
+    }),
+    ("fake_password", |a| {
+        let (lo, hi) = (int(a, "min", 8)?, int(a, "max", 20)?);
+        let mut r = rng(a)?;
+        let n = r.between(lo.clamp(0, 1024), hi.clamp(0, 1024));
+        s(alnum(&mut r, n as usize))
+    }),
+    ("fake_string", |a| {
+        let n = int(a, "len", 10)?.clamp(0, 4096) as usize;
+        s(alnum(&mut rng(a)?, n))
+    }),
+    ("fake_words", |a| {
+        let n = int(a, "count", 3)?.clamp(0, 1024);
+        s(words(&mut rng(a)?, n as usize))
+    }),
+    ("fake_sentence", |a| {
+        let (lo, hi) = (int(a, "min", 4)?, int(a, "max", 10)?);
+        let mut r = rng(a)?;
+        let n = r.between(lo.clamp(0, 1024), hi.clamp(0, 1024)) as usize;
+        s(sentence(&mut r, n))
+    }),
+    ("fake_paragraph", |a| {
+        let (lo, hi) = (int(a, "min", 3)?, int(a, "max", 7)?);
+        let mut r = rng(a)?;
+        let n = r.between(lo.clamp(0, 256), hi.clamp(0, 256));
+        s((0..n)
+            .map(|_| {
+                let k = r.between(4, 10) as usize;
+                sentence(&mut r, k)
+            })
+            .collect::<Vec<_>>()
+            .join(" "))
+    }),
+    ("fake_email", |a| {
+        let mut r = rng(a)?;
+        s(format!(
+            "{}.{}@{}",
+            r.pick(FIRST).to_lowercase(),
+            r.pick(LAST).to_lowercase(),
+            r.pick(DOMAINS)
+        ))
+    }),
+    ("fake_username", |a| {
+        let mut r = rng(a)?;
+        s(format!("{}{}", r.pick(FIRST).to_lowercase(), r.below(1000)))
+    }),
+    ("fake_name", |a| {
+        let mut r = rng(a)?;
+        s(format!("{} {}", r.pick(FIRST), r.pick(LAST)))
+    }),
+    ("fake_url", |a| {
+        let mut r = rng(a)?;
+        s(format!("https://{}/{}", r.pick(DOMAINS), r.pick(WORDS)))
+    }),
+    ("fake_ipv4", |a| {
+        let mut r = rng(a)?;
+        s(format!(
+            "{}.{}.{}.{}",
+            r.between(1, 254),
+            r.below(256),
+            r.below(256),
+            r.between(1, 254)
+        ))
+    }),
+    ("fake_ipv6", |a| {
+        let mut r = rng(a)?;
+        s((0..8).map(|_| r.hex(4)).collect::<Vec<_>>().join(":"))
+    }),
+    ("fake_mac_address", |a| {
+        let mut r = rng(a)?;
+        s((0..6).map(|_| r.hex(2)).collect::<Vec<_>>().join(":"))
+    }),
+    ("fake_zip", |a| s(format!("{:05}", rng(a)?.below(100_000)))),
+    ("fake_phone", |a| {
+        let mut r = rng(a)?;
+        s(format!(
+            "+1-{:03}-{:03}-{:04}",
+            r.between(200, 999),
+            r.below(1000),
+            r.below(10_000)
+        ))
+    }),
+    ("fake_cell_phone", |a| {
+        let mut r = rng(a)?;
+        s(format!(
+            "({:03}) {:03}-{:04}",
+            r.between(200, 999),
+            r.below(1000),
+            r.below(10_000)
+        ))
+    }),
+    ("fake_credit_card", |a| {
+        let mut r = rng(a)?;
+        s(format!("4{:015}", r.below(1_000_000_000_000_000)))
+    }),
+    ("fake_hex_color", |a| s(format!("#{}", rng(a)?.hex(6)))),
+    ("fake_rgb_color", |a| {
+        let mut r = rng(a)?;
+        s(format!(
+            "rgb({}, {}, {})",
+            r.below(256),
+            r.below(256),
+            r.below(256)
+        ))
+    }),
+    ("fake_semver", |a| {
+        let mut r = rng(a)?;
+        s(format!("{}.{}.{}", r.below(10), r.below(20), r.below(50)))
+    }),
+    ("fake_filename", |a| {
+        let mut r = rng(a)?;
+        s(format!("{}.{}", r.pick(WORDS), r.pick(EXTENSIONS)))
+    }),
+    ("fake_file_path", |a| {
+        let mut r = rng(a)?;
+        s(format!(
+            "/{}/{}/{}.{}",
+            r.pick(WORDS),
+            r.pick(WORDS),
+            r.pick(WORDS),
+            r.pick(EXTENSIONS)
+        ))
+    }),
+];
+
+/// Fake-data functions that pick one entry of a list.
+const FAKE_LISTS: &[(&str, &[&str])] = &[
+    ("fake_first_name", FIRST),
+    ("fake_last_name", LAST),
+    ("fake_title", &["Mr.", "Mrs.", "Ms.", "Dr.", "Prof."]),
+    ("fake_suffix", &["Jr.", "Sr.", "II", "III", "PhD"]),
+    ("fake_domain", DOMAINS),
+    (
+        "fake_user_agent",
+        &[
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+            "Mozilla/5.0 (Macintosh) Safari/605.1.15",
+            "curl/8.5.0",
+        ],
+    ),
+    (
+        "fake_street",
+        &[
+            "Main Street",
+            "Oak Avenue",
+            "Pine Road",
+            "Maple Lane",
+            "Cedar Court",
+        ],
+    ),
+    (
+        "fake_city",
+        &[
+            "Springfield",
+            "Riverton",
+            "Fairview",
+            "Franklin",
+            "Greenville",
+        ],
+    ),
+    (
+        "fake_state",
+        &["California", "Texas", "Oregon", "New York", "Colorado"],
+    ),
+    (
+        "fake_country",
+        &["United States", "Germany", "Japan", "Brazil", "Canada"],
+    ),
+    (
+        "fake_company",
+        &["Acme Corp", "Globex", "Initech", "Umbrella", "Hooli"],
+    ),
+    (
+        "fake_company_suffix",
+        &["Inc", "LLC", "Group", "Ltd", "GmbH"],
+    ),
+    (
+        "fake_industry",
+        &["Software", "Finance", "Healthcare", "Retail", "Energy"],
+    ),
+    (
+        "fake_profession",
+        &["Engineer", "Designer", "Analyst", "Manager", "Scientist"],
+    ),
+    ("fake_word", WORDS),
+    ("fake_currency_code", &["USD", "EUR", "JPY", "GBP", "CHF"]),
+    (
+        "fake_currency_name",
+        &["US Dollar", "Euro", "Yen", "Pound Sterling", "Swiss Franc"],
+    ),
+    ("fake_currency_symbol", &["$", "€", "¥", "£", "₣"]),
+    ("fake_extension", EXTENSIONS),
+    (
+        "fake_mime_type",
+        &["application/json", "text/plain", "image/png", "text/html"],
+    ),
+    ("fake_color", &["red", "green", "blue", "orange", "purple"]),
+];
+
+/// `fake(kind)` returns a fixed placeholder per kind, like clnrm.
+const FAKE_KINDS: &[(&str, &str)] = &[
+    ("name", "John Doe"),
+    ("first_name", "John"),
+    ("last_name", "Doe"),
+    ("email", "john.doe@example.com"),
+    ("username", "johndoe"),
+    ("password", "P@ssw0rd123"),
+    ("phone", "+1-555-0100"),
+    ("company", "Acme Corp"),
+    ("job_title", "Engineer"),
+    ("street", "123 Main St"),
+    ("city", "Springfield"),
+    ("state", "CA"),
+    ("zip", "12345"),
+    ("country", "United States"),
+    ("ipv4", "192.168.1.1"),
+    ("ipv6", "2001:db8::1"),
+    ("domain", "example.com"),
+    ("url", "https://example.com"),
+    ("user_agent", "Mozilla/5.0"),
+    ("uuid.v4", "00000000-0000-4000-8000-000000000000"),
+    ("word", "lorem"),
+    ("sentence", "Lorem ipsum dolor sit amet."),
+    (
+        "paragraph",
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit.",
+    ),
+    ("number", "42"),
+    ("boolean", "true"),
+    ("date", "2025-01-01"),
+    ("datetime", "2025-01-01T00:00:00Z"),
+];
+
+const FIRST: &[&str] = &["Alice", "Bob", "Carol", "David", "Erin", "Frank", "Grace"];
+const LAST: &[&str] = &["Smith", "Jones", "Garcia", "Miller", "Davis", "Lopez"];
+const DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "test.io"];
+const WORDS: &[&str] = &[
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+];
+const EXTENSIONS: &[&str] = &["txt", "json", "toml", "log", "csv"];
+
+fn alnum(r: &mut Rng, n: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    (0..n)
+        .map(|_| char::from(CHARS[r.below(CHARS.len() as u64) as usize]))
+        .collect()
+}
+
+fn words(r: &mut Rng, n: usize) -> String {
+    (0..n).map(|_| r.pick(WORDS)).collect::<Vec<_>>().join(" ")
+}
+
+fn sentence(r: &mut Rng, n: usize) -> String {
+    let w = words(r, n.max(1));
+    let mut c = w.chars();
+    match c.next() {
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
+}
+
+fn uuid(r: &mut Rng) -> String {
+    let h = r.hex(32);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// clnrm's `toml_encode`: a value as a TOML literal.
+fn toml_encode(v: &Value) -> String {
+    match v {
+        Value::String(s) => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(toml_encode).collect::<Vec<_>>().join(",")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("\"{k}\"={}", toml_encode(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Filters.
+
+#[derive(Clone, Copy)]
+enum Case {
+    Lower,
+    Camel,
+    Pascal,
+}
+
+/// Splits on non-alphanumerics and lower→upper boundaries, then joins in `case`.
+fn join_words(s: &str, sep: &str, case: Case) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            parts.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase() || c.is_numeric();
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    let cap = |w: &str| {
+        let mut c = w.chars();
+        c.next().map_or(String::new(), |f| {
+            f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase()
+        })
+    };
+    match case {
+        Case::Lower => parts
+            .iter()
+            .map(|w| w.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(sep),
+        Case::Pascal => parts.iter().map(|w| cap(w)).collect(),
+        Case::Camel => parts
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == 0 { w.to_lowercase() } else { cap(w) })
+            .collect(),
+    }
+}
+
+type FilterFn = fn(&Value, &Args) -> R;
+
+const FILTERS: &[(&str, FilterFn)] = &[
+    ("camel", |v, _| {
+        s(join_words(&stringify(v), "", Case::Camel))
+    }),
+    ("pascal", |v, _| {
+        s(join_words(&stringify(v), "", Case::Pascal))
+    }),
+    ("snake", |v, _| {
+        s(join_words(&stringify(v), "_", Case::Lower))
+    }),
+    ("kebab", |v, _| {
+        s(join_words(&stringify(v), "-", Case::Lower))
+    }),
+    ("slug", |v, _| {
+        s(join_words(&stringify(v), "-", Case::Lower))
+    }),
+    ("upper", |v, _| s(stringify(v).to_uppercase())),
+    ("lower", |v, _| s(stringify(v).to_lowercase())),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tera::Context;
+
+    fn render(src: &str) -> tera::Result<String> {
+        let _g = enter(Scope::new(
+            Environment::from_vars([("HOME".to_string(), "/home/u".to_string())]),
+            DEFAULT_NOW,
+        ));
+        let mut t = base().clone();
+        t.render_str(src, &Context::new())
+    }
+
+    #[test]
+    fn functions_are_deterministic_and_typed() {
+        let src = "{{ fake_name() }}|{{ fake_name() }}|{{ uuid_v4() }}|{{ now() }}|\
+                   {{ now_rfc3339() }}|{{ get_random(start=0, end=10) }}|{{ trace_id(seed=7) }}|\
+                   {{ fake_int() + 1 }}|{{ fake_bool() == true or true }}|{{ ulid() }}";
+        let a = render(src).unwrap();
+        assert_eq!(a, render(src).unwrap());
+        let parts: Vec<&str> = a.split('|').collect();
+        assert_ne!(parts[0], parts[1], "unseeded calls differ within a render");
+        assert_eq!(parts[3], "2025-01-01T00:00:00Z");
+        assert_eq!(parts[4], "2025-01-01T00:00:00Z");
+        assert_eq!(parts[6].len(), 32);
+        assert_eq!(
+            render("{{ fake_name(seed=3) }}").unwrap(),
+            render("{{ fake_name(seed=3) }}").unwrap()
+        );
+        assert_eq!(
+            render("{% set i = fake_int() %}{% set b = fake_bool() %}{{ i is number }}{{ b is string }}{{ b == true or b == false }}")
+                .unwrap(),
+            "truefalsetrue"
+        );
+    }
+
+    #[test]
+    fn env_reads_only_the_snapshot() {
+        assert_eq!(render(r#"{{ env(name="HOME") }}"#).unwrap(), "/home/u");
+        assert!(render(r#"{{ env(name="PATH") }}"#).is_err());
+        assert_eq!(
+            render(r#"{{ get_env(name="NOPE", default="d") }}"#).unwrap(),
+            "d"
+        );
+    }
+
+    #[test]
+    fn filters_and_helpers() {
+        assert_eq!(
+            render(r#"{{ "Hello World-x" | snake }} {{ "hello_world" | camel }} {{ "hello world" | pascal }} {{ 5 | upper }}"#).unwrap(),
+            "hello_world_x helloWorld HelloWorld 5"
+        );
+        assert_eq!(
+            render(r#"{{ sha256(s="a") | truncate(length=8, end="") }}"#).unwrap(),
+            "ca978112"
+        );
+        assert_eq!(
+            render(r#"{{ toml_encode(value=["a", 1, true]) }}"#).unwrap(),
+            r#"["a",1,true]"#
+        );
+        assert_eq!(
+            render(r#"{{ seq(name="a") }}{{ seq(name="a") }}"#).unwrap(),
+            "01"
+        );
+        assert!(render("{{ range(end=100000000) | length }}").is_err());
+        assert_eq!(
+            render(r#"{{ fake(kind="email") }}"#).unwrap(),
+            "john.doe@example.com"
+        );
+        assert_eq!(render("{{ fake_kinds() | length }}").unwrap(), "27");
+    }
+}

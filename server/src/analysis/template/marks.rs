@@ -1,0 +1,186 @@
+//! Source markers: the template is rendered once with invisible private-use markers
+//! (`U+E000 id U+E001`) at the start of every raw-text segment and before every tag that
+//! produces output. Stripping them from the output yields the normal render, byte for
+//! byte, and tells for each stretch of output where in the template it came from.
+//!
+//! Markers are placed so that Tera's whitespace control is unchanged: an output tag's
+//! marker is a separate `{{ "…" }}` carrying the tag's own left `-`, and a text marker goes
+//! after the whitespace a preceding `-%}` (or a top-level import) would remove. Inside
+//! macro definitions and `{% filter %}` sections there are no markers (a filter could
+//! transform them); their output maps to the calling tag.
+
+use std::ops::Range;
+
+use super::scan::{Scan, TagKind, Token};
+use crate::analysis::SourceMap;
+
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+/// Where one marker's output comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub range: Range<usize>,
+    pub verbatim: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Marked {
+    pub text: String,
+    pub origins: Vec<Origin>,
+}
+
+/// Whether markers can be used at all: the template must not contain them itself.
+pub fn can_mark(text: &str) -> bool {
+    !text.contains([OPEN, CLOSE])
+}
+
+pub fn mark(text: &str, scan: &Scan) -> Marked {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut origins = Vec::new();
+    // Text before the last top-level import/extends is whitespace the grammar consumes.
+    let prelude_end = scan
+        .tokens
+        .iter()
+        .rposition(
+            |t| matches!(t, Token::Tag(tag) if matches!(tag.keyword(text), "import" | "extends")),
+        )
+        .map_or(0, |i| i + 1);
+    let filter_ends = filter_section_ends(text, scan);
+    let mut macro_depth = 0usize;
+    let mut filter_depth = 0usize;
+    let mut trim_next = false;
+    let mut after_import = false;
+    for (i, tok) in scan.tokens.iter().enumerate() {
+        let quiet = i < prelude_end || macro_depth > 0 || filter_depth > 0;
+        match tok {
+            Token::Text(r) => {
+                let seg = &text[r.clone()];
+                let skip = if trim_next {
+                    seg.len() - seg.trim_start().len()
+                } else if after_import {
+                    seg.len() - seg.trim_start_matches([' ', '\t', '\r', '\n']).len()
+                } else {
+                    0
+                };
+                out.push_str(&seg[..skip]);
+                if !quiet && skip < seg.len() {
+                    push_marker(&mut out, origins.len(), None);
+                    origins.push(Origin {
+                        range: r.start + skip..r.end,
+                        verbatim: true,
+                    });
+                }
+                out.push_str(&seg[skip..]);
+                trim_next = false;
+                after_import = false;
+            }
+            Token::Tag(tag) => {
+                let kw = tag.keyword(text);
+                let produces = tag.kind == TagKind::Expr || matches!(kw, "include" | "filter");
+                if !quiet && produces {
+                    let end = if kw == "filter" {
+                        filter_ends
+                            .get(&tag.range.start)
+                            .copied()
+                            .unwrap_or(tag.range.end)
+                    } else {
+                        tag.range.end
+                    };
+                    push_marker(&mut out, origins.len(), Some(tag.trim_left));
+                    origins.push(Origin {
+                        range: tag.range.start..end,
+                        verbatim: false,
+                    });
+                }
+                out.push_str(&text[tag.range.clone()]);
+                match kw {
+                    "macro" => macro_depth += 1,
+                    "endmacro" => macro_depth = macro_depth.saturating_sub(1),
+                    "filter" => filter_depth += 1,
+                    "endfilter" => filter_depth = filter_depth.saturating_sub(1),
+                    _ => {}
+                }
+                trim_next = tag.trim_right;
+                after_import = matches!(kw, "import" | "extends");
+            }
+        }
+    }
+    Marked { text: out, origins }
+}
+
+/// `{% filter %}` start offset → end of its `{% endfilter %}`.
+fn filter_section_ends(text: &str, scan: &Scan) -> std::collections::HashMap<usize, usize> {
+    let mut ends = std::collections::HashMap::new();
+    let mut stack = Vec::new();
+    for tag in scan.tags() {
+        match tag.keyword(text) {
+            "filter" => stack.push(tag.range.start),
+            "endfilter" => {
+                if let Some(s) = stack.pop() {
+                    ends.insert(s, tag.range.end);
+                }
+            }
+            _ => {}
+        }
+    }
+    ends
+}
+
+/// A text marker is plain text; a tag marker is a `{{ "…" }}` expression.
+fn push_marker(out: &mut String, id: usize, tag_trim_left: Option<bool>) {
+    match tag_trim_left {
+        None => {
+            out.push(OPEN);
+            out.push_str(&id.to_string());
+            out.push(CLOSE);
+        }
+        Some(trim) => {
+            out.push_str(if trim { "{{- \"" } else { "{{ \"" });
+            out.push(OPEN);
+            out.push_str(&id.to_string());
+            out.push(CLOSE);
+            out.push_str("\" }}");
+        }
+    }
+}
+
+/// Removes the markers from `rendered`, building the map from output to template.
+pub fn strip(rendered: &str, origins: &[Origin]) -> (String, SourceMap) {
+    let mut text = String::with_capacity(rendered.len());
+    let mut map = SourceMap::new();
+    // Output before any marker comes from another template (e.g. an `extends` parent).
+    map.push_generated(0, 0..0);
+    let mut rest = rendered;
+    while let Some(i) = rest.find(OPEN) {
+        text.push_str(&rest[..i]);
+        let after = &rest[i + OPEN.len_utf8()..];
+        let Some(j) = after.find(CLOSE) else {
+            rest = after;
+            break;
+        };
+        if let Some(o) = after[..j]
+            .parse::<usize>()
+            .ok()
+            .and_then(|id| origins.get(id))
+        {
+            if o.verbatim {
+                map.push_verbatim(text.len(), o.range.start);
+            } else {
+                map.push_generated(text.len(), o.range.clone());
+            }
+        }
+        rest = &after[j + CLOSE.len_utf8()..];
+    }
+    text.push_str(rest);
+    map.finish(text.len());
+    (text, map)
+}
+
+/// The origin of the last complete marker in a (partial) output.
+pub fn last_origin<'o>(partial: &str, origins: &'o [Origin]) -> Option<&'o Origin> {
+    let close = partial.rfind(CLOSE)?;
+    let open = partial[..close].rfind(OPEN)?;
+    let id: usize = partial[open + OPEN.len_utf8()..close].parse().ok()?;
+    origins.get(id)
+}

@@ -1,0 +1,605 @@
+//! Stage b: render with clnrm's context and report every failure at its tag.
+//!
+//! Tera 1.x stops at the first render error and gives no position. We render the marked
+//! template (see `marks`), so the partial output before a failure ends with the marker of
+//! the tag that was running; the failing name is then looked up in the tags from there.
+//! Undefined variables, unknown functions/filters and unset `env()` names get a stand-in
+//! and the render is retried, so one pass reports all of them; the result is only
+//! returned when the real render succeeded.
+
+use std::io::Write;
+use std::ops::Range;
+
+use serde_json::{Map, Value};
+use tera::{Context, ErrorKind, Tera};
+
+use super::context::{self, Binding};
+use super::deps::{self, TemplateRef};
+use super::functions::{self, Scope};
+use super::marks::{self, Marked, Origin};
+use super::scan::{self, Scan, Tag, TagKind};
+use super::{Dependency, Rendered};
+use crate::analysis::{Code, Diagnostic, Environment};
+
+/// The name the template itself is registered under.
+const MAIN: &str = "__clnrm_template__";
+/// Renders producing more than this are stopped (a runaway loop, not a test file).
+const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Retries with stand-ins, to find further errors.
+const MAX_ATTEMPTS: usize = 24;
+
+/// What went wrong in one render attempt.
+#[derive(Debug, Clone, PartialEq)]
+enum Failure {
+    Undefined(String),
+    UnknownFunction(String),
+    UnknownFilter(String),
+    UnknownTest(String),
+    UnknownMacro(String),
+    NotFound(String),
+    EnvUnset(String),
+    Call { name: String, detail: String },
+    TooLarge,
+    Other(String),
+}
+
+pub fn render(
+    text: &str,
+    scan: &Scan,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
+    let first_new = diags.len();
+    let result = render_inner(text, scan, deps, env, diags);
+    // One stage's findings in source order.
+    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
+    result
+}
+
+fn render_inner(
+    text: &str,
+    scan: &Scan,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
+    let mut tera = functions::base().clone();
+    let mut degraded = !register_dependencies(&mut tera, text, deps, diags);
+
+    let can_mark = marks::can_mark(text);
+    let marked = if can_mark {
+        marks::mark(text, scan)
+    } else {
+        Marked {
+            text: text.to_string(),
+            origins: Vec::new(),
+        }
+    };
+    if let Err(e) = tera.add_raw_template(MAIN, &marked.text) {
+        let msg = chain_text(&e);
+        diags.push(Diagnostic::new(Code::RenderError, first_tag(scan), msg));
+        return None;
+    }
+
+    let bindings = context::bindings(text, env);
+    let mut ctx = context::context_value(&bindings);
+    let now = clock(&bindings);
+    let macro_ranges = macro_ranges(text, scan);
+    let mut env_placeholders: Vec<String> = Vec::new();
+    let mut stand_in_tags: Vec<Range<usize>> = Vec::new();
+    let mut seen: Vec<Failure> = Vec::new();
+
+    for _ in 0..MAX_ATTEMPTS {
+        let mut scope = Scope::new(env.clone(), now);
+        scope.env_placeholders = env_placeholders.clone();
+        let guard = functions::enter(scope);
+        let mut out = Limited(Vec::with_capacity(text.len() + 256));
+        let result = Context::from_value(Value::Object(ctx.clone()))
+            .and_then(|c| tera.render_to(MAIN, &c, &mut out));
+        drop(guard);
+        let err = match result {
+            Ok(()) => {
+                if degraded || !seen.is_empty() {
+                    return None;
+                }
+                let rendered = String::from_utf8_lossy(&out.0).into_owned();
+                let (text_out, map) = if can_mark {
+                    marks::strip(&rendered, &marked.origins)
+                } else {
+                    let mut map = crate::analysis::SourceMap::new();
+                    map.push_generated(0, 0..text.len());
+                    map.finish(rendered.len());
+                    (rendered, map)
+                };
+                return Some(Rendered {
+                    text: text_out,
+                    map,
+                });
+            }
+            Err(e) => e,
+        };
+        let failure = classify(&err);
+        if seen.contains(&failure) {
+            break;
+        }
+        seen.push(failure.clone());
+        let partial = String::from_utf8_lossy(&out.0);
+        let origin = marks::last_origin(&partial, &marked.origins);
+        let here = locate(text, scan, &failure, origin);
+        let caused_by_stand_in = stand_in_tags.iter().any(|r| overlaps(r, &here));
+        let continue_with = match &failure {
+            Failure::Undefined(name) => {
+                report_undefined(text, scan, name, &here, &macro_ranges, &bindings, diags);
+                insert_path(&mut ctx, name)
+            }
+            Failure::UnknownFunction(name) => {
+                diags.push(unknown("function", name, here.clone()));
+                tera.register_function(name, |_: &std::collections::HashMap<String, Value>| {
+                    Ok(Value::String(String::new()))
+                });
+                true
+            }
+            Failure::UnknownFilter(name) => {
+                diags.push(unknown("filter", name, here.clone()));
+                tera.register_filter(
+                    name,
+                    |v: &Value, _: &std::collections::HashMap<String, Value>| Ok(v.clone()),
+                );
+                true
+            }
+            Failure::UnknownTest(name) => {
+                diags.push(unknown("test", name, here.clone()));
+                false
+            }
+            Failure::UnknownMacro(name) => {
+                let hint = if name.contains("::") {
+                    " (clnrm's embedded `_macros.toml.tera` defines no macros)"
+                } else {
+                    ""
+                };
+                diags.push(Diagnostic::new(
+                    Code::UnknownFunction,
+                    here.clone(),
+                    format!("macro `{name}` is not defined{hint}"),
+                ));
+                false
+            }
+            Failure::NotFound(name) => {
+                diags.push(Diagnostic::new(
+                    Code::TemplateNotFound,
+                    here.clone(),
+                    format!("template `{name}` not found"),
+                ));
+                false
+            }
+            Failure::EnvUnset(name) => {
+                diags.push(Diagnostic::new(
+                    Code::FunctionError,
+                    here.clone(),
+                    format!("environment variable `{name}` is not set: `env()` fails when a variable is unset (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
+                ));
+                env_placeholders.push(name.clone());
+                true
+            }
+            Failure::Call { name, detail } => {
+                if !caused_by_stand_in {
+                    diags.push(Diagnostic::new(
+                        Code::FunctionError,
+                        here.clone(),
+                        format!("`{name}` failed: {detail}"),
+                    ));
+                }
+                false
+            }
+            Failure::TooLarge => {
+                diags.push(Diagnostic::new(
+                    Code::RenderError,
+                    here.clone(),
+                    format!(
+                        "the rendered output exceeds {} MiB; rendering stopped",
+                        MAX_OUTPUT >> 20
+                    ),
+                ));
+                false
+            }
+            Failure::Other(msg) => {
+                if !caused_by_stand_in {
+                    diags.push(Diagnostic::new(
+                        Code::RenderError,
+                        here.clone(),
+                        msg.clone(),
+                    ));
+                }
+                false
+            }
+        };
+        stand_in_tags.push(here);
+        degraded = true;
+        if !continue_with {
+            break;
+        }
+    }
+    None
+}
+
+/// Registers each dependency's text under its name; reports missing or broken ones at
+/// the tag that names them. Returns whether everything was available.
+fn register_dependencies(
+    tera: &mut Tera,
+    text: &str,
+    deps: &[Dependency],
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let refs = deps::references(text);
+    let tag_of = |name: &str| -> Range<usize> {
+        refs.iter()
+            .find(|r| r.name == name)
+            .or(refs.first())
+            .map_or(0..0, |r| r.tag.clone())
+    };
+    let mut ok = true;
+    let mut templates: Vec<(String, String)> = Vec::new();
+    for d in deps {
+        match &d.text {
+            Some(t) => {
+                if let Err(e) = tera::Template::new(&d.name, None, t) {
+                    let inner = super::syntax::tera_error(t, &e);
+                    let line = t[..inner.range.start.min(t.len())].matches('\n').count() + 1;
+                    diags.push(Diagnostic::new(
+                        Code::RenderError,
+                        tag_of(&d.name),
+                        format!(
+                            "`{}` is not valid Tera (line {line}): {}",
+                            d.name, inner.message
+                        ),
+                    ));
+                    ok = false;
+                    templates.push((d.name.clone(), String::new()));
+                } else {
+                    templates.push((d.name.clone(), t.to_string()));
+                }
+            }
+            None => {
+                // Only names this text uses itself are reported here; a missing name
+                // inside a dependency fails the render at the tag that pulls it in.
+                let direct = refs
+                    .iter()
+                    .any(|r: &TemplateRef| r.name == d.name && !r.ignore_missing);
+                if direct {
+                    let hint = if d.path.is_none() && d.name.contains("..") {
+                        " (templates outside the workspace are never read)"
+                    } else {
+                        ""
+                    };
+                    diags.push(Diagnostic::new(
+                        Code::TemplateNotFound,
+                        tag_of(&d.name),
+                        format!(
+                            "template `{}` not found next to this file or at the workspace root{hint}",
+                            d.name
+                        ),
+                    ));
+                    ok = false;
+                    templates.push((d.name.clone(), String::new()));
+                }
+            }
+        }
+    }
+    // Names the tags use that the caller did not resolve at all.
+    for r in &refs {
+        if !r.ignore_missing && !templates.iter().any(|(n, _)| *n == r.name) {
+            diags.push(Diagnostic::new(
+                Code::TemplateNotFound,
+                r.tag.clone(),
+                format!("template `{}` not found", r.name),
+            ));
+            ok = false;
+            templates.push((r.name.clone(), String::new()));
+        }
+    }
+    if let Err(e) = tera.add_raw_templates(templates) {
+        diags.push(Diagnostic::new(
+            Code::RenderError,
+            refs.first().map_or(0..0, |r| r.tag.clone()),
+            chain_text(&e),
+        ));
+        return false;
+    }
+    ok
+}
+
+fn unknown(what: &str, name: &str, range: Range<usize>) -> Diagnostic {
+    let suggestion = match what {
+        "function" => functions::function_names()
+            .into_iter()
+            .map(|n| (strsim::levenshtein(n, name), n))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, n)| format!("; did you mean `{n}`?"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    Diagnostic::new(
+        Code::UnknownFunction,
+        range,
+        format!("unknown {what} `{name}`: neither Tera nor clnrm provides it{suggestion}"),
+    )
+}
+
+/// The frozen clock: the `freeze_clock` variable, or clnrm's default.
+fn clock(bindings: &[Binding]) -> i64 {
+    bindings
+        .iter()
+        .find(|b| b.name == "freeze_clock")
+        .and_then(|b| b.value.as_str())
+        .and_then(functions::parse_clock)
+        .unwrap_or(functions::DEFAULT_NOW)
+}
+
+/// Undefined `name`: at the failing use, and at every other use in an output tag.
+fn report_undefined(
+    text: &str,
+    scan: &Scan,
+    name: &str,
+    failing: &Range<usize>,
+    macro_ranges: &[Range<usize>],
+    bindings: &[Binding],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let root = name.split(['.', '[']).next().unwrap_or(name);
+    let hint = if root == "matrix" || root == "otel" {
+        format!(" (`{root}` is empty when rendering like `clnrm render`)")
+    } else if root == "vars" {
+        " (`vars` holds only [vars] entries and clnrm's defaults)".to_string()
+    } else {
+        let near = bindings
+            .iter()
+            .map(|b| (strsim::levenshtein(&b.name, name), &b.name))
+            .filter(|(d, _)| *d <= 2)
+            .min();
+        match near {
+            Some((_, n)) => format!("; did you mean `{n}`?"),
+            None => String::new(),
+        }
+    };
+    let message = format!(
+        "undefined variable `{name}`: it is not in [vars], the environment or clnrm's defaults{hint}"
+    );
+    let mut ranges = vec![failing.clone()];
+    for tag in scan.tags().filter(|t| t.kind == TagKind::Expr) {
+        if macro_ranges.iter().any(|m| m.contains(&tag.range.start)) {
+            continue;
+        }
+        for r in scan::find_ident(text, tag, name) {
+            let after = text[r.end..tag.inner.end].trim_start();
+            let guarded = after.starts_with("is ")
+                || after
+                    .strip_prefix('|')
+                    .is_some_and(|f| f.trim_start().starts_with("default"));
+            if !guarded && !ranges.iter().any(|x| overlaps(x, &r)) {
+                ranges.push(r);
+            }
+        }
+    }
+    ranges.sort_by_key(|r| r.start);
+    for r in ranges {
+        diags.push(Diagnostic::new(Code::UndefinedVariable, r, message.clone()));
+    }
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
+}
+
+/// Ranges of `{% macro %}…{% endmacro %}` definitions.
+fn macro_ranges(text: &str, scan: &Scan) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut open = None;
+    for tag in scan.tags() {
+        match tag.keyword(text) {
+            "macro" => open = Some(tag.range.start),
+            "endmacro" => {
+                if let Some(s) = open.take() {
+                    out.push(s..tag.range.end);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Sets a stand-in string at a dotted path of the context. False when impossible.
+fn insert_path(ctx: &mut Map<String, Value>, path: &str) -> bool {
+    if path.contains(['[', ']']) || path.is_empty() {
+        return false;
+    }
+    let mut parts = path.split('.').peekable();
+    let mut cur = ctx;
+    while let Some(p) = parts.next() {
+        if parts.peek().is_none() {
+            cur.insert(p.to_string(), Value::String(p.to_string()));
+            return true;
+        }
+        let next = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        match next {
+            Value::Object(m) => cur = m,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The failure at the root of a Tera error chain.
+fn classify(err: &tera::Error) -> Failure {
+    let mut chain: Vec<&tera::Error> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut last_msg = err.to_string();
+    while let Some(e) = cur {
+        last_msg = e.to_string();
+        if let Some(te) = e.downcast_ref::<tera::Error>() {
+            chain.push(te);
+        }
+        cur = e.source();
+    }
+    for (i, e) in chain.iter().enumerate() {
+        match &e.kind {
+            ErrorKind::FunctionNotFound(n) => return Failure::UnknownFunction(n.clone()),
+            ErrorKind::FilterNotFound(n) => return Failure::UnknownFilter(n.clone()),
+            ErrorKind::TestNotFound(n) => return Failure::UnknownTest(n.clone()),
+            ErrorKind::TemplateNotFound(n) => return Failure::NotFound(n.clone()),
+            ErrorKind::Io(_) => return Failure::TooLarge,
+            ErrorKind::CallFunction(n) | ErrorKind::CallFilter(n) => {
+                let detail: Vec<String> = chain[i + 1..].iter().map(|e| e.to_string()).collect();
+                let detail = if detail.is_empty() {
+                    last_msg.clone()
+                } else {
+                    detail.join(": ")
+                };
+                if matches!(n.as_str(), "env" | "get_env") {
+                    if let Some(var) = backticked(&detail, "environment variable `") {
+                        return Failure::EnvUnset(var);
+                    }
+                }
+                return Failure::Call {
+                    name: n.clone(),
+                    detail,
+                };
+            }
+            ErrorKind::Msg(m) => {
+                if let Some(v) = backticked(m, "Variable `") {
+                    return Failure::Undefined(v);
+                }
+                if let Some(v) = backticked(m, "Macro `") {
+                    return Failure::UnknownMacro(v);
+                }
+                if let Some(v) = backticked(m, "Macro namespace `") {
+                    return Failure::UnknownMacro(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    Failure::Other(last_msg)
+}
+
+/// The text between `prefix` and the next backtick.
+fn backticked(msg: &str, prefix: &str) -> Option<String> {
+    let i = msg.find(prefix)? + prefix.len();
+    let end = msg[i..].find('`')?;
+    Some(msg[i..i + end].to_string())
+}
+
+fn chain_text(err: &tera::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = std::error::Error::source(err);
+    while let Some(c) = cur {
+        parts.push(c.to_string());
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
+/// The byte range in the template where `failure` happened: the first tag at or after
+/// the last marker that mentions the failing name, else the marker's own origin.
+fn locate(text: &str, scan: &Scan, failure: &Failure, origin: Option<&Origin>) -> Range<usize> {
+    let from = origin.map_or(0, |o| o.range.start);
+    let find = |from: usize| -> Option<Range<usize>> {
+        scan.tags()
+            .filter(|t| t.kind != TagKind::Comment && t.range.end > from)
+            .find_map(|t| mention(text, t, failure))
+    };
+    if let Some(r) = find(from).or_else(|| find(0)) {
+        return r;
+    }
+    match origin {
+        Some(o) if !o.verbatim => o.range.clone(),
+        Some(o) => {
+            // The failure happened after this text: the next tag is the best guess.
+            scan.tags()
+                .find(|t| t.kind != TagKind::Comment && t.range.start >= o.range.end)
+                .map_or(o.range.clone(), |t| t.range.clone())
+        }
+        None => first_tag(scan),
+    }
+}
+
+/// Where `tag` mentions the failing name, if it does.
+fn mention(text: &str, tag: &Tag, failure: &Failure) -> Option<Range<usize>> {
+    let code_after = |r: &Range<usize>| text[r.end..tag.inner.end].trim_start().to_string();
+    let code_before = |r: &Range<usize>| text[tag.inner.start..r.start].trim_end().to_string();
+    match failure {
+        Failure::Undefined(name) => scan::find_ident(text, tag, name).into_iter().next(),
+        Failure::UnknownFunction(name) | Failure::Call { name, .. } => {
+            scan::find_ident(text, tag, name)
+                .into_iter()
+                .find(|r| code_after(r).starts_with('(') || code_before(r).ends_with('|'))
+                .or_else(|| {
+                    // `{% filter name %}`
+                    (tag.keyword(text) == "filter")
+                        .then(|| scan::find_ident(text, tag, name).into_iter().next())
+                        .flatten()
+                })
+        }
+        Failure::EnvUnset(var) => {
+            let calls: Vec<Range<usize>> = ["env", "get_env"]
+                .iter()
+                .flat_map(|f| scan::find_ident(text, tag, f))
+                .filter(|r| code_after(r).starts_with('('))
+                .collect();
+            if calls.is_empty() {
+                return None;
+            }
+            let code = &text[tag.inner.clone()];
+            if code.contains(&format!("\"{var}\"")) || code.contains(&format!("'{var}'")) {
+                calls
+                    .into_iter()
+                    .next()
+                    .map(|r| r.start..tag.range.end.min(line_end(text, r.start)))
+            } else {
+                None
+            }
+        }
+        Failure::UnknownFilter(name) => scan::find_ident(text, tag, name)
+            .into_iter()
+            .find(|r| code_before(r).ends_with('|') || tag.keyword(text) == "filter"),
+        Failure::UnknownTest(name) => scan::find_ident(text, tag, name)
+            .into_iter()
+            .find(|r| code_before(r).ends_with("is") || code_before(r).ends_with("not")),
+        Failure::UnknownMacro(name) => scan::find_ident(text, tag, name).into_iter().next(),
+        Failure::NotFound(name) => {
+            let code = &text[tag.inner.clone()];
+            (matches!(tag.keyword(text), "include" | "import" | "extends")
+                && (code.contains(&format!("\"{name}\"")) || code.contains(&format!("'{name}'"))))
+            .then(|| tag.range.clone())
+        }
+        Failure::TooLarge | Failure::Other(_) => None,
+    }
+}
+
+fn line_end(text: &str, from: usize) -> usize {
+    text[from..].find('\n').map_or(text.len(), |i| from + i)
+}
+
+fn first_tag(scan: &Scan) -> Range<usize> {
+    scan.tags().next().map_or(0..0, |t| t.range.clone())
+}
+
+/// A writer that refuses to grow past [`MAX_OUTPUT`].
+struct Limited(Vec<u8>);
+
+impl Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other("rendered output too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

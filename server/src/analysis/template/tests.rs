@@ -1,0 +1,426 @@
+//! Stage a+b behaviour as a user sees it: diagnostics at template positions, rendered
+//! text identical to a plain Tera render, and ranges mapped back through the source map.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::*;
+use crate::analysis::{Code, Environment};
+
+fn run(text: &str, kind: FileKind, env: &Environment) -> (Option<Rendered>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let r = render(text, kind, &[], env, &mut diags);
+    (r, diags)
+}
+
+fn ok(text: &str) -> Rendered {
+    let (r, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(d.is_empty(), "{d:?}");
+    let r = r.expect("rendered");
+    assert_eq!(
+        r.text,
+        plain(text),
+        "marked render differs from a plain render"
+    );
+    r
+}
+
+/// The same template rendered by Tera without markers, with the same context.
+fn plain(text: &str) -> String {
+    let env = Environment::empty();
+    let b = context::bindings(text, &env);
+    let ctx = context::context_value(&b);
+    let now = b
+        .iter()
+        .find(|b| b.name == "freeze_clock")
+        .and_then(|b| functions::parse_clock(b.value.as_str()?))
+        .unwrap_or(functions::DEFAULT_NOW);
+    let _g = functions::enter(functions::Scope::new(env, now));
+    let mut t = functions::base().clone();
+    t.add_raw_template("x", text).unwrap();
+    t.render(
+        "x",
+        &tera::Context::from_value(serde_json::Value::Object(ctx)).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The template text that produced the rendered occurrence `needle` (nth, 0-based).
+fn source_of(text: &str, r: &Rendered, needle: &str, nth: usize) -> String {
+    let at = r.text.match_indices(needle).nth(nth).unwrap().0;
+    let src = r.map.to_source(at..at + needle.len());
+    text[src].to_string()
+}
+
+#[test]
+fn verbatim_text_maps_exactly_and_values_map_to_their_tag() {
+    let text = "[meta]\nname = \"{{ svc }}-{{ env | upper }}\"\nversion = \"1\"\n";
+    let r = ok(text);
+    assert_eq!(r.text, "[meta]\nname = \"clnrm-CI\"\nversion = \"1\"\n");
+    assert_eq!(source_of(text, &r, "version = \"1\"", 0), "version = \"1\"");
+    assert_eq!(source_of(text, &r, "clnrm", 0), "{{ svc }}");
+    assert_eq!(source_of(text, &r, "CI", 0), "{{ env | upper }}");
+    assert!(r.map.is_verbatim(0..6));
+    let at = r.text.find("clnrm").unwrap();
+    assert!(!r.map.is_verbatim(at..at + 2));
+    // A range from verbatim text into a value spans up to the tag's end.
+    let start = r.text.find("name").unwrap();
+    let src = r.map.to_source(start..at + 5);
+    assert_eq!(&text[src], "name = \"{{ svc }}");
+}
+
+#[test]
+fn loops_repeat_their_body_mapping() {
+    let text = "{% for i in [1, 2] %}\n[[steps]]\nname = \"s{{ i }}\"\n{% endfor %}\nend = 1\n";
+    let r = ok(text);
+    assert_eq!(r.text.matches("[[steps]]").count(), 2);
+    for n in 0..2 {
+        assert_eq!(source_of(text, &r, "[[steps]]", n), "[[steps]]");
+        let at = r.text.match_indices("name = \"s").nth(n).unwrap().0 + 9;
+        assert_eq!(&text[r.map.to_source(at..at + 1)], "{{ i }}");
+    }
+    assert_eq!(source_of(text, &r, "end = 1", 0), "end = 1");
+}
+
+#[test]
+fn whitespace_control_is_unchanged() {
+    for text in [
+        "a = 1\n{%- if true -%}\n   b = 2\n{%- endif %}\nc = 3\n",
+        "x = [\n{%- for i in [1,2,3] %}\n  {{ i }},\n{%- endfor %}\n]\n",
+        "{# c -#}\n  a = {{- \" 1\" -}}  \n  b = 2{{ \"\" -}}   \n\n",
+        "{% set x = 1 -%}\n\n\n  y = {{ x }}\n{%- raw -%}  {{ raw }}  {%- endraw %}\n",
+        "{% macro m(a) %}\n  k = {{ a }}\n{% endmacro m %}\n{{- self::m(a=1) }}\nz = 1\n",
+        "{% filter upper %}a = 'x{{ svc }}'{% endfilter %}\n",
+    ] {
+        let r = ok(text);
+        // Every rendered byte maps inside the template.
+        for i in 0..r.text.len() {
+            let s = r.map.to_source(i..i + 1);
+            assert!(s.end <= text.len(), "{text:?} @{i}");
+        }
+    }
+    let text = "a = 1\n{%- if true -%}\n   b = 2\n{%- endif %}\nc = 3\n";
+    let r = ok(text);
+    assert_eq!(source_of(text, &r, "b = 2", 0), "b = 2");
+    assert_eq!(source_of(text, &r, "c = 3", 0), "c = 3");
+}
+
+#[test]
+fn multi_byte_characters_keep_positions() {
+    let text = "# ünïcödé ✓\n[meta]\nname = \"{{ svc }}—ß\"\nx = \"€\"\n";
+    let r = ok(text);
+    assert_eq!(source_of(text, &r, "x = \"€\"", 0), "x = \"€\"");
+    assert_eq!(source_of(text, &r, "—ß", 0), "—ß");
+}
+
+#[test]
+fn macros_of_other_files_map_to_the_call() {
+    let deps = vec![Dependency {
+        name: "lib.tera".into(),
+        path: None,
+        text: Some(
+            "{% macro span(name) %}[[expect.span]]\nname = \"{{ name }}\"\n{% endmacro %}".into(),
+        ),
+    }];
+    let text = "{% import \"lib.tera\" as m %}\n# c\n{{ m::span(name=\"a\") }}\nz = 1\n";
+    let mut d = Vec::new();
+    let r = render(text, FileKind::Test, &deps, &Environment::empty(), &mut d).unwrap();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(r.text, "# c\n[[expect.span]]\nname = \"a\"\n\nz = 1\n");
+    assert_eq!(
+        source_of(text, &r, "[[expect.span]]", 0),
+        "{{ m::span(name=\"a\") }}"
+    );
+    assert_eq!(source_of(text, &r, "z = 1", 0), "z = 1");
+    assert_eq!(source_of(text, &r, "# c", 0), "# c");
+}
+
+#[test]
+fn every_undefined_variable_is_reported_at_its_uses() {
+    let text = "a = \"{{ foo }}\"\nb = {{ bar }}\nc = \"{{ foo }}\"\nd = \"{{ baz | default(value=1) }}\"\ne = \"{{ vars.nope }}\"\n";
+    let (r, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(r.is_none());
+    let got: Vec<(&str, Code)> = d.iter().map(|d| (&text[d.range.clone()], d.code)).collect();
+    assert_eq!(
+        got,
+        [
+            ("foo", Code::UndefinedVariable),
+            ("bar", Code::UndefinedVariable),
+            ("foo", Code::UndefinedVariable),
+            ("vars.nope", Code::UndefinedVariable),
+        ]
+    );
+    assert_eq!(d[0].range.start, text.find("foo").unwrap());
+    assert_eq!(d[2].range.start, text.rfind("foo").unwrap());
+}
+
+#[test]
+fn unknown_functions_and_filters_are_reported_at_the_call() {
+    let text = "a = \"{{ fake_nmae() }}\"\nb = \"{{ svc | shout }}\"\nc = \"{{ svc }}\"\n";
+    let (r, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(r.is_none());
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d[0].code, Code::UnknownFunction);
+    assert_eq!(&text[d[0].range.clone()], "fake_nmae");
+    assert!(d[0].message.contains("fake_name"), "{}", d[0].message);
+    assert_eq!(d[1].code, Code::UnknownFunction);
+    assert_eq!(&text[d[1].range.clone()], "shout");
+}
+
+#[test]
+fn env_of_an_unset_variable_fails_like_clnrm() {
+    let text = "a = \"{{ env(name=\"HOME_X\") }}\"\nb = \"{{ env(name=\"OTHER_Y\") }}\"\n";
+    let (r, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(r.is_none());
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert!(d.iter().all(|d| d.code == Code::FunctionError));
+    assert!(text[d[1].range.clone()].starts_with("env(name=\"OTHER_Y\")"));
+    let env = Environment::from_vars([
+        ("HOME_X".to_string(), "h".to_string()),
+        ("OTHER_Y".to_string(), "o".to_string()),
+    ]);
+    let (r, d) = run(text, FileKind::Test, &env);
+    assert!(d.is_empty());
+    assert_eq!(r.unwrap().text, "a = \"h\"\nb = \"o\"\n");
+}
+
+#[test]
+fn precedence_vars_environment_default() {
+    let text = "[vars]\nsvc = \"mine\"\n\n[meta]\nname = \"{{ svc }}/{{ vars.env }}/{{ image }}/{{ token }}\"\n";
+    let env = Environment::from_vars([
+        ("SERVICE_NAME".to_string(), "envsvc".to_string()),
+        ("ENV".to_string(), "prod".to_string()),
+    ]);
+    let (r, d) = run(text, FileKind::Test, &env);
+    assert!(d.is_empty(), "{d:?}");
+    assert!(r
+        .unwrap()
+        .text
+        .contains("name = \"mine/prod/registry/clnrm:1.0.0/\""));
+}
+
+#[test]
+fn renders_are_deterministic() {
+    let text = "a = \"{{ fake_email() }} {{ uuid_v4() }} {{ now_rfc3339() }} {{ rand_hex() }}\"\n";
+    let a = ok(text);
+    let b = ok(text);
+    assert_eq!(a.text, b.text);
+    assert!(a.text.contains("2025-01-01T00:00:00Z"));
+    let frozen = "[vars]\nfreeze_clock = \"2030-05-06T07:08:09Z\"\nt = \"{{ now_rfc3339() }}\"\n";
+    assert!(ok(frozen).text.contains("t = \"2030-05-06T07:08:09Z\""));
+}
+
+#[test]
+fn includes_resolve_and_missing_ones_are_reported_at_the_tag() {
+    let text = "{% include \"part.tera\" %}\n{% include \"gone.tera\" %}\n";
+    let deps = vec![
+        Dependency {
+            name: "part.tera".into(),
+            path: None,
+            text: Some("p = \"{{ svc }}\"\n".into()),
+        },
+        Dependency {
+            name: "gone.tera".into(),
+            path: None,
+            text: None,
+        },
+    ];
+    let mut d = Vec::new();
+    let r = render(text, FileKind::Test, &deps, &Environment::empty(), &mut d);
+    assert!(r.is_none());
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::TemplateNotFound);
+    assert_eq!(&text[d[0].range.clone()], "{% include \"gone.tera\" %}");
+
+    let mut d = Vec::new();
+    let r = render(
+        &text[..26],
+        FileKind::Test,
+        &deps,
+        &Environment::empty(),
+        &mut d,
+    )
+    .unwrap();
+    assert_eq!(r.text, "p = \"clnrm\"\n\n");
+    assert_eq!(&text[r.map.to_source(5..10)], "{% include \"part.tera\" %}");
+}
+
+#[test]
+fn embedded_macros_define_nothing() {
+    let text = "{% import \"_macros.toml.tera\" as m %}\n{{ m::span(name=\"x\") }}\n";
+    let deps = collect_dependencies(text, Origin::default(), &DiskLoader);
+    let mut d = Vec::new();
+    assert!(render(text, FileKind::Test, &deps, &Environment::empty(), &mut d).is_none());
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::UnknownFunction);
+    assert_eq!(&text[d[0].range.clone()], "m::span");
+}
+
+#[test]
+fn libraries_are_only_syntax_checked() {
+    let (r, d) = run(
+        "{% macro a(x) %}{{ undefined }}{% endmacro %}",
+        FileKind::TemplateLibrary,
+        &Environment::empty(),
+    );
+    assert!(r.is_none() && d.is_empty());
+    let (_, d) = run(
+        "{% macro a(x) %}{{ x }",
+        FileKind::TemplateLibrary,
+        &Environment::empty(),
+    );
+    assert_eq!(d[0].code, Code::TeraSyntax);
+}
+
+#[test]
+fn raw_toml_tests_get_one_run_compat_note() {
+    let text = "[meta]\nname = \"x\"\n{% if true %}\n[a]\n{% endif %}\n";
+    let (r, d) = run(text, FileKind::RawTest, &Environment::empty());
+    assert!(r.is_some());
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].code, Code::RunCompat);
+    assert_eq!(&text[d[0].range.clone()], "{% if true %}");
+    let (_, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(d.is_empty());
+}
+
+#[test]
+fn bindings_and_names_are_exposed() {
+    let b = bindings("[vars]\nport = 80\n", &Environment::empty());
+    assert!(b
+        .iter()
+        .any(|b| b.name == "port" && b.origin == BindingOrigin::Vars && b.range.is_some()));
+    assert!(b
+        .iter()
+        .any(|b| b.name == "svc" && b.origin == BindingOrigin::Default));
+    assert!(function_names().contains(&"fake_name"));
+    assert!(function_names().contains(&"env"));
+    assert!(filter_names().contains(&"kebab"));
+}
+
+// --- the real-world corpus ---------------------------------------------------------------
+
+struct Disk;
+impl SourceLoader for Disk {
+    fn load(&self, path: &Path) -> Option<Arc<str>> {
+        std::fs::read_to_string(path).ok().map(Into::into)
+    }
+}
+
+const CORPUS: &str = "/work/shared/corpus/clnrm";
+
+fn corpus_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.to_string_lossy().ends_with(".toml")
+                || p.to_string_lossy().ends_with(".tera")
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new(CORPUS), &mut out);
+    out.sort();
+    out
+}
+
+fn analyse_corpus(rel: &str) -> (String, Option<Rendered>, Vec<Diagnostic>) {
+    let path = Path::new(CORPUS).join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let origin = Origin {
+        path: Some(&path),
+        workspace_root: Some(Path::new(CORPUS)),
+    };
+    let deps = collect_dependencies(&text, origin, &Disk);
+    let mut d = Vec::new();
+    let r = render(
+        &text,
+        FileKind::of(Some(&path)),
+        &deps,
+        &Environment::empty(),
+        &mut d,
+    );
+    (text, r, d)
+}
+
+#[test]
+fn corpus_never_panics_and_renders_match_plain_tera() {
+    let files = corpus_files();
+    if files.is_empty() {
+        return; // corpus not present on this machine
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for path in &files {
+        let rel = path
+            .strip_prefix(CORPUS)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let (text, r, d) = analyse_corpus(&rel);
+        for diag in &d {
+            assert!(
+                diag.range.end <= text.len() && diag.range.start <= diag.range.end,
+                "{rel}: {diag:?}"
+            );
+            assert!(
+                text.is_char_boundary(diag.range.start) && text.is_char_boundary(diag.range.end)
+            );
+        }
+        if let Some(r) = &r {
+            if is_template(&text) && !text.contains("{% include") && !text.contains("{% import") {
+                assert_eq!(r.text, plain(&text), "{rel}");
+            }
+            *seen.entry("rendered").or_default() += 1;
+        }
+        if r.is_none() && FileKind::of(Some(path)) != FileKind::TemplateLibrary {
+            assert!(
+                d.iter().any(|d| d.is_error()),
+                "{rel}: no render and no error"
+            );
+        }
+    }
+    assert!(seen.get("rendered").copied().unwrap_or(0) > 10);
+}
+
+#[test]
+fn corpus_redteam_reports_undefined_seed_at_its_use() {
+    let rel = "examples/case-studies/redteam-otlp-env.clnrm.toml.tera";
+    if !Path::new(CORPUS).join(rel).exists() {
+        return;
+    }
+    let (text, r, d) = analyse_corpus(rel);
+    assert!(r.is_none());
+    let seed: Vec<_> = d
+        .iter()
+        .filter(|d| d.code == Code::UndefinedVariable)
+        .collect();
+    assert!(!seed.is_empty(), "{d:?}");
+    assert!(seed.iter().all(|d| &text[d.range.clone()] == "seed"));
+    let line = text[..seed[0].range.start].matches('\n').count() + 1;
+    assert_eq!(line, 234);
+}
+
+#[test]
+fn corpus_example_usage_reports_its_syntax_errors() {
+    let rel = "templates/example_usage.clnrm.toml.tera";
+    if !Path::new(CORPUS).join(rel).exists() {
+        return;
+    }
+    let (text, r, d) = analyse_corpus(rel);
+    assert!(r.is_none());
+    assert!(d.len() > 1, "{d:?}");
+    assert!(d.iter().all(|d| d.code == Code::TeraSyntax));
+    let first = &d[0];
+    assert!(
+        text[first.range.clone()].starts_with("m::span"),
+        "{first:?}"
+    );
+}
