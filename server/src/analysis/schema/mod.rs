@@ -8,6 +8,8 @@ pub mod convert;
 pub mod navigate;
 mod report;
 
+pub use report::suggest;
+
 use std::sync::LazyLock;
 
 use serde_json::Value;
