@@ -28,13 +28,20 @@ pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
                 first.clone(),
                 clean_message(e.message()),
             )];
+            // After an error the parser's view is unreliable until the next table header:
+            // keep one error per section so cascades don't bury the real ones.
+            let headers = header_starts(text);
+            let section = |offset: usize| headers.partition_point(|&h| h <= offset);
+            let mut seen_sections = vec![section(first.start)];
             for (range, message) in recovered_errors(text) {
                 if found.len() >= MAX_SYNTAX_ERRORS {
                     break;
                 }
-                if range.start == first.start || found.iter().any(|d| d.range == range) {
+                let s = section(range.start);
+                if seen_sections.contains(&s) {
                     continue;
                 }
+                seen_sections.push(s);
                 found.push(Diagnostic::new(Code::TomlSyntax, range, message));
             }
             found.sort_by_key(|d| (d.range.start, d.range.end));
@@ -42,6 +49,24 @@ pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
             None
         }
     }
+}
+
+/// Byte offsets of lines that start a `[table]` or `[[array]]` header.
+fn header_starts(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let b = line.as_bytes();
+        let starts_header = b.first() == Some(&b'[')
+            && b.get(1).is_some_and(|c| {
+                c.is_ascii_alphabetic() || *c == b'_' || *c == b'"' || *c == b'\'' || *c == b'['
+            });
+        if starts_header {
+            out.push(offset);
+        }
+        offset += line.len();
+    }
+    out
 }
 
 /// Every error the recovering event parser finds (syntax only; duplicate keys and
@@ -59,10 +84,7 @@ fn recovered_errors(text: &str) -> Vec<(Range<usize>, String)> {
     errors
         .into_iter()
         .map(|e| {
-            let range = e
-                .unexpected()
-                .map(|s| s.start()..s.end())
-                .unwrap_or(0..0);
+            let range = e.unexpected().map(|s| s.start()..s.end()).unwrap_or(0..0);
             (clamp(range, text), describe(&e))
         })
         .collect()
@@ -204,9 +226,10 @@ mod tests {
 
     #[test]
     fn reports_several_syntax_errors() {
-        let text = "a = ]\nb = 1\nc = ]\n";
+        let text = "a = ]\nb = 1\n[t]\nc = ]\nd = ]\n";
         let d = errors(text);
-        assert!(d.len() >= 2, "{d:?}");
+        // One per section: `a` and `c`, not the cascade in the same section (`d`).
+        assert_eq!(d.len(), 2, "{d:?}");
         assert!(d.windows(2).all(|w| w[0].range.start <= w[1].range.start));
     }
 

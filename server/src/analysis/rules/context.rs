@@ -67,10 +67,7 @@ impl<'t> Ctx<'t> {
 
     /// Where a whole-file finding goes: the first key or table header of the file.
     pub fn file_anchor(&self) -> Range<usize> {
-        let first = self
-            .root
-            .as_object()
-            .and_then(|m| m.keys().next().cloned());
+        let first = self.root.as_object().and_then(|m| m.keys().next().cloned());
         match first {
             Some(k) => self.key(&convert::push_pointer("", &k)),
             None => 0..0,

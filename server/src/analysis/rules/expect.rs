@@ -73,7 +73,9 @@ fn spans(ctx: &mut Ctx<'_>) {
                 let d = Diagnostic::new(
                     Code::InvalidDuration,
                     ctx.value(&min_ptr),
-                    format!("duration_ms.min ({min}) is greater than max ({max}): no span can match"),
+                    format!(
+                        "duration_ms.min ({min}) is greater than max ({max}): no span can match"
+                    ),
                 )
                 .with_related(ctx.value(&max_ptr), "max is here");
                 ctx.push(d);
@@ -86,7 +88,11 @@ fn spans(ctx: &mut Ctx<'_>) {
 fn known_span_names(ctx: &Ctx<'_>) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     if let Some(spans) = ctx.get("/expect/span").and_then(Value::as_array) {
-        names.extend(spans.iter().filter_map(|s| s.get("name")?.as_str().map(str::to_string)));
+        names.extend(
+            spans
+                .iter()
+                .filter_map(|s| s.get("name")?.as_str().map(str::to_string)),
+        );
     }
     for p in [
         "/expect/graph/must_include",
@@ -102,11 +108,21 @@ fn known_span_names(ctx: &Ctx<'_>) -> BTreeSet<String> {
             }
         }
     }
-    for w in ctx.get("/expect/window").and_then(Value::as_array).into_iter().flatten() {
+    for w in ctx
+        .get("/expect/window")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(o) = w.get("outer").and_then(Value::as_str) {
             names.insert(o.to_string());
         }
-        for c in w.get("contains").and_then(Value::as_array).into_iter().flatten() {
+        for c in w
+            .get("contains")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(c) = c.as_str() {
                 names.insert(c.to_string());
             }
@@ -155,7 +171,11 @@ fn status(ctx: &mut Ctx<'_>, base: &str) {
                 format!("`{pattern}` is not a valid glob pattern: {err}"),
             );
         } else if pattern.trim().is_empty() {
-            ctx.report(Code::EmptyValue, ctx.key(&p), "span-name pattern must not be empty");
+            ctx.report(
+                Code::EmptyValue,
+                ctx.key(&p),
+                "span-name pattern must not be empty",
+            );
         }
     }
 }
@@ -173,8 +193,12 @@ fn legacy_spans(ctx: &mut Ctx<'_>) {
                 );
             }
         }
-        let min = ctx.get(&format!("{base}/min_duration_ms")).and_then(Value::as_f64);
-        let max = ctx.get(&format!("{base}/max_duration_ms")).and_then(Value::as_f64);
+        let min = ctx
+            .get(&format!("{base}/min_duration_ms"))
+            .and_then(Value::as_f64);
+        let max = ctx
+            .get(&format!("{base}/max_duration_ms"))
+            .and_then(Value::as_f64);
         if let (Some(min), Some(max)) = (min, max) {
             if min > max {
                 ctx.report_as(
@@ -199,7 +223,11 @@ fn order_cycles(ctx: &mut Ctx<'_>) {
                 let pair: Vec<String> = ctx
                     .get(&p)
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if let [a, b] = pair.as_slice() {
                     let (from, to) = if flip { (b, a) } else { (a, b) };
@@ -244,7 +272,8 @@ fn find_cycle(edges: &BTreeMap<String, Vec<(String, String)>>) -> Option<(Vec<St
                 Some((to, ptr)) => match mark.get(to.as_str()) {
                     Some(Mark::Active) => {
                         let from = path.iter().position(|n| *n == to.as_str()).unwrap_or(0);
-                        let mut cycle: Vec<String> = path[from..].iter().map(|s| s.to_string()).collect();
+                        let mut cycle: Vec<String> =
+                            path[from..].iter().map(|s| s.to_string()).collect();
                         cycle.push(to.clone());
                         return Some((cycle, ptr.clone()));
                     }
@@ -264,12 +293,30 @@ fn find_cycle(edges: &BTreeMap<String, Vec<(String, String)>>) -> Option<(Vec<St
 /// One information note per construct clnrm 1.3.0's `run` parses but never evaluates.
 fn never_evaluated(ctx: &mut Ctx<'_>) {
     let notes: [(&str, &str); 6] = [
-        ("/expect/order", "[expect.order] is never evaluated by clnrm 1.3.0's `run` (only by `clnrm analyze`)"),
-        ("/expect/status", "[expect.status] is never evaluated by clnrm 1.3.0's `run` (only by `clnrm analyze`)"),
-        ("/expect/graph/must_not_cross", "`must_not_cross` is never evaluated by clnrm 1.3.0"),
-        ("/expect/graph/acyclic", "`acyclic` is never evaluated by clnrm 1.3.0"),
-        ("/expect/counts/events_total", "`events_total` is never evaluated by clnrm 1.3.0"),
-        ("/expect/counts/errors_total", "`errors_total` is never evaluated by clnrm 1.3.0"),
+        (
+            "/expect/order",
+            "[expect.order] is never evaluated by clnrm 1.3.0's `run` (only by `clnrm analyze`)",
+        ),
+        (
+            "/expect/status",
+            "[expect.status] is never evaluated by clnrm 1.3.0's `run` (only by `clnrm analyze`)",
+        ),
+        (
+            "/expect/graph/must_not_cross",
+            "`must_not_cross` is never evaluated by clnrm 1.3.0",
+        ),
+        (
+            "/expect/graph/acyclic",
+            "`acyclic` is never evaluated by clnrm 1.3.0",
+        ),
+        (
+            "/expect/counts/events_total",
+            "`events_total` is never evaluated by clnrm 1.3.0",
+        ),
+        (
+            "/expect/counts/errors_total",
+            "`errors_total` is never evaluated by clnrm 1.3.0",
+        ),
     ];
     for (p, message) in notes {
         if ctx.has(p) {
@@ -293,10 +340,18 @@ fn never_evaluated(ctx: &mut Ctx<'_>) {
     let collects_spans = (0..ctx.len("/scenario")).any(|i| {
         ctx.get(&format!("/scenario/{i}/artifacts/collect"))
             .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.starts_with("spans:"))))
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|v| v.as_str().is_some_and(|s| s.starts_with("spans:")))
+            })
     });
     if !collects_spans {
-        for p in ["/expect/graph", "/expect/counts", "/expect/window", "/expect/hermeticity"] {
+        for p in [
+            "/expect/graph",
+            "/expect/counts",
+            "/expect/window",
+            "/expect/hermeticity",
+        ] {
             if ctx.has(p) {
                 ctx.report(
                     Code::RunCompat,
@@ -353,7 +408,11 @@ mod tests {
         let d = with_code(&text, Code::OrderingCycle);
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].0, "[\"a\", \"c\"]");
-        assert!(d[0].1.message.contains("a → b → c → a"), "{}", d[0].1.message);
+        assert!(
+            d[0].1.message.contains("a → b → c → a"),
+            "{}",
+            d[0].1.message
+        );
         let ok = format!("{V1}[expect.order]\nmust_precede = [[\"a\", \"b\"], [\"b\", \"c\"]]\nmust_follow = [[\"c\", \"a\"]]\n");
         assert!(with_code(&ok, Code::OrderingCycle).is_empty());
     }
@@ -361,10 +420,19 @@ mod tests {
     #[test]
     fn never_evaluated_notes() {
         let text = format!("{V1}[expect.status]\nall = \"OK\"\n[expect.counts]\nerrors_total = {{ eq = 0 }}\nby_name = {{ a = {{ lte = 2 }} }}\n");
-        let notes: Vec<_> = with_code(&text, Code::RunCompat).into_iter().map(|x| x.0).collect();
+        let notes: Vec<_> = with_code(&text, Code::RunCompat)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(notes, vec!["status", "counts", "errors_total", "a"]);
-        let collected = text.replace("run = \"echo hi\"\n", "run = \"echo hi\"\nartifacts.collect = [\"spans:default\"]\n");
-        let notes: Vec<_> = with_code(&collected, Code::RunCompat).into_iter().map(|x| x.0).collect();
+        let collected = text.replace(
+            "run = \"echo hi\"\n",
+            "run = \"echo hi\"\nartifacts.collect = [\"spans:default\"]\n",
+        );
+        let notes: Vec<_> = with_code(&collected, Code::RunCompat)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(notes, vec!["status", "errors_total", "a"]);
     }
 }

@@ -29,8 +29,23 @@ pub fn is_duration(s: &str) -> bool {
     let unit = s[digits..].trim();
     matches!(
         unit,
-        "s" | "sec" | "secs" | "second" | "seconds" | "m" | "min" | "mins" | "minute" | "minutes"
-            | "h" | "hr" | "hrs" | "hour" | "hours" | "d" | "day" | "days"
+        "s" | "sec"
+            | "secs"
+            | "second"
+            | "seconds"
+            | "m"
+            | "min"
+            | "mins"
+            | "minute"
+            | "minutes"
+            | "h"
+            | "hr"
+            | "hrs"
+            | "hour"
+            | "hours"
+            | "d"
+            | "day"
+            | "days"
     )
 }
 
@@ -83,11 +98,24 @@ pub fn shell_split_error(cmd: &str) -> Option<&'static str> {
 /// RFC 3339 date-time, as `chrono::DateTime::parse_from_rfc3339` accepts it.
 pub fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    if b.len() < 20 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' || !digits(8..10) {
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    if b.len() < 20
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
+    {
         return false;
     }
-    if !matches!(b[10], b'T' | b't' | b' ') || !digits(11..13) || b[13] != b':' || !digits(14..16) || b[16] != b':' || !digits(17..19) {
+    if !matches!(b[10], b'T' | b't' | b' ')
+        || !digits(11..13)
+        || b[13] != b':'
+        || !digits(14..16)
+        || b[16] != b':'
+        || !digits(17..19)
+    {
         return false;
     }
     let mut i = 19;
@@ -120,8 +148,15 @@ pub fn is_env_name(s: &str) -> bool {
 /// dry-run's secret heuristic: a secret-looking name with a literal (non-`$`) value.
 pub fn looks_secret(key: &str, value: &str) -> bool {
     const MARKERS: [&str; 9] = [
-        "API_KEY", "PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "CREDENTIALS", "AUTH_TOKEN",
-        "ACCESS_KEY", "SECRET_KEY",
+        "API_KEY",
+        "PASSWORD",
+        "SECRET",
+        "TOKEN",
+        "PRIVATE_KEY",
+        "CREDENTIALS",
+        "AUTH_TOKEN",
+        "ACCESS_KEY",
+        "SECRET_KEY",
     ];
     let upper = key.to_ascii_uppercase();
     !value.is_empty() && !value.starts_with('$') && MARKERS.iter().any(|m| upper.contains(m))

@@ -17,7 +17,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     }
     let mut scenario_names: HashMap<String, String> = HashMap::new();
     for i in 0..ctx.len("/scenario") {
-        scenario(ctx, &format!("/scenario/{i}"), &services, &mut scenario_names);
+        scenario(
+            ctx,
+            &format!("/scenario/{i}"),
+            &services,
+            &mut scenario_names,
+        );
     }
 }
 
@@ -53,7 +58,11 @@ fn scenario(
     }
     if let Some(run) = ctx.str_at(&run_ptr).map(str::to_string) {
         if is_blank(&run) {
-            ctx.report(Code::EmptyValue, ctx.value(&run_ptr), "`run` must not be blank");
+            ctx.report(
+                Code::EmptyValue,
+                ctx.value(&run_ptr),
+                "`run` must not be blank",
+            );
         } else if let Some(why) = patterns::shell_split_error(&run) {
             ctx.report(
                 Code::InvalidValue,
@@ -97,8 +106,16 @@ fn step(
     }
     name(ctx, base, "step", names);
     let cmd = format!("{base}/command");
-    if ctx.get(&cmd).and_then(Value::as_array).is_some_and(Vec::is_empty) {
-        ctx.report(Code::EmptyValue, ctx.value(&cmd), "`command` must not be empty");
+    if ctx
+        .get(&cmd)
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        ctx.report(
+            Code::EmptyValue,
+            ctx.value(&cmd),
+            "`command` must not be empty",
+        );
     }
     let re = format!("{base}/expected_output_regex");
     if let Some(pattern) = ctx.str_at(&re).map(str::to_string) {
@@ -106,7 +123,10 @@ fn step(
             ctx.report(
                 Code::InvalidRegex,
                 ctx.value(&re),
-                format!("invalid regular expression (clnrm fails when the step runs): {}", first_line_of(&err)),
+                format!(
+                    "invalid regular expression (clnrm fails when the step runs): {}",
+                    first_line_of(&err)
+                ),
             );
         }
     }
@@ -130,7 +150,11 @@ fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut HashMap<String, S
         return;
     };
     if is_blank(&n) {
-        ctx.report(Code::EmptyValue, ctx.value(&p), format!("{what} name must not be blank"));
+        ctx.report(
+            Code::EmptyValue,
+            ctx.value(&p),
+            format!("{what} name must not be blank"),
+        );
         return;
     }
     if let Some(first) = names.get(&n) {
@@ -151,8 +175,12 @@ fn service_ref(ctx: &mut Ctx<'_>, pointer: &str, services: &[(&'static str, Stri
     let Some(name) = ctx.str_at(pointer).map(str::to_string) else {
         return;
     };
-    let in_legacy = services.iter().any(|(m, id)| *m == "/services" && *id == name);
-    let in_v1 = services.iter().any(|(m, id)| *m == "/service" && *id == name);
+    let in_legacy = services
+        .iter()
+        .any(|(m, id)| *m == "/services" && *id == name);
+    let in_v1 = services
+        .iter()
+        .any(|(m, id)| *m == "/service" && *id == name);
     let legacy_exists = ctx.get("/services").is_some_and(Value::is_object);
     if !in_legacy && !in_v1 {
         let ids: Vec<&str> = services.iter().map(|(_, id)| id.as_str()).collect();
@@ -220,7 +248,10 @@ mod tests {
         assert_eq!(dup.len(), 1);
         assert_eq!(dup[0].1.related[0].message, "first defined here");
         assert!(dup[0].1.range.start > dup[0].1.related[0].range.start);
-        let empty: Vec<_> = with_code(text, Code::EmptyValue).into_iter().map(|x| x.0).collect();
+        let empty: Vec<_> = with_code(text, Code::EmptyValue)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(empty, vec!["[]", "\" \""]);
         let re = with_code(text, Code::InvalidRegex);
         assert_eq!(re[0].0, "\"(oops\"");
@@ -231,7 +262,10 @@ mod tests {
     fn run_line_and_inert_keys() {
         let text = format!("{V1}[[scenario]]\nname = \"q\"\nservice = \"db\"\nrun = \"echo 'x\"\ntimeout_ms = 5\n[[scenario.steps]]\nname = \"a\"\ncommand = [\"x\"]\n");
         assert_eq!(with_code(&text, Code::InvalidValue)[0].0, "\"echo 'x\"");
-        let compat: Vec<_> = with_code(&text, Code::RunCompat).into_iter().map(|x| x.0).collect();
+        let compat: Vec<_> = with_code(&text, Code::RunCompat)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(compat, vec!["timeout_ms", "steps"]);
     }
 }

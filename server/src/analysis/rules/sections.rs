@@ -164,7 +164,11 @@ fn chaos(ctx: &mut Ctx<'_>) {
         }
         let target = format!("{base}/target_service");
         if ctx.str_at(&target).is_some_and(is_blank) {
-            ctx.report(Code::EmptyValue, ctx.value(&target), "target_service must not be blank");
+            ctx.report(
+                Code::EmptyValue,
+                ctx.value(&target),
+                "target_service must not be blank",
+            );
         }
     }
 }
@@ -189,7 +193,11 @@ fn weaver(ctx: &mut Ctx<'_>) {
     if let [(a, _), (b, p)] = ports.as_slice() {
         if a == b {
             let p = p.clone();
-            ctx.report(Code::InvalidValue, ctx.value(&p), "weaver otlp_port and admin_port must differ");
+            ctx.report(
+                Code::InvalidValue,
+                ctx.value(&p),
+                "weaver otlp_port and admin_port must differ",
+            );
         }
     }
 }
@@ -216,7 +224,10 @@ mod tests {
     #[test]
     fn blank_names() {
         let text = "[meta]\nname = \"  \"\nversion = \"\"\n";
-        let found: Vec<_> = with_code(text, Code::EmptyValue).into_iter().map(|x| x.0).collect();
+        let found: Vec<_> = with_code(text, Code::EmptyValue)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(found, vec!["\"  \"", "\"\""]);
     }
 
@@ -231,7 +242,10 @@ mod tests {
         let text = format!("{V1}[otel]\nexporter = \"OTLP\"\nprotocol = \"HTTP/JSON\"\n");
         assert!(with_code(&text, Code::InvalidValue).is_empty());
         let text = format!("{V1}[otel]\nexporter = \"otlp-http\"\nprotocol = \"tcp\"\n");
-        let found: Vec<_> = with_code(&text, Code::InvalidValue).into_iter().map(|x| x.0).collect();
+        let found: Vec<_> = with_code(&text, Code::InvalidValue)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(found, vec!["\"otlp-http\"", "\"tcp\""]);
     }
 

@@ -18,8 +18,19 @@ const RUNNABLE: [&str; 2] = ["generic_container", "surrealdb"];
 const IMAGELESS: [&str; 2] = ["network_service", "ollama"];
 /// Container paths dry-run refuses to mount over.
 const SYSTEM_DIRS: [&str; 13] = [
-    "/etc", "/var", "/proc", "/sys", "/dev", "/boot", "/root", "/bin", "/sbin", "/lib", "/lib64",
-    "/usr/bin", "/usr/sbin",
+    "/etc",
+    "/var",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/root",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/usr/bin",
+    "/usr/sbin",
 ];
 
 /// Every defined service: (map pointer, id).
@@ -76,7 +87,11 @@ fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
     let plugin_name = plugin.as_deref().unwrap_or("generic_container");
     if let Some(p) = &plugin {
         if is_blank(p) {
-            ctx.report(Code::EmptyValue, ctx.value(&plugin_ptr), "plugin must not be blank");
+            ctx.report(
+                Code::EmptyValue,
+                ctx.value(&plugin_ptr),
+                "plugin must not be blank",
+            );
         } else if !RUNNABLE.contains(&p.as_str()) {
             let suggestion = suggest_plugin(p);
             let mut message = format!(
@@ -111,11 +126,19 @@ fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
             } else {
                 format!("service `{id}` has no `image`: clnrm's validate() requires one even for plugin `{plugin_name}`, which ignores it")
             };
-            let severity = if generic { Severity::Error } else { Severity::Warning };
+            let severity = if generic {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
             ctx.report_as(Code::MissingKey, severity, ctx.key(base), message);
         }
         Some(image) if is_blank(&image) => {
-            ctx.report(Code::EmptyValue, ctx.value(&image_ptr), "image must not be blank");
+            ctx.report(
+                Code::EmptyValue,
+                ctx.value(&image_ptr),
+                "image must not be blank",
+            );
         }
         Some(image) => {
             let bad_char = image.contains([' ', '!', '?', '*']);
@@ -155,7 +178,9 @@ fn volumes(ctx: &mut Ctx<'_>, base: &str) {
                 ctx.report(
                     Code::InvalidService,
                     ctx.value(&p),
-                    format!("volume {field} must be an absolute path; clnrm's `run` rejects `{path}`"),
+                    format!(
+                        "volume {field} must be an absolute path; clnrm's `run` rejects `{path}`"
+                    ),
                 );
             } else if field == "container_path"
                 && SYSTEM_DIRS
@@ -236,7 +261,8 @@ mod tests {
     use super::super::test_support::*;
     use crate::analysis::{Code, Severity};
 
-    const META: &str = "[meta]\nname = \"t\"\nversion = \"1\"\n[[scenario]]\nname = \"s\"\nrun = \"x\"\n";
+    const META: &str =
+        "[meta]\nname = \"t\"\nversion = \"1\"\n[[scenario]]\nname = \"s\"\nrun = \"x\"\n";
 
     #[test]
     fn plugins() {
@@ -244,7 +270,10 @@ mod tests {
         let d = with_code(&text, Code::UnknownPlugin);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].0, "\"surreal_db\"");
-        assert_eq!(d[0].1.fix.as_ref().unwrap().edits[0].new_text, "\"surrealdb\"");
+        assert_eq!(
+            d[0].1.fix.as_ref().unwrap().edits[0].new_text,
+            "\"surrealdb\""
+        );
         assert!(!d[0].1.is_error());
         let text = format!("{META}[service.a]\nimage = \"x\"\nplugin = \"\"\n");
         assert_eq!(with_code(&text, Code::EmptyValue)[0].0, "\"\"");

@@ -116,11 +116,17 @@ fn value_diag(index: &SpanIndex, path: &str, message: String) -> Diagnostic {
     Diagnostic::new(Code::InvalidValue, index.value_range(path), message)
 }
 
-fn unknown_key(schema: &Value, index: &SpanIndex, text: &str, path: &str, name: &str) -> Diagnostic {
+fn unknown_key(
+    schema: &Value,
+    index: &SpanIndex,
+    text: &str,
+    path: &str,
+    name: &str,
+) -> Diagnostic {
     let pointer = push_pointer(path, name);
     let range = index.key_range(&pointer);
     let allowed = navigate::allowed_keys(schema, path);
-    let suggestion = suggest(name, &allowed);
+    let suggestion = alias(name, &allowed).or_else(|| suggest(name, &allowed));
     let mut message = format!(
         "unknown key `{name}` in {}; clnrm ignores it",
         table_name(path)
@@ -143,6 +149,18 @@ fn unknown_key(schema: &Value, index: &SpanIndex, text: &str, path: &str, name: 
         }
     }
     d
+}
+
+/// Keys other tools (docker-compose, older clnrm docs) use for what clnrm calls differently.
+fn alias<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let target = match name {
+        "type" => "plugin",
+        "environment" => "env",
+        "attributes" => "attrs",
+        "cmd" | "commands" => "command",
+        _ => return None,
+    };
+    allowed.iter().copied().find(|a| *a == target)
 }
 
 /// The closest allowed name, if it is close enough to be a likely typo.
@@ -170,7 +188,10 @@ fn display_path(pointer: &str) -> String {
             if !out.is_empty() {
                 out.push('.');
             }
-            if seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            if seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
                 out.push_str(&seg);
             } else {
                 out.push_str(&format!("{seg:?}"));
@@ -218,6 +239,16 @@ fn refine_expected(schema: &Value, path: &str, expected: &str) -> String {
         if let Some(Value::Object(ap)) = node.get("additionalProperties") {
             if ap.get("type").and_then(Value::as_str) == Some("string") {
                 return "a table of string values (`{ KEY = \"value\" }`)".to_string();
+            }
+        }
+        if let Some(required) = node.get("required").and_then(Value::as_array) {
+            let keys: Vec<String> = required
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|k| format!("{k} = …"))
+                .collect();
+            if !keys.is_empty() {
+                return format!("a table `{{ {} }}`", keys.join(", "));
             }
         }
     }

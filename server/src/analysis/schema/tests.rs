@@ -77,7 +77,8 @@ fn port_string_is_an_invalid_type_on_the_value() {
     assert_eq!(d[0].code, Code::InvalidType);
     assert_eq!(at(text, &d[0]), "\"3000:3000\"");
     assert!(
-        d[0].message.contains("expected an integer port (0-65535), found string \"3000:3000\""),
+        d[0].message
+            .contains("expected an integer port (0-65535), found string \"3000:3000\""),
         "{}",
         d[0].message
     );
@@ -91,7 +92,11 @@ fn unknown_key_is_a_warning_with_a_fix() {
     assert_eq!(d[0].code, Code::UnknownKey);
     assert_eq!(d[0].severity, crate::analysis::Severity::Warning);
     assert_eq!(at(text, &d[0]), "imgae");
-    assert!(d[0].message.contains("did you mean `image`?"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("did you mean `image`?"),
+        "{}",
+        d[0].message
+    );
     let fix = d[0].fix.as_ref().unwrap();
     assert_eq!(fix.edits[0].new_text, "image");
     assert_eq!(at(text, &d[1]), "environment");
@@ -116,7 +121,9 @@ fn missing_required_key_points_at_table_header() {
     assert!(d[0].message.contains("`version`"));
     let text = "[test]\nname = \"x\"\n";
     let d = run(text);
-    assert!(d.iter().any(|d| d.code == Code::MissingKey && d.message.contains("metadata")));
+    assert!(d
+        .iter()
+        .any(|d| d.code == Code::MissingKey && d.message.contains("metadata")));
 }
 
 #[test]
@@ -135,7 +142,11 @@ fn attrs_any_array_is_rejected() {
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].code, Code::InvalidType);
     assert_eq!(at(text, &d[0]), "[\"a\"]");
-    assert!(d[0].message.contains("table of string values"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("table of string values"),
+        "{}",
+        d[0].message
+    );
 }
 
 #[test]
@@ -151,7 +162,11 @@ fn ranges_and_enums_are_invalid_values() {
             (Code::InvalidValue, "\"GREEN\"")
         ]
     );
-    assert!(d[2].message.contains("`OK`, `ERROR`, `UNSET`"), "{}", d[2].message);
+    assert!(
+        d[2].message.contains("`OK`, `ERROR`, `UNSET`"),
+        "{}",
+        d[2].message
+    );
 }
 
 #[test]
@@ -175,5 +190,27 @@ fn wrong_container_shapes() {
 #[test]
 fn suggest_is_conservative() {
     assert_eq!(report::suggest("imgae", &["image", "ports"]), Some("image"));
-    assert_eq!(report::suggest("depends_on", &["image", "ports", "env"]), None);
+    assert_eq!(
+        report::suggest("depends_on", &["image", "ports", "env"]),
+        None
+    );
+}
+
+#[test]
+fn aliases_and_table_shapes() {
+    let text = "[service.a]\nimage = \"x\"\ntype = \"generic_container\"\nvolumes = [\"/a:/b\"]\n";
+    let d = run(text);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(at(text, &d[0]), "type");
+    assert!(
+        d[0].message.contains("did you mean `plugin`?"),
+        "{}",
+        d[0].message
+    );
+    assert!(
+        d[1].message
+            .contains("expected a table `{ host_path = …, container_path = … }`"),
+        "{}",
+        d[1].message
+    );
 }
