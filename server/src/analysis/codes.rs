@@ -66,6 +66,7 @@ codes! {
     UnknownPlugin => "unknown-plugin", Warning, "A service plugin that `clnrm run` cannot start.";
     RunCompat => "run-compat", Information, "clnrm 1.3.0's `run` treats this differently from what the file says (ignored key, never evaluated expectation).";
     SecretValue => "secret-value", Warning, "A secret-looking env variable has a literal value instead of a `$VAR` reference.";
+    NotImplemented => "not-implemented", Error, "A section clnrm 1.3.0 rejects as not implemented (any [performance] section).";
     // Engine limits.
     FileTooLarge => "file-too-large", Warning, "The file is too large to analyse fully.";
     InvalidEncoding => "invalid-encoding", Error, "The file is not valid UTF-8.";

@@ -1,23 +1,262 @@
 //! Stage c: TOML parse of the rendered text (toml_edit, TOML 1.1 as clnrm's `toml` 0.9 reads).
 //!
-//! OWNER: schema helper.
+//! toml_edit stops at its first error; when it fails we also run the recovering
+//! `toml_parser` event parser to report the other syntax errors of the file at once.
+//! Syntax that only TOML 1.1 allows gets a [`Code::TomlCompat`] warning, since a clnrm
+//! built with `--locked` (toml 0.9.8, TOML 1.0 era) may reject it.
 
-use super::Diagnostic;
+use std::ops::Range;
+
+use super::{Code, Diagnostic};
 
 pub type Document = toml_edit::Document<String>;
+
+/// At most this many syntax errors per file: after that they are mostly echoes.
+const MAX_SYNTAX_ERRORS: usize = 20;
 
 /// Parse `text`; on failure push diagnostics (ranges in `text`) and return `None`.
 pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
     match toml_edit::Document::parse(text.to_string()) {
-        Ok(doc) => Some(doc),
+        Ok(doc) => {
+            compat::check(&doc, text, diags);
+            Some(doc)
+        }
         Err(e) => {
-            let range = e.span().unwrap_or(0..0);
-            diags.push(Diagnostic::new(
-                super::Code::TomlSyntax,
-                range,
-                e.message().to_string(),
-            ));
+            let first = clamp(e.span().unwrap_or(0..0), text);
+            let mut found = vec![Diagnostic::new(
+                Code::TomlSyntax,
+                first.clone(),
+                clean_message(e.message()),
+            )];
+            // After an error the parser's view is unreliable until the next table header:
+            // keep one error per section so cascades don't bury the real ones.
+            let headers = header_starts(text);
+            let section = |offset: usize| headers.partition_point(|&h| h <= offset);
+            let mut seen_sections = vec![section(first.start)];
+            for (range, message) in recovered_errors(text) {
+                if found.len() >= MAX_SYNTAX_ERRORS {
+                    break;
+                }
+                let s = section(range.start);
+                if seen_sections.contains(&s) {
+                    continue;
+                }
+                seen_sections.push(s);
+                found.push(Diagnostic::new(Code::TomlSyntax, range, message));
+            }
+            found.sort_by_key(|d| (d.range.start, d.range.end));
+            diags.extend(found);
             None
         }
+    }
+}
+
+/// Byte offsets of lines that start a `[table]` or `[[array]]` header.
+fn header_starts(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let b = line.as_bytes();
+        let starts_header = b.first() == Some(&b'[')
+            && b.get(1).is_some_and(|c| {
+                c.is_ascii_alphabetic() || *c == b'_' || *c == b'"' || *c == b'\'' || *c == b'['
+            });
+        if starts_header {
+            out.push(offset);
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// Every error the recovering event parser finds (syntax only; duplicate keys and
+/// table redefinitions are found by toml_edit's document builder).
+fn recovered_errors(text: &str) -> Vec<(Range<usize>, String)> {
+    let source = toml_parser::Source::new(text);
+    let tokens = source.lex().into_vec();
+    let mut errors: Vec<toml_parser::ParseError> = Vec::new();
+    let mut events: Vec<toml_parser::parser::Event> = Vec::new();
+    {
+        // Bound nesting the way toml_edit does, so hostile input cannot recurse deeply.
+        let mut guard = toml_parser::parser::RecursionGuard::new(&mut events, 80);
+        toml_parser::parser::parse_document(&tokens, &mut guard, &mut errors);
+    }
+    errors
+        .into_iter()
+        .map(|e| {
+            let range = e.unexpected().map(|s| s.start()..s.end()).unwrap_or(0..0);
+            (clamp(range, text), describe(&e))
+        })
+        .collect()
+}
+
+/// The same wording toml_edit uses for a parser error.
+fn describe(e: &toml_parser::ParseError) -> String {
+    let mut message = e.description().to_string();
+    if let Some(expected) = e.expected() {
+        if !expected.is_empty() {
+            message.push_str(", expected ");
+            let parts: Vec<String> = expected
+                .iter()
+                .map(|x| match x {
+                    toml_parser::Expected::Literal("\n") => "newline".to_string(),
+                    toml_parser::Expected::Literal(s) => format!("`{s}`"),
+                    toml_parser::Expected::Description(d) => (*d).to_string(),
+                    _ => "etc".to_string(),
+                })
+                .collect();
+            message.push_str(&parts.join(", "));
+        }
+    }
+    message
+}
+
+fn clean_message(message: &str) -> String {
+    message.trim().trim_end_matches('\n').to_string()
+}
+
+fn clamp(range: Range<usize>, text: &str) -> Range<usize> {
+    let end = range.end.min(text.len());
+    range.start.min(end)..end
+}
+
+mod compat {
+    //! TOML 1.1-only constructs.
+
+    use super::super::{Code, Diagnostic};
+    use super::Document;
+    use toml_edit::{Item, Value};
+
+    pub(super) fn check(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
+        // Cheap pre-check keeps keystrokes fast: nothing to look for in most files.
+        let suspicious = text.contains("\\e") || text.contains("\\x");
+        if !suspicious {
+            return;
+        }
+        let mut stack: Vec<&Item> = vec![doc.as_item()];
+        let mut values: Vec<&Value> = Vec::new();
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Table(t) => stack.extend(t.iter().map(|(_, i)| i)),
+                Item::ArrayOfTables(a) => {
+                    for t in a.iter() {
+                        stack.extend(t.iter().map(|(_, i)| i));
+                    }
+                }
+                Item::Value(v) => values.push(v),
+                Item::None => {}
+            }
+            while let Some(v) = values.pop() {
+                match v {
+                    Value::Array(a) => values.extend(a.iter()),
+                    Value::InlineTable(t) => values.extend(t.iter().map(|(_, v)| v)),
+                    Value::String(_) => {
+                        if let Some(span) = v.span() {
+                            escape_warnings(text, span, diags);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        diags.sort_by_key(|d| (d.range.start, d.range.end));
+    }
+
+    /// `\e` and `\xHH` escapes in basic strings are new in TOML 1.1.
+    fn escape_warnings(text: &str, span: std::ops::Range<usize>, diags: &mut Vec<Diagnostic>) {
+        let Some(raw) = text.get(span.clone()) else {
+            return;
+        };
+        if !raw.starts_with('"') {
+            return; // literal strings have no escapes
+        }
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i + 1 < bytes.len() {
+            if bytes[i] == b'\\' {
+                let next = bytes[i + 1];
+                if next == b'e' || next == b'x' {
+                    let len = if next == b'x' { 4 } else { 2 };
+                    let start = span.start + i;
+                    let end = (start + len).min(span.end);
+                    diags.push(Diagnostic::new(
+                        Code::TomlCompat,
+                        start..end,
+                        format!(
+                            "`\\{}` escapes are TOML 1.1; a clnrm built with --locked (toml 0.9.8, TOML 1.0) rejects them. Use `\\u00XX` instead",
+                            next as char
+                        ),
+                    ));
+                }
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        assert!(parse(text, &mut d).is_none());
+        d
+    }
+
+    #[test]
+    fn reports_error_at_its_place() {
+        let text = "[meta]\nname = \"a\"\nversion = \n";
+        let d = errors(text);
+        assert_eq!(d[0].code, Code::TomlSyntax);
+        let line = text[..d[0].range.start].matches('\n').count();
+        assert_eq!(line, 2, "{d:?}");
+    }
+
+    #[test]
+    fn duplicate_key_is_an_error_on_the_second_key() {
+        let text = "[a]\nplugin = \"x\"\nplugin = \"y\"\n";
+        let d = errors(text);
+        assert!(d[0].message.contains("duplicate key"), "{d:?}");
+        assert_eq!(&text[d[0].range.clone()], "plugin");
+        assert!(d[0].range.start > 10);
+    }
+
+    #[test]
+    fn reports_several_syntax_errors() {
+        let text = "a = ]\nb = 1\n[t]\nc = ]\nd = ]\n";
+        let d = errors(text);
+        // One per section: `a` and `c`, not the cascade in the same section (`d`).
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d.windows(2).all(|w| w[0].range.start <= w[1].range.start));
+    }
+
+    #[test]
+    fn accepts_toml_1_1_inline_tables() {
+        let mut d = Vec::new();
+        let doc = parse("r = {\n a = \"b\",\n}\n", &mut d);
+        assert!(doc.is_some());
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn warns_on_toml_1_1_escapes_only() {
+        let text = "a = \"x\\e[0m\"\nb = 'lit\\e'\nc = \"\\\\e\"\n";
+        let mut d = Vec::new();
+        assert!(parse(text, &mut d).is_some());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, Code::TomlCompat);
+        assert_eq!(&text[d[0].range.clone()], "\\e");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let text = format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let mut d = Vec::new();
+        let _ = parse(&text, &mut d);
+        let text = format!("a = {}1{}\n", "{b=".repeat(50_000), "}".repeat(50_000));
+        let _ = parse(&text, &mut d);
     }
 }

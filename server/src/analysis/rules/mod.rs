@@ -1,9 +1,56 @@
-//! Stage e: semantic rules clnrm applies at load time, and cross-references.
+//! Stage e: semantic rules clnrm applies at load time, the failures `clnrm run` would hit
+//! that a static check can predict, cross-references, and notes where clnrm 1.3.0's `run`
+//! behaves differently from what the file says.
 //!
-//! OWNER: schema helper.
+//! Rules read the same JSON view the schema stage validates (with spans per pointer), and
+//! skip values of the wrong type: the schema stage has already reported those.
+
+mod context;
+mod expect;
+mod patterns;
+mod scenarios;
+mod sections;
+mod services;
 
 use super::toml::Document;
 use super::Diagnostic;
 
+pub(crate) use context::Ctx;
+
 /// Check `doc` (parsed from `text`); push diagnostics with ranges in `text`.
-pub fn check(_doc: &Document, _text: &str, _diags: &mut Vec<Diagnostic>) {}
+pub fn check(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
+    let mut ctx = Ctx::new(doc, text);
+    sections::check(&mut ctx);
+    services::check(&mut ctx);
+    scenarios::check(&mut ctx);
+    expect::check(&mut ctx);
+    let mut found = ctx.finish();
+    found.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
+    });
+    diags.extend(found);
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Rules only (schema errors are not mixed in).
+    pub fn rules(text: &str) -> Vec<Diagnostic> {
+        let doc = Document::parse(text.to_string()).unwrap();
+        let mut d = Vec::new();
+        check(&doc, text, &mut d);
+        d
+    }
+
+    pub fn with_code(text: &str, code: crate::analysis::Code) -> Vec<(String, Diagnostic)> {
+        rules(text)
+            .into_iter()
+            .filter(|d| d.code == code)
+            .map(|d| (text[d.range.clone()].to_string(), d))
+            .collect()
+    }
+
+    /// A valid minimal v1 file to build on.
+    pub const V1: &str = "[meta]\nname = \"t\"\nversion = \"1\"\n[service.db]\nimage = \"alpine\"\n[[scenario]]\nname = \"s\"\nservice = \"db\"\nrun = \"echo hi\"\n";
+}

@@ -1,9 +1,50 @@
 //! Stage d: JSON Schema validation (`schemas/clnrm.schema.json`) of the parsed TOML.
 //!
-//! OWNER: schema helper.
+//! The document is converted to JSON with a span per pointer ([`convert`]), validated by
+//! the `jsonschema` crate against the embedded schema (compiled once), and each error is
+//! mapped onto the offending key or value with a message in clnrm's terms ([`report`]).
+
+pub mod convert;
+pub mod navigate;
+mod report;
+
+pub use report::suggest;
+
+use std::sync::LazyLock;
+
+use serde_json::Value;
 
 use super::toml::Document;
 use super::Diagnostic;
 
+/// The schema text, also published for editors (taplo / Even Better TOML).
+pub const SCHEMA_TEXT: &str = include_str!("../../../../schemas/clnrm.schema.json");
+
+/// The parsed schema (`None` only if the embedded file were broken; a unit test pins it).
+pub static SCHEMA_JSON: LazyLock<Option<Value>> =
+    LazyLock::new(|| serde_json::from_str(SCHEMA_TEXT).ok());
+
+static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
+    let schema = SCHEMA_JSON.as_ref()?;
+    jsonschema::draft7::options().build(schema).ok()
+});
+
 /// Validate `doc` (parsed from `text`); push diagnostics with ranges in `text`.
-pub fn validate(_doc: &Document, _text: &str, _diags: &mut Vec<Diagnostic>) {}
+pub fn validate(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
+    let (Some(validator), Some(schema)) = (VALIDATOR.as_ref(), SCHEMA_JSON.as_ref()) else {
+        return;
+    };
+    let (instance, index) = convert::to_json(doc);
+    let mut found: Vec<Diagnostic> = validator
+        .iter_errors(&instance)
+        .flat_map(|e| report::diagnostics(&e, schema, &index, text))
+        .collect();
+    found.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
+    });
+    found.dedup_by(|a, b| a.range == b.range && a.code == b.code && a.message == b.message);
+    diags.extend(found);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! What every rule reads: the document as JSON, spans by pointer, and the output list.
+
+use std::ops::Range;
+
+use serde_json::Value;
+
+use crate::analysis::schema::convert::{self, SpanIndex};
+use crate::analysis::toml::Document;
+use crate::analysis::{Code, Diagnostic, Severity};
+
+pub(crate) struct Ctx<'t> {
+    pub root: Value,
+    pub spans: SpanIndex,
+    _text: std::marker::PhantomData<&'t str>,
+    out: Vec<Diagnostic>,
+}
+
+impl<'t> Ctx<'t> {
+    pub fn new(doc: &Document, _text: &'t str) -> Self {
+        let (root, spans) = convert::to_json(doc);
+        Self {
+            root,
+            spans,
+            _text: std::marker::PhantomData,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn finish(self) -> Vec<Diagnostic> {
+        self.out
+    }
+
+    pub fn get(&self, pointer: &str) -> Option<&Value> {
+        self.root.pointer(pointer)
+    }
+
+    pub fn str_at(&self, pointer: &str) -> Option<&str> {
+        self.get(pointer).and_then(Value::as_str)
+    }
+
+    /// Entries of the table at `pointer` (empty when absent or not a table).
+    pub fn entries(&self, pointer: &str) -> Vec<(String, Value)> {
+        self.get(pointer)
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Length of the array at `pointer` (0 when absent or not an array).
+    pub fn len(&self, pointer: &str) -> usize {
+        self.get(pointer)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
+    }
+
+    pub fn has(&self, pointer: &str) -> bool {
+        self.get(pointer).is_some()
+    }
+
+    pub fn key(&self, pointer: &str) -> Range<usize> {
+        self.spans.key_range(pointer)
+    }
+
+    pub fn value(&self, pointer: &str) -> Range<usize> {
+        self.spans.value_range(pointer)
+    }
+
+    /// Where a whole-file finding goes: the first key or table header of the file.
+    pub fn file_anchor(&self) -> Range<usize> {
+        let first = self.root.as_object().and_then(|m| m.keys().next().cloned());
+        match first {
+            Some(k) => self.key(&convert::push_pointer("", &k)),
+            None => 0..0,
+        }
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+
+    pub fn report(&mut self, code: Code, range: Range<usize>, message: impl Into<String>) {
+        self.out.push(Diagnostic::new(code, range, message));
+    }
+
+    pub fn report_as(
+        &mut self,
+        code: Code,
+        severity: Severity,
+        range: Range<usize>,
+        message: impl Into<String>,
+    ) {
+        self.out
+            .push(Diagnostic::new(code, range, message).with_severity(severity));
+    }
+}
+
+pub(crate) fn is_blank(s: &str) -> bool {
+    s.trim().is_empty()
+}

@@ -1,0 +1,271 @@
+//! `[[scenario]]` and `[[steps]]`: blank names and commands, nothing to run, service
+//! references, duplicate names, regexes, and what `clnrm run` ignores.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::context::is_blank;
+use super::{patterns, services, Ctx};
+use crate::analysis::{Code, Diagnostic, Severity};
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let services = services::defined(ctx);
+    let mut names: HashMap<String, String> = HashMap::new();
+    for i in 0..ctx.len("/steps") {
+        step(ctx, &format!("/steps/{i}"), &services, &mut names);
+    }
+    let mut scenario_names: HashMap<String, String> = HashMap::new();
+    for i in 0..ctx.len("/scenario") {
+        scenario(
+            ctx,
+            &format!("/scenario/{i}"),
+            &services,
+            &mut scenario_names,
+        );
+    }
+}
+
+fn scenario(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    services: &[(&'static str, String)],
+    names: &mut HashMap<String, String>,
+) {
+    if !ctx.get(base).is_some_and(Value::is_object) {
+        return;
+    }
+    name(ctx, base, "scenario", names);
+    let has_service = ctx.has(&format!("{base}/service"));
+    let run_ptr = format!("{base}/run");
+    let has_run = ctx.has(&run_ptr);
+    let steps_ptr = format!("{base}/steps");
+    let steps = ctx.len(&steps_ptr);
+    if !has_service && !has_run && steps == 0 {
+        ctx.report(
+            Code::IncompleteScenario,
+            ctx.value(base),
+            "this scenario has nothing to run: give it `service` and `run`",
+        );
+    } else if !has_service || !has_run {
+        let missing = if has_service { "run" } else { "service" };
+        ctx.report_as(
+            Code::IncompleteScenario,
+            Severity::Warning,
+            ctx.value(base),
+            format!("`clnrm run` needs both `service` and `run` in a scenario; `{missing}` is missing, so it fails"),
+        );
+    }
+    if let Some(run) = ctx.str_at(&run_ptr).map(str::to_string) {
+        if is_blank(&run) {
+            ctx.report(
+                Code::EmptyValue,
+                ctx.value(&run_ptr),
+                "`run` must not be blank",
+            );
+        } else if let Some(why) = patterns::shell_split_error(&run) {
+            ctx.report(
+                Code::InvalidValue,
+                ctx.value(&run_ptr),
+                format!("clnrm cannot split this command line: {why}"),
+            );
+        }
+    }
+    service_ref(ctx, &format!("{base}/service"), services);
+    if steps > 0 {
+        ctx.report(
+            Code::RunCompat,
+            ctx.key(&steps_ptr),
+            "clnrm 1.3.0's `run` never executes a scenario's `steps` (only `service` + `run`)",
+        );
+        let mut step_names = HashMap::new();
+        for i in 0..steps {
+            step(ctx, &format!("{steps_ptr}/{i}"), services, &mut step_names);
+        }
+    }
+    for key in ["concurrent", "timeout_ms", "policy"] {
+        let p = format!("{base}/{key}");
+        if ctx.has(&p) {
+            ctx.report(
+                Code::RunCompat,
+                ctx.key(&p),
+                format!("`{key}` is parsed but has no effect in clnrm 1.3.0's `run`"),
+            );
+        }
+    }
+}
+
+fn step(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    services: &[(&'static str, String)],
+    names: &mut HashMap<String, String>,
+) {
+    if !ctx.get(base).is_some_and(Value::is_object) {
+        return;
+    }
+    name(ctx, base, "step", names);
+    let cmd = format!("{base}/command");
+    if ctx
+        .get(&cmd)
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        ctx.report(
+            Code::EmptyValue,
+            ctx.value(&cmd),
+            "`command` must not be empty",
+        );
+    }
+    let re = format!("{base}/expected_output_regex");
+    if let Some(pattern) = ctx.str_at(&re).map(str::to_string) {
+        if let Some(err) = patterns::regex_error(&pattern) {
+            ctx.report(
+                Code::InvalidRegex,
+                ctx.value(&re),
+                format!(
+                    "invalid regular expression (clnrm fails when the step runs): {}",
+                    first_line_of(&err)
+                ),
+            );
+        }
+    }
+    service_ref(ctx, &format!("{base}/service"), services);
+    super::services::env(ctx, &format!("{base}/env"));
+}
+
+fn first_line_of(err: &str) -> String {
+    // regex errors are multi-line with a caret diagram; the last line says what is wrong.
+    err.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(err)
+        .trim()
+        .to_string()
+}
+
+fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut HashMap<String, String>) {
+    let p = format!("{base}/name");
+    let Some(n) = ctx.str_at(&p).map(str::to_string) else {
+        return;
+    };
+    if is_blank(&n) {
+        ctx.report(
+            Code::EmptyValue,
+            ctx.value(&p),
+            format!("{what} name must not be blank"),
+        );
+        return;
+    }
+    if let Some(first) = names.get(&n) {
+        let d = Diagnostic::new(
+            Code::DuplicateName,
+            ctx.value(&p),
+            format!("another {what} is already named `{n}`: results and reports will be ambiguous"),
+        )
+        .with_severity(Severity::Warning)
+        .with_related(ctx.value(first), "first defined here");
+        ctx.push(d);
+    } else {
+        names.insert(n, p);
+    }
+}
+
+fn service_ref(ctx: &mut Ctx<'_>, pointer: &str, services: &[(&'static str, String)]) {
+    let Some(name) = ctx.str_at(pointer).map(str::to_string) else {
+        return;
+    };
+    let in_legacy = services
+        .iter()
+        .any(|(m, id)| *m == "/services" && *id == name);
+    let in_v1 = services
+        .iter()
+        .any(|(m, id)| *m == "/service" && *id == name);
+    let legacy_exists = ctx.get("/services").is_some_and(Value::is_object);
+    if !in_legacy && !in_v1 {
+        let ids: Vec<&str> = services.iter().map(|(_, id)| id.as_str()).collect();
+        let mut message = format!("no service named `{name}` is defined");
+        if let Some(s) = crate::analysis::schema::suggest(&name, &ids) {
+            message.push_str(&format!(": did you mean `{s}`?"));
+        } else if !ids.is_empty() {
+            message.push_str(&format!(" (defined: {})", ids.join(", ")));
+        }
+        ctx.report(Code::UndefinedService, ctx.value(pointer), message);
+    } else if !in_legacy && legacy_exists {
+        ctx.report_as(
+            Code::UndefinedService,
+            Severity::Warning,
+            ctx.value(pointer),
+            format!("`{name}` is defined under [service], but with [services] present `clnrm run` loads only [services]"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use crate::analysis::{Code, Severity};
+
+    #[test]
+    fn valid_file_has_no_findings() {
+        assert_eq!(rules(V1), vec![]);
+    }
+
+    #[test]
+    fn incomplete_scenarios() {
+        let text = "[meta]\nname = \"t\"\nversion = \"1\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nrun = \"echo\"\n";
+        let d = with_code(text, Code::IncompleteScenario);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].0, "[[scenario]]");
+        assert_eq!(d[0].1.severity, Severity::Error);
+        assert!(d[0].1.range.start < d[1].1.range.start);
+        assert_eq!(d[1].1.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn undefined_services_and_suggestion() {
+        let text = format!("{V1}[[scenario]]\nname = \"s2\"\nservice = \"dbb\"\nrun = \"x\"\n[[steps]]\nname = \"a\"\ncommand = [\"x\"]\nservice = \"zzz\"\n");
+        let d = with_code(&text, Code::UndefinedService);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].0, "\"dbb\"");
+        assert!(d[0].1.message.contains("did you mean `db`?"));
+        assert_eq!(d[1].0, "\"zzz\"");
+    }
+
+    #[test]
+    fn v1_service_hidden_by_legacy_map_is_a_warning() {
+        let text = format!("{V1}[services.other]\nimage = \"x\"\n");
+        let d = with_code(&text, Code::UndefinedService);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].0, "\"db\"");
+        assert_eq!(d[0].1.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn duplicates_blank_and_regex() {
+        let text = "[test.metadata]\nname = \"t\"\n[[steps]]\nname = \"a\"\ncommand = []\n[[steps]]\nname = \"a\"\ncommand = [\"x\"]\nexpected_output_regex = \"(oops\"\n[[steps]]\nname = \" \"\ncommand = [\"x\"]\n";
+        let dup = with_code(text, Code::DuplicateName);
+        assert_eq!(dup.len(), 1);
+        assert_eq!(dup[0].1.related[0].message, "first defined here");
+        assert!(dup[0].1.range.start > dup[0].1.related[0].range.start);
+        let empty: Vec<_> = with_code(text, Code::EmptyValue)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(empty, vec!["[]", "\" \""]);
+        let re = with_code(text, Code::InvalidRegex);
+        assert_eq!(re[0].0, "\"(oops\"");
+        assert!(re[0].1.message.contains("unclosed"), "{}", re[0].1.message);
+    }
+
+    #[test]
+    fn run_line_and_inert_keys() {
+        let text = format!("{V1}[[scenario]]\nname = \"q\"\nservice = \"db\"\nrun = \"echo 'x\"\ntimeout_ms = 5\n[[scenario.steps]]\nname = \"a\"\ncommand = [\"x\"]\n");
+        assert_eq!(with_code(&text, Code::InvalidValue)[0].0, "\"echo 'x\"");
+        let compat: Vec<_> = with_code(&text, Code::RunCompat)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(compat, vec!["timeout_ms", "steps"]);
+    }
+}

@@ -1,0 +1,275 @@
+//! One jsonschema error → diagnostics on the offending key or value, in words a user of
+//! clnrm understands.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+use jsonschema::ValidationError;
+use serde_json::Value;
+
+use super::convert::{push_pointer, SpanIndex};
+use super::navigate;
+use crate::analysis::{Code, Diagnostic, Edit, Fix};
+
+pub(super) fn diagnostics(
+    e: &ValidationError<'_>,
+    schema: &Value,
+    index: &SpanIndex,
+    text: &str,
+) -> Vec<Diagnostic> {
+    let path = e.instance_path.as_str();
+    let place = display_path(path);
+    match &e.kind {
+        K::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| unknown_key(schema, index, text, path, name))
+            .collect(),
+        K::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let range = if path.is_empty() {
+                0..0
+            } else {
+                index.table_range(path)
+            };
+            vec![Diagnostic::new(
+                Code::MissingKey,
+                range,
+                format!("missing required key `{name}` in {}", table_name(path)),
+            )]
+        }
+        K::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => article(&t.to_string()),
+                TypeKind::Multiple(ts) => {
+                    let names: Vec<String> = ts.iter().map(|t| article(&t.to_string())).collect();
+                    names.join(" or ")
+                }
+            };
+            let expected = refine_expected(schema, path, &expected);
+            vec![Diagnostic::new(
+                Code::InvalidType,
+                index.value_range(path),
+                format!(
+                    "{place}: expected {expected}, found {}",
+                    describe(&e.instance)
+                ),
+            )]
+        }
+        K::Enum { options } => {
+            let opts: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    let mut seen: Vec<String> = Vec::new();
+                    for o in a {
+                        let s = o.as_str().map_or_else(|| o.to_string(), str::to_string);
+                        if !seen.iter().any(|x| x.eq_ignore_ascii_case(&s)) {
+                            seen.push(s);
+                        }
+                    }
+                    seen
+                })
+                .unwrap_or_default();
+            vec![Diagnostic::new(
+                Code::InvalidValue,
+                index.value_range(path),
+                format!(
+                    "{place}: expected one of {}, found {}",
+                    opts.iter()
+                        .map(|o| format!("`{o}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    describe(&e.instance)
+                ),
+            )]
+        }
+        K::Minimum { limit } | K::ExclusiveMinimum { limit } => vec![value_diag(
+            index,
+            path,
+            format!("{place}: must be at least {limit}, found {}", e.instance),
+        )],
+        K::Maximum { limit } | K::ExclusiveMaximum { limit } => vec![value_diag(
+            index,
+            path,
+            format!("{place}: must be at most {limit}, found {}", e.instance),
+        )],
+        K::MinItems { limit } | K::MaxItems { limit } if *limit == 2 => vec![value_diag(
+            index,
+            path,
+            format!(
+                "{place}: expected a pair of two span names, found {} item(s)",
+                e.instance.as_array().map_or(0, Vec::len)
+            ),
+        )],
+        K::MinLength { .. } => vec![Diagnostic::new(
+            Code::EmptyValue,
+            index.value_range(path),
+            format!("{place}: must not be empty"),
+        )],
+        K::MinProperties { .. } => vec![value_diag(
+            index,
+            path,
+            format!("{place}: must not be empty (clnrm rejects an empty table here)"),
+        )],
+        _ => vec![value_diag(index, path, format!("{place}: {e}"))],
+    }
+}
+
+fn value_diag(index: &SpanIndex, path: &str, message: String) -> Diagnostic {
+    Diagnostic::new(Code::InvalidValue, index.value_range(path), message)
+}
+
+fn unknown_key(
+    schema: &Value,
+    index: &SpanIndex,
+    text: &str,
+    path: &str,
+    name: &str,
+) -> Diagnostic {
+    let pointer = push_pointer(path, name);
+    let range = index.key_range(&pointer);
+    let allowed = navigate::allowed_keys(schema, path);
+    let suggestion = alias(name, &allowed).or_else(|| suggest(name, &allowed));
+    let mut message = format!(
+        "unknown key `{name}` in {}; clnrm ignores it",
+        table_name(path)
+    );
+    if let Some(s) = suggestion {
+        message.push_str(&format!(": did you mean `{s}`?"));
+    }
+    let mut d = Diagnostic::new(Code::UnknownKey, range.clone(), message);
+    if let Some(s) = suggestion {
+        // Only offer the edit when the range really is the key as written.
+        let written = text.get(range.clone()).unwrap_or_default();
+        if written.trim_matches(|c| c == '"' || c == '\'') == name {
+            d = d.with_fix(Fix {
+                title: format!("Rename to `{s}`"),
+                edits: vec![Edit {
+                    range,
+                    new_text: s.to_string(),
+                }],
+            });
+        }
+    }
+    d
+}
+
+/// Keys other tools (docker-compose, older clnrm docs) use for what clnrm calls differently.
+fn alias<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let target = match name {
+        "type" => "plugin",
+        "environment" => "env",
+        "attributes" => "attrs",
+        "cmd" | "commands" => "command",
+        _ => return None,
+    };
+    allowed.iter().copied().find(|a| *a == target)
+}
+
+/// The closest allowed name, if it is close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    allowed
+        .iter()
+        .map(|a| (strsim::jaro_winkler(&lower, a), *a))
+        .filter(|(score, a)| *score >= 0.8 || strsim::levenshtein(&lower, a) <= 2)
+        .max_by(|x, y| x.0.total_cmp(&y.0))
+        .map(|(_, a)| a)
+}
+
+/// `/service/db/ports/0` → `service.db.ports[0]`.
+fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for raw in pointer.trim_start_matches('/').split('/') {
+        if raw.is_empty() {
+            continue;
+        }
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        if seg.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            if seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                out.push_str(&seg);
+            } else {
+                out.push_str(&format!("{seg:?}"));
+            }
+        }
+    }
+    if out.is_empty() {
+        "the file".to_string()
+    } else {
+        format!("`{out}`")
+    }
+}
+
+fn table_name(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "the top level".to_string()
+    } else {
+        display_path(pointer)
+    }
+}
+
+fn article(t: &str) -> String {
+    match t {
+        "integer" => "an integer".into(),
+        "array" => "an array".into(),
+        "object" => "a table".into(),
+        "null" => "nothing".into(),
+        other => format!("a {other}"),
+    }
+}
+
+/// Say what the place is for when the schema knows: "an integer port (0-65535)".
+fn refine_expected(schema: &Value, path: &str, expected: &str) -> String {
+    let Some(node) = navigate::schema_at(schema, path) else {
+        return expected.to_string();
+    };
+    let is_port = path
+        .rsplit('/')
+        .nth(1)
+        .is_some_and(|parent| parent == "ports");
+    if is_port {
+        return "an integer port (0-65535)".to_string();
+    }
+    if expected == "a table" {
+        if let Some(Value::Object(ap)) = node.get("additionalProperties") {
+            if ap.get("type").and_then(Value::as_str) == Some("string") {
+                return "a table of string values (`{ KEY = \"value\" }`)".to_string();
+            }
+        }
+        if let Some(required) = node.get("required").and_then(Value::as_array) {
+            let keys: Vec<String> = required
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|k| format!("{k} = …"))
+                .collect();
+            if !keys.is_empty() {
+                return format!("a table `{{ {} }}`", keys.join(", "));
+            }
+        }
+    }
+    if node.get("minimum").and_then(Value::as_i64) == Some(0) && expected == "an integer" {
+        return "a non-negative integer".to_string();
+    }
+    expected.to_string()
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) if n.is_f64() => format!("float {n}"),
+        Value::Number(n) => format!("integer {n}"),
+        Value::String(s) => {
+            let short: String = s.chars().take(40).collect();
+            let dots = if s.chars().count() > 40 { "…" } else { "" };
+            format!("string {:?}{dots}", short)
+        }
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "a table".into(),
+    }
+}

@@ -1,0 +1,216 @@
+use super::*;
+use crate::analysis::Code;
+
+fn run(text: &str) -> Vec<Diagnostic> {
+    let doc = crate::analysis::toml::Document::parse(text.to_string()).unwrap();
+    let mut d = Vec::new();
+    validate(&doc, text, &mut d);
+    d
+}
+
+fn at<'t>(text: &'t str, d: &Diagnostic) -> &'t str {
+    &text[d.range.clone()]
+}
+
+#[test]
+fn embedded_schema_compiles() {
+    assert!(SCHEMA_JSON.is_some());
+    assert!(VALIDATOR.is_some());
+}
+
+#[test]
+fn valid_v1_and_legacy_files_pass() {
+    let v1 = r#"
+[meta]
+name = "t"
+version = "1.0"
+[otel]
+exporter = "otlp"
+sample_ratio = 1
+[otel.resources]
+"service.name" = "x"
+[service.db]
+plugin = "generic_container"
+image = "postgres:16"
+ports = [5432]
+env = { A = "1" }
+[[scenario]]
+name = "s"
+service = "db"
+run = "echo hi"
+artifacts.collect = ["spans:default"]
+[[expect.span]]
+name = "a"
+attrs.all = { k = "v" }
+[expect.counts]
+spans_total = { gte = 1, lte = 3 }
+by_name = { "a" = { eq = 1 } }
+[expect.graph]
+must_include = [["a", "b"]]
+[expect.status]
+all = "ok"
+[determinism]
+seed = 42
+"#;
+    assert_eq!(run(v1), vec![]);
+    let legacy = r#"
+[test.metadata]
+name = "t"
+[services.x]
+image = "alpine"
+[[services.x.volumes]]
+host_path = "/tmp"
+container_path = "/data"
+[[steps]]
+name = "a"
+command = ["echo", "x"]
+expected_output_regex = "x"
+"#;
+    assert_eq!(run(legacy), vec![]);
+}
+
+#[test]
+fn port_string_is_an_invalid_type_on_the_value() {
+    let text = "[services.app]\nimage = \"a\"\nports = [\"3000:3000\"]\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::InvalidType);
+    assert_eq!(at(text, &d[0]), "\"3000:3000\"");
+    assert!(
+        d[0].message
+            .contains("expected an integer port (0-65535), found string \"3000:3000\""),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
+fn unknown_key_is_a_warning_with_a_fix() {
+    let text = "[service.db]\nimage = \"a\"\nimgae = \"b\"\nenvironment = { A = \"b\" }\n";
+    let d = run(text);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d[0].code, Code::UnknownKey);
+    assert_eq!(d[0].severity, crate::analysis::Severity::Warning);
+    assert_eq!(at(text, &d[0]), "imgae");
+    assert!(
+        d[0].message.contains("did you mean `image`?"),
+        "{}",
+        d[0].message
+    );
+    let fix = d[0].fix.as_ref().unwrap();
+    assert_eq!(fix.edits[0].new_text, "image");
+    assert_eq!(at(text, &d[1]), "environment");
+}
+
+#[test]
+fn unknown_table_is_flagged_at_its_header_key() {
+    let text = "[[expect.temporal]]\nname = \"x\"\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::UnknownKey);
+    assert_eq!(at(text, &d[0]), "temporal");
+}
+
+#[test]
+fn missing_required_key_points_at_table_header() {
+    let text = "[meta]\nname = \"x\"\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::MissingKey);
+    assert_eq!(at(text, &d[0]), "[meta]");
+    assert!(d[0].message.contains("`version`"));
+    let text = "[test]\nname = \"x\"\n";
+    let d = run(text);
+    assert!(d
+        .iter()
+        .any(|d| d.code == Code::MissingKey && d.message.contains("metadata")));
+}
+
+#[test]
+fn env_values_must_be_strings() {
+    let text = "[service.a]\nimage = \"x\"\nenv = { PORT = 8080 }\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::InvalidType);
+    assert_eq!(at(text, &d[0]), "8080");
+}
+
+#[test]
+fn attrs_any_array_is_rejected() {
+    let text = "[[expect.span]]\nname = \"x\"\nattrs.any = [\"a\"]\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::InvalidType);
+    assert_eq!(at(text, &d[0]), "[\"a\"]");
+    assert!(
+        d[0].message.contains("table of string values"),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
+fn ranges_and_enums_are_invalid_values() {
+    let text = "[determinism]\nseed = -1\n[otel]\nexporter = \"otlp\"\nsample_ratio = 2.5\n[expect.status]\nall = \"GREEN\"\n";
+    let d = run(text);
+    let codes: Vec<_> = d.iter().map(|d| (d.code, at(text, d))).collect();
+    assert_eq!(
+        codes,
+        vec![
+            (Code::InvalidValue, "-1"),
+            (Code::InvalidValue, "2.5"),
+            (Code::InvalidValue, "\"GREEN\"")
+        ]
+    );
+    assert!(
+        d[2].message.contains("`OK`, `ERROR`, `UNSET`"),
+        "{}",
+        d[2].message
+    );
+}
+
+#[test]
+fn graph_edges_must_be_pairs() {
+    let text = "[expect.graph]\nmust_include = [[\"a\"]]\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(at(text, &d[0]), "[\"a\"]");
+}
+
+#[test]
+fn wrong_container_shapes() {
+    // [[assertions]] is an array where clnrm wants a table.
+    let text = "[[assertions]]\nx = 1\n";
+    let d = run(text);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::InvalidType);
+    assert_eq!(at(text, &d[0]), "[[assertions]]");
+}
+
+#[test]
+fn suggest_is_conservative() {
+    assert_eq!(report::suggest("imgae", &["image", "ports"]), Some("image"));
+    assert_eq!(
+        report::suggest("depends_on", &["image", "ports", "env"]),
+        None
+    );
+}
+
+#[test]
+fn aliases_and_table_shapes() {
+    let text = "[service.a]\nimage = \"x\"\ntype = \"generic_container\"\nvolumes = [\"/a:/b\"]\n";
+    let d = run(text);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(at(text, &d[0]), "type");
+    assert!(
+        d[0].message.contains("did you mean `plugin`?"),
+        "{}",
+        d[0].message
+    );
+    assert!(
+        d[1].message
+            .contains("expected a table `{ host_path = …, container_path = … }`"),
+        "{}",
+        d[1].message
+    );
+}
