@@ -453,6 +453,14 @@ pub(crate) mod tests {
             assert!(decode_json(body).is_err(), "{body:?}");
         }
         assert!(decode_protobuf(b"\xff\xff\xff\xff\xff").is_err());
+        // Truncations and bit flips of a valid export: errors or spans, never a panic.
+        let good = sample_request().encode_to_vec();
+        for cut in 0..good.len() {
+            let _ = decode_protobuf(&good[..cut]);
+            let mut flipped = good.clone();
+            flipped[cut] ^= 0x5a;
+            let _ = decode_protobuf(&flipped);
+        }
         // Empty bodies are valid, empty exports.
         assert_eq!(decode_protobuf(b"").unwrap(), vec![]);
         assert_eq!(decode_json(b"{}").unwrap(), vec![]);
