@@ -1,0 +1,468 @@
+//! OTLP/HTTP trace receiver on 127.0.0.1 (`POST /v1/traces`, JSON or protobuf bodies,
+//! optionally gzip-compressed), decoding with the official OTLP definitions from
+//! `opentelemetry-proto`, plus the conversion of OTLP spans to [`Span`].
+//!
+//! Served from two std threads through `tiny_http`, so it works the same whether the
+//! caller is inside a tokio runtime or not. A span is stored before the 200 is sent, so
+//! every export the program saw acknowledged is in the result.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use prost::Message;
+use serde_json::Value;
+
+use super::stdout::kind_from_number;
+use crate::traces::{Span, SpanSource, SpanStatus};
+
+/// Largest accepted body, before and after decompression.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+const WORKERS: usize = 2;
+/// How long shutdown waits for an export that is still being read.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Decodes an OTLP/JSON `ExportTraceServiceRequest`.
+pub fn decode_json(body: &[u8]) -> Result<Vec<Span>, String> {
+    // serde would also read a struct from a JSON array; OTLP/JSON is always an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("invalid OTLP/JSON trace export: not a JSON object".into());
+    }
+    serde_json::from_slice::<ExportTraceServiceRequest>(body)
+        .map(convert)
+        .map_err(|e| format!("invalid OTLP/JSON trace export: {e}"))
+}
+
+/// Decodes an OTLP/protobuf `ExportTraceServiceRequest`.
+pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, String> {
+    ExportTraceServiceRequest::decode(body)
+        .map(convert)
+        .map_err(|e| format!("invalid OTLP/protobuf trace export: {e}"))
+}
+
+/// OTLP request → spans, resource attributes kept on every span of the resource.
+fn convert(req: ExportTraceServiceRequest) -> Vec<Span> {
+    let mut out = Vec::new();
+    for rs in req.resource_spans {
+        let resource = rs
+            .resource
+            .map(|r| attributes(r.attributes))
+            .unwrap_or_default();
+        for ss in rs.scope_spans {
+            for s in ss.spans {
+                out.push(Span {
+                    trace_id: hex::encode(&s.trace_id),
+                    span_id: hex::encode(&s.span_id),
+                    parent_span_id: (!s.parent_span_id.is_empty())
+                        .then(|| hex::encode(&s.parent_span_id)),
+                    name: s.name,
+                    kind: kind_from_number(i64::from(s.kind)),
+                    start_time_unix_nano: (s.start_time_unix_nano != 0)
+                        .then_some(s.start_time_unix_nano),
+                    end_time_unix_nano: (s.end_time_unix_nano != 0).then_some(s.end_time_unix_nano),
+                    attributes: attributes(s.attributes),
+                    resource_attributes: resource.clone(),
+                    events: s.events.into_iter().map(|e| e.name).collect(),
+                    status: match s.status.map(|st| st.code) {
+                        Some(1) => SpanStatus::Ok,
+                        Some(2) => SpanStatus::Error,
+                        _ => SpanStatus::Unset,
+                    },
+                    source: SpanSource::Otlp,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn attributes(kvs: Vec<KeyValue>) -> BTreeMap<String, Value> {
+    kvs.into_iter()
+        .map(|kv| (kv.key, kv.value.map(any_to_json).unwrap_or(Value::Null)))
+        .collect()
+}
+
+/// AnyValue → JSON: strings, bools, integers and doubles as themselves, arrays and
+/// key-value lists recursively, bytes as lowercase hex.
+fn any_to_json(v: AnyValue) -> Value {
+    use any_value::Value as V;
+    match v.value {
+        Some(V::StringValue(s)) => Value::String(s),
+        Some(V::BoolValue(b)) => Value::Bool(b),
+        Some(V::IntValue(i)) => Value::from(i),
+        Some(V::DoubleValue(d)) => serde_json::Number::from_f64(d)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(d.to_string())),
+        Some(V::ArrayValue(a)) => Value::Array(a.values.into_iter().map(any_to_json).collect()),
+        Some(V::KvlistValue(l)) => Value::Object(attributes(l.values).into_iter().collect()),
+        Some(V::BytesValue(b)) => Value::String(hex::encode(b)),
+        Some(V::StringValueStrindex(_)) | None => Value::Null,
+    }
+}
+
+/// A running receiver. Dropping it stops it; [`OtlpReceiver::finish`] also returns spans.
+pub struct OtlpReceiver {
+    server: Arc<tiny_http::Server>,
+    port: u16,
+    spans: Arc<Mutex<Vec<Span>>>,
+    stop: Arc<AtomicBool>,
+    done: mpsc::Receiver<()>,
+    stopped: bool,
+}
+
+impl OtlpReceiver {
+    /// Binds 127.0.0.1 on an ephemeral port and starts serving.
+    pub fn start() -> io::Result<OtlpReceiver> {
+        let server = tiny_http::Server::http("127.0.0.1:0").map_err(io::Error::other)?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or_else(|| io::Error::other("OTLP receiver has no IP address"))?;
+        let server = Arc::new(server);
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, done) = mpsc::channel();
+        for i in 0..WORKERS {
+            let (server, spans, stop, tx) =
+                (server.clone(), spans.clone(), stop.clone(), tx.clone());
+            thread::Builder::new()
+                .name(format!("otlp-receiver-{i}"))
+                .spawn(move || {
+                    serve(&server, &spans, &stop);
+                    let _ = tx.send(());
+                })?;
+        }
+        Ok(OtlpReceiver {
+            server,
+            port,
+            spans,
+            stop,
+            done,
+            stopped: false,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Spans received so far, in arrival order.
+    pub fn spans(&self) -> Vec<Span> {
+        self.spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops serving (finishing exports already queued) and returns every span received.
+    pub fn finish(mut self) -> Vec<Span> {
+        self.shutdown();
+        std::mem::take(&mut *self.spans.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn shutdown(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        for _ in 0..WORKERS {
+            self.server.unblock();
+        }
+        // A client that never sends its body must not hang the run: wait a bounded time.
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        for _ in 0..WORKERS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.done.recv_timeout(left).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        if !self.stopped {
+            self.stop.store(true, Ordering::SeqCst);
+            for _ in 0..WORKERS {
+                self.server.unblock();
+            }
+        }
+    }
+}
+
+fn serve(server: &tiny_http::Server, spans: &Mutex<Vec<Span>>, stop: &AtomicBool) {
+    loop {
+        match server.recv() {
+            Ok(rq) => handle(rq, spans),
+            Err(_) if stop.load(Ordering::SeqCst) => return,
+            // An accept error on one connection; keep serving the others.
+            Err(_) => continue,
+        }
+    }
+}
+
+enum Format {
+    Json,
+    Protobuf,
+}
+
+fn header<'a>(rq: &'a tiny_http::Request, name: &'static str) -> Option<&'a str> {
+    rq.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
+}
+
+fn handle(mut rq: tiny_http::Request, spans: &Mutex<Vec<Span>>) {
+    let reply = match receive(&mut rq) {
+        Ok((received, format)) => {
+            spans
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(received);
+            match format {
+                Format::Json => ok_response(b"{}".to_vec(), "application/json"),
+                Format::Protobuf => ok_response(
+                    ExportTraceServiceResponse::default().encode_to_vec(),
+                    "application/x-protobuf",
+                ),
+            }
+        }
+        Err((code, message)) => {
+            tiny_http::Response::from_data(message.into_bytes()).with_status_code(code)
+        }
+    };
+    // The client may have gone away; nothing useful to do about it.
+    let _ = rq.respond(reply);
+}
+
+fn ok_response(body: Vec<u8>, content_type: &str) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
+    let mut r = tiny_http::Response::from_data(body).with_status_code(200);
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
+        r.add_header(h);
+    }
+    r
+}
+
+/// Checks and reads one request; `Err((status, message))` on anything unacceptable.
+fn receive(rq: &mut tiny_http::Request) -> Result<(Vec<Span>, Format), (u16, String)> {
+    let path = rq.url().split('?').next().unwrap_or_default();
+    if path != "/v1/traces" {
+        return Err((
+            404,
+            format!("no such endpoint {path}; traces go to /v1/traces"),
+        ));
+    }
+    if *rq.method() != tiny_http::Method::Post {
+        return Err((405, "use POST".into()));
+    }
+    let media = header(rq, "Content-Type")
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let format = match media.as_str() {
+        "application/json" => Format::Json,
+        "application/x-protobuf" | "application/protobuf" => Format::Protobuf,
+        other => return Err((415, format!("unsupported content type {other:?}"))),
+    };
+    let gzip = match header(rq, "Content-Encoding").map(|v| v.trim().to_ascii_lowercase()) {
+        None => false,
+        Some(e) if e.is_empty() || e == "identity" => false,
+        Some(e) if e == "gzip" => true,
+        Some(e) => return Err((415, format!("unsupported content encoding {e:?}"))),
+    };
+    if rq.body_length().is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err((413, format!("body larger than {MAX_BODY_BYTES} bytes")));
+    }
+    let mut body = read_bounded(rq.as_reader())?;
+    if gzip {
+        body = read_bounded(&mut flate2::read::GzDecoder::new(&body[..]))?;
+    }
+    let spans = match format {
+        Format::Json => decode_json(&body),
+        Format::Protobuf => decode_protobuf(&body),
+    }
+    .map_err(|e| (400, e))?;
+    Ok((spans, format))
+}
+
+fn read_bounded(reader: &mut dyn Read) -> Result<Vec<u8>, (u16, String)> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| (400, format!("could not read body: {e}")))?;
+    if buf.len() > MAX_BODY_BYTES {
+        return Err((413, format!("body larger than {MAX_BODY_BYTES} bytes")));
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::traces::SpanKind;
+    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Status};
+
+    pub(crate) fn kv(key: &str, v: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+
+    /// A protobuf request with a server root and a client child with an error status.
+    pub(crate) fn sample_request() -> ExportTraceServiceRequest {
+        use any_value::Value as V;
+        let root = opentelemetry_proto::tonic::trace::v1::Span {
+            trace_id: vec![0xab; 16],
+            span_id: vec![1; 8],
+            name: "http.request".into(),
+            kind: 2,
+            start_time_unix_nano: 1_000_000_000,
+            end_time_unix_nano: 1_050_000_000,
+            attributes: vec![
+                kv("http.method", V::StringValue("GET".into())),
+                kv("http.status_code", V::IntValue(200)),
+                kv("ok", V::BoolValue(true)),
+                kv("ratio", V::DoubleValue(0.5)),
+                kv(
+                    "tags",
+                    V::ArrayValue(ArrayValue {
+                        values: vec![AnyValue {
+                            value: Some(V::StringValue("a".into())),
+                        }],
+                    }),
+                ),
+                kv(
+                    "nested",
+                    V::KvlistValue(KeyValueList {
+                        values: vec![kv("k", V::IntValue(1))],
+                    }),
+                ),
+                kv("raw", V::BytesValue(vec![0xde, 0xad])),
+            ],
+            events: vec![span::Event {
+                name: "request.received".into(),
+                ..Default::default()
+            }],
+            status: Some(Status {
+                code: 1,
+                message: String::new(),
+            }),
+            ..Default::default()
+        };
+        let child = opentelemetry_proto::tonic::trace::v1::Span {
+            trace_id: vec![0xab; 16],
+            span_id: vec![2; 8],
+            parent_span_id: vec![1; 8],
+            name: "db.query".into(),
+            kind: 3,
+            start_time_unix_nano: 1_010_000_000,
+            end_time_unix_nano: 1_020_000_000,
+            status: Some(Status {
+                code: 2,
+                message: "boom".into(),
+            }),
+            ..Default::default()
+        };
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", V::StringValue("api".into()))],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![root, child],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn protobuf_spans_convert_with_ids_attributes_status_and_resource() {
+        let spans = decode_protobuf(&sample_request().encode_to_vec()).unwrap();
+        assert_eq!(spans.len(), 2);
+        let (root, child) = (&spans[0], &spans[1]);
+        assert_eq!(root.trace_id, "ab".repeat(16));
+        assert_eq!(root.span_id, "0101010101010101");
+        assert_eq!(root.parent_span_id, None);
+        assert_eq!(child.parent_span_id.as_deref(), Some("0101010101010101"));
+        assert_eq!(root.kind, Some(SpanKind::Server));
+        assert_eq!(child.kind, Some(SpanKind::Client));
+        assert_eq!(root.attributes["http.method"], "GET");
+        assert_eq!(root.attributes["http.status_code"], 200);
+        assert_eq!(root.attributes["ok"], true);
+        assert_eq!(root.attributes["ratio"], 0.5);
+        assert_eq!(root.attributes["tags"], serde_json::json!(["a"]));
+        assert_eq!(root.attributes["nested"], serde_json::json!({"k": 1}));
+        assert_eq!(root.attributes["raw"], "dead");
+        assert_eq!(root.resource_attributes["service.name"], "api");
+        assert_eq!(child.resource_attributes["service.name"], "api");
+        assert_eq!(root.events, vec!["request.received".to_string()]);
+        assert_eq!(
+            (root.status, child.status),
+            (SpanStatus::Ok, SpanStatus::Error)
+        );
+        assert_eq!(root.duration_ms(), Some(50.0));
+        assert!(spans.iter().all(|s| s.source == SpanSource::Otlp));
+    }
+
+    #[test]
+    fn json_export_in_the_spec_encoding() {
+        let body = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
+          "scopeSpans":[{"scope":{"name":"x"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+          "parentSpanId":"","name":"GET /","kind":2,"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":1544712661000000000,
+          "attributes":[{"key":"http.status_code","value":{"intValue":"200"}},{"key":"f","value":{"doubleValue":1.5}}],
+          "events":[{"timeUnixNano":"1544712660500000000","name":"ev"}],"status":{"code":2,"message":"x"}}]}]}]}"#;
+        let spans = decode_json(body.as_bytes()).unwrap();
+        assert_eq!(spans.len(), 1);
+        let s = &spans[0];
+        assert_eq!(s.trace_id, "5b8efff798038103d269b633813fc60c");
+        assert_eq!(s.parent_span_id, None);
+        assert_eq!(s.attributes["http.status_code"], 200);
+        assert_eq!(s.attributes["f"], 1.5);
+        assert_eq!(s.events, vec!["ev".to_string()]);
+        assert_eq!(s.status, SpanStatus::Error);
+        assert_eq!(s.duration_ms(), Some(1000.0));
+        assert_eq!(s.resource_attributes["service.name"], "api");
+    }
+
+    #[test]
+    fn bad_bodies_are_errors_not_panics() {
+        for body in [
+            &b"{"[..],
+            b"[]",
+            b"\xff\xfe",
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#,
+        ] {
+            assert!(decode_json(body).is_err(), "{body:?}");
+        }
+        assert!(decode_protobuf(b"\xff\xff\xff\xff\xff").is_err());
+        // Truncations and bit flips of a valid export: errors or spans, never a panic.
+        let good = sample_request().encode_to_vec();
+        for cut in 0..good.len() {
+            let _ = decode_protobuf(&good[..cut]);
+            let mut flipped = good.clone();
+            flipped[cut] ^= 0x5a;
+            let _ = decode_protobuf(&flipped);
+        }
+        // Empty bodies are valid, empty exports.
+        assert_eq!(decode_protobuf(b"").unwrap(), vec![]);
+        assert_eq!(decode_json(b"{}").unwrap(), vec![]);
+    }
+}
