@@ -133,6 +133,26 @@ fn symbol_for(node: &TableNode) -> Option<Symbol> {
     })
 }
 
+/// Every symbol of a tree, depth first, with its container's name.
+pub fn flatten(symbols: &[Symbol]) -> Vec<(&Symbol, Option<&str>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(&Symbol, Option<&str>)> = symbols.iter().rev().map(|s| (s, None)).collect();
+    while let Some((s, parent)) = stack.pop() {
+        out.push((s, parent));
+        stack.extend(s.children.iter().rev().map(|c| (c, Some(s.name.as_str()))));
+    }
+    out
+}
+
+/// Workspace-symbol matching: the query's characters appear in order, ignoring case.
+pub fn matches_query(name: &str, query: &str) -> bool {
+    let mut chars = name.chars().flat_map(char::to_lowercase);
+    query
+        .chars()
+        .flat_map(char::to_lowercase)
+        .all(|q| chars.any(|c| c == q))
+}
+
 fn idx(i: &str) -> usize {
     i.parse::<usize>().map_or(0, |n| n + 1)
 }
@@ -172,6 +192,20 @@ mod tests {
         assert_eq!(&text[scenario.selection.clone()], "[[scenario]]");
         assert!(text[scenario.range.clone()].ends_with("command = [\"true\"]"));
         assert_eq!(syms[1].detail.as_deref(), Some("postgres:16"));
+    }
+
+    #[test]
+    fn flattens_and_matches_queries() {
+        let syms =
+            outline("[[scenario]]\nname = \"api_smoke\"\n[[scenario.steps]]\nname = \"login\"\n");
+        let flat: Vec<(&str, Option<&str>)> = flatten(&syms)
+            .iter()
+            .map(|(s, p)| (s.name.as_str(), *p))
+            .collect();
+        assert_eq!(flat, [("api_smoke", None), ("login", Some("api_smoke"))]);
+        assert!(matches_query("api_smoke", "APsm"));
+        assert!(matches_query("api_smoke", ""));
+        assert!(!matches_query("api_smoke", "smoke_api"));
     }
 
     #[test]
