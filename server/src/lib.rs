@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod documents;
+pub mod ide;
 pub mod lsp;
 pub mod model;
 pub mod runs;

@@ -2,5 +2,7 @@
 //!
 //! OWNER: lsp helper.
 
+pub mod ide;
+
 /// Serve LSP over stdin/stdout until the client exits.
 pub async fn serve_stdio() {}
