@@ -503,9 +503,9 @@ mod tests {
         let items = complete(header, header.len(), &Vocabulary::default());
         assert!(labels(&items).contains(&"scenario"), "{:?}", labels(&items));
 
-        let otel = "[otel]\nexporter = ";
+        let otel = "[[expect.span]]\nkind = ";
         let l = complete(otel, otel.len(), &Vocabulary::default());
-        assert!(labels(&l).contains(&"otlp"), "{:?}", labels(&l));
+        assert!(labels(&l).contains(&"server"), "{:?}", labels(&l));
     }
 
     #[test]

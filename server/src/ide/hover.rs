@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn shows_schema_docs_for_keys_and_headers() {
-        let text = "[meta]\nversion = \"1\"\n[otel]\nexporter = \"otlp\"\n";
+        let text = "[meta]\nversion = \"1\"\n[expect.status]\nall = \"OK\"\n";
         let h = hover(text, text.find("version").unwrap() + 2, &vocab()).unwrap();
         assert!(
             h.markdown
@@ -178,10 +178,10 @@ mod tests {
             "{}",
             h.markdown
         );
-        let h = hover(text, text.find("exporter").unwrap() + 1, &vocab()).unwrap();
-        assert!(h.markdown.contains("`otlp`"), "{}", h.markdown);
+        let h = hover(text, text.find("all").unwrap() + 1, &vocab()).unwrap();
+        assert!(h.markdown.contains("Allowed: `OK`"), "{}", h.markdown);
         assert!(
-            hover(text, text.find("\"otlp\"").unwrap() + 2, &vocab()).is_none(),
+            hover(text, text.find("\"OK\"").unwrap() + 2, &vocab()).is_none(),
             "values have no key hover"
         );
         let h = hover(text, 2, &vocab()).unwrap();
