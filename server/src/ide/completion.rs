@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use super::cursor::{line_at, table_path_at, tera_tag_at};
 use super::schema_nav as schema;
+use crate::analysis::template::{self, Binding, BindingOrigin};
+use crate::analysis::{Dependency, Environment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum CompletionKind {
@@ -35,32 +37,80 @@ pub struct CompletionItem {
     pub replace: Range<usize>,
 }
 
-/// Where a template variable's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum VarOrigin {
-    Vars,
-    Environment,
-    Default,
-}
-
-/// A variable visible to a template, with its resolved value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VarBinding {
-    pub name: String,
-    pub value: String,
-    pub origin: VarOrigin,
-    /// Where `[vars]` defines it, in the template.
-    pub definition: Option<Range<usize>>,
-}
-
-/// What a template can use inside tags; supplied by the template engine.
+/// What a template can use inside tags.
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
-    pub variables: Vec<VarBinding>,
+    pub variables: Vec<Binding>,
     pub functions: Vec<String>,
     pub filters: Vec<String>,
     /// Imported macros as (namespace, macro name).
     pub macros: Vec<(String, String)>,
+}
+
+impl Vocabulary {
+    /// The variables, functions, filters and imported macros visible in `text`.
+    pub fn of(text: &str, env: &Environment, deps: &[Dependency]) -> Self {
+        let mut macros = Vec::new();
+        for (alias, file) in imports(text) {
+            if let Some(src) = deps
+                .iter()
+                .find(|d| d.name == file)
+                .and_then(|d| d.text.clone())
+            {
+                macros.extend(macro_names(&src).into_iter().map(|m| (alias.clone(), m)));
+            }
+        }
+        macros.extend(
+            macro_names(text)
+                .into_iter()
+                .map(|m| ("self".to_string(), m)),
+        );
+        Self {
+            variables: template::bindings(text, env),
+            functions: template::function_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            filters: template::filter_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            macros,
+        }
+    }
+}
+
+/// `{% import "file" as alias %}` tags: (alias, file).
+pub(crate) fn imports(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("{%") {
+        let Some(tag) = text[i + 2..].split("%}").next() else {
+            continue;
+        };
+        let inner = tag.trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let Some(rest) = inner.strip_prefix("import") else {
+            continue;
+        };
+        if let Some((file, alias)) = rest.trim().split_once(" as ") {
+            out.push((
+                alias.trim().to_string(),
+                file.trim().trim_matches(['"', '\'']).to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Names of the macros `{% macro name(...) %}` defined in `text`.
+fn macro_names(text: &str) -> Vec<String> {
+    text.match_indices("macro ")
+        .filter_map(|(i, _)| {
+            let rest = &text[i + 6..];
+            let name = rest.split('(').next()?.trim();
+            (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .then(|| name.to_string())
+        })
+        .collect()
 }
 
 /// Completion items at `offset` in `text`.
@@ -185,11 +235,11 @@ fn in_tag(
     out
 }
 
-pub(crate) fn origin_label(o: VarOrigin) -> &'static str {
+pub(crate) fn origin_label(o: BindingOrigin) -> &'static str {
     match o {
-        VarOrigin::Vars => "from [vars]",
-        VarOrigin::Environment => "from the environment",
-        VarOrigin::Default => "clnrm default",
+        BindingOrigin::Vars => "from [vars]",
+        BindingOrigin::Environment => "from the environment",
+        BindingOrigin::Default => "clnrm default",
     }
 }
 
@@ -469,11 +519,12 @@ mod tests {
 
     fn vocab() -> Vocabulary {
         Vocabulary {
-            variables: vec![VarBinding {
+            variables: vec![Binding {
                 name: "svc".into(),
                 value: "clnrm".into(),
-                origin: VarOrigin::Default,
-                definition: None,
+                origin: BindingOrigin::Default,
+                range: None,
+                env_var: Some("SERVICE_NAME"),
             }],
             functions: vec!["env".into(), "fake_name".into()],
             filters: vec!["upper".into()],
@@ -521,6 +572,25 @@ mod tests {
         let mac = "{{ m:: }}";
         assert_eq!(labels(&complete(mac, 6, &vocab())), ["m::span"]);
         assert!(complete("{# comment #}", 4, &vocab()).is_empty());
+    }
+
+    #[test]
+    fn vocabulary_of_a_template_lists_vars_functions_and_macros() {
+        let dep = Dependency {
+            name: "_m.toml.tera".into(),
+            path: None,
+            text: Some("{% macro span(name) %}{% endmacro %}".into()),
+        };
+        let text = "{% import \"_m.toml.tera\" as m %}\n[vars]\nregion = \"eu\"\n";
+        let v = Vocabulary::of(text, &Environment::empty(), &[dep]);
+        assert!(v
+            .variables
+            .iter()
+            .any(|b| b.name == "region" && b.origin == BindingOrigin::Vars));
+        assert!(v.variables.iter().any(|b| b.name == "svc"));
+        assert!(v.functions.iter().any(|f| f == "fake_name"));
+        assert!(v.filters.iter().any(|f| f == "upper"));
+        assert_eq!(v.macros, [("m".to_string(), "span".to_string())]);
     }
 
     #[test]

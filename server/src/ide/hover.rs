@@ -21,11 +21,12 @@ pub fn is_secret(name: &str) -> bool {
 }
 
 /// The value as it may be shown: masked for secret-looking names.
-pub fn display_value(name: &str, value: &str) -> String {
-    if is_secret(name) && !value.is_empty() {
+pub fn display_value(name: &str, value: &serde_json::Value) -> String {
+    let empty = matches!(value, serde_json::Value::String(s) if s.is_empty());
+    if is_secret(name) && !empty {
         "••••••".into()
     } else {
-        format!("{value:?}")
+        value.to_string()
     }
 }
 
@@ -130,22 +131,24 @@ fn key_hover(text: &str, offset: usize, word: Range<usize>) -> Option<Hover> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ide::completion::{VarBinding, VarOrigin};
+    use crate::analysis::template::{Binding, BindingOrigin};
 
     fn vocab() -> Vocabulary {
         Vocabulary {
             variables: vec![
-                VarBinding {
+                Binding {
                     name: "svc".into(),
                     value: "api".into(),
-                    origin: VarOrigin::Vars,
-                    definition: None,
+                    origin: BindingOrigin::Vars,
+                    range: None,
+                    env_var: None,
                 },
-                VarBinding {
+                Binding {
                     name: "token".into(),
                     value: "s3cr3t".into(),
-                    origin: VarOrigin::Environment,
-                    definition: None,
+                    origin: BindingOrigin::Environment,
+                    range: None,
+                    env_var: None,
                 },
             ],
             functions: vec!["env".into()],

@@ -43,7 +43,7 @@ pub fn definition(
             .variables
             .iter()
             .filter(|v| v.name == name)
-            .filter_map(|v| v.definition.clone())
+            .filter_map(|v| v.range.clone())
             .map(here)
             .collect(),
         Some(Target::Macro { namespace, name }) => macro_definition(text, &namespace, &name, deps),
@@ -206,7 +206,7 @@ fn macro_definition(text: &str, namespace: &str, name: &str, deps: &[Dependency]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ide::completion::{VarBinding, VarOrigin};
+    use crate::analysis::template::{Binding, BindingOrigin};
 
     const TEXT: &str = "[vars]\nsvc = \"api\"\n\n[service.db]\nimage = \"pg\"\n\n[[scenario]]\nname = \"s\"\nservice = \"db\"\n\n[[expect.span]]\nname = \"root\"\n\n[[expect.span]]\nname = \"child\"\nparent = \"root\"\n";
 
@@ -237,11 +237,12 @@ mod tests {
     fn variables_and_macros() {
         let text = "{% import \"_m.toml.tera\" as m %}\nx = \"{{ svc }}\"\n{{ m::span(name=\"a\") }}\n{% macro local(a) %}{% endmacro %}{{ self::local(a=1) }}";
         let vocab = Vocabulary {
-            variables: vec![VarBinding {
+            variables: vec![Binding {
                 name: "svc".into(),
                 value: "api".into(),
-                origin: VarOrigin::Vars,
-                definition: Some(3..6),
+                origin: BindingOrigin::Vars,
+                range: Some(3..6),
+                env_var: None,
             }],
             ..Vocabulary::default()
         };
