@@ -14,6 +14,7 @@
 mod counts;
 mod graph;
 mod hermeticity;
+mod locate;
 mod order;
 mod span;
 mod status;
