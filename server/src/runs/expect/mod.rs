@@ -23,13 +23,15 @@ mod window;
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::expect::Expectations;
 use crate::traces::{Span, SpanStatus};
 
 /// One unmet expectation, located by its table so it can be reported there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable so run results holding it can be cached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectationFailure {
     /// TOML path of the expectation's table: `expect.span[2]` (zero-based array index),
     /// `expect.counts`, `expect.window[0]`, …
