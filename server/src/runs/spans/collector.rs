@@ -98,6 +98,12 @@ mod tests {
     const JSON: (&str, &str) = ("Content-Type", "application/json");
 
     #[test]
+    fn collector_can_be_shared_across_threads_and_awaits() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Collector>();
+    }
+
+    #[test]
     fn env_points_sdks_at_the_receiver() {
         let c = Collector::start().unwrap();
         let env: std::collections::HashMap<_, _> = c.otlp_env().into_iter().collect();
