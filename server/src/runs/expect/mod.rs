@@ -16,6 +16,7 @@ mod graph;
 mod hermeticity;
 mod locate;
 mod order;
+mod process;
 mod span;
 mod status;
 mod window;
@@ -25,6 +26,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use process::{check_process, ProcessExpectation, ProcessOutcome};
 
 use crate::model::expect::Expectations;
 use crate::traces::{Span, SpanStatus};
