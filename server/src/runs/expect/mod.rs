@@ -10,6 +10,12 @@
 //! - A parent link is `parent_span_id` = the parent's `span_id` within the same trace.
 //! - A span's status is its OTLP status when set, else its `otel.status_code`, else its
 //!   `status` attribute (OK/ERROR/UNSET, any case), else UNSET.
+//! - Nothing passes vacuously for lack of data: a span expectation, window or order on a
+//!   name that never appeared, a duration or time check on spans without timestamps,
+//!   `status.all` with no spans, and `resource_attrs.must_match` without OTLP resources
+//!   all fail, saying what was missing.
+//!
+//! The process checks (exit code, `expected_output_regex`) are in [`check_process`].
 
 mod counts;
 mod graph;
