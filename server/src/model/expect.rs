@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything under `[expect]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Expectations {
     pub span: Vec<SpanExpectation>,
@@ -22,7 +22,7 @@ pub struct Expectations {
 }
 
 /// One `[[expect.span]]` entry.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct SpanExpectation {
     pub name: String,
     #[serde(default)]
@@ -38,14 +38,14 @@ pub struct SpanExpectation {
 }
 
 /// `attrs.all` / `attrs.any`: attribute key → expected value (tables, not arrays).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AttrsExpectation {
     pub all: Option<BTreeMap<String, String>>,
     pub any: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct EventsExpectation {
     pub any: Option<Vec<String>>,
@@ -53,7 +53,7 @@ pub struct EventsExpectation {
 }
 
 /// `duration_ms = { min, max }`, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DurationBounds {
     pub min: Option<f64>,
@@ -62,7 +62,7 @@ pub struct DurationBounds {
 
 /// `[expect.graph]`. Edges are `[parent, child]` pairs; kept as plain lists so a
 /// malformed edge is reported by the evaluator instead of failing the whole table.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GraphExpectation {
     pub must_include: Vec<Vec<String>>,
@@ -71,7 +71,7 @@ pub struct GraphExpectation {
 }
 
 /// `{ gte, lte, eq }`; when `eq` is set it is the only check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CountBounds {
     pub gte: Option<usize>,
@@ -79,7 +79,7 @@ pub struct CountBounds {
     pub eq: Option<usize>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CountsExpectation {
     pub spans_total: Option<CountBounds>,
@@ -89,7 +89,7 @@ pub struct CountsExpectation {
 }
 
 /// One `[[expect.window]]` entry.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct WindowExpectation {
     pub outer: String,
     pub contains: Vec<String>,
@@ -97,7 +97,7 @@ pub struct WindowExpectation {
 
 /// `[expect.order]`: `must_precede [A, B]` = A ends before B starts; `must_follow [A, B]` = A
 /// starts after B ends.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OrderExpectation {
     pub must_precede: Vec<Vec<String>>,
@@ -105,14 +105,14 @@ pub struct OrderExpectation {
 }
 
 /// `[expect.status]`: `all` and `by_name` (glob → status), statuses OK/ERROR/UNSET.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct StatusExpectation {
     pub all: Option<String>,
     pub by_name: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct HermeticityExpectation {
     pub no_external_services: Option<bool>,
@@ -122,13 +122,13 @@ pub struct HermeticityExpectation {
     pub span_attrs: Option<SpanAttrsExpectation>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ResourceAttrsExpectation {
     pub must_match: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SpanAttrsExpectation {
     pub forbid_keys: Vec<String>,

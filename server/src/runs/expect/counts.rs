@@ -86,6 +86,9 @@ fn bound(
             "gte ≤ lte",
             format!("gte = {lo}, lte = {hi}: no count can satisfy both"),
         )),
+        (Some(lo), Some(hi)) if lo == hi && n != lo => {
+            out.push(fail(format!("exactly {}", show(lo))))
+        }
         (Some(lo), Some(hi)) if n < lo || n > hi => {
             out.push(fail(format!("between {lo} and {}", show(hi))))
         }
@@ -136,7 +139,7 @@ by_name = { "db.query" = { gte = 1, lte = 1 }, "cache.get" = { gte = 1 }, x = { 
             "expect.counts.events_total: expected at most 2 events; observed 3 events",
             "expect.counts.errors_total: expected exactly 0 error spans; observed 2 error spans",
             r#"expect.counts.by_name."cache.get": expected at least 1 span named "cache.get"; observed no span named "cache.get" (span names seen: db.query, http)"#,
-            r#"expect.counts.by_name."db.query": expected between 1 and 1 span named "db.query"; observed 2 spans named "db.query""#,
+            r#"expect.counts.by_name."db.query": expected exactly 1 span named "db.query"; observed 2 spans named "db.query""#,
             "expect.counts.by_name.x: expected gte ≤ lte; observed gte = 2, lte = 1: no count can satisfy both",
         ]);
     }

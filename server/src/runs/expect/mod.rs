@@ -10,11 +10,19 @@
 //! - A parent link is `parent_span_id` = the parent's `span_id` within the same trace.
 //! - A span's status is its OTLP status when set, else its `otel.status_code`, else its
 //!   `status` attribute (OK/ERROR/UNSET, any case), else UNSET.
+//! - Nothing passes vacuously for lack of data: a span expectation, window or order on a
+//!   name that never appeared, a duration or time check on spans without timestamps,
+//!   `status.all` with no spans, and `resource_attrs.must_match` without OTLP resources
+//!   all fail, saying what was missing.
+//!
+//! The process checks (exit code, `expected_output_regex`) are in [`check_process`].
 
 mod counts;
 mod graph;
 mod hermeticity;
+mod locate;
 mod order;
+mod process;
 mod span;
 mod status;
 mod window;
@@ -22,13 +30,17 @@ mod window;
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use process::{check_process, ProcessExpectation, ProcessOutcome};
 
 use crate::model::expect::Expectations;
 use crate::traces::{Span, SpanStatus};
 
 /// One unmet expectation, located by its table so it can be reported there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable so run results holding it can be cached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectationFailure {
     /// TOML path of the expectation's table: `expect.span[2]` (zero-based array index),
     /// `expect.counts`, `expect.window[0]`, …

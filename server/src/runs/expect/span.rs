@@ -139,7 +139,6 @@ pub(super) fn check(
         }
         any_unmet = true;
         let mut seen: Vec<String> = cands.iter().map(|s| (c.observe)(s)).collect();
-        seen.dedup();
         seen.sort();
         seen.dedup();
         out.push(ExpectationFailure::new(

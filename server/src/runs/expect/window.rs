@@ -2,7 +2,7 @@
 //! named `outer` (outer.start ≤ start and end ≤ outer.end). clnrm 1.3.0 compares only the
 //! first span of each name; we accept any pair.
 
-use super::{ExpectationFailure, Spans};
+use super::{count_noun, ExpectationFailure, Spans};
 use crate::model::expect::WindowExpectation;
 use crate::traces::Span;
 
@@ -29,8 +29,8 @@ pub(super) fn check(
             Some("outer".into()),
             format!("a span named {:?} with start and end times", w.outer),
             format!(
-                "{} span(s) named {:?}, none with both times",
-                outers.len(),
+                "{} named {:?}, none with both start and end times",
+                count_noun(outers.len(), "span"),
                 w.outer
             ),
         ));
@@ -45,8 +45,8 @@ pub(super) fn check(
             ctx.absent(child)
         } else if timed_children.is_empty() {
             format!(
-                "{} span(s) named {child:?}, none with both times",
-                children.len()
+                "{} named {child:?}, none with both start and end times",
+                count_noun(children.len(), "span")
             )
         } else if timed_children
             .iter()
@@ -112,8 +112,21 @@ mod tests {
             vec![
                 r#"expect.window[1].contains: expected a "late" span within a "http" span; observed "late" runs +90 ms to +130 ms, "http" runs +0 ms to +100 ms"#,
                 r#"expect.window[1].contains: expected a "gone" span within a "http" span; observed no span named "gone" (span names seen: db, http, late, untimed)"#,
-                r#"expect.window[1].contains: expected a "untimed" span within a "http" span; observed 1 span(s) named "untimed", none with both times"#,
+                r#"expect.window[1].contains: expected a "untimed" span within a "http" span; observed 1 span named "untimed", none with both start and end times"#,
                 r#"expect.window[2].outer: expected a span named "nope"; observed no span named "nope" (span names seen: db, http, late, untimed)"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn untimed_outer_fails() {
+        let mut s = spans();
+        s[0].start_time_unix_nano = None;
+        let toml = "[[expect.window]]\nouter = \"http\"\ncontains = [\"db\"]\n";
+        assert_eq!(
+            messages(toml, &s),
+            vec![
+                r#"expect.window[0].outer: expected a span named "http" with start and end times; observed 1 span named "http", none with both start and end times"#,
             ]
         );
     }

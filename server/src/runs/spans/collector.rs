@@ -98,6 +98,12 @@ mod tests {
     const JSON: (&str, &str) = ("Content-Type", "application/json");
 
     #[test]
+    fn collector_can_be_shared_across_threads_and_awaits() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Collector>();
+    }
+
+    #[test]
     fn env_points_sdks_at_the_receiver() {
         let c = Collector::start().unwrap();
         let env: std::collections::HashMap<_, _> = c.otlp_env().into_iter().collect();
@@ -266,6 +272,48 @@ resource_attrs = { must_match = { "service.name" = "api" } }
         let proto = crate::runs::spans::otlp::tests::sample_request().encode_to_vec();
         assert_eq!(post(port, "/v1/traces", &[PROTO], &proto).0, 200);
         assert_eq!(c.finish("").len(), 2);
+    }
+
+    #[test]
+    fn chunked_bodies_and_reused_connections_are_received() {
+        let c = Collector::start().unwrap();
+        let proto = crate::runs::spans::otlp::tests::sample_request().encode_to_vec();
+        let mut s = TcpStream::connect(("127.0.0.1", c.port())).unwrap();
+        let (a, b) = proto.split_at(proto.len() / 2);
+        write!(
+            s,
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            a.len()
+        )
+        .unwrap();
+        s.write_all(a).unwrap();
+        write!(s, "\r\n{:x}\r\n", b.len()).unwrap();
+        s.write_all(b).unwrap();
+        s.write_all(b"\r\n0\r\n\r\n").unwrap();
+        // Second request on the same connection.
+        write!(
+            s,
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+            proto.len()
+        )
+        .unwrap();
+        s.write_all(&proto).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert_eq!(resp.matches("HTTP/1.1 200").count(), 2, "{resp}");
+        assert_eq!(c.finish("").len(), 4);
+    }
+
+    #[test]
+    fn a_client_that_never_sends_its_body_does_not_hang_finish() {
+        let c = Collector::start().unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", c.port())).unwrap();
+        s.write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        assert!(c.finish("").is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

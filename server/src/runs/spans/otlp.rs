@@ -114,7 +114,8 @@ pub struct OtlpReceiver {
     port: u16,
     spans: Arc<Mutex<Vec<Span>>>,
     stop: Arc<AtomicBool>,
-    done: mpsc::Receiver<()>,
+    /// One message per worker that stopped; in a Mutex so the receiver is `Sync`.
+    done: Mutex<mpsc::Receiver<()>>,
     stopped: bool,
 }
 
@@ -146,7 +147,7 @@ impl OtlpReceiver {
             port,
             spans,
             stop,
-            done,
+            done: Mutex::new(done),
             stopped: false,
         })
     }
@@ -179,9 +180,10 @@ impl OtlpReceiver {
         }
         // A client that never sends its body must not hang the run: wait a bounded time.
         let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
         for _ in 0..WORKERS {
             let left = deadline.saturating_duration_since(Instant::now());
-            if self.done.recv_timeout(left).is_err() {
+            if done.recv_timeout(left).is_err() {
                 break;
             }
         }
