@@ -214,3 +214,36 @@ fn aliases_and_table_shapes() {
         d[1].message
     );
 }
+
+#[test]
+fn deep_nesting_within_toml_limits_is_fine() {
+    let depth = 70;
+    let text = format!(
+        "[vars]\nx = {}1{}\n[matrix]\ny = {}{}\n",
+        "{a=".repeat(depth),
+        "}".repeat(depth),
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let mut d = Vec::new();
+    let doc = crate::analysis::toml::parse(&text, &mut d).unwrap();
+    validate(&doc, &text, &mut d);
+    crate::analysis::rules::check(&doc, &text, &mut d);
+    // matrix values must be arrays of strings: the nested array is reported, once.
+    assert_eq!(
+        d.iter().filter(|d| d.code == Code::InvalidType).count(),
+        1,
+        "{d:?}"
+    );
+}
+
+#[test]
+fn conversion_is_shared_only_for_identical_text() {
+    let a = "[meta]\nname = \"a\"\n";
+    let b = "[meta]\nname = \"b\"\n";
+    let da = crate::analysis::toml::Document::parse(a.to_string()).unwrap();
+    let db = crate::analysis::toml::Document::parse(b.to_string()).unwrap();
+    assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
+    assert_eq!(convert::shared(&db, b).0["meta"]["name"], "b");
+    assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
+}
