@@ -23,11 +23,12 @@ pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
         }
         Err(e) => {
             let first = clamp(e.span().unwrap_or(0..0), text);
-            let mut found = vec![Diagnostic::new(
-                Code::TomlSyntax,
-                first.clone(),
-                clean_message(e.message()),
-            )];
+            let mut message = clean_message(e.message());
+            if message == "duplicate key" {
+                let key = text.get(first.clone()).unwrap_or_default();
+                message = format!("duplicate key `{key}`: clnrm rejects a key defined twice");
+            }
+            let mut found = vec![Diagnostic::new(Code::TomlSyntax, first.clone(), message)];
             // After an error the parser's view is unreliable until the next table header:
             // keep one error per section so cascades don't bury the real ones.
             let headers = header_starts(text);
@@ -219,7 +220,7 @@ mod tests {
     fn duplicate_key_is_an_error_on_the_second_key() {
         let text = "[a]\nplugin = \"x\"\nplugin = \"y\"\n";
         let d = errors(text);
-        assert!(d[0].message.contains("duplicate key"), "{d:?}");
+        assert!(d[0].message.contains("duplicate key `plugin`"), "{d:?}");
         assert_eq!(&text[d[0].range.clone()], "plugin");
         assert!(d[0].range.start > 10);
     }

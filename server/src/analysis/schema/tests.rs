@@ -18,6 +18,41 @@ fn embedded_schema_compiles() {
     assert!(VALIDATOR.is_some());
 }
 
+/// Editors (taplo) read the schema as draft-07 and show descriptions on hover.
+#[test]
+fn schema_is_draft7_and_documents_every_property() {
+    let schema = SCHEMA_JSON.as_ref().unwrap();
+    assert!(jsonschema::draft7::meta::is_valid(schema));
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(schema["$id"].is_string());
+    let mut stack = vec![("".to_string(), schema)];
+    let mut checked = 0;
+    while let Some((path, node)) = stack.pop() {
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            for (k, v) in props {
+                let here = format!("{path}/{k}");
+                assert!(v["description"].is_string(), "{here} lacks description");
+                assert!(
+                    v["markdownDescription"].is_string(),
+                    "{here} lacks markdownDescription"
+                );
+                checked += 1;
+                stack.push((here, v));
+            }
+        }
+        for key in ["definitions", "items", "additionalProperties"] {
+            match node.get(key) {
+                Some(serde_json::Value::Object(m)) if key == "definitions" => {
+                    stack.extend(m.iter().map(|(k, v)| (format!("{path}#{k}"), v)));
+                }
+                Some(v @ serde_json::Value::Object(_)) => stack.push((format!("{path}/{key}"), v)),
+                _ => {}
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} properties");
+}
+
 #[test]
 fn valid_v1_and_legacy_files_pass() {
     let v1 = r#"
