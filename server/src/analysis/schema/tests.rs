@@ -282,3 +282,24 @@ fn conversion_is_shared_only_for_identical_text() {
     assert_eq!(convert::shared(&db, b).0["meta"]["name"], "b");
     assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
 }
+
+#[test]
+fn top_level_typos_and_seconds() {
+    let text = "[[scenarios]]\nname = \"x\"\n[service.a]\nimage = \"x\"\nhealth_check = { cmd = [\"true\"], interval = \"2s\" }\nenv = { API_TOKEN = 5 }\n";
+    let d = run(text);
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert_eq!(at(text, &d[0]), "scenarios");
+    assert!(d[0].message.contains("did you mean `scenario`?"));
+    assert_eq!(at(text, &d[1]), "\"2s\"");
+    assert!(
+        d[1].message.contains("integer number of seconds"),
+        "{}",
+        d[1].message
+    );
+    assert_eq!(at(text, &d[2]), "5");
+    assert!(
+        !d[2].message.contains('5'),
+        "secret values are never shown: {}",
+        d[2].message
+    );
+}
