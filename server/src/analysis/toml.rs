@@ -130,10 +130,11 @@ mod compat {
 
     pub(super) fn check(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
         // Cheap pre-check keeps keystrokes fast: nothing to look for in most files.
-        let suspicious = text.contains("\\e") || text.contains("\\x");
+        let suspicious = text.contains("\\e") || text.contains("\\x") || text.contains(':');
         if !suspicious {
             return;
         }
+        let first_new = diags.len();
         let mut stack: Vec<&Item> = vec![doc.as_item()];
         let mut values: Vec<&Value> = Vec::new();
         while let Some(item) = stack.pop() {
@@ -156,11 +157,21 @@ mod compat {
                             escape_warnings(text, span, diags);
                         }
                     }
+                    Value::Datetime(d) => {
+                        let no_seconds = d.value().time.is_some_and(|t| t.second.is_none());
+                        if let (true, Some(span)) = (no_seconds, v.span()) {
+                            diags.push(Diagnostic::new(
+                                Code::TomlCompat,
+                                span,
+                                "a time without seconds is TOML 1.1; a clnrm built with --locked (toml 0.9.8, TOML 1.0) may reject it. Add `:00`",
+                            ));
+                        }
+                    }
                     _ => {}
                 }
             }
         }
-        diags.sort_by_key(|d| (d.range.start, d.range.end));
+        diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
     }
 
     /// `\e` and `\xHH` escapes in basic strings are new in TOML 1.1.
@@ -184,7 +195,7 @@ mod compat {
                         Code::TomlCompat,
                         start..end,
                         format!(
-                            "`\\{}` escapes are TOML 1.1; a clnrm built with --locked (toml 0.9.8, TOML 1.0) rejects them. Use `\\u00XX` instead",
+                            "`\\{}` escapes are TOML 1.1; a clnrm built with --locked (toml 0.9.8, TOML 1.0) may reject them. Use `\\u00XX` instead",
                             next as char
                         ),
                     ));
@@ -250,6 +261,15 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].code, Code::TomlCompat);
         assert_eq!(&text[d[0].range.clone()], "\\e");
+    }
+
+    #[test]
+    fn warns_on_times_without_seconds() {
+        let text = "a = 2025-01-01T10:30Z\nb = 2025-01-01T10:30:00Z\nc = \"10:30\"\n";
+        let mut d = Vec::new();
+        assert!(parse(text, &mut d).is_some());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(&text[d[0].range.clone()], "2025-01-01T10:30Z");
     }
 
     #[test]
