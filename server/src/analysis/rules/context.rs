@@ -52,6 +52,14 @@ impl<'t> Ctx<'t> {
             .unwrap_or_default()
     }
 
+    /// Keys of the table at `pointer` (empty when absent or not a table).
+    pub fn keys(&self, pointer: &str) -> Vec<String> {
+        self.get(pointer)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Length of the array at `pointer` (0 when absent or not an array).
     pub fn len(&self, pointer: &str) -> usize {
         self.get(pointer)

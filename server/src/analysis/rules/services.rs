@@ -37,7 +37,7 @@ const SYSTEM_DIRS: [&str; 13] = [
 pub(super) fn defined(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for map in ["/services", "/service"] {
-        for (id, _) in ctx.entries(map) {
+        for id in ctx.keys(map) {
             out.push((map, id));
         }
     }
