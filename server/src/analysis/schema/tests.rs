@@ -303,3 +303,196 @@ fn top_level_typos_and_seconds() {
         d[2].message
     );
 }
+
+/// Every section and key of the v1 format, written as the reference documents them:
+/// the schema must accept all of it without a single finding.
+#[test]
+fn full_v1_surface_is_accepted() {
+    let text = r#"
+[meta]
+name = "full"
+version = "1.0"
+description = "everything"
+
+[vars]
+svc = "clnrm"
+nested = { a = [1, 2], b = { c = true } }
+
+[matrix]
+os = ["alpine", "debian"]
+
+[otel]
+exporter = "otlp"
+endpoint = "http://localhost:4318"
+protocol = "http/protobuf"
+sample_ratio = 0.5
+[otel.resources]
+"service.name" = "clnrm"
+[otel.headers]
+Authorization = "Bearer $TOKEN"
+[otel.propagators]
+use = ["tracecontext", "baggage"]
+
+[service.db]
+plugin = "surrealdb"
+image = "surrealdb/surrealdb:latest"
+args = ["start"]
+env = { LOG = "debug" }
+ports = [8000]
+username = "root"
+password = "root"
+strict = true
+wait_for_span = "db.ready"
+wait_for_span_timeout_secs = 10
+health_check = { cmd = ["true"], interval = 5, timeout = 3, retries = 2 }
+[[service.db.volumes]]
+host_path = "/tmp/data"
+container_path = "/data"
+read_only = true
+
+[[scenario]]
+name = "smoke"
+service = "db"
+run = "clnrm self-test --otel-exporter stdout"
+concurrent = false
+timeout_ms = 60000
+artifacts.collect = ["spans:default", "logs:stdout"]
+policy = { security_level = "high", max_execution_time = 60, max_memory_mb = 512, max_cpu_usage = 0.5, allowed_network_hosts = ["localhost"], disallowed_commands = ["rm"] }
+[[scenario.steps]]
+name = "step"
+command = ["echo", "ok"]
+expected_output_regex = "ok"
+expected_exit_code = 0
+workdir = "/tmp"
+env = { A = "b" }
+continue_on_failure = true
+service = "db"
+
+[[expect.span]]
+name = "clnrm.run"
+kind = "internal"
+attrs.all = { "result" = "pass" }
+attrs.any = { "a" = "b" }
+events.any = ["start"]
+events.all = ["end"]
+duration_ms = { min = 0, max = 1000.5 }
+[[expect.span]]
+name = "clnrm.step"
+parent = "clnrm.run"
+
+[expect.graph]
+must_include = [["clnrm.run", "clnrm.step"]]
+must_not_cross = [["clnrm.step", "clnrm.run"]]
+acyclic = true
+
+[expect.counts]
+spans_total = { gte = 1, lte = 100 }
+events_total = { gte = 0 }
+errors_total = { eq = 0 }
+by_name = { "clnrm.run" = { eq = 1 } }
+
+[[expect.window]]
+outer = "clnrm.run"
+contains = ["clnrm.step"]
+
+[expect.order]
+must_precede = [["clnrm.run", "clnrm.step"]]
+must_follow = [["clnrm.step", "clnrm.run"]]
+
+[expect.status]
+all = "OK"
+by_name = { "clnrm.*" = "OK" }
+
+[expect.hermeticity]
+no_external_services = true
+resource_attrs.must_match = { "service.name" = "clnrm" }
+span_attrs.forbid_keys = ["net.peer.name"]
+
+[report]
+json = "report.json"
+junit = "junit.xml"
+digest = "digest.txt"
+
+[determinism]
+seed = 42
+freeze_clock = "2025-01-01T00:00:00Z"
+deterministic_ports = true
+deterministic_volumes = true
+
+[limits]
+cpu_millicores = 500
+memory_mb = 256
+
+[otel_headers]
+x = "y"
+
+[otel_propagators]
+use = ["tracecontext"]
+
+[weaver]
+enabled = false
+otlp_port = 4317
+admin_port = 4320
+
+[chaos]
+enabled = true
+[[chaos.experiments]]
+type = "network_latency"
+target_service = "db"
+latency_ms = 100
+duration_seconds = 5
+"#;
+    assert_eq!(run(text), vec![]);
+    // The rules find nothing wrong either: only notes on what clnrm's `run` ignores.
+    let doc = crate::analysis::toml::Document::parse(text.to_string()).unwrap();
+    let mut d = Vec::new();
+    crate::analysis::rules::check(&doc, text, &mut d);
+    let not_info: Vec<_> = d
+        .iter()
+        .filter(|d| d.severity != crate::analysis::Severity::Information)
+        .collect();
+    assert!(not_info.is_empty(), "{not_info:?}");
+}
+
+#[test]
+fn full_legacy_surface_is_accepted() {
+    let text = r#"
+[test]
+metadata = { name = "legacy", description = "d", timeout = "60s" }
+
+[services.web]
+plugin = "generic_container"
+image = "nginx:alpine"
+ports = [8080, 8443]
+
+[[steps]]
+name = "check"
+command = ["curl", "-f", "http://localhost"]
+service = "web"
+
+[assertions]
+container_should_have_executed_commands = 1
+
+[otel_validation]
+enabled = true
+validate_spans = true
+validate_traces = true
+validate_exports = false
+validate_performance = true
+max_overhead_ms = 100.0
+[[otel_validation.expected_spans]]
+name = "clnrm.run"
+attributes = { "a" = "b" }
+required = true
+min_duration_ms = 0
+max_duration_ms = 1000
+[[otel_validation.expected_traces]]
+span_names = ["clnrm.run"]
+trace_id = "abc"
+complete = true
+parent_child = [["clnrm.run", "clnrm.step"]]
+[otel_validation.expect_counts]
+spans_total = { gte = 1 }
+"#;
+    assert_eq!(run(text), vec![]);
+}
