@@ -79,16 +79,15 @@ impl<'t> Ctx<'t> {
         self.spans().value_range(pointer)
     }
 
-    /// Where a whole-file finding goes: the first key or table header of the file.
+    /// Where a whole-file finding goes: the first key or table header in the file.
     pub fn file_anchor(&self) -> Range<usize> {
-        let first = self
-            .root()
+        self.root()
             .as_object()
-            .and_then(|m| m.keys().next().cloned());
-        match first {
-            Some(k) => self.key(&convert::push_pointer("", &k)),
-            None => 0..0,
-        }
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .map(|k| self.key(&convert::push_pointer("", k)))
+            .min_by_key(|r| r.start)
+            .unwrap_or(0..0)
     }
 
     pub fn push(&mut self, d: Diagnostic) {
