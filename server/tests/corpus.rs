@@ -21,13 +21,21 @@ const ACCEPTED_BUT_ERROR: &[&str] = &[
     "examples/optimus-prime-platform/optimus-prime-otel.clnrm.toml",
 ];
 
-/// `../../shared/corpus/clnrm` from the crate (the repo checked out beside `shared/`);
-/// `CLNRM_CORPUS_DIR` overrides it for checkouts elsewhere (e.g. git worktrees).
+/// `shared/corpus/clnrm` beside the repository (CI checks it out there: from the crate,
+/// `../../shared/corpus/clnrm`); for checkouts nested deeper (git worktrees) the nearest
+/// ancestor holding it; `CLNRM_CORPUS_DIR` overrides both.
 fn corpus_dir() -> PathBuf {
-    match std::env::var_os("CLNRM_CORPUS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/clnrm"),
+    if let Some(dir) = std::env::var_os("CLNRM_CORPUS_DIR") {
+        return PathBuf::from(dir);
     }
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let beside = crate_dir.join("../../shared/corpus/clnrm");
+    crate_dir
+        .ancestors()
+        .skip(2)
+        .map(|a| a.join("shared/corpus/clnrm"))
+        .find(|d| d.is_dir())
+        .unwrap_or(beside)
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -23,11 +23,12 @@ pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
         }
         Err(e) => {
             let first = clamp(e.span().unwrap_or(0..0), text);
-            let mut found = vec![Diagnostic::new(
-                Code::TomlSyntax,
-                first.clone(),
-                clean_message(e.message()),
-            )];
+            let mut message = clean_message(e.message());
+            if message == "duplicate key" {
+                let key = text.get(first.clone()).unwrap_or_default();
+                message = format!("duplicate key `{key}`: clnrm rejects a key defined twice");
+            }
+            let mut found = vec![Diagnostic::new(Code::TomlSyntax, first.clone(), message)];
             // After an error the parser's view is unreliable until the next table header:
             // keep one error per section so cascades don't bury the real ones.
             let headers = header_starts(text);
@@ -128,11 +129,7 @@ mod compat {
     use toml_edit::{Item, Value};
 
     pub(super) fn check(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
-        // Cheap pre-check keeps keystrokes fast: nothing to look for in most files.
-        let suspicious = text.contains("\\e") || text.contains("\\x");
-        if !suspicious {
-            return;
-        }
+        let first_new = diags.len();
         let mut stack: Vec<&Item> = vec![doc.as_item()];
         let mut values: Vec<&Value> = Vec::new();
         while let Some(item) = stack.pop() {
@@ -149,17 +146,95 @@ mod compat {
             while let Some(v) = values.pop() {
                 match v {
                     Value::Array(a) => values.extend(a.iter()),
-                    Value::InlineTable(t) => values.extend(t.iter().map(|(_, v)| v)),
+                    Value::InlineTable(t) => {
+                        values.extend(t.iter().map(|(_, v)| v));
+                        if let Some(span) = v.span() {
+                            inline_table_warnings(text, span, t, diags);
+                        }
+                    }
                     Value::String(_) => {
                         if let Some(span) = v.span() {
                             escape_warnings(text, span, diags);
+                        }
+                    }
+                    Value::Datetime(d) => {
+                        let no_seconds = d.value().time.is_some_and(|t| t.second.is_none());
+                        if let (true, Some(span)) = (no_seconds, v.span()) {
+                            diags.push(Diagnostic::new(
+                                Code::TomlCompat,
+                                span,
+                                "a time without seconds is TOML 1.1; a clnrm built with --locked (toml 0.9.8) rejects it. Add `:00`",
+                            ));
                         }
                     }
                     _ => {}
                 }
             }
         }
-        diags.sort_by_key(|d| (d.range.start, d.range.end));
+        diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
+    }
+
+    /// TOML 1.0 inline tables are one line with no trailing comma (multi-line *values*
+    /// inside them are fine): look only at the text between the entries.
+    fn inline_table_warnings(
+        text: &str,
+        span: std::ops::Range<usize>,
+        table: &toml_edit::InlineTable,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let Some(raw) = text.get(span.clone()) else {
+            return;
+        };
+        if !raw.contains('\n') && !raw.contains(',') {
+            return;
+        }
+        let mut masked: Vec<u8> = raw.as_bytes().to_vec();
+        let mut last_value_end = span.start;
+        // get_values flattens dotted keys (`{ a.b = 1, a.c = 2 }`).
+        for (keys, v) in table.get_values() {
+            let spans = keys.iter().map(|k| k.span()).chain([v.span()]);
+            for r in spans.flatten() {
+                let (a, b) = (
+                    r.start.saturating_sub(span.start),
+                    r.end.saturating_sub(span.start),
+                );
+                for byte in masked.iter_mut().take(b.min(raw.len())).skip(a) {
+                    *byte = b' ';
+                }
+                last_value_end = last_value_end.max(r.end);
+            }
+        }
+        // Comments run to the end of the line: blank them so `#` text cannot fool us.
+        let mut in_comment = false;
+        for byte in masked.iter_mut() {
+            match *byte {
+                b'#' => in_comment = true,
+                b'\n' => in_comment = false,
+                _ if in_comment => *byte = b' ',
+                _ => {}
+            }
+        }
+        if masked.contains(&b'\n') {
+            diags.push(Diagnostic::new(
+                Code::TomlCompat,
+                span.start..span.start + 1,
+                "a multi-line inline table is TOML 1.1; a clnrm built with --locked (toml 0.9.8) rejects it: put it on one line or use a [table]",
+            ));
+        }
+        let tail_start = last_value_end.saturating_sub(span.start);
+        if let Some(i) = masked
+            .get(tail_start..)
+            .and_then(|t| t.iter().position(|b| *b == b','))
+        {
+            if !table.is_empty() {
+                let at = span.start + tail_start + i;
+                diags.push(Diagnostic::new(
+                    Code::TomlCompat,
+                    at..at + 1,
+                    "a trailing comma in an inline table is TOML 1.1; a clnrm built with --locked (toml 0.9.8) rejects it",
+                ));
+            }
+        }
     }
 
     /// `\e` and `\xHH` escapes in basic strings are new in TOML 1.1.
@@ -219,7 +294,7 @@ mod tests {
     fn duplicate_key_is_an_error_on_the_second_key() {
         let text = "[a]\nplugin = \"x\"\nplugin = \"y\"\n";
         let d = errors(text);
-        assert!(d[0].message.contains("duplicate key"), "{d:?}");
+        assert!(d[0].message.contains("duplicate key `plugin`"), "{d:?}");
         assert_eq!(&text[d[0].range.clone()], "plugin");
         assert!(d[0].range.start > 10);
     }
@@ -234,11 +309,23 @@ mod tests {
     }
 
     #[test]
-    fn accepts_toml_1_1_inline_tables() {
+    fn accepts_toml_1_1_inline_tables_with_compat_warnings() {
+        let text = "r = {\n a = \"b\",\n}\ns = { a = 1, }\nt = { a = \"\"\"x\ny\"\"\", b = [\n1,\n] } # c,\nu = { a.b = 1, a.c = 2 }\n";
         let mut d = Vec::new();
-        let doc = parse("r = {\n a = \"b\",\n}\n", &mut d);
+        let doc = parse(text, &mut d);
         assert!(doc.is_some());
-        assert!(d.is_empty());
+        let found: Vec<(&str, usize)> = d
+            .iter()
+            .map(|d| {
+                assert_eq!(d.code, Code::TomlCompat);
+                (
+                    &text[d.range.clone()],
+                    text[..d.range.start].matches('\n').count(),
+                )
+            })
+            .collect();
+        // r: multi-line and trailing comma; s: trailing comma; t: multi-line values only.
+        assert_eq!(found, vec![("{", 0), (",", 1), (",", 3)], "{d:?}");
     }
 
     #[test]
@@ -249,6 +336,15 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].code, Code::TomlCompat);
         assert_eq!(&text[d[0].range.clone()], "\\e");
+    }
+
+    #[test]
+    fn warns_on_times_without_seconds() {
+        let text = "a = 2025-01-01T10:30Z\nb = 2025-01-01T10:30:00Z\nc = \"10:30\"\n";
+        let mut d = Vec::new();
+        assert!(parse(text, &mut d).is_some());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(&text[d[0].range.clone()], "2025-01-01T10:30Z");
     }
 
     #[test]

@@ -1,29 +1,35 @@
 //! What every rule reads: the document as JSON, spans by pointer, and the output list.
 
 use std::ops::Range;
+use std::rc::Rc;
 
 use serde_json::Value;
 
-use crate::analysis::schema::convert::{self, SpanIndex};
+use crate::analysis::schema::convert::{self, Converted, SpanIndex};
 use crate::analysis::toml::Document;
 use crate::analysis::{Code, Diagnostic, Severity};
 
 pub(crate) struct Ctx<'t> {
-    pub root: Value,
-    pub spans: SpanIndex,
+    converted: Rc<Converted>,
     _text: std::marker::PhantomData<&'t str>,
     out: Vec<Diagnostic>,
 }
 
 impl<'t> Ctx<'t> {
-    pub fn new(doc: &Document, _text: &'t str) -> Self {
-        let (root, spans) = convert::to_json(doc);
+    pub fn new(doc: &Document, text: &'t str) -> Self {
         Self {
-            root,
-            spans,
+            converted: convert::shared(doc, text),
             _text: std::marker::PhantomData,
             out: Vec::new(),
         }
+    }
+
+    pub fn root(&self) -> &Value {
+        &self.converted.0
+    }
+
+    fn spans(&self) -> &SpanIndex {
+        &self.converted.1
     }
 
     pub fn finish(self) -> Vec<Diagnostic> {
@@ -31,7 +37,7 @@ impl<'t> Ctx<'t> {
     }
 
     pub fn get(&self, pointer: &str) -> Option<&Value> {
-        self.root.pointer(pointer)
+        self.root().pointer(pointer)
     }
 
     pub fn str_at(&self, pointer: &str) -> Option<&str> {
@@ -43,6 +49,14 @@ impl<'t> Ctx<'t> {
         self.get(pointer)
             .and_then(Value::as_object)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Keys of the table at `pointer` (empty when absent or not a table).
+    pub fn keys(&self, pointer: &str) -> Vec<String> {
+        self.get(pointer)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
             .unwrap_or_default()
     }
 
@@ -58,20 +72,22 @@ impl<'t> Ctx<'t> {
     }
 
     pub fn key(&self, pointer: &str) -> Range<usize> {
-        self.spans.key_range(pointer)
+        self.spans().key_range(pointer)
     }
 
     pub fn value(&self, pointer: &str) -> Range<usize> {
-        self.spans.value_range(pointer)
+        self.spans().value_range(pointer)
     }
 
-    /// Where a whole-file finding goes: the first key or table header of the file.
+    /// Where a whole-file finding goes: the first key or table header in the file.
     pub fn file_anchor(&self) -> Range<usize> {
-        let first = self.root.as_object().and_then(|m| m.keys().next().cloned());
-        match first {
-            Some(k) => self.key(&convert::push_pointer("", &k)),
-            None => 0..0,
-        }
+        self.root()
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .map(|k| self.key(&convert::push_pointer("", k)))
+            .min_by_key(|r| r.start)
+            .unwrap_or(0..0)
     }
 
     pub fn push(&mut self, d: Diagnostic) {

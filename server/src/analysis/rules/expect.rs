@@ -140,7 +140,7 @@ fn counts(ctx: &mut Ctx<'_>, base: &str) {
         .map(|k| format!("{base}/{k}"))
         .collect();
     let by_name = format!("{base}/by_name");
-    for (name, _) in ctx.entries(&by_name) {
+    for name in ctx.keys(&by_name) {
         bounds.push(push_pointer(&by_name, &name));
     }
     for b in bounds {
@@ -162,7 +162,7 @@ fn counts(ctx: &mut Ctx<'_>, base: &str) {
 
 fn status(ctx: &mut Ctx<'_>, base: &str) {
     let by_name = format!("{base}/by_name");
-    for (pattern, _) in ctx.entries(&by_name) {
+    for pattern in ctx.keys(&by_name) {
         let p = push_pointer(&by_name, &pattern);
         if let Some(err) = patterns::glob_error(&pattern) {
             ctx.report(

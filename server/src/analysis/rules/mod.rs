@@ -7,7 +7,7 @@
 
 mod context;
 mod expect;
-mod patterns;
+pub(crate) mod patterns;
 mod scenarios;
 mod sections;
 mod services;

@@ -1,17 +1,42 @@
 //! Small parsers for values clnrm interprets: regexes, globs, durations, shell words,
 //! timestamps, env names.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+/// Regex compilation dominates the rules' cost; on a keystroke the patterns rarely change,
+/// so their verdicts are memoised (bounded: cleared when full).
+static REGEX_VERDICTS: LazyLock<Mutex<HashMap<String, Option<String>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const REGEX_MEMO_MAX: usize = 1024;
+
 /// clnrm matches `expected_output_regex` with the `regex` crate; `None` when it compiles.
 pub fn regex_error(pattern: &str) -> Option<String> {
-    // Bound compile cost: a hostile pattern must not stall a keystroke.
-    match regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
+    if let Some(hit) = REGEX_VERDICTS
+        .lock()
+        .ok()
+        .and_then(|m| m.get(pattern).cloned())
     {
-        Ok(_) => None,
-        Err(regex::Error::CompiledTooBig(_)) => None,
-        Err(e) => Some(e.to_string()),
+        return hit;
     }
+    let verdict = compile_error(pattern);
+    if let Ok(mut m) = REGEX_VERDICTS.lock() {
+        if m.len() >= REGEX_MEMO_MAX {
+            m.clear();
+        }
+        m.insert(pattern.to_string(), verdict.clone());
+    }
+    verdict
+}
+
+fn compile_error(pattern: &str) -> Option<String> {
+    // The `regex` crate's syntax errors come from regex-syntax; parsing alone is ~20x
+    // cheaper than compiling, and compile-size limits do not apply to clnrm's patterns.
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// clnrm's dry-run and status matcher use `glob::Pattern`.

@@ -209,7 +209,8 @@ mod tests {
 
     #[test]
     fn missing_metadata_and_tests() {
-        let text = "[service.a]\nimage = \"x\"\n";
+        let text = "[service.a]\nimage = \"x\"\n[assertions]\nx = 1\n";
+        // The first table in the file, not the alphabetically first.
         assert_eq!(with_code(text, Code::MissingMetadata)[0].0, "service");
         assert_eq!(with_code(text, Code::NoTests).len(), 1);
         assert!(with_code(V1, Code::MissingMetadata).is_empty());

@@ -33,14 +33,15 @@ const SYSTEM_DIRS: [&str; 13] = [
     "/usr/sbin",
 ];
 
-/// Every defined service: (map pointer, id).
+/// Every defined service: (map pointer, id), in file order.
 pub(super) fn defined(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for map in ["/services", "/service"] {
-        for (id, _) in ctx.entries(map) {
+        for id in ctx.keys(map) {
             out.push((map, id));
         }
     }
+    out.sort_by_key(|(map, id)| ctx.key(&push_pointer(map, id)).start);
     out
 }
 
@@ -318,10 +319,11 @@ mod tests {
 
     #[test]
     fn both_maps() {
-        let text = format!("{META}[services.a]\nimage = \"x\"\n[service.a]\nimage = \"x\"\n");
+        let text = format!("{META}[service.a]\nimage = \"x\"\n[services.a]\nimage = \"x\"\n");
         assert_eq!(with_code(&text, Code::RunCompat)[0].0, "service");
         let d = with_code(&text, Code::DuplicateName);
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].1.related.len(), 1);
+        // The later definition is flagged; the earlier one is "first defined here".
+        assert!(d[0].1.related[0].range.start < d[0].1.range.start);
     }
 }

@@ -62,6 +62,33 @@ impl SpanIndex {
     }
 }
 
+/// A document as JSON plus its span index.
+pub type Converted = (Value, SpanIndex);
+
+thread_local! {
+    /// The last conversion on this thread, keyed by the exact text it was parsed from:
+    /// the schema stage and the rules stage both need it for the same document.
+    static LAST: std::cell::RefCell<Option<(String, std::rc::Rc<Converted>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// [`to_json`], shared between the stages that run one after the other on `text`.
+/// `doc` must be the parse of `text` (the parse is deterministic, so text equality
+/// implies the same conversion).
+pub fn shared(doc: &Document, text: &str) -> std::rc::Rc<Converted> {
+    if let Some(hit) = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(t, _)| t == text)
+            .map(|(_, c)| c.clone())
+    }) {
+        return hit;
+    }
+    let converted = std::rc::Rc::new(to_json(doc));
+    LAST.with(|l| *l.borrow_mut() = Some((text.to_string(), converted.clone())));
+    converted
+}
+
 /// Convert `doc` into JSON plus the span index.
 pub fn to_json(doc: &Document) -> (Value, SpanIndex) {
     let mut index = SpanIndex::default();

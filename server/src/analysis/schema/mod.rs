@@ -34,10 +34,11 @@ pub fn validate(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
     let (Some(validator), Some(schema)) = (VALIDATOR.as_ref(), SCHEMA_JSON.as_ref()) else {
         return;
     };
-    let (instance, index) = convert::to_json(doc);
+    let converted = convert::shared(doc, text);
+    let (instance, index) = &*converted;
     let mut found: Vec<Diagnostic> = validator
-        .iter_errors(&instance)
-        .flat_map(|e| report::diagnostics(&e, schema, &index, text))
+        .iter_errors(instance)
+        .flat_map(|e| report::diagnostics(&e, schema, index, text))
         .collect();
     found.sort_by(|a, b| {
         (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))

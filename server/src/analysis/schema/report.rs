@@ -44,13 +44,17 @@ pub(super) fn diagnostics(
                 }
             };
             let expected = refine_expected(schema, path, &expected);
+            // Never echo the value of a secret-looking key.
+            let last = path.rsplit('/').next().unwrap_or_default();
+            let found = if crate::analysis::rules::patterns::looks_secret(last, "x") {
+                "a value of another type".to_string()
+            } else {
+                describe(&e.instance)
+            };
             vec![Diagnostic::new(
                 Code::InvalidType,
                 index.value_range(path),
-                format!(
-                    "{place}: expected {expected}, found {}",
-                    describe(&e.instance)
-                ),
+                format!("{place}: expected {expected}, found {found}"),
             )]
         }
         K::Enum { options } => {
@@ -251,6 +255,13 @@ fn refine_expected(schema: &Value, path: &str, expected: &str) -> String {
                 return format!("a table `{{ {} }}`", keys.join(", "));
             }
         }
+    }
+    let in_seconds = node
+        .get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| d.contains("whole seconds"));
+    if in_seconds && expected == "an integer" {
+        return "an integer number of seconds (e.g. `5`, not \"5s\")".to_string();
     }
     if node.get("minimum").and_then(Value::as_i64) == Some(0) && expected == "an integer" {
         return "a non-negative integer".to_string();

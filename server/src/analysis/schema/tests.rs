@@ -18,6 +18,41 @@ fn embedded_schema_compiles() {
     assert!(VALIDATOR.is_some());
 }
 
+/// Editors (taplo) read the schema as draft-07 and show descriptions on hover.
+#[test]
+fn schema_is_draft7_and_documents_every_property() {
+    let schema = SCHEMA_JSON.as_ref().unwrap();
+    assert!(jsonschema::draft7::meta::is_valid(schema));
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(schema["$id"].is_string());
+    let mut stack = vec![("".to_string(), schema)];
+    let mut checked = 0;
+    while let Some((path, node)) = stack.pop() {
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            for (k, v) in props {
+                let here = format!("{path}/{k}");
+                assert!(v["description"].is_string(), "{here} lacks description");
+                assert!(
+                    v["markdownDescription"].is_string(),
+                    "{here} lacks markdownDescription"
+                );
+                checked += 1;
+                stack.push((here, v));
+            }
+        }
+        for key in ["definitions", "items", "additionalProperties"] {
+            match node.get(key) {
+                Some(serde_json::Value::Object(m)) if key == "definitions" => {
+                    stack.extend(m.iter().map(|(k, v)| (format!("{path}#{k}"), v)));
+                }
+                Some(v @ serde_json::Value::Object(_)) => stack.push((format!("{path}/{key}"), v)),
+                _ => {}
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} properties");
+}
+
 #[test]
 fn valid_v1_and_legacy_files_pass() {
     let v1 = r#"
@@ -213,4 +248,251 @@ fn aliases_and_table_shapes() {
         "{}",
         d[1].message
     );
+}
+
+#[test]
+fn deep_nesting_within_toml_limits_is_fine() {
+    let depth = 70;
+    let text = format!(
+        "[vars]\nx = {}1{}\n[matrix]\ny = {}{}\n",
+        "{a=".repeat(depth),
+        "}".repeat(depth),
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let mut d = Vec::new();
+    let doc = crate::analysis::toml::parse(&text, &mut d).unwrap();
+    validate(&doc, &text, &mut d);
+    crate::analysis::rules::check(&doc, &text, &mut d);
+    // matrix values must be arrays of strings: the nested array is reported, once.
+    assert_eq!(
+        d.iter().filter(|d| d.code == Code::InvalidType).count(),
+        1,
+        "{d:?}"
+    );
+}
+
+#[test]
+fn conversion_is_shared_only_for_identical_text() {
+    let a = "[meta]\nname = \"a\"\n";
+    let b = "[meta]\nname = \"b\"\n";
+    let da = crate::analysis::toml::Document::parse(a.to_string()).unwrap();
+    let db = crate::analysis::toml::Document::parse(b.to_string()).unwrap();
+    assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
+    assert_eq!(convert::shared(&db, b).0["meta"]["name"], "b");
+    assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
+}
+
+#[test]
+fn top_level_typos_and_seconds() {
+    let text = "[[scenarios]]\nname = \"x\"\n[service.a]\nimage = \"x\"\nhealth_check = { cmd = [\"true\"], interval = \"2s\" }\nenv = { API_TOKEN = 5 }\n";
+    let d = run(text);
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert_eq!(at(text, &d[0]), "scenarios");
+    assert!(d[0].message.contains("did you mean `scenario`?"));
+    assert_eq!(at(text, &d[1]), "\"2s\"");
+    assert!(
+        d[1].message.contains("integer number of seconds"),
+        "{}",
+        d[1].message
+    );
+    assert_eq!(at(text, &d[2]), "5");
+    assert!(
+        !d[2].message.contains('5'),
+        "secret values are never shown: {}",
+        d[2].message
+    );
+}
+
+/// Every section and key of the v1 format, written as the reference documents them:
+/// the schema must accept all of it without a single finding.
+#[test]
+fn full_v1_surface_is_accepted() {
+    let text = r#"
+[meta]
+name = "full"
+version = "1.0"
+description = "everything"
+
+[vars]
+svc = "clnrm"
+nested = { a = [1, 2], b = { c = true } }
+
+[matrix]
+os = ["alpine", "debian"]
+
+[otel]
+exporter = "otlp"
+endpoint = "http://localhost:4318"
+protocol = "http/protobuf"
+sample_ratio = 0.5
+[otel.resources]
+"service.name" = "clnrm"
+[otel.headers]
+Authorization = "Bearer $TOKEN"
+[otel.propagators]
+use = ["tracecontext", "baggage"]
+
+[service.db]
+plugin = "surrealdb"
+image = "surrealdb/surrealdb:latest"
+args = ["start"]
+env = { LOG = "debug" }
+ports = [8000]
+username = "root"
+password = "root"
+strict = true
+wait_for_span = "db.ready"
+wait_for_span_timeout_secs = 10
+health_check = { cmd = ["true"], interval = 5, timeout = 3, retries = 2 }
+[[service.db.volumes]]
+host_path = "/tmp/data"
+container_path = "/data"
+read_only = true
+
+[[scenario]]
+name = "smoke"
+service = "db"
+run = "clnrm self-test --otel-exporter stdout"
+concurrent = false
+timeout_ms = 60000
+artifacts.collect = ["spans:default", "logs:stdout"]
+policy = { security_level = "high", max_execution_time = 60, max_memory_mb = 512, max_cpu_usage = 0.5, allowed_network_hosts = ["localhost"], disallowed_commands = ["rm"] }
+[[scenario.steps]]
+name = "step"
+command = ["echo", "ok"]
+expected_output_regex = "ok"
+expected_exit_code = 0
+workdir = "/tmp"
+env = { A = "b" }
+continue_on_failure = true
+service = "db"
+
+[[expect.span]]
+name = "clnrm.run"
+kind = "internal"
+attrs.all = { "result" = "pass" }
+attrs.any = { "a" = "b" }
+events.any = ["start"]
+events.all = ["end"]
+duration_ms = { min = 0, max = 1000.5 }
+[[expect.span]]
+name = "clnrm.step"
+parent = "clnrm.run"
+
+[expect.graph]
+must_include = [["clnrm.run", "clnrm.step"]]
+must_not_cross = [["clnrm.step", "clnrm.run"]]
+acyclic = true
+
+[expect.counts]
+spans_total = { gte = 1, lte = 100 }
+events_total = { gte = 0 }
+errors_total = { eq = 0 }
+by_name = { "clnrm.run" = { eq = 1 } }
+
+[[expect.window]]
+outer = "clnrm.run"
+contains = ["clnrm.step"]
+
+[expect.order]
+must_precede = [["clnrm.run", "clnrm.step"]]
+must_follow = [["clnrm.step", "clnrm.run"]]
+
+[expect.status]
+all = "OK"
+by_name = { "clnrm.*" = "OK" }
+
+[expect.hermeticity]
+no_external_services = true
+resource_attrs.must_match = { "service.name" = "clnrm" }
+span_attrs.forbid_keys = ["net.peer.name"]
+
+[report]
+json = "report.json"
+junit = "junit.xml"
+digest = "digest.txt"
+
+[determinism]
+seed = 42
+freeze_clock = "2025-01-01T00:00:00Z"
+deterministic_ports = true
+deterministic_volumes = true
+
+[limits]
+cpu_millicores = 500
+memory_mb = 256
+
+[otel_headers]
+x = "y"
+
+[otel_propagators]
+use = ["tracecontext"]
+
+[weaver]
+enabled = false
+otlp_port = 4317
+admin_port = 4320
+
+[chaos]
+enabled = true
+[[chaos.experiments]]
+type = "network_latency"
+target_service = "db"
+latency_ms = 100
+duration_seconds = 5
+"#;
+    assert_eq!(run(text), vec![]);
+    // The rules find nothing wrong either: only notes on what clnrm's `run` ignores.
+    let doc = crate::analysis::toml::Document::parse(text.to_string()).unwrap();
+    let mut d = Vec::new();
+    crate::analysis::rules::check(&doc, text, &mut d);
+    let not_info: Vec<_> = d
+        .iter()
+        .filter(|d| d.severity != crate::analysis::Severity::Information)
+        .collect();
+    assert!(not_info.is_empty(), "{not_info:?}");
+}
+
+#[test]
+fn full_legacy_surface_is_accepted() {
+    let text = r#"
+[test]
+metadata = { name = "legacy", description = "d", timeout = "60s" }
+
+[services.web]
+plugin = "generic_container"
+image = "nginx:alpine"
+ports = [8080, 8443]
+
+[[steps]]
+name = "check"
+command = ["curl", "-f", "http://localhost"]
+service = "web"
+
+[assertions]
+container_should_have_executed_commands = 1
+
+[otel_validation]
+enabled = true
+validate_spans = true
+validate_traces = true
+validate_exports = false
+validate_performance = true
+max_overhead_ms = 100.0
+[[otel_validation.expected_spans]]
+name = "clnrm.run"
+attributes = { "a" = "b" }
+required = true
+min_duration_ms = 0
+max_duration_ms = 1000
+[[otel_validation.expected_traces]]
+span_names = ["clnrm.run"]
+trace_id = "abc"
+complete = true
+parent_child = [["clnrm.run", "clnrm.step"]]
+[otel_validation.expect_counts]
+spans_total = { gte = 1 }
+"#;
+    assert_eq!(run(text), vec![]);
 }
