@@ -1,33 +1,19 @@
 //! Reads the test-file JSON Schema (`schemas/clnrm.schema.json`) for completion and hover:
 //! follows `$ref`, `properties`, `additionalProperties` and `items` along a key path.
 
-use std::sync::LazyLock;
-
 use serde_json::Value;
 
-static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../../schemas/clnrm.schema.json")).unwrap_or(Value::Null)
-});
+use crate::analysis::schema::{navigate, SCHEMA_JSON};
+
+static NULL: Value = Value::Null;
 
 pub fn schema() -> &'static Value {
-    &SCHEMA
+    SCHEMA_JSON.as_ref().unwrap_or(&NULL)
 }
 
-/// Resolve a local `$ref` (`#/definitions/x`, `#/$defs/x`), a few levels deep.
-pub fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
-    for _ in 0..16 {
-        let Some(r) = node.get("$ref").and_then(Value::as_str) else {
-            return node;
-        };
-        let Some(pointer) = r.strip_prefix('#') else {
-            return node;
-        };
-        match root.pointer(pointer) {
-            Some(next) => node = next,
-            None => return node,
-        }
-    }
-    node
+/// Follow local `$ref`s; a dangling one leaves the node as it is.
+pub fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
+    navigate::resolve(root, node).unwrap_or(node)
 }
 
 /// The schema of the value at `path` (table keys; array indices may be given as numbers
@@ -53,18 +39,7 @@ pub fn at_key<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
 }
 
 fn child<'a>(root: &'a Value, node: &'a Value, key: &str) -> Option<&'a Value> {
-    if let Some(p) = node.get("properties").and_then(|p| p.get(key)) {
-        return Some(resolve(root, p));
-    }
-    if let Some(pp) = node.get("patternProperties").and_then(Value::as_object) {
-        if let Some((_, s)) = pp.iter().next() {
-            return Some(resolve(root, s));
-        }
-    }
-    match node.get("additionalProperties") {
-        Some(Value::Object(_)) => node.get("additionalProperties").map(|s| resolve(root, s)),
-        _ => None,
-    }
+    navigate::child(root, node, key)
 }
 
 fn step_into_items<'a>(root: &'a Value, node: &'a Value) -> &'a Value {

@@ -18,7 +18,7 @@ pub fn schema_at<'s>(root: &'s Value, pointer: &str) -> Option<&'s Value> {
     Some(node)
 }
 
-fn child<'s>(root: &'s Value, node: &'s Value, segment: &str) -> Option<&'s Value> {
+pub fn child<'s>(root: &'s Value, node: &'s Value, segment: &str) -> Option<&'s Value> {
     if let Some(p) = node.get("properties").and_then(|p| p.get(segment)) {
         return resolve(root, p);
     }
