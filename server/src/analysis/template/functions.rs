@@ -224,7 +224,9 @@ fn s(v: impl Into<String>) -> R {
 // ---------------------------------------------------------------------------------------
 // The function table.
 
-const FUNCTIONS: &[(&str, fn(&Args) -> R)] = &[
+type FunctionFn = fn(&Args) -> R;
+
+const FUNCTIONS: &[(&str, FunctionFn)] = &[
     ("env", |a| {
         let name = string(a, "name")?;
         with_scope(|sc| match sc.env.get(&name) {

@@ -24,10 +24,36 @@ pub struct Origin {
     pub verbatim: bool,
 }
 
+/// The template Tera parses and renders: tags as written, each raw-text segment replaced by
+/// its marker alone (the text is put back when stripping, which keeps Tera's slow
+/// character-by-character text parsing off the hot path), output tags preceded by theirs.
 #[derive(Debug, Clone)]
 pub struct Marked {
     pub text: String,
     pub origins: Vec<Origin>,
+    /// (offset in `text`, offset in the template, copied byte for byte?)
+    pieces: Vec<(usize, usize, bool)>,
+}
+
+impl Marked {
+    /// The template unchanged (when it cannot be marked).
+    pub fn unmarked(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            origins: Vec::new(),
+            pieces: vec![(0, 0, true)],
+        }
+    }
+
+    /// The template offset of an offset in the marked text.
+    pub fn to_template(&self, at: usize) -> usize {
+        let i = self.pieces.partition_point(|p| p.0 <= at);
+        match i.checked_sub(1).and_then(|i| self.pieces.get(i)) {
+            Some(&(m, t, true)) => t + (at - m),
+            Some(&(_, t, false)) => t,
+            None => 0,
+        }
+    }
 }
 
 /// Whether markers can be used at all: the template must not contain them itself.
@@ -36,8 +62,9 @@ pub fn can_mark(text: &str) -> bool {
 }
 
 pub fn mark(text: &str, scan: &Scan) -> Marked {
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut out = String::with_capacity(text.len() / 2);
     let mut origins = Vec::new();
+    let mut pieces = Vec::new();
     // Text before the last top-level import/extends is whitespace the grammar consumes.
     let prelude_end = scan
         .tokens
@@ -47,6 +74,11 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
         )
         .map_or(0, |i| i + 1);
     let filter_ends = filter_section_ends(text, scan);
+    let leading_comments = scan
+        .tokens
+        .iter()
+        .take_while(|t| matches!(t, Token::Tag(t) if t.kind == TagKind::Comment))
+        .count();
     let mut macro_depth = 0usize;
     let mut filter_depth = 0usize;
     let mut trim_next = false;
@@ -56,27 +88,49 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
         match tok {
             Token::Text(r) => {
                 let seg = &text[r.clone()];
-                let skip = if trim_next {
-                    seg.len() - seg.trim_start().len()
-                } else if after_import {
-                    seg.len() - seg.trim_start_matches([' ', '\t', '\r', '\n']).len()
+                if quiet {
+                    pieces.push((out.len(), r.start, true));
+                    out.push_str(seg);
                 } else {
-                    0
-                };
-                out.push_str(&seg[..skip]);
-                if !quiet && skip < seg.len() {
-                    push_marker(&mut out, origins.len(), None);
-                    origins.push(Origin {
-                        range: r.start + skip..r.end,
-                        verbatim: true,
-                    });
+                    // What Tera keeps of this text: leading whitespace goes after a `-%}`
+                    // (or is eaten by a top-level import), trailing before a `{%-`.
+                    let skip = if trim_next {
+                        seg.len() - seg.trim_start().len()
+                    } else if after_import {
+                        seg.len() - seg.trim_start_matches([' ', '\t', '\r', '\n']).len()
+                    } else {
+                        0
+                    };
+                    let next_trims =
+                        matches!(scan.tokens.get(i + 1), Some(Token::Tag(t)) if t.trim_left);
+                    let kept = if next_trims {
+                        seg[skip..].trim_end()
+                    } else {
+                        &seg[skip..]
+                    };
+                    if !kept.is_empty() {
+                        pieces.push((out.len(), r.start + skip, false));
+                        push_marker(&mut out, origins.len(), None);
+                        origins.push(Origin {
+                            range: r.start + skip..r.start + skip + kept.len(),
+                            verbatim: true,
+                        });
+                    }
                 }
-                out.push_str(&seg[skip..]);
                 trim_next = false;
                 after_import = false;
             }
             Token::Tag(tag) => {
                 let kw = tag.keyword(text);
+                if kw == "endblock" && !quiet {
+                    // Output after a block (an `extends` parent's text) maps to its end.
+                    pieces.push((out.len(), tag.range.start, false));
+                    push_marker(&mut out, origins.len(), Some(tag.trim_left));
+                    origins.push(Origin {
+                        range: tag.range.clone(),
+                        verbatim: false,
+                    });
+                }
                 let produces = tag.kind == TagKind::Expr || matches!(kw, "include" | "filter");
                 if !quiet && produces {
                     let end = if kw == "filter" {
@@ -87,12 +141,14 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
                     } else {
                         tag.range.end
                     };
+                    pieces.push((out.len(), tag.range.start, false));
                     push_marker(&mut out, origins.len(), Some(tag.trim_left));
                     origins.push(Origin {
                         range: tag.range.start..end,
                         verbatim: false,
                     });
                 }
+                pieces.push((out.len(), tag.range.start, true));
                 out.push_str(&text[tag.range.clone()]);
                 match kw {
                     "macro" => macro_depth += 1,
@@ -101,12 +157,17 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
                     "endfilter" => filter_depth = filter_depth.saturating_sub(1),
                     _ => {}
                 }
-                trim_next = tag.trim_right;
+                // Comments at the very start are skipped by Tera's grammar: they trim nothing.
+                trim_next = tag.trim_right && i >= leading_comments;
                 after_import = matches!(kw, "import" | "extends");
             }
         }
     }
-    Marked { text: out, origins }
+    Marked {
+        text: out,
+        origins,
+        pieces,
+    }
 }
 
 /// `{% filter %}` start offset → end of its `{% endfilter %}`.
@@ -145,8 +206,9 @@ fn push_marker(out: &mut String, id: usize, tag_trim_left: Option<bool>) {
     }
 }
 
-/// Removes the markers from `rendered`, building the map from output to template.
-pub fn strip(rendered: &str, origins: &[Origin]) -> (String, SourceMap) {
+/// Replaces the markers of `rendered` by the template text they stand for (verbatim) or
+/// removes them (before generated output), building the map from output to template.
+pub fn strip(template: &str, rendered: &str, origins: &[Origin]) -> (String, SourceMap) {
     let mut text = String::with_capacity(rendered.len());
     let mut map = SourceMap::new();
     // Output before any marker comes from another template (e.g. an `extends` parent).
@@ -166,6 +228,7 @@ pub fn strip(rendered: &str, origins: &[Origin]) -> (String, SourceMap) {
         {
             if o.verbatim {
                 map.push_verbatim(text.len(), o.range.start);
+                text.push_str(template.get(o.range.clone()).unwrap_or(""));
             } else {
                 map.push_generated(text.len(), o.range.clone());
             }

@@ -99,16 +99,31 @@ pub fn render(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
     let scan = scan::scan(text);
-    if !syntax::check(text, &scan, diags) {
+    if !syntax::nesting_ok(text, &scan, diags) {
         return None;
     }
+    let marked = if marks::can_mark(text) {
+        marks::mark(text, &scan)
+    } else {
+        marks::Marked::unmarked(text)
+    };
+    // One parse serves the syntax check and the render.
+    let parsed = match tera::Template::new(render::MAIN, None, &marked.text) {
+        Ok(t) => t,
+        Err(e) => {
+            let main = syntax::tera_error(&marked.text, &e);
+            let at = marked.to_template(main.range.start);
+            syntax::report(text, &scan, syntax::moved(main, text, at), diags);
+            return None;
+        }
+    };
     if kind == FileKind::TemplateLibrary {
         return None;
     }
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
     }
-    render::render(text, &scan, deps, env, diags)
+    render::render(text, &scan, &marked, parsed, deps, env, diags)
 }
 
 /// The variables `text` renders with: name, value and where the value comes from.

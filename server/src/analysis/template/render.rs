@@ -22,7 +22,7 @@ use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment};
 
 /// The name the template itself is registered under.
-const MAIN: &str = "__clnrm_template__";
+pub const MAIN: &str = "__clnrm_template__";
 /// Renders producing more than this are stopped (a runaway loop, not a test file).
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 /// Retries with stand-ins, to find further errors.
@@ -43,15 +43,18 @@ enum Failure {
     Other(String),
 }
 
+/// Renders `parsed` (the marked template, see `marks`) and reports every failure.
 pub fn render(
     text: &str,
     scan: &Scan,
+    marked: &Marked,
+    parsed: tera::Template,
     deps: &[Dependency],
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
     let first_new = diags.len();
-    let result = render_inner(text, scan, deps, env, diags);
+    let result = render_inner(text, scan, marked, parsed, deps, env, diags);
     // One stage's findings in source order.
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
     result
@@ -60,6 +63,8 @@ pub fn render(
 fn render_inner(
     text: &str,
     scan: &Scan,
+    marked: &Marked,
+    parsed: tera::Template,
     deps: &[Dependency],
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
@@ -67,18 +72,16 @@ fn render_inner(
     let mut tera = functions::base().clone();
     let mut degraded = !register_dependencies(&mut tera, text, deps, diags);
 
-    let can_mark = marks::can_mark(text);
-    let marked = if can_mark {
-        marks::mark(text, scan)
-    } else {
-        Marked {
-            text: text.to_string(),
-            origins: Vec::new(),
-        }
-    };
-    if let Err(e) = tera.add_raw_template(MAIN, &marked.text) {
-        let msg = chain_text(&e);
-        diags.push(Diagnostic::new(Code::RenderError, first_tag(scan), msg));
+    tera.templates.insert(MAIN.to_string(), parsed);
+    if let Err(e) = tera
+        .build_inheritance_chains()
+        .and_then(|()| tera.check_macro_files())
+    {
+        diags.push(Diagnostic::new(
+            Code::RenderError,
+            first_tag(scan),
+            chain_text(&e),
+        ));
         return None;
     }
 
@@ -104,8 +107,8 @@ fn render_inner(
                     return None;
                 }
                 let rendered = String::from_utf8_lossy(&out.0).into_owned();
-                let (text_out, map) = if can_mark {
-                    marks::strip(&rendered, &marked.origins)
+                let (text_out, map) = if !marked.origins.is_empty() || marks::can_mark(text) {
+                    marks::strip(text, &rendered, &marked.origins)
                 } else {
                     let mut map = crate::analysis::SourceMap::new();
                     map.push_generated(0, 0..text.len());
@@ -243,8 +246,9 @@ fn register_dependencies(
     for d in deps {
         match &d.text {
             Some(t) => {
-                if let Err(e) = tera::Template::new(&d.name, None, t) {
-                    let inner = super::syntax::tera_error(t, &e);
+                let parsed = tera::Template::new(&d.name, None, t);
+                if let Err(e) = &parsed {
+                    let inner = super::syntax::tera_error(t, e);
                     let line = t[..inner.range.start.min(t.len())].matches('\n').count() + 1;
                     diags.push(Diagnostic::new(
                         Code::RenderError,
@@ -256,8 +260,8 @@ fn register_dependencies(
                     ));
                     ok = false;
                     templates.push((d.name.clone(), String::new()));
-                } else {
-                    templates.push((d.name.clone(), t.to_string()));
+                } else if let Ok(p) = parsed {
+                    tera.templates.insert(d.name.clone(), p);
                 }
             }
             None => {
@@ -288,7 +292,10 @@ fn register_dependencies(
     }
     // Names the tags use that the caller did not resolve at all.
     for r in &refs {
-        if !r.ignore_missing && !templates.iter().any(|(n, _)| *n == r.name) {
+        if !r.ignore_missing
+            && !tera.templates.contains_key(&r.name)
+            && !templates.iter().any(|(n, _)| *n == r.name)
+        {
             diags.push(Diagnostic::new(
                 Code::TemplateNotFound,
                 r.tag.clone(),

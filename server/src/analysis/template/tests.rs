@@ -424,3 +424,88 @@ fn corpus_example_usage_reports_its_syntax_errors() {
         "{first:?}"
     );
 }
+
+/// `cargo test -p clnrm-lsp --release --lib template_timing -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn template_timing() {
+    let mut text =
+        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
+    // Realistic density (the corpus has one tag per 4-8 lines): ~80 tags in 500 lines.
+    for i in 0..50 {
+        text.push_str(&format!(
+            "\n# scenario {i}\n[[scenario]]\nname = \"s{i}-{{{{ svc }}}}\"\nservice = \"api\"\nrun = \"echo {{{{ port }}}}\"\n\
+             timeout = \"30s\"\n[scenario.expect]\nexit_code = 0\nstdout = \"ok\"\n"
+        ));
+        if i % 3 == 0 {
+            text.push_str("{% if env == \"ci\" %}retries = 2{% endif %}\n");
+        }
+    }
+    let env = Environment::empty();
+    let n = 200;
+    let t0 = std::time::Instant::now();
+    for _ in 0..n {
+        let mut d = Vec::new();
+        let r = render(&text, FileKind::Test, &[], &env, &mut d);
+        assert!(r.is_some() && d.is_empty());
+    }
+    eprintln!(
+        "{} lines: {:?} per analysis (stages a+b)",
+        text.lines().count(),
+        t0.elapsed() / n
+    );
+}
+
+#[test]
+#[ignore]
+fn template_timing_parts() {
+    let mut text =
+        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
+        ));
+    }
+    let n = 50;
+    let time = |label: &str, f: &dyn Fn()| {
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        eprintln!("{label}: {:?}", t0.elapsed() / n);
+    };
+    time("scan", &|| {
+        scan::scan(&text);
+    });
+    time("parse", &|| {
+        tera::Template::new("x", None, &text).unwrap();
+    });
+    time("clone", &|| {
+        let _ = functions::base().clone();
+    });
+    time("bindings", &|| {
+        context::bindings(&text, &Environment::empty());
+    });
+    let s = scan::scan(&text);
+    time("mark", &|| {
+        marks::mark(&text, &s);
+    });
+}
+
+#[test]
+#[ignore]
+fn tera_parse_costs() {
+    let n = 20;
+    let time = |label: &str, t: String| {
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            tera::Template::new("x", None, &t).unwrap();
+        }
+        eprintln!("{label}: {:?}", t0.elapsed() / n);
+    };
+    time("360 vars", "{{ x }}\n".repeat(360));
+    time("360 fn", "{{ f(a=1) }}\n".repeat(360));
+    time("360 filters", "{{ x | kebab }}\n".repeat(360));
+    time("120 if", "{% if env == \"ci\" %}x{% endif %}\n".repeat(120));
+    time("600 text lines", "name = \"abc def\"\n".repeat(600));
+}
