@@ -120,10 +120,13 @@ pub fn render(
     if kind == FileKind::TemplateLibrary {
         return None;
     }
+    let first_new = diags.len();
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
     }
-    render::render(text, &scan, &marked, parsed, deps, env, diags)
+    let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
+    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
+    rendered
 }
 
 /// The variables `text` renders with: name, value and where the value comes from.

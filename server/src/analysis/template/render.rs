@@ -134,7 +134,17 @@ fn render_inner(
         let continue_with = match &failure {
             Failure::Undefined(name) => {
                 report_undefined(text, scan, name, &here, &macro_ranges, &bindings, diags);
-                insert_path(&mut ctx, name)
+                // A loop over the missing value iterates nothing, so its body does not
+                // report the loop variable as undefined too.
+                let iterated = scan.tags().any(|t| {
+                    t.keyword(text) == "for" && !scan::find_ident(text, t, name).is_empty()
+                });
+                let stand_in = if iterated {
+                    Value::Array(Vec::new())
+                } else {
+                    Value::String(name.rsplit('.').next().unwrap_or(name).to_string())
+                };
+                insert_path(&mut ctx, name, stand_in)
             }
             Failure::UnknownFunction(name) => {
                 diags.push(unknown("function", name, here.clone()));
@@ -177,10 +187,15 @@ fn render_inner(
                 false
             }
             Failure::EnvUnset(name) => {
+                let ignored = if text[here.clone()].contains("default") {
+                    " and has no `default` argument"
+                } else {
+                    ""
+                };
                 diags.push(Diagnostic::new(
                     Code::FunctionError,
                     here.clone(),
-                    format!("environment variable `{name}` is not set: `env()` fails when a variable is unset (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
+                    format!("environment variable `{name}` is not set: clnrm's `env()` fails when a variable is unset{ignored} (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
                 ));
                 env_placeholders.push(name.clone());
                 true
@@ -417,8 +432,8 @@ fn macro_ranges(text: &str, scan: &Scan) -> Vec<Range<usize>> {
     out
 }
 
-/// Sets a stand-in string at a dotted path of the context. False when impossible.
-fn insert_path(ctx: &mut Map<String, Value>, path: &str) -> bool {
+/// Sets a stand-in value at a dotted path of the context. False when impossible.
+fn insert_path(ctx: &mut Map<String, Value>, path: &str, value: Value) -> bool {
     if path.contains(['[', ']']) || path.is_empty() {
         return false;
     }
@@ -426,7 +441,7 @@ fn insert_path(ctx: &mut Map<String, Value>, path: &str) -> bool {
     let mut cur = ctx;
     while let Some(p) = parts.next() {
         if parts.peek().is_none() {
-            cur.insert(p.to_string(), Value::String(p.to_string()));
+            cur.insert(p.to_string(), value);
             return true;
         }
         let next = cur

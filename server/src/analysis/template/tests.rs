@@ -156,6 +156,16 @@ fn every_undefined_variable_is_reported_at_its_uses() {
 }
 
 #[test]
+fn a_loop_over_an_undefined_value_does_not_cascade() {
+    let text = "{% for p in matrix.items %}\n[[steps]]\nname = \"{{ p.name }}\"\n{% endfor %}\n";
+    let (r, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(r.is_none());
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(&text[d[0].range.clone()], "matrix.items");
+    assert!(d[0].message.contains("`matrix` is empty"));
+}
+
+#[test]
 fn unknown_functions_and_filters_are_reported_at_the_call() {
     let text = "a = \"{{ fake_nmae() }}\"\nb = \"{{ svc | shout }}\"\nc = \"{{ svc }}\"\n";
     let (r, d) = run(text, FileKind::Test, &Environment::empty());
@@ -508,4 +518,32 @@ fn tera_parse_costs() {
     time("360 filters", "{{ x | kebab }}\n".repeat(360));
     time("120 if", "{% if env == \"ci\" %}x{% endif %}\n".repeat(120));
     time("600 text lines", "name = \"abc def\"\n".repeat(600));
+}
+
+/// Prints stage a+b diagnostics of the corpus, for eyeballing:
+/// `cargo test -p clnrm-lsp --lib corpus_dump -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn corpus_dump() {
+    for path in corpus_files() {
+        let rel = path
+            .strip_prefix(CORPUS)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let (text, r, d) = analyse_corpus(&rel);
+        if !is_template(&text) {
+            continue;
+        }
+        eprintln!("== {rel}: rendered={}", r.is_some());
+        for d in d {
+            let line = text[..d.range.start].matches('\n').count() + 1;
+            eprintln!(
+                "  {line}: {} {:?} {}",
+                d.code,
+                &text[d.range.clone()].chars().take(40).collect::<String>(),
+                d.message.chars().take(160).collect::<String>()
+            );
+        }
+    }
 }
