@@ -12,6 +12,7 @@ mod context;
 mod deps;
 mod functions;
 mod marks;
+mod recursion;
 mod render;
 mod scan;
 mod syntax;

@@ -17,6 +17,7 @@ use super::context::{self, Binding};
 use super::deps::{self, TemplateRef};
 use super::functions::{self, Scope};
 use super::marks::{self, Marked, Origin};
+use super::recursion;
 use super::scan::{self, Scan, Tag, TagKind};
 use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment};
@@ -72,6 +73,30 @@ fn render_inner(
     let mut tera = functions::base().clone();
     let mut degraded = !register_dependencies(&mut tera, text, deps, diags);
 
+    let mut files: Vec<(&str, &str)> = vec![("", text)];
+    files.extend(
+        deps.iter()
+            .filter_map(|d| Some((d.name.as_str(), d.text.as_deref()?))),
+    );
+    if let Some((file, name, range)) = recursion::find_cycle(&files) {
+        let range = if file == 0 {
+            range
+        } else {
+            deps::references(text)
+                .into_iter()
+                .next()
+                .map_or(0..0, |r| r.tag)
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::RenderError,
+                range,
+                format!("macro `{name}` can call itself; Tera has no recursion limit, so this template is not rendered while editing"),
+            )
+            .with_severity(crate::analysis::Severity::Warning),
+        );
+        return None;
+    }
     tera.templates.insert(MAIN.to_string(), parsed);
     if let Err(e) = tera
         .build_inheritance_chains()

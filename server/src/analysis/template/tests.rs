@@ -401,6 +401,43 @@ fn corpus_never_panics_and_renders_match_plain_tera() {
 }
 
 #[test]
+fn truncated_and_mangled_inputs_never_panic() {
+    let mut inputs: Vec<String> = vec![
+        "{{".into(),
+        "{%".into(),
+        "{#".into(),
+        "{{ é".into(),
+        "é{{ \"é }}".into(),
+        "{% raw %}".into(),
+        "{% for %}{% endif %}".into(),
+        "{{ ((((( }}".into(),
+        "\u{E000}1\u{E001}{{ svc }}".into(),
+        "{% macro m() %}{{ self::m() }}{% endmacro %}{{ self::m() }}".into(),
+        "{% include \"/etc/passwd\" %}".into(),
+    ];
+    for path in corpus_files()
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("templates"))
+    {
+        let text = std::fs::read_to_string(path).unwrap();
+        let cuts: Vec<usize> = (0..text.len())
+            .step_by(97)
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for c in cuts {
+            inputs.push(text[..c].to_string());
+            inputs.push(text[c..].to_string());
+        }
+    }
+    for text in &inputs {
+        let (_, d) = run(text, FileKind::Test, &Environment::empty());
+        for diag in d {
+            assert!(diag.range.start <= diag.range.end && diag.range.end <= text.len());
+        }
+    }
+}
+
+#[test]
 fn corpus_redteam_reports_undefined_seed_at_its_use() {
     let rel = "examples/case-studies/redteam-otlp-env.clnrm.toml.tera";
     if !Path::new(CORPUS).join(rel).exists() {
