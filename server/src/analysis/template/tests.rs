@@ -584,3 +584,30 @@ fn corpus_dump() {
         }
     }
 }
+
+#[test]
+fn later_stage_errors_land_on_the_template() {
+    use crate::analysis::analyze_uncached;
+    // A generated value that breaks TOML maps to its tag.
+    let text = "[meta]\nname = \"{{ svc }}\"\nport = {{ svc }}\n";
+    let a = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
+    let toml: Vec<_> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::TomlSyntax)
+        .collect();
+    assert_eq!(toml.len(), 1, "{:?}", a.diagnostics);
+    assert_eq!(&text[toml[0].range.clone()], "{{ svc }}");
+    assert_eq!(toml[0].range.start, text.rfind("{{ svc }}").unwrap());
+    // Broken verbatim text after a tag maps exactly.
+    let text = "{% if true %}\n[meta]\nname = \"{{ svc }}\"\n{% endif %}\nbad line ü\n";
+    let a = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
+    let toml: Vec<_> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::TomlSyntax)
+        .collect();
+    assert_eq!(toml.len(), 1, "{:?}", a.diagnostics);
+    let line = text[..toml[0].range.start].matches('\n').count() + 1;
+    assert_eq!(line, 5, "{:?}", &text[toml[0].range.clone()]);
+}
