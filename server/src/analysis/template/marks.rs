@@ -15,6 +15,8 @@ use super::scan::{Scan, TagKind, Token};
 use crate::analysis::SourceMap;
 
 const OPEN: char = '\u{E000}';
+/// Approximate size of the pieces the marked text is parsed in.
+const CHUNK: usize = 1024;
 const CLOSE: char = '\u{E001}';
 
 /// Where one marker's output comes from.
@@ -33,6 +35,8 @@ pub struct Marked {
     pub origins: Vec<Origin>,
     /// (offset in `text`, offset in the template, copied byte for byte?)
     pieces: Vec<(usize, usize, bool)>,
+    /// Offsets in `text` between top-level nodes, where it can be parsed in pieces.
+    pub cuts: Vec<usize>,
 }
 
 impl Marked {
@@ -42,6 +46,7 @@ impl Marked {
             text: text.to_string(),
             origins: Vec::new(),
             pieces: vec![(0, 0, true)],
+            cuts: Vec::new(),
         }
     }
 
@@ -65,6 +70,8 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
     let mut out = String::with_capacity(text.len() / 2);
     let mut origins = Vec::new();
     let mut pieces = Vec::new();
+    let mut cuts = Vec::new();
+    let mut depth = 0usize;
     // Text before the last top-level import/extends is whitespace the grammar consumes.
     let prelude_end = scan
         .tokens
@@ -84,6 +91,9 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
     let mut trim_next = false;
     let mut after_import = false;
     for (i, tok) in scan.tokens.iter().enumerate() {
+        if depth == 0 && i > prelude_end && out.len() >= cuts.last().copied().unwrap_or(0) + CHUNK {
+            cuts.push(out.len());
+        }
         let quiet = i < prelude_end || macro_depth > 0 || filter_depth > 0;
         match tok {
             Token::Text(r) => {
@@ -150,6 +160,11 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
                 }
                 pieces.push((out.len(), tag.range.start, true));
                 out.push_str(&text[tag.range.clone()]);
+                if super::scan::BLOCK_KEYWORDS.contains(&kw) || kw == "raw" {
+                    depth += 1;
+                } else if kw.starts_with("end") && depth > 0 {
+                    depth -= 1;
+                }
                 match kw {
                     "macro" => macro_depth += 1,
                     "endmacro" => macro_depth = macro_depth.saturating_sub(1),
@@ -167,6 +182,7 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
         text: out,
         origins,
         pieces,
+        cuts,
     }
 }
 

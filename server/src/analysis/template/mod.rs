@@ -12,6 +12,7 @@ mod context;
 mod deps;
 mod functions;
 mod marks;
+mod parse;
 mod recursion;
 mod render;
 mod scan;
@@ -109,10 +110,9 @@ pub fn render(
         marks::Marked::unmarked(text)
     };
     // One parse serves the syntax check and the render.
-    let parsed = match tera::Template::new(render::MAIN, None, &marked.text) {
+    let parsed = match parse::parse(render::MAIN, &marked) {
         Ok(t) => t,
-        Err(e) => {
-            let main = syntax::tera_error(&marked.text, &e);
+        Err(main) => {
             let at = marked.to_template(main.range.start);
             syntax::report(text, &scan, syntax::moved(main, text, at), diags);
             return None;

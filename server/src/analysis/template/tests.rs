@@ -611,3 +611,63 @@ fn later_stage_errors_land_on_the_template() {
     let line = text[..toml[0].range.start].matches('\n').count() + 1;
     assert_eq!(line, 5, "{:?}", &text[toml[0].range.clone()]);
 }
+
+#[test]
+fn long_templates_parsed_in_pieces_render_like_tera() {
+    let mut text = String::from("{# head -#}\n{% macro row(i) %}r{{ i }} = {{ i * 2 }}\n{% endmacro row %}\n[vars]\nn = 3\n");
+    for i in 0..80 {
+        text.push_str(&format!(
+            "# block {i}\n[t{i}]\nname = \"{{{{ svc }}}}-{i}\"\n{{%- if {i} % 2 == 0 -%}}\n  even = true\n{{% else %}}\n  odd = true\n{{%- endif %}}\n{{{{ self::row(i={i}) }}}}\n{{% raw -%}}  {{{{ raw }}}}{{% endraw %}}\n"
+        ));
+    }
+    let r = ok(&text);
+    assert_eq!(source_of(&text, &r, "# block 79", 0), "# block 79");
+    assert_eq!(
+        source_of(&text, &r, "r79 = 158", 0),
+        "{{ self::row(i=79) }}"
+    );
+    // An edit far down reports at the right place.
+    let broken = text.replace("self::row(i=77)", "self::row(i=77");
+    let (_, d) = run(&broken, FileKind::Test, &Environment::empty());
+    assert_eq!(d.len(), 1, "{d:?}");
+    let line = broken[..d[0].range.start].matches('\n').count() + 1;
+    let expected = broken[..broken.find("self::row(i=77").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    assert_eq!(line, expected);
+    // A macro defined twice in different pieces is still Tera's error.
+    let twice = format!("{text}{{% macro row(i) %}}x{{% endmacro %}}\n");
+    let (r, d) = run(&twice, FileKind::Test, &Environment::empty());
+    assert!(r.is_none() && !d.is_empty());
+}
+
+/// A dense template (a tag per line) edited between analyses, like typing.
+#[test]
+#[ignore]
+fn template_timing_dense_edits() {
+    let mut text = String::from("[vars]\nport = 8080\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
+        ));
+    }
+    let env = Environment::empty();
+    let n: u32 = 100;
+    let mid = text.len() / 2;
+    let mut total = std::time::Duration::ZERO;
+    for k in 0..n {
+        let at = text[..mid].rfind('\n').map_or(0, |p| p + 1);
+        let t = format!("{}# edit {k}\n{}", &text[..at], &text[at..]);
+        let t0 = std::time::Instant::now();
+        let mut d = Vec::new();
+        let r = render(&t, FileKind::Test, &[], &env, &mut d);
+        total += t0.elapsed();
+        assert!(r.is_some() && d.is_empty(), "{d:?}");
+    }
+    eprintln!(
+        "{} lines, dense, edited: {:?} per analysis",
+        text.lines().count(),
+        total / n
+    );
+}
