@@ -28,6 +28,9 @@ pub struct Scope {
     pub now: i64,
     counter: u64,
     seq: HashMap<String, i64>,
+    /// `range()` elements left for this render: nested loops over big ranges would
+    /// otherwise run for minutes on a keystroke.
+    range_budget: i64,
 }
 
 impl Scope {
@@ -38,6 +41,7 @@ impl Scope {
             now,
             counter: 0,
             seq: HashMap::new(),
+            range_budget: RANGE_BUDGET,
         }
     }
 }
@@ -70,6 +74,9 @@ fn with_scope<T>(f: impl FnOnce(&mut Scope) -> T) -> T {
         Err(_) => f(&mut Scope::new(Environment::empty(), DEFAULT_NOW)),
     })
 }
+
+/// Total `range()` elements one render may create.
+const RANGE_BUDGET: i64 = 1_000_000;
 
 /// 2025-01-01T00:00:00Z, clnrm's default `freeze_clock`.
 pub const DEFAULT_NOW: i64 = 1_735_689_600;
@@ -278,10 +285,14 @@ const FUNCTIONS: &[(&str, FunctionFn)] = &[
                 "`start` must be less than or equal to `end`",
             ));
         }
-        let count = (end - start) / step;
-        if count > 100_000 {
+        let count = (end - start).saturating_add(step - 1) / step;
+        let left = with_scope(|sc| {
+            sc.range_budget = sc.range_budget.saturating_sub(count);
+            sc.range_budget
+        });
+        if count > 100_000 || left < 0 {
             return Err(tera::Error::msg(format!(
-                "range of {count} elements is too large to check (limit 100000)"
+                "range() would create {count} elements, more than this editor check allows (100000 per call, {RANGE_BUDGET} per render)"
             )));
         }
         Ok(Value::Array(
@@ -952,6 +963,14 @@ mod tests {
             "01"
         );
         assert!(render("{{ range(end=100000000) | length }}").is_err());
+        assert_eq!(
+            render("{{ range(end=5, step_by=2) | join(sep=\",\") }}").unwrap(),
+            "0,2,4"
+        );
+        assert!(render(
+            "{% for i in range(end=2000) %}{% for j in range(end=2000) %}{% endfor %}{% endfor %}"
+        )
+        .is_err());
         assert_eq!(
             render(r#"{{ fake(kind="email") }}"#).unwrap(),
             "john.doe@example.com"

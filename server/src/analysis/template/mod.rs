@@ -1,11 +1,15 @@
 //! Stages a and b: Tera syntax and rendering with clnrm's context.
 //!
-//! OWNER: template helper. Contract (keep the signatures):
 //! - [`is_template`] — clnrm's rule: the text contains `{{`, `{%` or `{#`.
 //! - [`collect_dependencies`] — imports/includes/extends, recursively, read via the loader,
 //!   inside the workspace only; the result is part of the cache key.
 //! - [`render`] — syntax errors (all it can find), render with clnrm's context, every
 //!   undefined variable at its use; returns the rendered text with its [`SourceMap`].
+//!
+//! Modules: `scan` (Tera lexer), `syntax` (stage a), `marks` (source markers and the
+//! map), `parse` (cached piecewise parsing), `context` (variables), `functions` (clnrm's
+//! functions and filters, deterministic), `render` (stage b), `deps` (imports/includes),
+//! `recursion` (recursive macro guard), `compat` (`clnrm run` raw-TOML note).
 
 mod compat;
 mod context;
