@@ -85,3 +85,24 @@ fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
     }
     Ok(t)
 }
+
+/// Parses a dependency (`name` matters to Tera: macros and blocks are looked up by it),
+/// cached by name and content like the pieces of the template.
+pub fn dependency(name: &str, text: &str) -> tera::Result<Template> {
+    let mut h = Sha256::new();
+    h.update((name.len() as u64).to_le_bytes());
+    h.update(name.as_bytes());
+    h.update(text.as_bytes());
+    let key: [u8; 32] = h.finalize().into();
+    if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok((*hit).clone());
+    }
+    let t = Template::new(name, None, text)?;
+    if let Ok(mut c) = CACHE.lock() {
+        if c.len() >= MAX_CACHED {
+            c.clear();
+        }
+        c.insert(key, Arc::new(t.clone()));
+    }
+    Ok(t)
+}

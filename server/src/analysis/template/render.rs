@@ -286,7 +286,7 @@ fn register_dependencies(
     for d in deps {
         match &d.text {
             Some(t) => {
-                let parsed = tera::Template::new(&d.name, None, t);
+                let parsed = super::parse::dependency(&d.name, t);
                 if let Err(e) = &parsed {
                     let inner = super::syntax::tera_error(t, e);
                     let line = t[..inner.range.start.min(t.len())].matches('\n').count() + 1;
