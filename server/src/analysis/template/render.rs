@@ -82,10 +82,12 @@ fn render_inner(
         let range = if file == 0 {
             range
         } else {
-            deps::references(text)
-                .into_iter()
-                .next()
-                .map_or(0..0, |r| r.tag)
+            // The tag of this template that leads to the recursive library.
+            let refs = deps::references(text);
+            refs.iter()
+                .find(|r| Some(r.name.as_str()) == files.get(file).map(|f| f.0))
+                .or(refs.first())
+                .map_or(0..0, |r| r.tag.clone())
         };
         diags.push(
             Diagnostic::new(
