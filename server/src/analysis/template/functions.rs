@@ -119,22 +119,30 @@ fn build() -> Tera {
     t
 }
 
-/// Names of every function a template can call (Tera's built-ins and clnrm's).
+/// Names of every function a template can call (Tera's built-ins and clnrm's), sorted.
 pub fn function_names() -> Vec<&'static str> {
-    let mut v: Vec<&str> = FUNCTIONS
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(FAKE_LISTS.iter().map(|(n, _)| *n))
-        .chain(["range", "throw", "get_random", "get_env", "now"])
-        .collect();
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut v: Vec<&str> = FUNCTIONS
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(FAKE_LISTS.iter().map(|(n, _)| *n))
+            .chain(["throw"])
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    NAMES.clone()
+}
+
+/// Names of every filter (Tera's built-ins and clnrm's), sorted.
+pub fn filter_names() -> Vec<String> {
+    let mut v: Vec<String> = base().filters.keys().cloned().collect();
+    // Tera evaluates `default` itself, outside its filter table.
+    v.push("default".to_string());
     v.sort_unstable();
     v.dedup();
     v
-}
-
-/// Names of clnrm's filters (Tera's built-in filters also apply).
-pub fn filter_names() -> Vec<&'static str> {
-    FILTERS.iter().map(|(n, _)| *n).collect()
 }
 
 // ---------------------------------------------------------------------------------------

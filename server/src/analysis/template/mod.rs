@@ -144,8 +144,8 @@ pub fn function_names() -> Vec<&'static str> {
     functions::function_names()
 }
 
-/// Names of the filters clnrm adds to Tera's built-in ones.
-pub fn filter_names() -> Vec<&'static str> {
+/// Names of every filter: Tera's built-ins and the ones clnrm adds.
+pub fn filter_names() -> Vec<String> {
     functions::filter_names()
 }
 

@@ -306,7 +306,9 @@ fn bindings_and_names_are_exposed() {
         .any(|b| b.name == "svc" && b.origin == BindingOrigin::Default));
     assert!(function_names().contains(&"fake_name"));
     assert!(function_names().contains(&"env"));
-    assert!(filter_names().contains(&"kebab"));
+    let filters = filter_names();
+    assert!(filters.iter().any(|f| f == "kebab"));
+    assert!(filters.iter().any(|f| f == "default"));
 }
 
 // --- the real-world corpus ---------------------------------------------------------------
