@@ -15,8 +15,13 @@ use super::scan::{Scan, TagKind, Token};
 use crate::analysis::SourceMap;
 
 const OPEN: char = '\u{E000}';
-/// Approximate size of the pieces the marked text is parsed in.
-const CHUNK: usize = 1024;
+/// Starts each piece after the first; marker ids count from zero again in every piece, so
+/// a piece's text does not change when tags are added or removed in another one.
+const BOUNDARY: char = '\u{E002}';
+/// Pieces are at least this long (bytes of marked text) and cut before a tag chosen by
+/// its content, so that edits elsewhere leave the cuts (and the parse cache) in place.
+const MIN_PIECE: usize = 512;
+const MAX_PIECE: usize = 8192;
 const CLOSE: char = '\u{E001}';
 
 /// Where one marker's output comes from.
@@ -37,6 +42,8 @@ pub struct Marked {
     pieces: Vec<(usize, usize, bool)>,
     /// Offsets in `text` between top-level nodes, where it can be parsed in pieces.
     pub cuts: Vec<usize>,
+    /// Index in `origins` of each piece's marker 0.
+    piece_starts: Vec<usize>,
 }
 
 impl Marked {
@@ -47,6 +54,7 @@ impl Marked {
             origins: Vec::new(),
             pieces: vec![(0, 0, true)],
             cuts: Vec::new(),
+            piece_starts: vec![0],
         }
     }
 
@@ -63,7 +71,7 @@ impl Marked {
 
 /// Whether markers can be used at all: the template must not contain them itself.
 pub fn can_mark(text: &str) -> bool {
-    !text.contains([OPEN, CLOSE])
+    !text.contains([OPEN, CLOSE, BOUNDARY])
 }
 
 pub fn mark(text: &str, scan: &Scan) -> Marked {
@@ -71,7 +79,11 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
     let mut origins = Vec::new();
     let mut pieces = Vec::new();
     let mut cuts = Vec::new();
+    let mut piece_starts = vec![0];
     let mut depth = 0usize;
+    // An `extends` child's top-level text is never output, so pieces could not be told
+    // apart in the output.
+    let may_cut = !scan.tags().any(|t| t.keyword(text) == "extends");
     // Text before the last top-level import/extends is whitespace the grammar consumes.
     let prelude_end = scan
         .tokens
@@ -91,9 +103,20 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
     let mut trim_next = false;
     let mut after_import = false;
     for (i, tok) in scan.tokens.iter().enumerate() {
-        if depth == 0 && i > prelude_end && out.len() >= cuts.last().copied().unwrap_or(0) + CHUNK {
-            cuts.push(out.len());
+        if may_cut && depth == 0 && i > prelude_end {
+            let since = out.len() - cuts.last().copied().unwrap_or(0);
+            let chosen = match tok {
+                Token::Tag(t) => fnv(&text[t.range.clone()]) % 4 == 0,
+                Token::Text(_) => false,
+            };
+            if (since >= MIN_PIECE && chosen) || since >= MAX_PIECE {
+                cuts.push(out.len());
+                pieces.push((out.len(), token_start(tok), false));
+                out.push(BOUNDARY);
+                piece_starts.push(origins.len());
+            }
         }
+        let base = piece_starts.last().copied().unwrap_or(0);
         let quiet = i < prelude_end || macro_depth > 0 || filter_depth > 0;
         match tok {
             Token::Text(r) => {
@@ -120,7 +143,7 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
                     };
                     if !kept.is_empty() {
                         pieces.push((out.len(), r.start + skip, false));
-                        push_marker(&mut out, origins.len(), None);
+                        push_marker(&mut out, origins.len() - base, None);
                         origins.push(Origin {
                             range: r.start + skip..r.start + skip + kept.len(),
                             verbatim: true,
@@ -135,7 +158,7 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
                 if kw == "endblock" && !quiet {
                     // Output after a block (an `extends` parent's text) maps to its end.
                     pieces.push((out.len(), tag.range.start, false));
-                    push_marker(&mut out, origins.len(), Some(tag.trim_left));
+                    push_marker(&mut out, origins.len() - base, Some(tag.trim_left));
                     origins.push(Origin {
                         range: tag.range.clone(),
                         verbatim: false,
@@ -152,7 +175,7 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
                         tag.range.end
                     };
                     pieces.push((out.len(), tag.range.start, false));
-                    push_marker(&mut out, origins.len(), Some(tag.trim_left));
+                    push_marker(&mut out, origins.len() - base, Some(tag.trim_left));
                     origins.push(Origin {
                         range: tag.range.start..end,
                         verbatim: false,
@@ -183,7 +206,22 @@ pub fn mark(text: &str, scan: &Scan) -> Marked {
         origins,
         pieces,
         cuts,
+        piece_starts,
     }
+}
+
+fn token_start(tok: &Token) -> usize {
+    match tok {
+        Token::Text(r) => r.start,
+        Token::Tag(t) => t.range.start,
+    }
+}
+
+/// FNV-1a: a cheap, stable choice of cut points.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `{% filter %}` start offset → end of its `{% endfilter %}`.
@@ -222,44 +260,54 @@ fn push_marker(out: &mut String, id: usize, tag_trim_left: Option<bool>) {
     }
 }
 
-/// Replaces the markers of `rendered` by the template text they stand for (verbatim) or
-/// removes them (before generated output), building the map from output to template.
-pub fn strip(template: &str, rendered: &str, origins: &[Origin]) -> (String, SourceMap) {
-    let mut text = String::with_capacity(rendered.len());
-    let mut map = SourceMap::new();
-    // Output before any marker comes from another template (e.g. an `extends` parent).
-    map.push_generated(0, 0..0);
-    let mut rest = rendered;
-    while let Some(i) = rest.find(OPEN) {
-        text.push_str(&rest[..i]);
-        let after = &rest[i + OPEN.len_utf8()..];
-        let Some(j) = after.find(CLOSE) else {
-            rest = after;
-            break;
-        };
-        if let Some(o) = after[..j]
-            .parse::<usize>()
-            .ok()
-            .and_then(|id| origins.get(id))
-        {
-            if o.verbatim {
-                map.push_verbatim(text.len(), o.range.start);
-                text.push_str(template.get(o.range.clone()).unwrap_or(""));
-            } else {
-                map.push_generated(text.len(), o.range.clone());
-            }
-        }
-        rest = &after[j + CLOSE.len_utf8()..];
+impl Marked {
+    fn origin(&self, piece: usize, id: &str) -> Option<&Origin> {
+        let local: usize = id.parse().ok()?;
+        self.origins.get(self.piece_starts.get(piece)? + local)
     }
-    text.push_str(rest);
-    map.finish(text.len());
-    (text, map)
-}
 
-/// The origin of the last complete marker in a (partial) output.
-pub fn last_origin<'o>(partial: &str, origins: &'o [Origin]) -> Option<&'o Origin> {
-    let close = partial.rfind(CLOSE)?;
-    let open = partial[..close].rfind(OPEN)?;
-    let id: usize = partial[open + OPEN.len_utf8()..close].parse().ok()?;
-    origins.get(id)
+    /// Replaces the markers of `rendered` by the template text they stand for (verbatim)
+    /// or removes them (before generated output), building the map from output to
+    /// template. Pieces render in order, so the n-th boundary starts piece n.
+    pub fn strip(&self, template: &str, rendered: &str) -> (String, SourceMap) {
+        let mut text = String::with_capacity(rendered.len());
+        let mut map = SourceMap::new();
+        // Output before any marker comes from another template (e.g. an `extends` parent).
+        map.push_generated(0, 0..0);
+        let mut piece = 0;
+        let mut rest = rendered;
+        while let Some(i) = rest.find([OPEN, BOUNDARY]) {
+            text.push_str(&rest[..i]);
+            if rest[i..].starts_with(BOUNDARY) {
+                piece += 1;
+                rest = &rest[i + BOUNDARY.len_utf8()..];
+                continue;
+            }
+            let after = &rest[i + OPEN.len_utf8()..];
+            let Some(j) = after.find(CLOSE) else {
+                rest = after;
+                break;
+            };
+            if let Some(o) = self.origin(piece, &after[..j]) {
+                if o.verbatim {
+                    map.push_verbatim(text.len(), o.range.start);
+                    text.push_str(template.get(o.range.clone()).unwrap_or(""));
+                } else {
+                    map.push_generated(text.len(), o.range.clone());
+                }
+            }
+            rest = &after[j + CLOSE.len_utf8()..];
+        }
+        text.push_str(rest);
+        map.finish(text.len());
+        (text, map)
+    }
+
+    /// The origin of the last complete marker in a (partial) output.
+    pub fn last_origin(&self, partial: &str) -> Option<&Origin> {
+        let close = partial.rfind(CLOSE)?;
+        let open = partial[..close].rfind(OPEN)?;
+        let piece = partial[..open].matches(BOUNDARY).count();
+        self.origin(piece, &partial[open + OPEN.len_utf8()..close])
+    }
 }

@@ -135,7 +135,7 @@ fn render_inner(
                 }
                 let rendered = String::from_utf8_lossy(&out.0).into_owned();
                 let (text_out, map) = if !marked.origins.is_empty() || marks::can_mark(text) {
-                    marks::strip(text, &rendered, &marked.origins)
+                    marked.strip(text, &rendered)
                 } else {
                     let mut map = crate::analysis::SourceMap::new();
                     map.push_generated(0, 0..text.len());
@@ -155,7 +155,7 @@ fn render_inner(
         }
         seen.push(failure.clone());
         let partial = String::from_utf8_lossy(&out.0);
-        let origin = marks::last_origin(&partial, &marked.origins);
+        let origin = marked.last_origin(&partial);
         let here = locate(text, scan, &failure, origin);
         let caused_by_stand_in = stand_in_tags.iter().any(|r| overlaps(r, &here));
         let continue_with = match &failure {

@@ -673,3 +673,33 @@ fn template_timing_dense_edits() {
         total / n
     );
 }
+
+#[test]
+fn adding_a_tag_leaves_the_other_pieces_unchanged() {
+    let mut text = String::from("[meta]\nname = \"x\"\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "[[scenario]]\nname = \"s{i}-{{{{ svc }}}}\"\n{{% if env == \"ci\" %}}retries = {i}{{% endif %}}\nrun = \"{{{{ fake_name(seed={i}) }}}}\"\n"
+        ));
+    }
+    let edited = text.replacen("name = \"x\"", "name = \"{{ env }}\"", 1);
+    let pieces = |t: &str| -> Vec<String> {
+        let m = marks::mark(t, &scan::scan(t));
+        let mut bounds = vec![0];
+        bounds.extend(m.cuts.iter().copied());
+        bounds.push(m.text.len());
+        bounds
+            .windows(2)
+            .map(|w| m.text[w[0]..w[1]].to_string())
+            .collect()
+    };
+    let (a, b) = (pieces(&text), pieces(&edited));
+    assert!(a.len() > 4, "{}", a.len());
+    let same = b.iter().filter(|p| a.contains(p)).count();
+    assert!(
+        same + 1 >= b.len(),
+        "{same} of {} pieces unchanged",
+        b.len()
+    );
+    ok(&edited);
+}
