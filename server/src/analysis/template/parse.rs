@@ -106,3 +106,25 @@ pub fn dependency(name: &str, text: &str) -> tera::Result<Template> {
     }
     Ok(t)
 }
+
+static VALID: LazyLock<Mutex<std::collections::HashSet<[u8; 32]>>> =
+    LazyLock::new(|| Mutex::new(std::collections::HashSet::new()));
+
+/// Tera's error for `text` parsed alone, remembering texts that parse (while a template
+/// is broken, every tag is checked on each keystroke; almost all of them are fine).
+pub fn error_alone(text: &str) -> Option<tera::Error> {
+    let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    if VALID.lock().ok().is_some_and(|v| v.contains(&key)) {
+        return None;
+    }
+    let err = Template::new("tag", None, text).err();
+    if err.is_none() {
+        if let Ok(mut v) = VALID.lock() {
+            if v.len() >= MAX_CACHED * 4 {
+                v.clear();
+            }
+            v.insert(key);
+        }
+    }
+    err
+}

@@ -215,7 +215,7 @@ fn parse_alone(text: &str, tag: &scan::Tag, keyword: &str) -> Option<Diagnostic>
         _ => return None,
     };
     let wrapped = format!("{prefix}{src}{suffix}");
-    let err = tera::Template::new("tag", None, &wrapped).err()?;
+    let err = super::parse::error_alone(&wrapped)?;
     let mut d = tera_error(&wrapped, &err);
     let at = d.range.start.saturating_sub(prefix.len()).min(src.len());
     let start = tag.range.start + at;

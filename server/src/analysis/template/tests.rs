@@ -667,6 +667,17 @@ fn template_timing_dense_edits() {
         total += t0.elapsed();
         assert!(r.is_some() && d.is_empty(), "{d:?}");
     }
+    let broken = text.replacen("fake_name(seed=60)", "fake_name(seed=60", 1);
+    let t0 = std::time::Instant::now();
+    for _ in 0..n {
+        let mut d = Vec::new();
+        assert!(render(&broken, FileKind::Test, &[], &env, &mut d).is_none());
+        assert_eq!(d.len(), 1, "{d:?}");
+    }
+    eprintln!(
+        "dense with a syntax error: {:?} per analysis",
+        t0.elapsed() / n
+    );
     eprintln!(
         "{} lines, dense, edited: {:?} per analysis",
         text.lines().count(),
