@@ -108,6 +108,16 @@ pub fn render(
     if !syntax::nesting_ok(text, &scan, diags) {
         return None;
     }
+    if !scan.problems.is_empty() {
+        // The scan stopped at an unterminated tag: the marked text would be truncated.
+        let main = match tera::Template::new(render::MAIN, None, text) {
+            Err(e) => syntax::tera_error(text, &e),
+            Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
+        };
+        syntax::report(text, &scan, main, diags);
+        diags.retain(|d| !d.message.is_empty());
+        return None;
+    }
     let marked = if marks::can_mark(text) {
         marks::mark(text, &scan)
     } else {

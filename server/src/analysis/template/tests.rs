@@ -403,6 +403,25 @@ fn corpus_never_panics_and_renders_match_plain_tera() {
 }
 
 #[test]
+fn unterminated_tags_stop_the_render() {
+    for text in [
+        "a = 1\nb = {{ x\nc = 2\n",
+        "a = 1\n{# open\nc = 2\n",
+        "{% raw %}\nx = 1\n",
+    ] {
+        let (r, d) = run(text, FileKind::Test, &Environment::empty());
+        assert!(r.is_none(), "{text:?}");
+        assert!(
+            !d.is_empty() && d.iter().all(|d| d.code == Code::TeraSyntax),
+            "{d:?}"
+        );
+    }
+    let text = "a = 1\nb = {{ x\nc = 2\n";
+    let (_, d) = run(text, FileKind::Test, &Environment::empty());
+    assert_eq!(d[0].range.start, text.find("{{").unwrap());
+}
+
+#[test]
 fn truncated_and_mangled_inputs_never_panic() {
     let mut inputs: Vec<String> = vec![
         "{{".into(),
