@@ -607,7 +607,7 @@ fn mention(text: &str, tag: &Tag, failure: &Failure) -> Option<Range<usize>> {
                 calls
                     .into_iter()
                     .next()
-                    .map(|r| r.start..tag.range.end.min(line_end(text, r.start)))
+                    .map(|r| r.start..call_end(text, r.end, tag.inner.end))
             } else {
                 None
             }
@@ -629,8 +629,30 @@ fn mention(text: &str, tag: &Tag, failure: &Failure) -> Option<Range<usize>> {
     }
 }
 
-fn line_end(text: &str, from: usize) -> usize {
-    text[from..].find('\n').map_or(text.len(), |i| from + i)
+/// End of the call whose name ends at `from`: after its closing parenthesis (strings
+/// skipped), or `limit`.
+fn call_end(text: &str, from: usize, limit: usize) -> usize {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = from;
+    while i < limit {
+        match b[i] {
+            q @ (b'"' | b'\'' | b'`') => match text[i + 1..limit].find(q as char) {
+                Some(rel) => i += rel + 1,
+                None => return limit,
+            },
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    limit
 }
 
 fn first_tag(scan: &Scan) -> Range<usize> {

@@ -185,7 +185,7 @@ fn env_of_an_unset_variable_fails_like_clnrm() {
     assert!(r.is_none());
     assert_eq!(d.len(), 2, "{d:?}");
     assert!(d.iter().all(|d| d.code == Code::FunctionError));
-    assert!(text[d[1].range.clone()].starts_with("env(name=\"OTHER_Y\")"));
+    assert_eq!(&text[d[1].range.clone()], "env(name=\"OTHER_Y\")");
     let env = Environment::from_vars([
         ("HOME_X".to_string(), "h".to_string()),
         ("OTHER_Y".to_string(), "o".to_string()),
