@@ -26,6 +26,8 @@ use crate::analysis::{Code, Diagnostic, Environment};
 pub const MAIN: &str = "__clnrm_template__";
 /// Renders producing more than this are stopped (a runaway loop, not a test file).
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Uses reported per undefined variable.
+const MAX_USES: usize = 100;
 /// Retries with stand-ins, to find further errors.
 const MAX_ATTEMPTS: usize = 24;
 
@@ -120,7 +122,13 @@ fn render_inner(
     let mut stand_in_tags: Vec<Range<usize>> = Vec::new();
     let mut seen: Vec<Failure> = Vec::new();
 
-    for _ in 0..MAX_ATTEMPTS {
+    // Big inputs get fewer retries: each one is a full render.
+    let attempts = if text.len() > 256 * 1024 {
+        4
+    } else {
+        MAX_ATTEMPTS
+    };
+    for _ in 0..attempts {
         let mut scope = Scope::new(env.clone(), now);
         scope.env_placeholders = env_placeholders.clone();
         let guard = functions::enter(scope);
@@ -426,7 +434,7 @@ fn report_undefined(
                 || after
                     .strip_prefix('|')
                     .is_some_and(|f| f.trim_start().starts_with("default"));
-            if !guarded && !ranges.iter().any(|x| overlaps(x, &r)) {
+            if !guarded && !ranges.iter().any(|x| overlaps(x, &r)) && ranges.len() < MAX_USES {
                 ranges.push(r);
             }
         }
