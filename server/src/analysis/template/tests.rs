@@ -733,3 +733,23 @@ fn adding_a_tag_leaves_the_other_pieces_unchanged() {
     );
     ok(&edited);
 }
+
+#[test]
+fn nesting_just_under_the_limit_is_checked_without_overflow() {
+    // Test threads have 2 MiB stacks, like tokio workers.
+    let ifs = format!(
+        "{}x{}",
+        "{% if true %}".repeat(64),
+        "{% endif %}".repeat(64)
+    );
+    let (r, d) = run(&ifs, FileKind::Test, &Environment::empty());
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(r.unwrap().text, "x");
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(64), ")".repeat(64));
+    let (r, d) = run(&parens, FileKind::Test, &Environment::empty());
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(r.unwrap().text, "1");
+    let broken = format!("{{{{ {}1{} }}}}", "(".repeat(64), ")".repeat(63));
+    let (_, d) = run(&broken, FileKind::Test, &Environment::empty());
+    assert!(!d.is_empty());
+}
