@@ -13,7 +13,8 @@ use super::marks::Marked;
 use super::syntax;
 use crate::analysis::Diagnostic;
 
-const MAX_CACHED: usize = 4096;
+/// Bound on cached syntax trees (pieces are a few KiB of text each).
+const MAX_CACHED: usize = 1024;
 
 static CACHE: LazyLock<Mutex<HashMap<[u8; 32], Arc<Template>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
