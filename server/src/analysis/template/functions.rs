@@ -28,6 +28,9 @@ pub struct Scope {
     pub now: i64,
     counter: u64,
     seq: HashMap<String, i64>,
+    /// `range()` elements left for this render: nested loops over big ranges would
+    /// otherwise run for minutes on a keystroke.
+    range_budget: i64,
 }
 
 impl Scope {
@@ -38,6 +41,7 @@ impl Scope {
             now,
             counter: 0,
             seq: HashMap::new(),
+            range_budget: RANGE_BUDGET,
         }
     }
 }
@@ -70,6 +74,9 @@ fn with_scope<T>(f: impl FnOnce(&mut Scope) -> T) -> T {
         Err(_) => f(&mut Scope::new(Environment::empty(), DEFAULT_NOW)),
     })
 }
+
+/// Total `range()` elements one render may create.
+const RANGE_BUDGET: i64 = 1_000_000;
 
 /// 2025-01-01T00:00:00Z, clnrm's default `freeze_clock`.
 pub const DEFAULT_NOW: i64 = 1_735_689_600;
@@ -112,22 +119,30 @@ fn build() -> Tera {
     t
 }
 
-/// Names of every function a template can call (Tera's built-ins and clnrm's).
+/// Names of every function a template can call (Tera's built-ins and clnrm's), sorted.
 pub fn function_names() -> Vec<&'static str> {
-    let mut v: Vec<&str> = FUNCTIONS
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(FAKE_LISTS.iter().map(|(n, _)| *n))
-        .chain(["range", "throw", "get_random", "get_env", "now"])
-        .collect();
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut v: Vec<&str> = FUNCTIONS
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(FAKE_LISTS.iter().map(|(n, _)| *n))
+            .chain(["throw"])
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    NAMES.clone()
+}
+
+/// Names of every filter (Tera's built-ins and clnrm's), sorted.
+pub fn filter_names() -> Vec<String> {
+    let mut v: Vec<String> = base().filters.keys().cloned().collect();
+    // Tera evaluates `default` itself, outside its filter table.
+    v.push("default".to_string());
     v.sort_unstable();
     v.dedup();
     v
-}
-
-/// Names of clnrm's filters (Tera's built-in filters also apply).
-pub fn filter_names() -> Vec<&'static str> {
-    FILTERS.iter().map(|(n, _)| *n).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -224,7 +239,9 @@ fn s(v: impl Into<String>) -> R {
 // ---------------------------------------------------------------------------------------
 // The function table.
 
-const FUNCTIONS: &[(&str, fn(&Args) -> R)] = &[
+type FunctionFn = fn(&Args) -> R;
+
+const FUNCTIONS: &[(&str, FunctionFn)] = &[
     ("env", |a| {
         let name = string(a, "name")?;
         with_scope(|sc| match sc.env.get(&name) {
@@ -276,10 +293,14 @@ const FUNCTIONS: &[(&str, fn(&Args) -> R)] = &[
                 "`start` must be less than or equal to `end`",
             ));
         }
-        let count = (end - start) / step;
-        if count > 100_000 {
+        let count = (end - start).saturating_add(step - 1) / step;
+        let left = with_scope(|sc| {
+            sc.range_budget = sc.range_budget.saturating_sub(count);
+            sc.range_budget
+        });
+        if count > 100_000 || left < 0 {
             return Err(tera::Error::msg(format!(
-                "range of {count} elements is too large to check (limit 100000)"
+                "range() would create {count} elements, more than this editor check allows (100000 per call, {RANGE_BUDGET} per render)"
             )));
         }
         Ok(Value::Array(
@@ -950,6 +971,14 @@ mod tests {
             "01"
         );
         assert!(render("{{ range(end=100000000) | length }}").is_err());
+        assert_eq!(
+            render("{{ range(end=5, step_by=2) | join(sep=\",\") }}").unwrap(),
+            "0,2,4"
+        );
+        assert!(render(
+            "{% for i in range(end=2000) %}{% for j in range(end=2000) %}{% endfor %}{% endfor %}"
+        )
+        .is_err());
         assert_eq!(
             render(r#"{{ fake(kind="email") }}"#).unwrap(),
             "john.doe@example.com"

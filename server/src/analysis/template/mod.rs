@@ -1,17 +1,23 @@
 //! Stages a and b: Tera syntax and rendering with clnrm's context.
 //!
-//! OWNER: template helper. Contract (keep the signatures):
 //! - [`is_template`] — clnrm's rule: the text contains `{{`, `{%` or `{#`.
 //! - [`collect_dependencies`] — imports/includes/extends, recursively, read via the loader,
 //!   inside the workspace only; the result is part of the cache key.
 //! - [`render`] — syntax errors (all it can find), render with clnrm's context, every
 //!   undefined variable at its use; returns the rendered text with its [`SourceMap`].
+//!
+//! Modules: `scan` (Tera lexer), `syntax` (stage a), `marks` (source markers and the
+//! map), `parse` (cached piecewise parsing), `context` (variables), `functions` (clnrm's
+//! functions and filters, deterministic), `render` (stage b), `deps` (imports/includes),
+//! `recursion` (recursive macro guard), `compat` (`clnrm run` raw-TOML note).
 
 mod compat;
 mod context;
 mod deps;
 mod functions;
 mod marks;
+mod parse;
+mod recursion;
 mod render;
 mod scan;
 mod syntax;
@@ -99,16 +105,43 @@ pub fn render(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
     let scan = scan::scan(text);
-    if !syntax::check(text, &scan, diags) {
+    if !syntax::nesting_ok(text, &scan, diags) {
         return None;
     }
+    if !scan.problems.is_empty() {
+        // The scan stopped at an unterminated tag: the marked text would be truncated.
+        let main = match tera::Template::new(render::MAIN, None, text) {
+            Err(e) => syntax::tera_error(text, &e),
+            Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
+        };
+        syntax::report(text, &scan, main, diags);
+        diags.retain(|d| !d.message.is_empty());
+        return None;
+    }
+    let marked = if marks::can_mark(text) {
+        marks::mark(text, &scan)
+    } else {
+        marks::Marked::unmarked(text)
+    };
+    // One parse serves the syntax check and the render.
+    let parsed = match parse::parse(render::MAIN, &marked) {
+        Ok(t) => t,
+        Err(main) => {
+            let at = marked.to_template(main.range.start);
+            syntax::report(text, &scan, syntax::moved(main, text, at), diags);
+            return None;
+        }
+    };
     if kind == FileKind::TemplateLibrary {
         return None;
     }
+    let first_new = diags.len();
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
     }
-    render::render(text, &scan, deps, env, diags)
+    let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
+    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
+    rendered
 }
 
 /// The variables `text` renders with: name, value and where the value comes from.
@@ -121,8 +154,8 @@ pub fn function_names() -> Vec<&'static str> {
     functions::function_names()
 }
 
-/// Names of the filters clnrm adds to Tera's built-in ones.
-pub fn filter_names() -> Vec<&'static str> {
+/// Names of every filter: Tera's built-ins and the ones clnrm adds.
+pub fn filter_names() -> Vec<String> {
     functions::filter_names()
 }
 

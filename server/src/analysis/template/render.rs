@@ -17,14 +17,17 @@ use super::context::{self, Binding};
 use super::deps::{self, TemplateRef};
 use super::functions::{self, Scope};
 use super::marks::{self, Marked, Origin};
+use super::recursion;
 use super::scan::{self, Scan, Tag, TagKind};
 use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment};
 
 /// The name the template itself is registered under.
-const MAIN: &str = "__clnrm_template__";
+pub const MAIN: &str = "__clnrm_template__";
 /// Renders producing more than this are stopped (a runaway loop, not a test file).
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Uses reported per undefined variable.
+const MAX_USES: usize = 100;
 /// Retries with stand-ins, to find further errors.
 const MAX_ATTEMPTS: usize = 24;
 
@@ -43,15 +46,18 @@ enum Failure {
     Other(String),
 }
 
+/// Renders `parsed` (the marked template, see `marks`) and reports every failure.
 pub fn render(
     text: &str,
     scan: &Scan,
+    marked: &Marked,
+    parsed: tera::Template,
     deps: &[Dependency],
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
     let first_new = diags.len();
-    let result = render_inner(text, scan, deps, env, diags);
+    let result = render_inner(text, scan, marked, parsed, deps, env, diags);
     // One stage's findings in source order.
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
     result
@@ -60,6 +66,8 @@ pub fn render(
 fn render_inner(
     text: &str,
     scan: &Scan,
+    marked: &Marked,
+    parsed: tera::Template,
     deps: &[Dependency],
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
@@ -67,18 +75,42 @@ fn render_inner(
     let mut tera = functions::base().clone();
     let mut degraded = !register_dependencies(&mut tera, text, deps, diags);
 
-    let can_mark = marks::can_mark(text);
-    let marked = if can_mark {
-        marks::mark(text, scan)
-    } else {
-        Marked {
-            text: text.to_string(),
-            origins: Vec::new(),
-        }
-    };
-    if let Err(e) = tera.add_raw_template(MAIN, &marked.text) {
-        let msg = chain_text(&e);
-        diags.push(Diagnostic::new(Code::RenderError, first_tag(scan), msg));
+    let mut files: Vec<(&str, &str)> = vec![("", text)];
+    files.extend(
+        deps.iter()
+            .filter_map(|d| Some((d.name.as_str(), d.text.as_deref()?))),
+    );
+    if let Some((file, name, range)) = recursion::find_cycle(&files) {
+        let range = if file == 0 {
+            range
+        } else {
+            // The tag of this template that leads to the recursive library.
+            let refs = deps::references(text);
+            refs.iter()
+                .find(|r| Some(r.name.as_str()) == files.get(file).map(|f| f.0))
+                .or(refs.first())
+                .map_or(0..0, |r| r.tag.clone())
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::RenderError,
+                range,
+                format!("macro `{name}` can call itself; Tera has no recursion limit, so this template is not rendered while editing"),
+            )
+            .with_severity(crate::analysis::Severity::Warning),
+        );
+        return None;
+    }
+    tera.templates.insert(MAIN.to_string(), parsed);
+    if let Err(e) = tera
+        .build_inheritance_chains()
+        .and_then(|()| tera.check_macro_files())
+    {
+        diags.push(Diagnostic::new(
+            Code::RenderError,
+            first_tag(scan),
+            chain_text(&e),
+        ));
         return None;
     }
 
@@ -90,7 +122,13 @@ fn render_inner(
     let mut stand_in_tags: Vec<Range<usize>> = Vec::new();
     let mut seen: Vec<Failure> = Vec::new();
 
-    for _ in 0..MAX_ATTEMPTS {
+    // Big inputs get fewer retries: each one is a full render.
+    let attempts = if text.len() > 256 * 1024 {
+        4
+    } else {
+        MAX_ATTEMPTS
+    };
+    for _ in 0..attempts {
         let mut scope = Scope::new(env.clone(), now);
         scope.env_placeholders = env_placeholders.clone();
         let guard = functions::enter(scope);
@@ -104,8 +142,8 @@ fn render_inner(
                     return None;
                 }
                 let rendered = String::from_utf8_lossy(&out.0).into_owned();
-                let (text_out, map) = if can_mark {
-                    marks::strip(&rendered, &marked.origins)
+                let (text_out, map) = if !marked.origins.is_empty() || marks::can_mark(text) {
+                    marked.strip(text, &rendered)
                 } else {
                     let mut map = crate::analysis::SourceMap::new();
                     map.push_generated(0, 0..text.len());
@@ -125,13 +163,23 @@ fn render_inner(
         }
         seen.push(failure.clone());
         let partial = String::from_utf8_lossy(&out.0);
-        let origin = marks::last_origin(&partial, &marked.origins);
+        let origin = marked.last_origin(&partial);
         let here = locate(text, scan, &failure, origin);
         let caused_by_stand_in = stand_in_tags.iter().any(|r| overlaps(r, &here));
         let continue_with = match &failure {
             Failure::Undefined(name) => {
                 report_undefined(text, scan, name, &here, &macro_ranges, &bindings, diags);
-                insert_path(&mut ctx, name)
+                // A loop over the missing value iterates nothing, so its body does not
+                // report the loop variable as undefined too.
+                let iterated = scan.tags().any(|t| {
+                    t.keyword(text) == "for" && !scan::find_ident(text, t, name).is_empty()
+                });
+                let stand_in = if iterated {
+                    Value::Array(Vec::new())
+                } else {
+                    Value::String(name.rsplit('.').next().unwrap_or(name).to_string())
+                };
+                insert_path(&mut ctx, name, stand_in)
             }
             Failure::UnknownFunction(name) => {
                 diags.push(unknown("function", name, here.clone()));
@@ -174,10 +222,15 @@ fn render_inner(
                 false
             }
             Failure::EnvUnset(name) => {
+                let ignored = if text[here.clone()].contains("default") {
+                    " and has no `default` argument"
+                } else {
+                    ""
+                };
                 diags.push(Diagnostic::new(
                     Code::FunctionError,
                     here.clone(),
-                    format!("environment variable `{name}` is not set: `env()` fails when a variable is unset (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
+                    format!("environment variable `{name}` is not set: clnrm's `env()` fails when a variable is unset{ignored} (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
                 ));
                 env_placeholders.push(name.clone());
                 true
@@ -243,8 +296,9 @@ fn register_dependencies(
     for d in deps {
         match &d.text {
             Some(t) => {
-                if let Err(e) = tera::Template::new(&d.name, None, t) {
-                    let inner = super::syntax::tera_error(t, &e);
+                let parsed = super::parse::dependency(&d.name, t);
+                if let Err(e) = &parsed {
+                    let inner = super::syntax::tera_error(t, e);
                     let line = t[..inner.range.start.min(t.len())].matches('\n').count() + 1;
                     diags.push(Diagnostic::new(
                         Code::RenderError,
@@ -256,8 +310,8 @@ fn register_dependencies(
                     ));
                     ok = false;
                     templates.push((d.name.clone(), String::new()));
-                } else {
-                    templates.push((d.name.clone(), t.to_string()));
+                } else if let Ok(p) = parsed {
+                    tera.templates.insert(d.name.clone(), p);
                 }
             }
             None => {
@@ -288,7 +342,10 @@ fn register_dependencies(
     }
     // Names the tags use that the caller did not resolve at all.
     for r in &refs {
-        if !r.ignore_missing && !templates.iter().any(|(n, _)| *n == r.name) {
+        if !r.ignore_missing
+            && !tera.templates.contains_key(&r.name)
+            && !templates.iter().any(|(n, _)| *n == r.name)
+        {
             diags.push(Diagnostic::new(
                 Code::TemplateNotFound,
                 r.tag.clone(),
@@ -377,7 +434,7 @@ fn report_undefined(
                 || after
                     .strip_prefix('|')
                     .is_some_and(|f| f.trim_start().starts_with("default"));
-            if !guarded && !ranges.iter().any(|x| overlaps(x, &r)) {
+            if !guarded && !ranges.iter().any(|x| overlaps(x, &r)) && ranges.len() < MAX_USES {
                 ranges.push(r);
             }
         }
@@ -410,8 +467,8 @@ fn macro_ranges(text: &str, scan: &Scan) -> Vec<Range<usize>> {
     out
 }
 
-/// Sets a stand-in string at a dotted path of the context. False when impossible.
-fn insert_path(ctx: &mut Map<String, Value>, path: &str) -> bool {
+/// Sets a stand-in value at a dotted path of the context. False when impossible.
+fn insert_path(ctx: &mut Map<String, Value>, path: &str, value: Value) -> bool {
     if path.contains(['[', ']']) || path.is_empty() {
         return false;
     }
@@ -419,7 +476,7 @@ fn insert_path(ctx: &mut Map<String, Value>, path: &str) -> bool {
     let mut cur = ctx;
     while let Some(p) = parts.next() {
         if parts.peek().is_none() {
-            cur.insert(p.to_string(), Value::String(p.to_string()));
+            cur.insert(p.to_string(), value);
             return true;
         }
         let next = cur
@@ -558,7 +615,7 @@ fn mention(text: &str, tag: &Tag, failure: &Failure) -> Option<Range<usize>> {
                 calls
                     .into_iter()
                     .next()
-                    .map(|r| r.start..tag.range.end.min(line_end(text, r.start)))
+                    .map(|r| r.start..call_end(text, r.end, tag.inner.end))
             } else {
                 None
             }
@@ -580,8 +637,30 @@ fn mention(text: &str, tag: &Tag, failure: &Failure) -> Option<Range<usize>> {
     }
 }
 
-fn line_end(text: &str, from: usize) -> usize {
-    text[from..].find('\n').map_or(text.len(), |i| from + i)
+/// End of the call whose name ends at `from`: after its closing parenthesis (strings
+/// skipped), or `limit`.
+fn call_end(text: &str, from: usize, limit: usize) -> usize {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = from;
+    while i < limit {
+        match b[i] {
+            q @ (b'"' | b'\'' | b'`') => match text[i + 1..limit].find(q as char) {
+                Some(rel) => i += rel + 1,
+                None => return limit,
+            },
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    limit
 }
 
 fn first_tag(scan: &Scan) -> Range<usize> {

@@ -278,7 +278,7 @@ pub fn find_ident(text: &str, tag: &Tag, name: &str) -> Vec<Range<usize>> {
             }
             continue;
         }
-        if code[i..].starts_with(name) {
+        if bytes[i..].starts_with(name.as_bytes()) {
             let before_ok = i == 0 || !is_ident_byte(bytes[i - 1]) && bytes[i - 1] != b'.';
             let after = bytes.get(i + name.len()).copied();
             let after_ok = !after.is_some_and(is_ident_byte);

@@ -36,8 +36,8 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "continue",
 ];
 
-/// Checks the syntax of `text`; pushes every problem found and returns whether it is valid.
-pub fn check(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool {
+/// Refuses nesting deep enough to overflow Tera's recursive parser; false when refused.
+pub fn nesting_ok(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool {
     if scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING {
         diags.push(Diagnostic::new(
             Code::TeraSyntax,
@@ -46,12 +46,29 @@ pub fn check(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool {
         ));
         return false;
     }
-    let err = match tera::Template::new("template", None, text) {
-        Ok(_) => return true,
-        Err(e) => e,
-    };
+    true
+}
+
+/// Checks the syntax of `text` on its own; pushes every problem found and returns whether
+/// it is valid.
+#[cfg(test)]
+pub fn check(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool {
+    if !nesting_ok(text, scan, diags) {
+        return false;
+    }
+    match tera::Template::new("template", None, text) {
+        Ok(_) => true,
+        Err(e) => {
+            report(text, scan, tera_error(text, &e), diags);
+            false
+        }
+    }
+}
+
+/// Reports Tera's own error `main` (already in template positions) together with what
+/// our checks find, without duplicates.
+pub fn report(text: &str, scan: &Scan, main: Diagnostic, diags: &mut Vec<Diagnostic>) {
     let mut found = own_checks(text, scan);
-    let main = tera_error(text, &err);
     if !found
         .iter()
         .any(|d| d.range.start <= main.range.start || d.range.contains(&main.range.start))
@@ -67,7 +84,13 @@ pub fn check(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool {
         last_end = Some(d.range.end.max(d.range.start + 1));
         diags.push(d);
     }
-    false
+}
+
+/// Re-anchors a diagnostic computed on `from` (e.g. the marked text) at `at` in `text`.
+pub fn moved(mut d: Diagnostic, text: &str, at: usize) -> Diagnostic {
+    let at = at.min(text.len());
+    d.range = at..next_char_end(text, at);
+    d
 }
 
 /// A Tera (pest) error as a diagnostic at its byte offset (relative to `text`).
@@ -192,7 +215,7 @@ fn parse_alone(text: &str, tag: &scan::Tag, keyword: &str) -> Option<Diagnostic>
         _ => return None,
     };
     let wrapped = format!("{prefix}{src}{suffix}");
-    let err = tera::Template::new("tag", None, &wrapped).err()?;
+    let err = super::parse::error_alone(&wrapped)?;
     let mut d = tera_error(&wrapped, &err);
     let at = d.range.start.saturating_sub(prefix.len()).min(src.len());
     let start = tag.range.start + at;

@@ -156,6 +156,16 @@ fn every_undefined_variable_is_reported_at_its_uses() {
 }
 
 #[test]
+fn a_loop_over_an_undefined_value_does_not_cascade() {
+    let text = "{% for p in matrix.items %}\n[[steps]]\nname = \"{{ p.name }}\"\n{% endfor %}\n";
+    let (r, d) = run(text, FileKind::Test, &Environment::empty());
+    assert!(r.is_none());
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(&text[d[0].range.clone()], "matrix.items");
+    assert!(d[0].message.contains("`matrix` is empty"));
+}
+
+#[test]
 fn unknown_functions_and_filters_are_reported_at_the_call() {
     let text = "a = \"{{ fake_nmae() }}\"\nb = \"{{ svc | shout }}\"\nc = \"{{ svc }}\"\n";
     let (r, d) = run(text, FileKind::Test, &Environment::empty());
@@ -175,7 +185,7 @@ fn env_of_an_unset_variable_fails_like_clnrm() {
     assert!(r.is_none());
     assert_eq!(d.len(), 2, "{d:?}");
     assert!(d.iter().all(|d| d.code == Code::FunctionError));
-    assert!(text[d[1].range.clone()].starts_with("env(name=\"OTHER_Y\")"));
+    assert_eq!(&text[d[1].range.clone()], "env(name=\"OTHER_Y\")");
     let env = Environment::from_vars([
         ("HOME_X".to_string(), "h".to_string()),
         ("OTHER_Y".to_string(), "o".to_string()),
@@ -296,7 +306,9 @@ fn bindings_and_names_are_exposed() {
         .any(|b| b.name == "svc" && b.origin == BindingOrigin::Default));
     assert!(function_names().contains(&"fake_name"));
     assert!(function_names().contains(&"env"));
-    assert!(filter_names().contains(&"kebab"));
+    let filters = filter_names();
+    assert!(filters.iter().any(|f| f == "kebab"));
+    assert!(filters.iter().any(|f| f == "default"));
 }
 
 // --- the real-world corpus ---------------------------------------------------------------
@@ -391,6 +403,62 @@ fn corpus_never_panics_and_renders_match_plain_tera() {
 }
 
 #[test]
+fn unterminated_tags_stop_the_render() {
+    for text in [
+        "a = 1\nb = {{ x\nc = 2\n",
+        "a = 1\n{# open\nc = 2\n",
+        "{% raw %}\nx = 1\n",
+    ] {
+        let (r, d) = run(text, FileKind::Test, &Environment::empty());
+        assert!(r.is_none(), "{text:?}");
+        assert!(
+            !d.is_empty() && d.iter().all(|d| d.code == Code::TeraSyntax),
+            "{d:?}"
+        );
+    }
+    let text = "a = 1\nb = {{ x\nc = 2\n";
+    let (_, d) = run(text, FileKind::Test, &Environment::empty());
+    assert_eq!(d[0].range.start, text.find("{{").unwrap());
+}
+
+#[test]
+fn truncated_and_mangled_inputs_never_panic() {
+    let mut inputs: Vec<String> = vec![
+        "{{".into(),
+        "{%".into(),
+        "{#".into(),
+        "{{ é".into(),
+        "é{{ \"é }}".into(),
+        "{% raw %}".into(),
+        "{% for %}{% endif %}".into(),
+        "{{ ((((( }}".into(),
+        "\u{E000}1\u{E001}{{ svc }}".into(),
+        "{% macro m() %}{{ self::m() }}{% endmacro %}{{ self::m() }}".into(),
+        "{% include \"/etc/passwd\" %}".into(),
+    ];
+    for path in corpus_files()
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("templates"))
+    {
+        let text = std::fs::read_to_string(path).unwrap();
+        let cuts: Vec<usize> = (0..text.len())
+            .step_by(97)
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for c in cuts {
+            inputs.push(text[..c].to_string());
+            inputs.push(text[c..].to_string());
+        }
+    }
+    for text in &inputs {
+        let (_, d) = run(text, FileKind::Test, &Environment::empty());
+        for diag in d {
+            assert!(diag.range.start <= diag.range.end && diag.range.end <= text.len());
+        }
+    }
+}
+
+#[test]
 fn corpus_redteam_reports_undefined_seed_at_its_use() {
     let rel = "examples/case-studies/redteam-otlp-env.clnrm.toml.tera";
     if !Path::new(CORPUS).join(rel).exists() {
@@ -423,4 +491,265 @@ fn corpus_example_usage_reports_its_syntax_errors() {
         text[first.range.clone()].starts_with("m::span"),
         "{first:?}"
     );
+}
+
+/// `cargo test -p clnrm-lsp --release --lib template_timing -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn template_timing() {
+    let mut text =
+        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
+    // Realistic density (the corpus has one tag per 4-8 lines): ~80 tags in 500 lines.
+    for i in 0..50 {
+        text.push_str(&format!(
+            "\n# scenario {i}\n[[scenario]]\nname = \"s{i}-{{{{ svc }}}}\"\nservice = \"api\"\nrun = \"echo {{{{ port }}}}\"\n\
+             timeout = \"30s\"\n[scenario.expect]\nexit_code = 0\nstdout = \"ok\"\n"
+        ));
+        if i % 3 == 0 {
+            text.push_str("{% if env == \"ci\" %}retries = 2{% endif %}\n");
+        }
+    }
+    let env = Environment::empty();
+    let n = 200;
+    let t0 = std::time::Instant::now();
+    for _ in 0..n {
+        let mut d = Vec::new();
+        let r = render(&text, FileKind::Test, &[], &env, &mut d);
+        assert!(r.is_some() && d.is_empty());
+    }
+    eprintln!(
+        "{} lines: {:?} per analysis (stages a+b)",
+        text.lines().count(),
+        t0.elapsed() / n
+    );
+}
+
+#[test]
+#[ignore]
+fn template_timing_parts() {
+    let mut text =
+        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
+        ));
+    }
+    let n = 50;
+    let time = |label: &str, f: &dyn Fn()| {
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        eprintln!("{label}: {:?}", t0.elapsed() / n);
+    };
+    time("scan", &|| {
+        scan::scan(&text);
+    });
+    time("parse", &|| {
+        tera::Template::new("x", None, &text).unwrap();
+    });
+    time("clone", &|| {
+        let _ = functions::base().clone();
+    });
+    time("bindings", &|| {
+        context::bindings(&text, &Environment::empty());
+    });
+    let s = scan::scan(&text);
+    time("mark", &|| {
+        marks::mark(&text, &s);
+    });
+}
+
+#[test]
+#[ignore]
+fn tera_parse_costs() {
+    let n = 20;
+    let time = |label: &str, t: String| {
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            tera::Template::new("x", None, &t).unwrap();
+        }
+        eprintln!("{label}: {:?}", t0.elapsed() / n);
+    };
+    time("360 vars", "{{ x }}\n".repeat(360));
+    time("360 fn", "{{ f(a=1) }}\n".repeat(360));
+    time("360 filters", "{{ x | kebab }}\n".repeat(360));
+    time("120 if", "{% if env == \"ci\" %}x{% endif %}\n".repeat(120));
+    time("600 text lines", "name = \"abc def\"\n".repeat(600));
+}
+
+/// Prints stage a+b diagnostics of the corpus, for eyeballing:
+/// `cargo test -p clnrm-lsp --lib corpus_dump -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn corpus_dump() {
+    for path in corpus_files() {
+        let rel = path
+            .strip_prefix(CORPUS)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let (text, r, d) = analyse_corpus(&rel);
+        if !is_template(&text) {
+            continue;
+        }
+        eprintln!("== {rel}: rendered={}", r.is_some());
+        for d in d {
+            let line = text[..d.range.start].matches('\n').count() + 1;
+            eprintln!(
+                "  {line}: {} {:?} {}",
+                d.code,
+                &text[d.range.clone()].chars().take(40).collect::<String>(),
+                d.message.chars().take(160).collect::<String>()
+            );
+        }
+    }
+}
+
+#[test]
+fn later_stage_errors_land_on_the_template() {
+    use crate::analysis::analyze_uncached;
+    // A generated value that breaks TOML maps to its tag.
+    let text = "[meta]\nname = \"{{ svc }}\"\nport = {{ svc }}\n";
+    let a = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
+    let toml: Vec<_> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::TomlSyntax)
+        .collect();
+    assert_eq!(toml.len(), 1, "{:?}", a.diagnostics);
+    assert_eq!(&text[toml[0].range.clone()], "{{ svc }}");
+    assert_eq!(toml[0].range.start, text.rfind("{{ svc }}").unwrap());
+    // Broken verbatim text after a tag maps exactly.
+    let text = "{% if true %}\n[meta]\nname = \"{{ svc }}\"\n{% endif %}\nbad line ü\n";
+    let a = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
+    let toml: Vec<_> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::TomlSyntax)
+        .collect();
+    assert_eq!(toml.len(), 1, "{:?}", a.diagnostics);
+    let line = text[..toml[0].range.start].matches('\n').count() + 1;
+    assert_eq!(line, 5, "{:?}", &text[toml[0].range.clone()]);
+}
+
+#[test]
+fn long_templates_parsed_in_pieces_render_like_tera() {
+    let mut text = String::from("{# head -#}\n{% macro row(i) %}r{{ i }} = {{ i * 2 }}\n{% endmacro row %}\n[vars]\nn = 3\n");
+    for i in 0..80 {
+        text.push_str(&format!(
+            "# block {i}\n[t{i}]\nname = \"{{{{ svc }}}}-{i}\"\n{{%- if {i} % 2 == 0 -%}}\n  even = true\n{{% else %}}\n  odd = true\n{{%- endif %}}\n{{{{ self::row(i={i}) }}}}\n{{% raw -%}}  {{{{ raw }}}}{{% endraw %}}\n"
+        ));
+    }
+    let r = ok(&text);
+    assert_eq!(source_of(&text, &r, "# block 79", 0), "# block 79");
+    assert_eq!(
+        source_of(&text, &r, "r79 = 158", 0),
+        "{{ self::row(i=79) }}"
+    );
+    // An edit far down reports at the right place.
+    let broken = text.replace("self::row(i=77)", "self::row(i=77");
+    let (_, d) = run(&broken, FileKind::Test, &Environment::empty());
+    assert_eq!(d.len(), 1, "{d:?}");
+    let line = broken[..d[0].range.start].matches('\n').count() + 1;
+    let expected = broken[..broken.find("self::row(i=77").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    assert_eq!(line, expected);
+    // A macro defined twice in different pieces is still Tera's error.
+    let twice = format!("{text}{{% macro row(i) %}}x{{% endmacro %}}\n");
+    let (r, d) = run(&twice, FileKind::Test, &Environment::empty());
+    assert!(r.is_none() && !d.is_empty());
+}
+
+/// A dense template (a tag per line) edited between analyses, like typing.
+#[test]
+#[ignore]
+fn template_timing_dense_edits() {
+    let mut text = String::from("[vars]\nport = 8080\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
+        ));
+    }
+    let env = Environment::empty();
+    let n: u32 = 100;
+    let mid = text.len() / 2;
+    let mut total = std::time::Duration::ZERO;
+    for k in 0..n {
+        let at = text[..mid].rfind('\n').map_or(0, |p| p + 1);
+        let t = format!("{}# edit {k}\n{}", &text[..at], &text[at..]);
+        let t0 = std::time::Instant::now();
+        let mut d = Vec::new();
+        let r = render(&t, FileKind::Test, &[], &env, &mut d);
+        total += t0.elapsed();
+        assert!(r.is_some() && d.is_empty(), "{d:?}");
+    }
+    let broken = text.replacen("fake_name(seed=60)", "fake_name(seed=60", 1);
+    let t0 = std::time::Instant::now();
+    for _ in 0..n {
+        let mut d = Vec::new();
+        assert!(render(&broken, FileKind::Test, &[], &env, &mut d).is_none());
+        assert_eq!(d.len(), 1, "{d:?}");
+    }
+    eprintln!(
+        "dense with a syntax error: {:?} per analysis",
+        t0.elapsed() / n
+    );
+    eprintln!(
+        "{} lines, dense, edited: {:?} per analysis",
+        text.lines().count(),
+        total / n
+    );
+}
+
+#[test]
+fn adding_a_tag_leaves_the_other_pieces_unchanged() {
+    let mut text = String::from("[meta]\nname = \"x\"\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "[[scenario]]\nname = \"s{i}-{{{{ svc }}}}\"\n{{% if env == \"ci\" %}}retries = {i}{{% endif %}}\nrun = \"{{{{ fake_name(seed={i}) }}}}\"\n"
+        ));
+    }
+    let edited = text.replacen("name = \"x\"", "name = \"{{ env }}\"", 1);
+    let pieces = |t: &str| -> Vec<String> {
+        let m = marks::mark(t, &scan::scan(t));
+        let mut bounds = vec![0];
+        bounds.extend(m.cuts.iter().copied());
+        bounds.push(m.text.len());
+        bounds
+            .windows(2)
+            .map(|w| m.text[w[0]..w[1]].to_string())
+            .collect()
+    };
+    let (a, b) = (pieces(&text), pieces(&edited));
+    assert!(a.len() > 4, "{}", a.len());
+    let same = b.iter().filter(|p| a.contains(p)).count();
+    assert!(
+        same + 1 >= b.len(),
+        "{same} of {} pieces unchanged",
+        b.len()
+    );
+    ok(&edited);
+}
+
+#[test]
+fn nesting_just_under_the_limit_is_checked_without_overflow() {
+    // Test threads have 2 MiB stacks, like tokio workers.
+    let ifs = format!(
+        "{}x{}",
+        "{% if true %}".repeat(64),
+        "{% endif %}".repeat(64)
+    );
+    let (r, d) = run(&ifs, FileKind::Test, &Environment::empty());
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(r.unwrap().text, "x");
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(64), ")".repeat(64));
+    let (r, d) = run(&parens, FileKind::Test, &Environment::empty());
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(r.unwrap().text, "1");
+    let broken = format!("{{{{ {}1{} }}}}", "(".repeat(64), ")".repeat(63));
+    let (_, d) = run(&broken, FileKind::Test, &Environment::empty());
+    assert!(!d.is_empty());
 }
