@@ -71,10 +71,7 @@ impl Vocabulary {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
-            filters: template::filter_names()
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
+            filters: template::filter_names(),
             macros,
         }
     }
