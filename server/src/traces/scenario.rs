@@ -1,0 +1,156 @@
+//! Per-scenario trace diff: the last run's trace against the recorded baseline. This is
+//! what the code lens, the hover and `clnrm-lsp diff FILE` all show.
+
+use std::path::{Path, PathBuf};
+
+use super::baseline::{self, BaselineError};
+use super::{DiffSettings, TraceDiff, NO_BASELINE_TITLE, NO_TRACE_TITLE};
+
+#[derive(Debug, Clone)]
+pub enum ScenarioState {
+    /// The scenario has no recorded run yet.
+    NoTrace,
+    /// A trace exists but no baseline was recorded.
+    NoBaseline {
+        spans: usize,
+    },
+    Compared(TraceDiff),
+}
+
+#[derive(Debug, Clone)]
+pub struct ScenarioDiff {
+    pub scenario: String,
+    /// Watch this file: the lens must be recomputed when it changes.
+    pub baseline_path: PathBuf,
+    pub trace_path: PathBuf,
+    pub state: ScenarioState,
+}
+
+impl ScenarioDiff {
+    pub fn lens_title(&self) -> String {
+        match &self.state {
+            ScenarioState::NoTrace => NO_TRACE_TITLE.to_string(),
+            ScenarioState::NoBaseline { .. } => NO_BASELINE_TITLE.to_string(),
+            ScenarioState::Compared(d) => d.summary.lens_title(),
+        }
+    }
+
+    pub fn has_differences(&self) -> bool {
+        match &self.state {
+            ScenarioState::Compared(d) => d.has_differences(),
+            _ => false,
+        }
+    }
+}
+
+/// Compare the last trace of `scenario` in `file` with its baseline. A malformed file
+/// is an error (naming the file and position); nothing is written.
+pub fn compare_scenario(
+    root: &Path,
+    settings: &DiffSettings,
+    file: &Path,
+    scenario: &str,
+) -> Result<ScenarioDiff, BaselineError> {
+    let baseline_path = baseline::baseline_path(root, settings, file, scenario)?;
+    let trace_path = baseline::last_trace_path(root, file, scenario)?;
+    let current = baseline::load_spans(&trace_path)?;
+    let base = baseline::load_spans(&baseline_path)?;
+    let state = match (current, base) {
+        (None, _) => ScenarioState::NoTrace,
+        (Some(c), None) => ScenarioState::NoBaseline { spans: c.len() },
+        (Some(c), Some(b)) => ScenarioState::Compared(TraceDiff::compute(&b, &c, settings)),
+    };
+    Ok(ScenarioDiff {
+        scenario: scenario.to_string(),
+        baseline_path,
+        trace_path,
+        state,
+    })
+}
+
+/// Record the last trace of `scenario` as its baseline (atomically). Returns the
+/// baseline's path; an error when the scenario has no trace yet.
+pub fn update_baseline(
+    root: &Path,
+    settings: &DiffSettings,
+    file: &Path,
+    scenario: &str,
+) -> Result<PathBuf, BaselineError> {
+    let trace_path = baseline::last_trace_path(root, file, scenario)?;
+    let Some(spans) = baseline::load_spans(&trace_path)? else {
+        return Err(BaselineError::NoTrace {
+            scenario: scenario.to_string(),
+            path: trace_path,
+        });
+    };
+    baseline::save_baseline(root, settings, file, scenario, &spans)
+}
+
+/// `[[scenario]]` names of a rendered test file, in file order, without duplicates.
+pub fn scenario_names(rendered_toml: &str) -> Vec<String> {
+    let Ok(doc) = rendered_toml.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: Option<&str>| {
+        if let Some(n) = name {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_string());
+            }
+        }
+    };
+    match doc.get("scenario") {
+        Some(toml_edit::Item::ArrayOfTables(a)) => {
+            for t in a.iter() {
+                add(t.get("name").and_then(|v| v.as_str()));
+            }
+        }
+        Some(toml_edit::Item::Value(toml_edit::Value::Array(a))) => {
+            for v in a.iter() {
+                add(v
+                    .as_inline_table()
+                    .and_then(|t| t.get("name"))
+                    .and_then(|v| v.as_str()));
+            }
+        }
+        _ => {}
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traces::Span;
+
+    #[test]
+    fn names_from_rendered_toml() {
+        let text = "[test.metadata]\nname='x'\n[[scenario]]\nname = \"smoke\"\n[[scenario]]\nname = \"load\"\n[[scenario]]\nname = \"smoke\"\n";
+        assert_eq!(scenario_names(text), vec!["smoke", "load"]);
+        assert_eq!(scenario_names("scenario = [{name = \"a\"}]"), vec!["a"]);
+        assert!(scenario_names("not toml [").is_empty());
+    }
+
+    #[test]
+    fn states_and_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let s = DiffSettings::default();
+        let file = Path::new("a.clnrm.toml");
+        let d = compare_scenario(root, &s, file, "smoke").unwrap();
+        assert_eq!(d.lens_title(), "trace: not run yet");
+        assert!(update_baseline(root, &s, file, "smoke").is_err());
+        let spans = vec![Span {
+            name: "run".into(),
+            span_id: "1".into(),
+            ..Span::default()
+        }];
+        baseline::save_last_trace(root, file, "smoke", &spans).unwrap();
+        let d = compare_scenario(root, &s, file, "smoke").unwrap();
+        assert_eq!(d.lens_title(), "trace: no baseline — record");
+        let path = update_baseline(root, &s, file, "smoke").unwrap();
+        assert_eq!(path, d.baseline_path);
+        let d = compare_scenario(root, &s, file, "smoke").unwrap();
+        assert_eq!(d.lens_title(), "trace ✓ matches baseline");
+    }
+}
