@@ -190,7 +190,8 @@ pub fn load_spans(path: &Path) -> Result<Option<Vec<Span>>, BaselineError> {
         .map_err(|e| BaselineError::malformed(path, e))
 }
 
-fn save(
+/// Write a span file (`format` is [`BASELINE_FORMAT`] or [`TRACE_FORMAT`]) atomically.
+pub fn write_span_file(
     path: &Path,
     format: &str,
     file_rel: &str,
@@ -239,7 +240,7 @@ pub fn save_baseline(
 ) -> Result<PathBuf, BaselineError> {
     let path = baseline_path(root, settings, file, scenario)?;
     let rel = workspace_relative(root, file)?;
-    save(&path, BASELINE_FORMAT, &rel, scenario, spans)?;
+    write_span_file(&path, BASELINE_FORMAT, &rel, scenario, spans)?;
     Ok(path)
 }
 
@@ -262,7 +263,7 @@ pub fn save_last_trace(
 ) -> Result<PathBuf, BaselineError> {
     let path = last_trace_path(root, file, scenario)?;
     let rel = workspace_relative(root, file)?;
-    save(&path, TRACE_FORMAT, &rel, scenario, spans)?;
+    write_span_file(&path, TRACE_FORMAT, &rel, scenario, spans)?;
     Ok(path)
 }
 
