@@ -731,4 +731,32 @@ mod tests {
         let changed = d.nodes.iter().find(|n| n.mark == Mark::Changed).unwrap();
         assert_eq!(changed.depth, 19_001);
     }
+
+    #[test]
+    fn large_shuffled_trace_has_no_false_difference() {
+        let tree = |tag: &str| -> Vec<Span> {
+            (0..10_000usize)
+                .map(|i| {
+                    let parent = (i > 0).then(|| format!("{tag}{}", (i - 1) / 6));
+                    let s = span(
+                        &format!("{tag}{i}"),
+                        parent.as_deref(),
+                        &format!("op.{}", i % 3),
+                    );
+                    with_attr(s, "i", (i % 5) as u64)
+                })
+                .collect()
+        };
+        let b = tree("b");
+        let mut c = tree("c");
+        let len = c.len();
+        for i in 0..len {
+            c.swap(i, (i * 7919 + 13) % len);
+        }
+        let d = TraceDiff::compute(&b, &c, &DiffSettings::default());
+        assert!(!d.has_differences(), "{:?}", d.summary);
+        c[17].attributes.insert("i".into(), 42.into());
+        let d = TraceDiff::compute(&b, &c, &DiffSettings::default());
+        assert_eq!((d.summary.changed, d.summary.same), (1, 9_999));
+    }
 }
