@@ -20,7 +20,8 @@ pub use diff::{Change, DiffNode, Mark, TraceDiff};
 pub use import::{parse_spans, ImportError};
 pub use render::{render_markdown, render_text, RenderOptions};
 pub use scenario::{
-    compare_scenario, scenario_names, update_baseline, ScenarioDiff, ScenarioState,
+    compare_scenario, scenario_names, scenarios_of, update_baseline, ScenarioDiff, ScenarioRef,
+    ScenarioState,
 };
 pub use settings::{DiffSettings, DEFAULT_BASELINE_DIR};
 pub use span::{Span, SpanKind, SpanSource, SpanStatus};

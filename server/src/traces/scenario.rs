@@ -86,36 +86,63 @@ pub fn update_baseline(
     baseline::save_baseline(root, settings, file, scenario, &spans)
 }
 
+/// A `[[scenario]]` of a test file and where a lens for it belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioRef {
+    pub name: String,
+    /// Byte range of the scenario's `name` value in the *template source* (mapped back
+    /// through the render's source map); the lens goes on its line.
+    pub range: std::ops::Range<usize>,
+}
+
 /// `[[scenario]]` names of a rendered test file, in file order, without duplicates.
 pub fn scenario_names(rendered_toml: &str) -> Vec<String> {
-    let Ok(doc) = rendered_toml.parse::<toml_edit::DocumentMut>() else {
+    scenario_spans(rendered_toml)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The scenarios of an analysed file with their places in the template source.
+pub fn scenarios_of(rendered: &crate::analysis::Rendered) -> Vec<ScenarioRef> {
+    scenario_spans(&rendered.text)
+        .into_iter()
+        .map(|(name, r)| ScenarioRef {
+            name,
+            range: rendered.map.to_source(r),
+        })
+        .collect()
+}
+
+/// (name, range of the name value in the rendered text), first occurrence of each name.
+fn scenario_spans(rendered_toml: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    let Ok(doc) = toml_edit::Document::parse(rendered_toml.to_string()) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = Vec::new();
-    let mut add = |name: Option<&str>| {
+    let mut out: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let mut add = |name: Option<&str>, span: Option<std::ops::Range<usize>>| {
         if let Some(n) = name {
-            if !names.iter().any(|x| x == n) {
-                names.push(n.to_string());
+            if !out.iter().any(|(x, _)| x == n) {
+                out.push((n.to_string(), span.unwrap_or(0..0)));
             }
         }
     };
     match doc.get("scenario") {
         Some(toml_edit::Item::ArrayOfTables(a)) => {
             for t in a.iter() {
-                add(t.get("name").and_then(|v| v.as_str()));
+                let item = t.get("name");
+                add(item.and_then(|v| v.as_str()), item.and_then(|v| v.span()));
             }
         }
         Some(toml_edit::Item::Value(toml_edit::Value::Array(a))) => {
             for v in a.iter() {
-                add(v
-                    .as_inline_table()
-                    .and_then(|t| t.get("name"))
-                    .and_then(|v| v.as_str()));
+                let value = v.as_inline_table().and_then(|t| t.get("name"));
+                add(value.and_then(|v| v.as_str()), value.and_then(|v| v.span()));
             }
         }
         _ => {}
     }
-    names
+    out
 }
 
 #[cfg(test)]
@@ -129,6 +156,9 @@ mod tests {
         assert_eq!(scenario_names(text), vec!["smoke", "load"]);
         assert_eq!(scenario_names("scenario = [{name = \"a\"}]"), vec!["a"]);
         assert!(scenario_names("not toml [").is_empty());
+        let refs = scenarios_of(&crate::analysis::Rendered::verbatim(text));
+        assert_eq!(refs.len(), 2);
+        assert_eq!(&text[refs[1].range.clone()], "\"load\"");
     }
 
     #[test]
