@@ -231,3 +231,35 @@ fn file_mode_compares_last_runs_with_baselines() {
     let o = diff(&["tests/smoke.clnrm.toml", "--scenario", "nope"], root);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn two_file_mode_honours_the_workspace_diff_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
+    std::fs::write(
+        dir.path().join(".clnrm/config.toml"),
+        "[diff]\nonly_differences = true\nignore_attributes = [\"retries\", \"exit\"]\n",
+    )
+    .unwrap();
+    for f in ["baseline.json", "current_changed.json"] {
+        std::fs::copy(traces().join(f), dir.path().join(f)).unwrap();
+    }
+    let o = diff(
+        &[
+            "--baseline",
+            "baseline.json",
+            "--current",
+            "current_changed.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(text.starts_with("✓ clnrm.run\n"), "{text}");
+    assert!(
+        !text.contains("retries") && !text.contains("cleanup\n      ➕"),
+        "{text}"
+    );
+    assert!(text.contains("status: UNSET → ERROR"), "{text}");
+    assert!(!text.contains("✓ worker"), "{text}");
+}

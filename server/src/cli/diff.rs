@@ -137,7 +137,18 @@ fn diff_files(
     color: bool,
     out: &mut impl Write,
 ) -> ExitCode {
-    let settings = DiffSettings::default();
+    // `[diff]` settings of the workspace holding the current file (or --root) apply too.
+    let root = match &args.root {
+        Some(r) => r.clone(),
+        None => find_root(&std::path::absolute(current_path).unwrap_or_default()),
+    };
+    let settings = match load_settings(&root) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("clnrm-lsp diff: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let current = match baseline::load_spans(current_path) {
         Ok(Some(s)) => s,
         Ok(None) => {
