@@ -257,7 +257,7 @@ fn two_file_mode_honours_the_workspace_diff_settings() {
     let text = stdout(&o);
     assert!(text.starts_with("✓ clnrm.run\n"), "{text}");
     assert!(
-        !text.contains("retries") && !text.contains("cleanup\n      ➕"),
+        !text.contains("retries") && !text.contains("exit"),
         "{text}"
     );
     assert!(text.contains("status: UNSET → ERROR"), "{text}");
