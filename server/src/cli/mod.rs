@@ -2,6 +2,8 @@
 //!
 //! OWNER: cli helper.
 
+pub mod diff;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate templates (dry run): exit 0 clean, 1 errors found, 2 usage or I/O error.
     Check(CheckArgs),
+    /// Compare scenario traces with their recorded baselines: exit 0 same, 1 differences, 2 error.
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +36,9 @@ pub struct CheckArgs {
     pub paths: Vec<std::path::PathBuf>,
 }
 
-pub fn run(_command: Command) -> ExitCode {
-    ExitCode::SUCCESS
+pub fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Diff(args) => diff::run(args),
+        _ => ExitCode::SUCCESS,
+    }
 }
