@@ -46,6 +46,6 @@ fn build() -> Result<PathBuf, String> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "clnrm-lsp")
         .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .last()
+        .next_back()
         .ok_or_else(|| "cargo reported no clnrm-lsp executable".to_string())
 }
