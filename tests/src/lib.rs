@@ -1,3 +1,3 @@
-//! Test harness
+//! End-to-end test harness: the built `clnrm-lsp` binary, driven like a user or an editor does.
 
-pub mod binary;
+pub mod bin_path;

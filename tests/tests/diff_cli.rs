@@ -3,14 +3,14 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use clnrm_lsp_e2e::binary::{clnrm_lsp, fixtures};
+use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, fixtures};
 
 fn traces() -> std::path::PathBuf {
     fixtures().join("traces")
 }
 
 fn diff(args: &[&str], cwd: &Path) -> Output {
-    Command::new(clnrm_lsp())
+    Command::new(clnrm_lsp_bin())
         .arg("diff")
         .args(args)
         .current_dir(cwd)

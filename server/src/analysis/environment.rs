@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone)]
 pub struct Environment {
     vars: BTreeMap<String, String>,
+    user_vars: BTreeMap<String, String>,
     fingerprint: [u8; 32],
 }
 
@@ -31,6 +32,7 @@ impl Environment {
         }
         Self {
             vars,
+            user_vars: BTreeMap::new(),
             fingerprint: h.finalize().into(),
         }
     }
@@ -45,5 +47,27 @@ impl Environment {
 
     pub fn fingerprint(&self) -> &[u8; 32] {
         &self.fingerprint
+    }
+}
+
+/// Template variables given on the command line (`render --var k=v`): they win over
+/// `[vars]`, the environment and clnrm's defaults, as `clnrm render --map` does.
+impl Environment {
+    pub fn with_user_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.user_vars.extend(vars);
+        let mut h = Sha256::new();
+        h.update(self.fingerprint);
+        for (k, v) in &self.user_vars {
+            h.update((k.len() as u64).to_le_bytes());
+            h.update(k.as_bytes());
+            h.update((v.len() as u64).to_le_bytes());
+            h.update(v.as_bytes());
+        }
+        self.fingerprint = h.finalize().into();
+        self
+    }
+
+    pub fn user_vars(&self) -> &BTreeMap<String, String> {
+        &self.user_vars
     }
 }

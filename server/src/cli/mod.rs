@@ -1,12 +1,21 @@
 //! The command-line face: parse arguments, call the engine, print. No logic of its own.
 //!
-//! OWNER: cli helper.
+//! Only this module writes to stdout, and only results go there; messages go to stderr.
 
+pub mod check;
 pub mod diff;
+pub mod discover;
+pub mod output;
+pub mod render;
 
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::analysis::{Analyzer, Code, Environment};
+use output::{Format, HumanOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,17 +37,141 @@ pub enum Command {
     Check(CheckArgs),
     /// Compare scenario traces with their recorded baselines: exit 0 same, 1 differences, 2 error.
     Diff(diff::DiffArgs),
+    /// Print a template rendered to TOML; exit 1 with diagnostics on stderr if it fails.
+    Render(RenderCmd),
+    /// Print the diagnostic code table (the README's table is generated from it).
+    #[command(hide = true)]
+    Codes(CodesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when stdout is a terminal (and NO_COLOR is unset).
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Files or directories (default: the current directory).
-    pub paths: Vec<std::path::PathBuf>,
+    /// Files or directories (default: the current directory). Directories yield
+    /// `*.clnrm.toml` and `*.clnrm.toml.tera`, honouring .gitignore; files are taken as given.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// When to use colours in the human format.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenderCmd {
+    #[command(flatten)]
+    pub args: render::RenderArgs,
+    /// When to use colours in diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CodesArgs {
+    /// Print a Markdown table (as in the README).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 pub fn run(command: Command) -> ExitCode {
     match command {
+        Command::Check(args) => run_check(args),
         Command::Diff(args) => diff::run(args),
-        _ => ExitCode::SUCCESS,
+        Command::Render(cmd) => {
+            let color = use_color(cmd.color, std::io::stderr().is_terminal());
+            render::run(cmd.args, color)
+        }
+        Command::Codes(args) => write_stdout(&codes_table(args.markdown)),
+    }
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let analyzer = Analyzer::new(Environment::capture());
+    let outcome = check::check_paths(&paths, &analyzer);
+    let opts = HumanOptions {
+        color: use_color(args.color, std::io::stdout().is_terminal()),
+    };
+    let text = output::render(&outcome, args.format, &opts);
+    for e in &outcome.errors {
+        eprintln!("clnrm-lsp: {e}");
+    }
+    let written = write_stdout(&text);
+    if !outcome.errors.is_empty() || written != ExitCode::SUCCESS {
+        ExitCode::from(2)
+    } else if outcome.summary().errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `auto` follows the usual conventions: NO_COLOR, CLICOLOR_FORCE, TERM=dumb, a terminal.
+fn use_color(when: ColorWhen, is_terminal: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            let choice = anstream::AutoStream::choice(&std::io::stdout());
+            is_terminal && choice != anstream::ColorChoice::Never
+        }
+    }
+}
+
+/// Write results to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn write_stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clnrm-lsp: cannot write to stdout: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The code table, from [`Code::ALL`]: Markdown for the README, else tab-separated.
+pub fn codes_table(markdown: bool) -> String {
+    let mut out = String::new();
+    if markdown {
+        out.push_str("| Code | Default severity | Meaning |\n|---|---|---|\n");
+    }
+    for c in Code::ALL {
+        let sev = c.default_severity().as_str();
+        if markdown {
+            let doc = c.description().replace('|', "\\|");
+            out.push_str(&format!("| `{}` | {sev} | {doc} |\n", c.as_str()));
+        } else {
+            out.push_str(&format!("{}\t{sev}\t{}\n", c.as_str(), c.description()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_table_lists_every_code_once() {
+        let table = codes_table(true);
+        for c in Code::ALL {
+            assert_eq!(table.matches(&format!("| `{}` |", c.as_str())).count(), 1);
+        }
+        assert_eq!(table.lines().count(), Code::ALL.len() + 2);
     }
 }

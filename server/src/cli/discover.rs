@@ -1,0 +1,172 @@
+//! Which files `check` looks at: `*.clnrm.toml` and `*.clnrm.toml.tera` under directories
+//! (honouring `.gitignore`/`.ignore`, skipping hidden entries), and any file named explicitly.
+
+use std::path::{Path, PathBuf};
+
+/// A file to check, and the workspace root its includes resolve against.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// The path as the user will see it: the argument, joined with the walked entry.
+    pub path: PathBuf,
+    /// Absolute workspace root (templates outside it are never read).
+    pub root: PathBuf,
+}
+
+/// A problem that makes `check` exit 2: a path that does not exist, or a walk error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for DiscoverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Whether a file name is a test template by name (`*.clnrm.toml`, `*.clnrm.toml.tera`).
+pub fn is_test_file_name(name: &str) -> bool {
+    name.ends_with(".clnrm.toml") || name.ends_with(".clnrm.toml.tera")
+}
+
+/// Expand the arguments into sorted, de-duplicated targets. Errors do not stop the rest.
+pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
+    let mut targets = Vec::new();
+    let mut errors = Vec::new();
+    for arg in args {
+        let meta = match std::fs::metadata(arg) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(DiscoverError {
+                    path: arg.clone(),
+                    message: io_message(&e),
+                });
+                continue;
+            }
+        };
+        let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
+        if meta.is_dir() {
+            let root = workspace_root(&abs);
+            walk(arg, &root, &mut targets, &mut errors);
+        } else {
+            let start = abs.parent().unwrap_or(&abs).to_path_buf();
+            targets.push(Target {
+                path: arg.clone(),
+                root: workspace_root(&start),
+            });
+        }
+    }
+    targets.sort();
+    targets.dedup_by(|a, b| a.path == b.path);
+    (targets, errors)
+}
+
+fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<DiscoverError>) {
+    // `require_git(false)`: a .gitignore counts even outside a git checkout (fresh copies, tarballs).
+    let walker = ignore::WalkBuilder::new(dir)
+        .require_git(false)
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                let name_matches = entry.file_name().to_str().is_some_and(is_test_file_name);
+                if is_file && name_matches {
+                    targets.push(Target {
+                        path: entry.into_path(),
+                        root: root.to_path_buf(),
+                    });
+                }
+            }
+            Err(e) => errors.push(DiscoverError {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Nearest ancestor (itself included) holding `.clnrm/` or `.git`; else `start` itself.
+pub fn workspace_root(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|dir| dir.join(".clnrm").is_dir() || dir.join(".git").exists())
+        .unwrap_or(start)
+        .to_path_buf()
+}
+
+/// `No such file or directory (os error 2)` reads better without the errno suffix.
+pub(crate) fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+    }
+
+    #[test]
+    fn finds_only_test_files_and_honours_ignores() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(&d.join("b.clnrm.toml"));
+        touch(&d.join("sub/a.clnrm.toml.tera"));
+        touch(&d.join("Cargo.toml"));
+        touch(&d.join("_macros.toml.tera"));
+        touch(&d.join(".hidden/x.clnrm.toml"));
+        touch(&d.join("ignored/y.clnrm.toml"));
+        std::fs::write(d.join(".gitignore"), "ignored/\n").unwrap();
+
+        let (targets, errors) = discover(&[d.to_path_buf()]);
+        assert!(errors.is_empty());
+        let names: Vec<_> = targets
+            .iter()
+            .map(|t| t.path.strip_prefix(d).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                PathBuf::from("b.clnrm.toml"),
+                PathBuf::from("sub/a.clnrm.toml.tera")
+            ]
+        );
+    }
+
+    #[test]
+    fn explicit_files_are_taken_whatever_their_name_and_missing_ones_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("odd-name.txt");
+        touch(&file);
+        let missing = dir.path().join("nope");
+        let (targets, errors) = discover(&[file.clone(), missing.clone(), file.clone()]);
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].path, file);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, missing);
+    }
+
+    #[test]
+    fn workspace_root_is_the_nearest_marked_ancestor() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("proj/.clnrm")).unwrap();
+        std::fs::create_dir_all(d.join("proj/tests/deep")).unwrap();
+        assert_eq!(workspace_root(&d.join("proj/tests/deep")), d.join("proj"));
+        let lone = d.join("lone");
+        std::fs::create_dir_all(&lone).unwrap();
+        // The temp dir may itself sit inside a checkout; only assert when it does not.
+        if !d.ancestors().any(|a| a.join(".git").exists()) {
+            assert_eq!(workspace_root(&lone), lone);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The terminal format, after rustc and ruff:
+//!
+//! ```text
+//! tests/a.clnrm.toml:3:5: error[toml-syntax]: invalid key
+//!   |
+//! 3 | foo bar = 1
+//!   |     ^^^
+//!   = help: rename to `bar`
+//! ```
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anstyle::{AnsiColor, Style};
+
+use super::Locator;
+use crate::analysis::{Diagnostic, Severity};
+use crate::cli::check::{CheckOutcome, Summary};
+
+/// Tabs are shown as this many spaces so the caret line lines up.
+const TAB: &str = "    ";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HumanOptions {
+    /// Emit ANSI colours.
+    pub color: bool,
+}
+
+struct Palette {
+    error: Style,
+    warning: Style,
+    info: Style,
+    bold: Style,
+    gutter: Style,
+}
+
+impl Palette {
+    fn new(color: bool) -> Self {
+        if !color {
+            let plain = Style::new();
+            return Self {
+                error: plain,
+                warning: plain,
+                info: plain,
+                bold: plain,
+                gutter: plain,
+            };
+        }
+        let fg = |c: AnsiColor| Style::new().fg_color(Some(c.into())).bold();
+        Self {
+            error: fg(AnsiColor::Red),
+            warning: fg(AnsiColor::Yellow),
+            info: fg(AnsiColor::Cyan),
+            bold: Style::new().bold(),
+            gutter: fg(AnsiColor::Blue),
+        }
+    }
+
+    fn severity(&self, s: Severity) -> Style {
+        match s {
+            Severity::Error => self.error,
+            Severity::Warning => self.warning,
+            Severity::Information | Severity::Hint => self.info,
+        }
+    }
+}
+
+pub fn render(outcome: &CheckOutcome, opts: &HumanOptions) -> String {
+    let mut out = String::new();
+    for file in &outcome.files {
+        out.push_str(&render_diagnostics(
+            &file.path,
+            &file.text,
+            &file.diagnostics,
+            opts,
+        ));
+    }
+    let p = Palette::new(opts.color);
+    let _ = writeln!(
+        out,
+        "{}{}{:#}",
+        p.bold,
+        summary_line(&outcome.summary()),
+        p.bold
+    );
+    out
+}
+
+/// Every diagnostic of one file, each followed by a blank line.
+pub fn render_diagnostics(
+    path: &Path,
+    text: &str,
+    diagnostics: &[Diagnostic],
+    opts: &HumanOptions,
+) -> String {
+    let p = Palette::new(opts.color);
+    let loc = Locator::new(text);
+    let shown = path.display();
+    let mut out = String::new();
+    for d in diagnostics {
+        let span = loc.span(&d.range);
+        let sev = p.severity(d.severity);
+        let _ = writeln!(
+            out,
+            "{}{shown}:{}:{}:{:#} {sev}{}[{}]{sev:#}: {}{}{:#}",
+            p.bold,
+            span.start.line,
+            span.start.column,
+            p.bold,
+            d.severity.as_str(),
+            d.code,
+            p.bold,
+            d.message,
+            p.bold,
+        );
+
+        let line = loc.line_text(span.start.line);
+        let number = span.start.line.to_string();
+        let pad = " ".repeat(number.len());
+        let g = p.gutter;
+        let _ = writeln!(out, "{g}{pad} |{g:#}");
+        let _ = writeln!(out, "{g}{number} |{g:#} {}", line.replace('\t', TAB));
+        let start_col = span.start.column as usize - 1;
+        let end_col = if span.end.line == span.start.line {
+            span.end.column as usize - 1
+        } else {
+            line.chars().count()
+        };
+        let indent: String = line
+            .chars()
+            .take(start_col)
+            .map(|c| if c == '\t' { TAB } else { " " })
+            .collect();
+        let width: usize = line
+            .chars()
+            .skip(start_col)
+            .take(end_col.saturating_sub(start_col))
+            .map(|c| if c == '\t' { TAB.len() } else { 1 })
+            .sum();
+        let carets = "^".repeat(width.max(1));
+        let _ = writeln!(out, "{g}{pad} |{g:#} {indent}{sev}{carets}{sev:#}");
+        if let Some(fix) = &d.fix {
+            let _ = writeln!(
+                out,
+                "{g}{pad} ={g:#} {}help{:#}: {}",
+                p.bold, p.bold, fix.title
+            );
+        }
+        for r in &d.related {
+            let at = loc.position(r.range.start);
+            let _ = writeln!(
+                out,
+                "{g}{pad} ={g:#} {}note{:#}: {shown}:{}:{}: {}",
+                p.bold, p.bold, at.line, at.column, r.message
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// "2 errors, 1 warning in 3 files" (and the informational count when there is one).
+pub fn summary_line(s: &Summary) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(
+        "{}, {}",
+        plural(s.errors, "error", "errors"),
+        plural(s.warnings, "warning", "warnings")
+    );
+    if s.infos > 0 {
+        line.push_str(", ");
+        line.push_str(&plural(s.infos, "info", "infos"));
+    }
+    line.push_str(" in ");
+    line.push_str(&plural(s.files, "file", "files"));
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Code, Edit, Fix};
+
+    #[test]
+    fn underlines_the_range_in_characters() {
+        let text = "[meta]\n\tnäme = 1\n";
+        let start = text.find('n').unwrap();
+        let d = Diagnostic::new(Code::UnknownKey, start..start + "näme".len(), "unknown key")
+            .with_fix(Fix {
+                title: "rename to `name`".into(),
+                edits: vec![Edit {
+                    range: start..start + 5,
+                    new_text: "name".into(),
+                }],
+            })
+            .with_related(0..6, "in this table");
+        let out = render_diagnostics(Path::new("a.toml"), text, &[d], &HumanOptions::default());
+        let expected = "a.toml:2:2: warning[unknown-key]: unknown key\n  |\n2 |     näme = 1\n  |     ^^^^\n  = help: rename to `name`\n  = note: a.toml:1:1: in this table\n\n";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn empty_ranges_get_one_caret_and_colour_is_optional() {
+        let d = Diagnostic::new(Code::TomlSyntax, 3..3, "boom");
+        let plain = render_diagnostics(
+            Path::new("f"),
+            "abc",
+            std::slice::from_ref(&d),
+            &HumanOptions::default(),
+        );
+        assert!(plain.contains("1 | abc\n  |    ^\n"), "{plain}");
+        assert!(!plain.contains('\x1b'));
+        let coloured =
+            render_diagnostics(Path::new("f"), "abc", &[d], &HumanOptions { color: true });
+        assert!(coloured.contains("\x1b["));
+    }
+
+    #[test]
+    fn summary_pluralises() {
+        let s = Summary {
+            files: 1,
+            errors: 2,
+            warnings: 1,
+            infos: 0,
+        };
+        assert_eq!(summary_line(&s), "2 errors, 1 warning in 1 file");
+    }
+}

@@ -1,0 +1,116 @@
+//! Stable machine output: one JSON document. Fields are only ever added, never renamed.
+//!
+//! ```json
+//! { "version": 1,
+//!   "summary": { "files": 1, "errors": 1, "warnings": 0, "infos": 0 },
+//!   "files": [ { "path": "a.clnrm.toml", "errors": 1, "warnings": 0 } ],
+//!   "diagnostics": [ { "path": "a.clnrm.toml", "severity": "error", "code": "toml-syntax",
+//!       "message": "…", "range": { "start": { "line": 1, "column": 5, "offset": 4 }, "end": … },
+//!       "related": [ { "range": …, "message": "…" } ],
+//!       "fix": { "title": "…", "edits": [ { "range": …, "new_text": "…" } ] } } ] }
+//! ```
+//! Lines and columns are 1-based, columns in characters; offsets are bytes of the file.
+
+use serde::Serialize;
+
+use super::{slash_path, Locator, Span};
+use crate::analysis::{Code, Severity};
+use crate::cli::check::{CheckOutcome, Summary};
+
+/// Bumped only if a field changes meaning (never for additions).
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document {
+    version: u32,
+    summary: Summary,
+    files: Vec<FileEntry>,
+    diagnostics: Vec<Entry>,
+}
+
+#[derive(Serialize)]
+struct FileEntry {
+    path: String,
+    errors: usize,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    path: String,
+    severity: Severity,
+    code: Code,
+    message: String,
+    range: Span,
+    related: Vec<RelatedEntry>,
+    fix: Option<FixEntry>,
+}
+
+#[derive(Serialize)]
+struct RelatedEntry {
+    range: Span,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct FixEntry {
+    title: String,
+    edits: Vec<EditEntry>,
+}
+
+#[derive(Serialize)]
+struct EditEntry {
+    range: Span,
+    new_text: String,
+}
+
+pub fn render(outcome: &CheckOutcome) -> String {
+    let mut doc = Document {
+        version: FORMAT_VERSION,
+        summary: outcome.summary(),
+        files: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    for file in &outcome.files {
+        let path = slash_path(&file.path);
+        let loc = Locator::new(&file.text);
+        let count = |s: Severity| file.diagnostics.iter().filter(|d| d.severity == s).count();
+        doc.files.push(FileEntry {
+            path: path.clone(),
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+        });
+        for d in &file.diagnostics {
+            doc.diagnostics.push(Entry {
+                path: path.clone(),
+                severity: d.severity,
+                code: d.code,
+                message: d.message.clone(),
+                range: loc.span(&d.range),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| RelatedEntry {
+                        range: loc.span(&r.range),
+                        message: r.message.clone(),
+                    })
+                    .collect(),
+                fix: d.fix.as_ref().map(|f| FixEntry {
+                    title: f.title.clone(),
+                    edits: f
+                        .edits
+                        .iter()
+                        .map(|e| EditEntry {
+                            range: loc.span(&e.range),
+                            new_text: e.new_text.clone(),
+                        })
+                        .collect(),
+                }),
+            });
+        }
+    }
+    // Serialising plain structs of strings and numbers cannot fail.
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}

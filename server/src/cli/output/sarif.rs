@@ -1,0 +1,155 @@
+//! SARIF 2.1.0 (OASIS), the format code-scanning services ingest. One run; the rules are
+//! every [`Code`], so a result's `ruleIndex` is stable across files and versions.
+
+use serde_json::{json, Value};
+
+use super::{slash_path, Locator, Span};
+use crate::analysis::{Code, Severity};
+use crate::cli::check::CheckOutcome;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/clnrm-lsp/clnrm-lsp";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Information | Severity::Hint => "note",
+    }
+}
+
+fn rules() -> Vec<Value> {
+    Code::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.as_str(),
+                "name": c.as_str(),
+                "shortDescription": { "text": c.description() },
+                "fullDescription": { "text": c.description() },
+                "defaultConfiguration": { "level": level(c.default_severity()) },
+                "helpUri": format!("{INFORMATION_URI}#diagnostic-codes"),
+            })
+        })
+        .collect()
+}
+
+/// Columns count Unicode code points, as the run's `columnKind` declares; SARIF's
+/// `charOffset` is left out since line and column already pin the place down.
+fn region(span: &Span) -> Value {
+    json!({
+        "startLine": span.start.line,
+        "startColumn": span.start.column,
+        "endLine": span.end.line,
+        "endColumn": span.end.column,
+    })
+}
+
+/// A relative path as a URI reference: `/`-separated, percent-encoded outside the
+/// unreserved set; absolute paths become `file://` URIs.
+fn uri(path: &std::path::Path) -> String {
+    let slashed = slash_path(path);
+    let mut out = String::with_capacity(slashed.len());
+    for b in slashed.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    let out = out.strip_prefix("./").map(str::to_string).unwrap_or(out);
+    if out.starts_with('/') {
+        format!("file://{out}")
+    } else {
+        out
+    }
+}
+
+pub fn render(outcome: &CheckOutcome) -> String {
+    let mut results = Vec::new();
+    let mut artifacts = Vec::new();
+    for (artifact_index, file) in outcome.files.iter().enumerate() {
+        let file_uri = uri(&file.path);
+        artifacts.push(json!({ "location": { "uri": file_uri } }));
+        let loc = Locator::new(&file.text);
+        let location = |span: &Span| {
+            json!({
+                "physicalLocation": {
+                    "artifactLocation": { "uri": file_uri, "index": artifact_index },
+                    "region": region(span),
+                }
+            })
+        };
+        for d in &file.diagnostics {
+            let rule_index = Code::ALL.iter().position(|c| *c == d.code).unwrap_or(0);
+            let mut result = json!({
+                "ruleId": d.code.as_str(),
+                "ruleIndex": rule_index,
+                "level": level(d.severity),
+                "message": { "text": d.message },
+                "locations": [location(&loc.span(&d.range))],
+            });
+            if !d.related.is_empty() {
+                result["relatedLocations"] = d
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let mut l = location(&loc.span(&r.range));
+                        l["id"] = json!(i);
+                        l["message"] = json!({ "text": r.message });
+                        l
+                    })
+                    .collect();
+            }
+            if let Some(fix) = &d.fix {
+                result["fixes"] = json!([{
+                    "description": { "text": fix.title },
+                    "artifactChanges": [{
+                        "artifactLocation": { "uri": file_uri, "index": artifact_index },
+                        "replacements": fix.edits.iter().map(|e| json!({
+                            "deletedRegion": region(&loc.span(&e.range)),
+                            "insertedContent": { "text": e.new_text },
+                        })).collect::<Vec<_>>(),
+                    }],
+                }]);
+            }
+            results.push(result);
+        }
+    }
+    let doc = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "clnrm-lsp",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": INFORMATION_URI,
+                    "rules": rules(),
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "artifacts": artifacts,
+            "results": results,
+        }]
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        assert_eq!(uri(std::path::Path::new("./a b/x.toml")), "a%20b/x.toml");
+        assert_eq!(
+            uri(std::path::Path::new("/tmp/x.toml")),
+            "file:///tmp/x.toml"
+        );
+    }
+}
