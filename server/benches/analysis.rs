@@ -24,7 +24,12 @@ fn edit_to_diagnostics(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             let t = common::edited(&text, at, n);
-            black_box(analysis::analyze_uncached(&t, FileKind::Test, Vec::new(), &env))
+            black_box(analysis::analyze_uncached(
+                &t,
+                FileKind::Test,
+                Vec::new(),
+                &env,
+            ))
         })
     });
     let plain = common::plain(500);

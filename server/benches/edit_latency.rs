@@ -36,7 +36,12 @@ fn main() {
     for n in 0..edits {
         let t = common::edited(&text, at, n);
         let start = Instant::now();
-        black_box(analysis::analyze_uncached(&t, FileKind::Test, Vec::new(), &env));
+        black_box(analysis::analyze_uncached(
+            &t,
+            FileKind::Test,
+            Vec::new(),
+            &env,
+        ));
         times.push(start.elapsed());
     }
     times.sort();
