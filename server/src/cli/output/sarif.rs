@@ -145,6 +145,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn results_point_at_their_rule_and_carry_fixes() {
+        use crate::analysis::{Diagnostic, Edit, Fix};
+        use crate::cli::check::FileReport;
+        let d = Diagnostic::new(Code::UnknownKey, 7..11, "unknown key")
+            .with_related(0..6, "table")
+            .with_fix(Fix {
+                title: "rename".into(),
+                edits: vec![Edit {
+                    range: 7..11,
+                    new_text: "name".into(),
+                }],
+            });
+        let outcome = CheckOutcome {
+            files: vec![FileReport {
+                path: "x.clnrm.toml".into(),
+                text: "[meta]\nnmae = 1\n".into(),
+                diagnostics: vec![d],
+            }],
+            errors: Vec::new(),
+        };
+        let v: Value = serde_json::from_str(&render(&outcome)).unwrap();
+        let run = &v["runs"][0];
+        let r = &run["results"][0];
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(run["tool"]["driver"]["rules"][i]["id"], "unknown-key");
+        assert_eq!(r["level"], "warning");
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(
+            (&region["startLine"], &region["startColumn"]),
+            (&json!(2), &json!(1))
+        );
+        assert_eq!(region["endColumn"], 5);
+        assert_eq!(r["relatedLocations"][0]["message"]["text"], "table");
+        let rep = &r["fixes"][0]["artifactChanges"][0]["replacements"][0];
+        assert_eq!(rep["insertedContent"]["text"], "name");
+        assert_eq!(
+            run["tool"]["driver"]["rules"].as_array().unwrap().len(),
+            Code::ALL.len()
+        );
+    }
+
+    #[test]
     fn uris_are_relative_and_encoded() {
         assert_eq!(uri(std::path::Path::new("./a b/x.toml")), "a%20b/x.toml");
         assert_eq!(
