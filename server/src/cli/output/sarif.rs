@@ -8,7 +8,6 @@ use crate::analysis::{Code, Severity};
 use crate::cli::check::CheckOutcome;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFORMATION_URI: &str = "https://github.com/clnrm-lsp/clnrm-lsp";
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -28,7 +27,6 @@ fn rules() -> Vec<Value> {
                 "shortDescription": { "text": c.description() },
                 "fullDescription": { "text": c.description() },
                 "defaultConfiguration": { "level": level(c.default_severity()) },
-                "helpUri": format!("{INFORMATION_URI}#diagnostic-codes"),
             })
         })
         .collect()
@@ -126,7 +124,6 @@ pub fn render(outcome: &CheckOutcome) -> String {
                 "driver": {
                     "name": "clnrm-lsp",
                     "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFORMATION_URI,
                     "rules": rules(),
                 }
             },
