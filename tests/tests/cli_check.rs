@@ -174,7 +174,7 @@ fn gitignore_and_hidden_directories_are_respected() {
     let o = run_in(d, &["check", "--format", "github"]);
     assert_eq!(code(&o), 1);
     assert!(
-        stdout(&o).contains("file=./ignored/bad.clnrm.toml"),
+        stdout(&o).contains("::error file=ignored/bad.clnrm.toml,"),
         "{}",
         stdout(&o)
     );

@@ -71,3 +71,16 @@ impl Environment {
         &self.user_vars
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_vars_change_the_fingerprint() {
+        let base = Environment::empty();
+        let with = Environment::empty().with_user_vars([("svc".into(), "x".into())]);
+        assert_ne!(base.fingerprint(), with.fingerprint());
+        assert_eq!(with.user_vars().get("svc").map(String::as_str), Some("x"));
+    }
+}

@@ -74,8 +74,14 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
                 let is_file = entry.file_type().is_some_and(|t| t.is_file());
                 let name_matches = entry.file_name().to_str().is_some_and(is_test_file_name);
                 if is_file && name_matches {
+                    // `check` (i.e. `.`) shows `a/b.clnrm.toml`, not `./a/b.clnrm.toml`.
+                    let path = entry.into_path();
+                    let path = match path.strip_prefix(".") {
+                        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+                        _ => path,
+                    };
                     targets.push(Target {
-                        path: entry.into_path(),
+                        path,
                         root: root.to_path_buf(),
                     });
                 }

@@ -114,3 +114,43 @@ pub fn render(outcome: &CheckOutcome) -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Diagnostic, Edit, Fix};
+    use crate::cli::check::FileReport;
+
+    #[test]
+    fn fixes_and_related_places_carry_positions() {
+        let text = "[meta]\nnmae = \"é\"\n";
+        let at = text.find("nmae").unwrap();
+        let d = Diagnostic::new(Code::UnknownKey, at..at + 4, "unknown key `nmae`")
+            .with_related(0..6, "in [meta]")
+            .with_fix(Fix {
+                title: "rename to `name`".into(),
+                edits: vec![Edit {
+                    range: at..at + 4,
+                    new_text: "name".into(),
+                }],
+            });
+        let outcome = CheckOutcome {
+            files: vec![FileReport {
+                path: "a/b.clnrm.toml".into(),
+                text: text.into(),
+                diagnostics: vec![d],
+            }],
+            errors: Vec::new(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&render(&outcome)).unwrap();
+        let d = &v["diagnostics"][0];
+        assert_eq!(d["severity"], "warning");
+        assert_eq!(d["range"]["start"]["line"], 2);
+        assert_eq!(d["range"]["end"]["column"], 5);
+        assert_eq!(d["related"][0]["range"]["end"]["column"], 7);
+        assert_eq!(d["fix"]["edits"][0]["new_text"], "name");
+        assert_eq!(d["fix"]["edits"][0]["range"]["start"]["offset"], at);
+        assert_eq!(v["files"][0]["warnings"], 1);
+        assert_eq!(v["summary"]["warnings"], 1);
+    }
+}

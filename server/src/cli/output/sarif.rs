@@ -8,7 +8,6 @@ use crate::analysis::{Code, Severity};
 use crate::cli::check::CheckOutcome;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFORMATION_URI: &str = "https://github.com/clnrm-lsp/clnrm-lsp";
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -28,7 +27,6 @@ fn rules() -> Vec<Value> {
                 "shortDescription": { "text": c.description() },
                 "fullDescription": { "text": c.description() },
                 "defaultConfiguration": { "level": level(c.default_severity()) },
-                "helpUri": format!("{INFORMATION_URI}#diagnostic-codes"),
             })
         })
         .collect()
@@ -126,7 +124,6 @@ pub fn render(outcome: &CheckOutcome) -> String {
                 "driver": {
                     "name": "clnrm-lsp",
                     "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFORMATION_URI,
                     "rules": rules(),
                 }
             },
@@ -143,6 +140,48 @@ pub fn render(outcome: &CheckOutcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_point_at_their_rule_and_carry_fixes() {
+        use crate::analysis::{Diagnostic, Edit, Fix};
+        use crate::cli::check::FileReport;
+        let d = Diagnostic::new(Code::UnknownKey, 7..11, "unknown key")
+            .with_related(0..6, "table")
+            .with_fix(Fix {
+                title: "rename".into(),
+                edits: vec![Edit {
+                    range: 7..11,
+                    new_text: "name".into(),
+                }],
+            });
+        let outcome = CheckOutcome {
+            files: vec![FileReport {
+                path: "x.clnrm.toml".into(),
+                text: "[meta]\nnmae = 1\n".into(),
+                diagnostics: vec![d],
+            }],
+            errors: Vec::new(),
+        };
+        let v: Value = serde_json::from_str(&render(&outcome)).unwrap();
+        let run = &v["runs"][0];
+        let r = &run["results"][0];
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(run["tool"]["driver"]["rules"][i]["id"], "unknown-key");
+        assert_eq!(r["level"], "warning");
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(
+            (&region["startLine"], &region["startColumn"]),
+            (&json!(2), &json!(1))
+        );
+        assert_eq!(region["endColumn"], 5);
+        assert_eq!(r["relatedLocations"][0]["message"]["text"], "table");
+        let rep = &r["fixes"][0]["artifactChanges"][0]["replacements"][0];
+        assert_eq!(rep["insertedContent"]["text"], "name");
+        assert_eq!(
+            run["tool"]["driver"]["rules"].as_array().unwrap().len(),
+            Code::ALL.len()
+        );
+    }
 
     #[test]
     fn uris_are_relative_and_encoded() {
