@@ -237,6 +237,7 @@ pub(crate) fn origin_label(o: BindingOrigin) -> &'static str {
         BindingOrigin::Vars => "from [vars]",
         BindingOrigin::Environment => "from the environment",
         BindingOrigin::Default => "clnrm default",
+        BindingOrigin::User => "given on the command line",
     }
 }
 

@@ -17,6 +17,9 @@ pub enum BindingOrigin {
     Environment,
     /// clnrm's built-in default.
     Default,
+    /// Given by the user for this render (`render --var k=v`, like `clnrm render --map`):
+    /// wins over everything else.
+    User,
 }
 
 /// One template variable and its value.
@@ -98,7 +101,43 @@ pub fn bindings(text: &str, env: &Environment) -> Vec<Binding> {
             env_var: None,
         });
     }
+    for (name, value) in env.user_vars() {
+        let binding = Binding {
+            name: name.clone(),
+            value: Value::String(value.clone()),
+            origin: BindingOrigin::User,
+            range: None,
+            env_var: None,
+        };
+        match out.iter_mut().find(|b| b.name == *name) {
+            Some(b) => *b = binding,
+            None => out.push(binding),
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod user_var_tests {
+    use super::*;
+
+    #[test]
+    fn user_vars_win_over_vars_environment_and_defaults() {
+        let env = Environment::from_vars([("SERVICE_NAME".to_string(), "from-env".to_string())])
+            .with_user_vars([
+                ("svc".to_string(), "cli".to_string()),
+                ("extra".to_string(), "x".to_string()),
+            ]);
+        let b = bindings("[vars]\nsvc = \"file\"\n", &env);
+        let svc = b.iter().find(|b| b.name == "svc").unwrap();
+        assert_eq!(
+            (svc.value.as_str(), svc.origin),
+            (Some("cli"), BindingOrigin::User)
+        );
+        assert!(b
+            .iter()
+            .any(|b| b.name == "extra" && b.origin == BindingOrigin::User));
+    }
 }
 
 /// The Tera context object: each variable at top level and under `vars`, plus empty
