@@ -20,6 +20,8 @@ fn main() -> ExitCode {
                 }
             };
             runtime.block_on(clnrm_lsp::lsp::serve_stdio());
+            // The stdin reader may still block in a read: do not wait for it.
+            runtime.shutdown_background();
             ExitCode::SUCCESS
         }
     }

@@ -1,3 +1,4 @@
 //! End-to-end test harness: the built `clnrm-lsp` binary, driven like a user or an editor does.
 
 pub mod bin_path;
+pub mod lsp;

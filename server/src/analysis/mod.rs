@@ -95,6 +95,13 @@ impl Analysis {
     }
 }
 
+/// How an analysis was obtained: for logs and cache observability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalysisInfo {
+    pub key: ContentKey,
+    pub cache_hit: bool,
+}
+
 /// The analysis engine: the compiled schema, the environment snapshot, and the hash cache.
 pub struct Analyzer {
     env: Environment,
@@ -127,16 +134,38 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> Arc<Analysis> {
+        self.analyze_with_info(text, origin, loader).0
+    }
+
+    /// [`Analyzer::analyze`], also saying whether the cache answered and under which key.
+    pub fn analyze_with_info(
+        &self,
+        text: &str,
+        origin: Origin<'_>,
+        loader: &dyn SourceLoader,
+    ) -> (Arc<Analysis>, AnalysisInfo) {
         let kind = FileKind::of(origin.path);
         let deps = template::collect_dependencies(text, origin, loader);
         let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
         if let Some(hit) = self.cache.get(&key) {
-            return hit;
+            return (
+                hit,
+                AnalysisInfo {
+                    key,
+                    cache_hit: true,
+                },
+            );
         }
         let analysis = Arc::new(analyze_uncached(text, kind, deps, &self.env));
         self.cache
             .insert(key, analysis.clone(), analysis.weight() + text.len());
-        analysis
+        (
+            analysis,
+            AnalysisInfo {
+                key,
+                cache_hit: false,
+            },
+        )
     }
 
     pub fn cache_stats(&self) -> CacheStats {

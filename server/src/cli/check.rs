@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::discover::{self, DiscoverError, Target};
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Code, Diagnostic, Origin, Severity};
+use crate::documents::discover::{self, DiscoverError, Target};
 
 /// One checked file: the text the positions refer to, and its findings sorted by position.
 #[derive(Debug, Clone)]

@@ -4,7 +4,6 @@
 
 pub mod check;
 pub mod diff;
-pub mod discover;
 pub mod output;
 pub mod render;
 

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::check::check_bytes;
-use super::discover::{io_message, workspace_root};
 use super::output::{human_diagnostics, HumanOptions};
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Environment, Origin};
+use crate::documents::discover::{io_message, workspace_root};
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {

@@ -1,5 +1,6 @@
 //! Documents as the engine sees them: text, version, and a line index for position conversion.
 
+pub mod discover;
 mod line_index;
 mod store;
 

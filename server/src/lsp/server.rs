@@ -1,0 +1,539 @@
+//! The tower-lsp `LanguageServer`: each handler converts, calls the engine, converts back.
+//!
+//! Ordering: tower-lsp runs handlers concurrently, so every edit is applied to the
+//! document store before the handler's first `.await`. Analyses are scheduled per
+//! document (see `diagnostics.rs`) and only the current version's result is published.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+use tower_lsp::jsonrpc::{Error, Result};
+use tower_lsp::lsp_types as lsp;
+use tower_lsp::{Client, LanguageServer};
+
+use super::capabilities::{self, negotiate_encoding, supports_dynamic_watchers};
+use super::convert::{self, uri_to_path};
+use super::diagnostics::Scheduler;
+use super::ide::{self as face, View};
+use super::pool::{AnalysisPool, JobError};
+use super::workspace::{normalize, Workspace};
+use crate::analysis::{Analysis, Analyzer, Environment, Origin};
+use crate::documents::Document;
+use crate::ide::completion::Vocabulary;
+use crate::ide::symbols;
+
+/// What the client said it can do, fixed at `initialize`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ClientFlags {
+    pub dynamic_watchers: bool,
+}
+
+pub struct Server {
+    pub(super) client: Client,
+    pub(super) ws: Arc<Workspace>,
+    pub(super) analyzer: Arc<Analyzer>,
+    pub(super) pool: Arc<AnalysisPool>,
+    pub(super) scheduler: Arc<Scheduler>,
+    pub(super) flags: OnceLock<ClientFlags>,
+}
+
+impl Server {
+    pub fn new(client: Client) -> Self {
+        let ws = Arc::new(Workspace::new());
+        let analyzer = Arc::new(Analyzer::new(Environment::capture()));
+        let pool = Arc::new(AnalysisPool::new());
+        let scheduler = Arc::new(Scheduler::new(
+            client.clone(),
+            ws.clone(),
+            analyzer.clone(),
+            pool.clone(),
+        ));
+        Self {
+            client,
+            ws,
+            analyzer,
+            pool,
+            scheduler,
+            flags: OnceLock::new(),
+        }
+    }
+
+    fn flags(&self) -> ClientFlags {
+        self.flags.get().copied().unwrap_or_default()
+    }
+
+    /// `clnrm/cacheStats`: the analysis cache's counters, so tests and users can see hits.
+    pub async fn cache_stats(&self) -> Result<Value> {
+        serde_json::to_value(self.analyzer.cache_stats())
+            .map_err(|e| Error::invalid_params(e.to_string()))
+    }
+
+    fn document(&self, uri: &lsp::Url) -> Result<Document> {
+        self.ws
+            .documents
+            .get(uri.as_str())
+            .ok_or_else(|| Error::invalid_params(format!("document not open: {uri}")))
+    }
+
+    /// The current document and its analysis (re-analysed if the cached one is stale).
+    async fn current(&self, uri: &lsp::Url) -> Result<(Document, Arc<Analysis>)> {
+        let doc = self.document(uri)?;
+        let analysis = self
+            .scheduler
+            .analysis_of(uri.as_str(), &doc)
+            .await
+            .map_err(job_error)?;
+        Ok((doc, analysis))
+    }
+
+    /// Run engine work on an analysis thread: big stack, and a panic becomes an LSP error.
+    async fn engine<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        self.pool.run(job).await.map_err(job_error)
+    }
+
+    /// Re-validate every open document that imports or includes `path`.
+    fn revalidate_dependents(&self, path: &Path) {
+        for uri in self.ws.dependents.dependents_of(path) {
+            self.scheduler.schedule(&uri);
+        }
+    }
+}
+
+pub fn job_error(e: JobError) -> Error {
+    let mut err = Error::internal_error();
+    err.message = e.to_string().into();
+    err
+}
+
+fn vocabulary(env: &Environment, text: &str, analysis: &Analysis) -> Vocabulary {
+    Vocabulary::of(text, env, &analysis.dependencies)
+}
+
+#[tower_lsp::async_trait]
+impl LanguageServer for Server {
+    async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
+        let enc = negotiate_encoding(&params.capabilities);
+        self.ws.set_encoding(enc);
+        let pulls = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .and_then(|t| t.diagnostic.as_ref())
+            .is_some();
+        let _ = self.flags.set(ClientFlags {
+            dynamic_watchers: supports_dynamic_watchers(&params.capabilities),
+        });
+        // A client that pulls diagnostics itself would show pushed ones twice.
+        self.scheduler.set_push(!pulls);
+        let mut roots: Vec<std::path::PathBuf> = params
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| uri_to_path(&f.uri))
+            .collect();
+        #[allow(deprecated)] // rootUri is deprecated but still all some clients send.
+        if roots.is_empty() {
+            roots.extend(params.root_uri.as_ref().and_then(uri_to_path));
+        }
+        self.ws.set_roots(roots);
+        Ok(lsp::InitializeResult {
+            capabilities: capabilities::server_capabilities(enc),
+            server_info: Some(lsp::ServerInfo {
+                name: "clnrm-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+        })
+    }
+
+    async fn initialized(&self, _: lsp::InitializedParams) {
+        if self.flags().dynamic_watchers {
+            // Never await a client reply inside a handler: edits would queue behind it.
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client
+                    .register_capability(vec![capabilities::watcher_registration()])
+                    .await
+                {
+                    tracing::warn!("file watcher registration failed: {e}");
+                }
+            });
+        }
+        tracing::info!(roots = ?self.ws.roots(), encoding = ?self.ws.encoding(), "clnrm-lsp ready");
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: lsp::DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let path = uri_to_path(&doc.uri);
+        self.ws
+            .open(doc.uri.as_str(), path.as_deref(), doc.text, doc.version);
+        self.scheduler.schedule(doc.uri.as_str());
+        if let Some(path) = path {
+            self.revalidate_dependents(&path);
+        }
+    }
+
+    async fn did_change(&self, params: lsp::DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let changes: Vec<_> = params
+            .content_changes
+            .into_iter()
+            .map(convert::text_change)
+            .collect();
+        let applied = self.ws.documents.change(
+            uri.as_str(),
+            params.text_document.version,
+            &changes,
+            self.ws.encoding(),
+        );
+        if applied.is_none() {
+            tracing::warn!("didChange for a document that is not open: {uri}");
+            return;
+        }
+        self.scheduler.schedule(uri.as_str());
+        if let Some(path) = self.ws.path_of(uri.as_str()) {
+            self.revalidate_dependents(&path);
+        }
+    }
+
+    async fn did_save(&self, _params: lsp::DidSaveTextDocumentParams) {}
+
+    async fn did_close(&self, params: lsp::DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let path = self.ws.path_of(uri.as_str());
+        self.ws.close(uri.as_str());
+        self.ws.dependents.remove(uri.as_str());
+        self.scheduler.forget(uri.as_str());
+        if self.scheduler.pushes() {
+            let client = self.client.clone();
+            tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });
+        }
+        // A dependent now reads the file from disk instead of the closed buffer.
+        if let Some(path) = path {
+            self.revalidate_dependents(&path);
+        }
+    }
+
+    async fn did_change_watched_files(&self, params: lsp::DidChangeWatchedFilesParams) {
+        let mut any = false;
+        for change in params.changes {
+            if let Some(path) = uri_to_path(&change.uri) {
+                if !self.ws.is_open(&path) {
+                    self.revalidate_dependents(&normalize(&path));
+                    any = true;
+                }
+            }
+        }
+        if any {
+            for uri in self.ws.dependents.with_unresolved() {
+                self.scheduler.schedule(&uri);
+            }
+        }
+    }
+
+    async fn did_change_workspace_folders(&self, params: lsp::DidChangeWorkspaceFoldersParams) {
+        for f in params.event.removed {
+            if let Some(p) = uri_to_path(&f.uri) {
+                self.ws.remove_root(&p);
+            }
+        }
+        for f in params.event.added {
+            if let Some(p) = uri_to_path(&f.uri) {
+                self.ws.add_root(&p);
+            }
+        }
+    }
+
+    async fn diagnostic(
+        &self,
+        params: lsp::DocumentDiagnosticParams,
+    ) -> Result<lsp::DocumentDiagnosticReportResult> {
+        let uri = params.text_document.uri;
+        let (doc, analysis) = self.current(&uri).await?;
+        let items = convert::diagnostics(
+            &analysis.diagnostics,
+            &uri,
+            &doc.text,
+            &doc.line_index,
+            self.ws.encoding(),
+        );
+        Ok(lsp::DocumentDiagnosticReportResult::Report(
+            lsp::DocumentDiagnosticReport::Full(lsp::RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: lsp::FullDocumentDiagnosticReport {
+                    result_id: Some(doc.version.to_string()),
+                    items,
+                },
+            }),
+        ))
+    }
+
+    async fn completion(
+        &self,
+        params: lsp::CompletionParams,
+    ) -> Result<Option<lsp::CompletionResponse>> {
+        let pos = params.text_document_position;
+        let (doc, analysis) = self.current(&pos.text_document.uri).await?;
+        let enc = self.ws.encoding();
+        let analyzer = self.analyzer.clone();
+        let items = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
+                face::completion(&view, pos.position, &vocab)
+            })
+            .await?;
+        Ok(Some(lsp::CompletionResponse::Array(items)))
+    }
+
+    async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
+        let pos = params.text_document_position_params;
+        let (doc, analysis) = self.current(&pos.text_document.uri).await?;
+        let enc = self.ws.encoding();
+        let analyzer = self.analyzer.clone();
+        self.engine(move || {
+            let view = View {
+                text: &doc.text,
+                index: &doc.line_index,
+                enc,
+            };
+            let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
+            face::hover(&view, pos.position, &vocab)
+        })
+        .await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: lsp::GotoDefinitionParams,
+    ) -> Result<Option<lsp::GotoDefinitionResponse>> {
+        let pos = params.text_document_position_params;
+        let uri = pos.text_document.uri.clone();
+        let (doc, analysis) = self.current(&uri).await?;
+        let enc = self.ws.encoding();
+        let analyzer = self.analyzer.clone();
+        let loader = self.ws.loader();
+        let locations = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
+                let other = |path: &Path, range: std::ops::Range<usize>| {
+                    use crate::analysis::SourceLoader as _;
+                    let text = loader.load(path)?;
+                    let index = crate::documents::LineIndex::new(&text);
+                    let uri = lsp::Url::from_file_path(path).ok()?;
+                    Some(lsp::Location::new(
+                        uri,
+                        convert::range(&index, &text, range, enc),
+                    ))
+                };
+                face::definition(&view, &uri, pos.position, &vocab, &analysis, &other)
+            })
+            .await?;
+        Ok((!locations.is_empty()).then_some(lsp::GotoDefinitionResponse::Array(locations)))
+    }
+
+    async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
+        let pos = params.text_document_position;
+        let uri = pos.text_document.uri.clone();
+        let doc = self.document(&uri)?;
+        let enc = self.ws.encoding();
+        let refs = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                face::references(&view, &uri, pos.position)
+            })
+            .await?;
+        Ok(Some(refs))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: lsp::DocumentSymbolParams,
+    ) -> Result<Option<lsp::DocumentSymbolResponse>> {
+        let (doc, analysis) = self.current(&params.text_document.uri).await?;
+        let enc = self.ws.encoding();
+        let symbols = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                face::document_symbols(&view, &analysis)
+            })
+            .await?;
+        Ok(Some(lsp::DocumentSymbolResponse::Nested(symbols)))
+    }
+
+    async fn folding_range(
+        &self,
+        params: lsp::FoldingRangeParams,
+    ) -> Result<Option<Vec<lsp::FoldingRange>>> {
+        let (doc, analysis) = self.current(&params.text_document.uri).await?;
+        let enc = self.ws.encoding();
+        let folds = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                face::folding_ranges(&view, &analysis)
+            })
+            .await?;
+        Ok(Some(folds))
+    }
+
+    async fn formatting(
+        &self,
+        params: lsp::DocumentFormattingParams,
+    ) -> Result<Option<Vec<lsp::TextEdit>>> {
+        self.format(&params.text_document.uri, None).await
+    }
+
+    async fn range_formatting(
+        &self,
+        params: lsp::DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<lsp::TextEdit>>> {
+        self.format(&params.text_document.uri, Some(params.range))
+            .await
+    }
+
+    async fn code_action(
+        &self,
+        params: lsp::CodeActionParams,
+    ) -> Result<Option<lsp::CodeActionResponse>> {
+        let uri = params.text_document.uri.clone();
+        let (doc, analysis) = self.current(&uri).await?;
+        let enc = self.ws.encoding();
+        let actions = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                face::code_actions(
+                    &view,
+                    &uri,
+                    params.range,
+                    &params.context.diagnostics,
+                    &analysis.diagnostics,
+                    &analysis,
+                )
+            })
+            .await?;
+        Ok(Some(actions))
+    }
+
+    async fn symbol(
+        &self,
+        params: lsp::WorkspaceSymbolParams,
+    ) -> Result<Option<Vec<lsp::SymbolInformation>>> {
+        let roots: Vec<_> = self.ws.roots().into_iter().map(|r| r.path).collect();
+        let analyzer = self.analyzer.clone();
+        let loader = self.ws.loader();
+        let query = params.query;
+        let enc = self.ws.encoding();
+        let found = self
+            .engine(move || {
+                use crate::analysis::SourceLoader as _;
+                let mut out = Vec::new();
+                for root in &roots {
+                    for target in crate::documents::discover::discover(std::slice::from_ref(root)).0
+                    {
+                        let path = target.path;
+                        let Some(text) = loader.load(&path) else {
+                            continue;
+                        };
+                        let analysis = analyzer.analyze(
+                            &text,
+                            Origin {
+                                path: Some(&path),
+                                workspace_root: Some(root),
+                            },
+                            &loader,
+                        );
+                        let Ok(uri) = lsp::Url::from_file_path(&path) else {
+                            continue;
+                        };
+                        let index = crate::documents::LineIndex::new(&text);
+                        for (sym, container) in
+                            symbols::flatten(&symbols::document_symbols(&analysis))
+                        {
+                            if symbols::matches_query(&sym.name, &query) {
+                                #[allow(deprecated)]
+                                out.push(lsp::SymbolInformation {
+                                    name: sym.name.clone(),
+                                    kind: face::symbol_kind(sym.kind),
+                                    tags: None,
+                                    deprecated: None,
+                                    location: lsp::Location::new(
+                                        uri.clone(),
+                                        convert::range(&index, &text, sym.selection.clone(), enc),
+                                    ),
+                                    container_name: container.map(str::to_string),
+                                });
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .await?;
+        Ok(Some(found))
+    }
+}
+
+impl Server {
+    async fn format(
+        &self,
+        uri: &lsp::Url,
+        range: Option<lsp::Range>,
+    ) -> Result<Option<Vec<lsp::TextEdit>>> {
+        let doc = self.document(uri)?;
+        let enc = self.ws.encoding();
+        let result = self
+            .engine(move || {
+                let view = View {
+                    text: &doc.text,
+                    index: &doc.line_index,
+                    enc,
+                };
+                face::formatting(&view, range)
+            })
+            .await?;
+        match result {
+            Ok(edits) => Ok(Some(edits)),
+            Err(message) => {
+                // A refusal is not a server failure: tell the user why nothing changed.
+                let client = self.client.clone();
+                let shown = message.clone();
+                tokio::spawn(
+                    async move { client.show_message(lsp::MessageType::WARNING, shown).await },
+                );
+                Err(Error::invalid_params(message))
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The editor session's view of the world: workspace roots, open documents with their
+//! paths, the overlay loader (open buffers before the disk) and the dependents index.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use dashmap::DashMap;
+
+use crate::analysis::{Dependency, SourceLoader};
+use crate::documents::{Document, DocumentStore, PositionEncoding};
+
+/// One workspace root. Each root is analysed against itself only: templates resolve inside
+/// it, and (with runs) it has its own config and result cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    pub path: PathBuf,
+}
+
+#[derive(Default)]
+pub struct Workspace {
+    pub documents: Arc<DocumentStore>,
+    /// Normalized path of every open `file:` document → its URI as the client spelled it.
+    open_paths: Arc<DashMap<PathBuf, String>>,
+    /// URI → path, for the reverse direction (dependents of a changed buffer).
+    uri_paths: DashMap<String, PathBuf>,
+    roots: RwLock<Vec<Root>>,
+    encoding: OnceLock<PositionEncoding>,
+    pub dependents: DependentsIndex,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The negotiated encoding (UTF-16 until `initialize` says otherwise).
+    pub fn encoding(&self) -> PositionEncoding {
+        self.encoding.get().copied().unwrap_or_default()
+    }
+
+    pub fn set_encoding(&self, enc: PositionEncoding) {
+        let _ = self.encoding.set(enc);
+    }
+
+    pub fn set_roots(&self, paths: impl IntoIterator<Item = PathBuf>) {
+        let roots = paths
+            .into_iter()
+            .map(|p| Root {
+                path: normalize(&p),
+            })
+            .collect();
+        *self.roots.write().unwrap_or_else(|p| p.into_inner()) = roots;
+    }
+
+    pub fn add_root(&self, path: &Path) {
+        let path = normalize(path);
+        let mut roots = self.roots.write().unwrap_or_else(|p| p.into_inner());
+        if !roots.iter().any(|r| r.path == path) {
+            roots.push(Root { path });
+        }
+    }
+
+    pub fn remove_root(&self, path: &Path) {
+        let path = normalize(path);
+        self.roots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|r| r.path != path);
+    }
+
+    pub fn roots(&self) -> Vec<Root> {
+        self.roots.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The innermost root holding `path`; a document with no path (an unsaved buffer)
+    /// belongs to the first root.
+    pub fn root_for(&self, path: Option<&Path>) -> Option<PathBuf> {
+        let roots = self.roots.read().unwrap_or_else(|p| p.into_inner());
+        match path {
+            Some(path) => {
+                let path = normalize(path);
+                roots
+                    .iter()
+                    .filter(|r| path.starts_with(&r.path))
+                    .max_by_key(|r| r.path.components().count())
+                    .map(|r| r.path.clone())
+            }
+            None => roots.first().map(|r| r.path.clone()),
+        }
+    }
+
+    pub fn open(&self, uri: &str, path: Option<&Path>, text: String, version: i32) -> Document {
+        if let Some(path) = path {
+            let path = normalize(path);
+            self.open_paths.insert(path.clone(), uri.to_string());
+            self.uri_paths.insert(uri.to_string(), path);
+        }
+        self.documents.open(uri, text, version)
+    }
+
+    pub fn close(&self, uri: &str) -> Option<Document> {
+        if let Some((_, path)) = self.uri_paths.remove(uri) {
+            self.open_paths.remove_if(&path, |_, u| u == uri);
+        }
+        self.documents.close(uri)
+    }
+
+    pub fn path_of(&self, uri: &str) -> Option<PathBuf> {
+        self.uri_paths.get(uri).map(|p| p.clone())
+    }
+
+    /// Whether the file at `path` is open in the editor (its buffer wins over the disk).
+    pub fn is_open(&self, path: &Path) -> bool {
+        self.open_paths.contains_key(&normalize(path))
+    }
+
+    pub fn loader(&self) -> OverlayLoader {
+        OverlayLoader {
+            documents: self.documents.clone(),
+            open_paths: self.open_paths.clone(),
+        }
+    }
+}
+
+/// Reads templates from open buffers first, then the disk, so an include that is being
+/// edited is seen as typed, not as last saved.
+#[derive(Clone)]
+pub struct OverlayLoader {
+    documents: Arc<DocumentStore>,
+    open_paths: Arc<DashMap<PathBuf, String>>,
+}
+
+impl SourceLoader for OverlayLoader {
+    fn load(&self, path: &Path) -> Option<Arc<str>> {
+        let uri = self.open_paths.get(&normalize(path)).map(|u| u.clone());
+        if let Some(doc) = uri.and_then(|uri| self.documents.get(&uri)) {
+            return Some(doc.text);
+        }
+        std::fs::read_to_string(path).ok().map(Into::into)
+    }
+}
+
+/// Which open documents depend on which template files, from each one's last analysis.
+#[derive(Default)]
+pub struct DependentsIndex {
+    inner: Mutex<IndexInner>,
+}
+
+#[derive(Default)]
+struct IndexInner {
+    forward: HashMap<String, (Vec<PathBuf>, bool)>,
+    reverse: HashMap<PathBuf, BTreeSet<String>>,
+}
+
+impl DependentsIndex {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IndexInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record `uri`'s dependencies, replacing what was known before.
+    pub fn set(&self, uri: &str, deps: &[Dependency]) {
+        let paths: Vec<PathBuf> = deps
+            .iter()
+            .filter_map(|d| d.path.as_deref().map(normalize))
+            .collect();
+        let unresolved = deps.iter().any(|d| d.text.is_none());
+        let mut inner = self.lock();
+        remove_locked(&mut inner, uri);
+        for p in &paths {
+            inner
+                .reverse
+                .entry(p.clone())
+                .or_default()
+                .insert(uri.to_string());
+        }
+        if !paths.is_empty() || unresolved {
+            inner.forward.insert(uri.to_string(), (paths, unresolved));
+        }
+    }
+
+    pub fn remove(&self, uri: &str) {
+        remove_locked(&mut self.lock(), uri);
+    }
+
+    /// Documents whose last analysis read `path`.
+    pub fn dependents_of(&self, path: &Path) -> Vec<String> {
+        self.lock()
+            .reverse
+            .get(&normalize(path))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Documents with an import/include that did not resolve: a file appearing may fix them.
+    pub fn with_unresolved(&self) -> Vec<String> {
+        self.lock()
+            .forward
+            .iter()
+            .filter(|(_, (_, unresolved))| *unresolved)
+            .map(|(uri, _)| uri.clone())
+            .collect()
+    }
+}
+
+fn remove_locked(inner: &mut IndexInner, uri: &str) {
+    if let Some((paths, _)) = inner.forward.remove(uri) {
+        for p in paths {
+            if let Some(set) = inner.reverse.get_mut(&p) {
+                set.remove(uri);
+                if set.is_empty() {
+                    inner.reverse.remove(&p);
+                }
+            }
+        }
+    }
+}
+
+/// Lexical normalization (`.` and `..`), so `a/./b/../c` and `a/c` are one key. Symlinks
+/// are left alone: the editor and the template resolver both see the path as written.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(path: &str, text: Option<&str>) -> Dependency {
+        Dependency {
+            name: path.rsplit('/').next().unwrap_or(path).into(),
+            path: Some(PathBuf::from(path)),
+            text: text.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn overlay_prefers_open_buffers_over_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("part.toml.tera");
+        std::fs::write(&part, "on disk").unwrap();
+        let ws = Workspace::new();
+        let loader = ws.loader();
+        assert_eq!(loader.load(&part).as_deref(), Some("on disk"));
+        ws.open("file:///part", Some(&part), "in buffer".into(), 1);
+        let dotted = dir.path().join("x/../part.toml.tera");
+        assert_eq!(loader.load(&dotted).as_deref(), Some("in buffer"));
+        ws.close("file:///part");
+        assert_eq!(loader.load(&part).as_deref(), Some("on disk"));
+        assert_eq!(loader.load(&dir.path().join("missing")), None);
+    }
+
+    #[test]
+    fn dependents_follow_the_latest_analysis() {
+        let idx = DependentsIndex::default();
+        idx.set(
+            "a",
+            &[dep("/w/p.tera", Some("x")), dep("/w/q.tera", Some("y"))],
+        );
+        idx.set("b", &[dep("/w/p.tera", Some("x"))]);
+        assert_eq!(idx.dependents_of(Path::new("/w/p.tera")), vec!["a", "b"]);
+        idx.set("a", &[dep("/w/q.tera", None)]);
+        assert_eq!(idx.dependents_of(Path::new("/w/./p.tera")), vec!["b"]);
+        assert_eq!(idx.with_unresolved(), vec!["a"]);
+        idx.remove("b");
+        assert!(idx.dependents_of(Path::new("/w/p.tera")).is_empty());
+    }
+
+    #[test]
+    fn picks_the_innermost_root() {
+        let ws = Workspace::new();
+        ws.set_roots([PathBuf::from("/w"), PathBuf::from("/w/sub")]);
+        assert_eq!(
+            ws.root_for(Some(Path::new("/w/sub/a.clnrm.toml"))),
+            Some(PathBuf::from("/w/sub"))
+        );
+        assert_eq!(
+            ws.root_for(Some(Path::new("/w/a.clnrm.toml"))),
+            Some(PathBuf::from("/w"))
+        );
+        assert_eq!(ws.root_for(Some(Path::new("/elsewhere/a"))), None);
+        assert_eq!(ws.root_for(None), Some(PathBuf::from("/w")));
+    }
+}

@@ -1,0 +1,244 @@
+//! A minimal LSP client over stdio for the built binary: framing, requests with ids,
+//! notifications, and waiting for a server notification with a deadline.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::bin_path::clnrm_lsp_bin;
+
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct LspClient {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: Receiver<Value>,
+    /// Messages read but not yet consumed by a wait.
+    pending: Vec<Value>,
+    next_id: i64,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl LspClient {
+    /// Start the server with `CLNRM_LSP_LOG` set to `log`.
+    pub fn spawn_with_log(log: &str) -> Self {
+        let mut child = Command::new(clnrm_lsp_bin())
+            .arg("--stdio")
+            .env("CLNRM_LSP_LOG", log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn clnrm-lsp");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, incoming) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(msg) = read_message(&mut reader) {
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+        let log_buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log_buf.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        Self {
+            child,
+            stdin,
+            incoming,
+            pending: Vec::new(),
+            next_id: 1,
+            stderr: log_buf,
+        }
+    }
+
+    pub fn spawn() -> Self {
+        Self::spawn_with_log("info")
+    }
+
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities.
+    pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
+        let mut c = Self::spawn();
+        let root_uri = root.map(|r| format!("file://{}", r.display()));
+        let result = c.request(
+            "initialize",
+            json!({ "processId": null, "rootUri": root_uri, "capabilities": capabilities }),
+        );
+        c.notify("initialized", json!({}));
+        (c, result)
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let _ = self.stdin.write_all(bytes);
+        let _ = self.stdin.flush();
+    }
+
+    fn send(&mut self, msg: &Value) {
+        let body = serde_json::to_string(msg).unwrap();
+        let frame = format!("Content-Length: {}\r\n\r\n{}", body.len(), body);
+        self.send_raw(frame.as_bytes());
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let mut msg = json!({ "jsonrpc": "2.0", "method": method });
+        if !params.is_null() {
+            msg["params"] = params;
+        }
+        self.send(&msg);
+    }
+
+    /// Send a request and return its whole response (`result` or `error`).
+    pub fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut msg = json!({ "jsonrpc": "2.0", "id": id, "method": method });
+        if !params.is_null() {
+            msg["params"] = params;
+        }
+        self.send(&msg);
+        self.wait_for(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no response to {method} within {TIMEOUT:?}; stderr:\n{}",
+                    self.stderr()
+                )
+            })
+    }
+
+    /// Send a request and return its `result`, failing the test on an error response.
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let resp = self.request_raw(method, params);
+        assert!(resp.get("error").is_none(), "{method} failed: {resp}");
+        resp["result"].clone()
+    }
+
+    /// The first message (in arrival order) matching `pred`, waiting up to [`TIMEOUT`].
+    /// Server-to-client requests are answered with a null result as they pass.
+    pub fn wait_for(&mut self, mut pred: impl FnMut(&Value) -> bool) -> Option<Value> {
+        if let Some(i) = self.pending.iter().position(&mut pred) {
+            return Some(self.pending.remove(i));
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.incoming.recv_timeout(left) {
+                Ok(msg) => {
+                    if msg.get("method").is_some() && msg.get("id").is_some() {
+                        let id = msg["id"].clone();
+                        self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
+                    }
+                    if pred(&msg) {
+                        return Some(msg);
+                    }
+                    self.pending.push(msg);
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
+            }
+        }
+    }
+
+    /// The next `publishDiagnostics` for `uri` matching `pred`.
+    pub fn diagnostics_where(&mut self, uri: &str, mut pred: impl FnMut(&Value) -> bool) -> Value {
+        let uri = uri.to_string();
+        self.wait_for(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri.as_str()
+                && pred(&m["params"])
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no matching diagnostics for {uri}; stderr:\n{}",
+                self.stderr()
+            )
+        })["params"]
+            .clone()
+    }
+
+    /// All `publishDiagnostics` notifications received so far (consumed).
+    pub fn drain_published(&mut self, uri: &str) -> Vec<Value> {
+        while let Ok(msg) = self.incoming.try_recv() {
+            self.pending.push(msg);
+        }
+        let (taken, kept): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|m| {
+                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+            });
+        self.pending = kept;
+        taken.into_iter().map(|m| m["params"].clone()).collect()
+    }
+
+    pub fn open(&mut self, uri: &str, text: &str, version: i64) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "clnrm", "version": version, "text": text } }),
+        );
+    }
+
+    pub fn change_full(&mut self, uri: &str, text: &str, version: i64) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        );
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// `shutdown` + `exit`; returns whether the process exited by itself.
+    pub fn shutdown(mut self) -> bool {
+        let _ = self.request_raw("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        false
+    }
+}
+
+impl Drop for LspClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length:") {
+            len = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; len?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
