@@ -1,0 +1,45 @@
+//! The real Neovim (headless) loads the project's own `editors/neovim` module, opens a
+//! template and receives the server's diagnostics at the expected line and column.
+//! Runs the `nvim` on PATH; fails when it is missing (set CLNRM_SKIP_NVIM=1 outside CI
+//! to skip on a machine without Neovim).
+
+use std::process::Command;
+
+use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, workspace_root};
+
+fn nvim_available() -> bool {
+    Command::new("nvim").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn neovim_shows_the_servers_diagnostics_at_the_right_place() {
+    if !nvim_available() {
+        let in_ci = std::env::var_os("CI").is_some();
+        if !in_ci && std::env::var_os("CLNRM_SKIP_NVIM").is_some() {
+            eprintln!("skipped: nvim not installed (CLNRM_SKIP_NVIM set)");
+            return;
+        }
+        panic!("nvim is not installed: `apt-get install neovim` (or set CLNRM_SKIP_NVIM=1 outside CI)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Line 3, column 11 (1-based): the value of `version` is missing.
+    let fixture = dir.path().join("broken.clnrm.toml");
+    std::fs::write(&fixture, "[meta]\nname = \"demo\"\nversion = \n").unwrap();
+    let result = dir.path().join("result.txt");
+    let status = Command::new("nvim")
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
+        .arg(format!("luafile {}", workspace_root().join("tests/neovim/diagnostics.lua").display()))
+        .env("CLNRM_REPO", workspace_root())
+        .env("CLNRM_LSP_BIN", clnrm_lsp_bin())
+        .env("CLNRM_FIXTURE", &fixture)
+        .env("CLNRM_RESULT", &result)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    let seen = std::fs::read_to_string(&result).unwrap_or_default();
+    assert!(status.success(), "nvim failed; it saw:\n{seen}");
+    assert!(seen.contains("filetype clnrm"), "{seen}");
+    assert!(seen.contains("clients 1 clnrm"), "{seen}");
+    // Neovim stores 0-based rows and columns: line 3, column 11 → 2, 10.
+    assert!(seen.contains("diagnostic 2 10 clnrm toml-syntax"), "{seen}");
+}
