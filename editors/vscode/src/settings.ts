@@ -1,0 +1,90 @@
+// What the server receives as its settings, built from VS Code's `clnrm.*` configuration.
+// Pure: no `vscode` import, so it is unit-tested with plain node.
+
+export type Backend = "auto" | "local" | "docker" | "podman";
+export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
+
+/** The `clnrm` section the server reads (initializationOptions and workspace/configuration). */
+export interface ServerSettings {
+  runOnSave: boolean;
+  executor: { workers: number; backend: Backend };
+  trusted: boolean;
+  logLevel: LogLevel;
+}
+
+/** Reads one `clnrm.<key>` value; `vscode.WorkspaceConfiguration.get` fits. */
+export type ConfigReader = (key: string) => unknown;
+
+const BACKENDS: readonly Backend[] = ["auto", "local", "docker", "podman"];
+const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug", "trace"];
+
+export const DEFAULT_SETTINGS: ServerSettings = {
+  runOnSave: true,
+  executor: { workers: 0, backend: "auto" },
+  trusted: false,
+  logLevel: "info",
+};
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof value === "string" && (allowed as readonly string[]).includes(value)
+    ? (value as T)
+    : fallback;
+}
+
+function workers(value: unknown): number {
+  // Settings JSON can hold anything; the server must never see a negative or fractional count.
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    return DEFAULT_SETTINGS.executor.workers;
+  }
+  return Math.min(Math.floor(value), 64);
+}
+
+/**
+ * Map the user's configuration to the server's settings. `trusted` comes from workspace
+ * trust, never from a setting: a workspace must not be able to mark itself trusted.
+ * In a restricted workspace runOnSave is forced off as well, so the server cannot run
+ * anything even if it ignored `trusted`.
+ */
+export function toServerSettings(read: ConfigReader, trusted: boolean): ServerSettings {
+  const runOnSave = read("runOnSave");
+  return {
+    runOnSave: trusted && (typeof runOnSave === "boolean" ? runOnSave : DEFAULT_SETTINGS.runOnSave),
+    executor: {
+      workers: workers(read("executor.workers")),
+      backend: oneOf(read("executor.backend"), BACKENDS, DEFAULT_SETTINGS.executor.backend),
+    },
+    trusted,
+    logLevel: oneOf(read("logLevel"), LOG_LEVELS, DEFAULT_SETTINGS.logLevel),
+  };
+}
+
+/**
+ * Answer a workspace/configuration item. The server asks for section `clnrm`; sub-sections
+ * (`clnrm.executor`) are answered too, anything else gets `null` as the protocol expects.
+ */
+export function configurationItem(section: string | undefined, settings: ServerSettings): unknown {
+  if (section === undefined || section === "") {
+    return { clnrm: settings };
+  }
+  const path = section.split(".");
+  if (path[0] !== "clnrm") {
+    return null;
+  }
+  let node: unknown = settings;
+  for (const part of path.slice(1)) {
+    if (node === null || typeof node !== "object" || !(part in node)) {
+      return null;
+    }
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/** The environment the server process starts with: the log filter it reads at startup. */
+export function serverEnv(base: NodeJS.ProcessEnv, logLevel: LogLevel): NodeJS.ProcessEnv {
+  // An explicit CLNRM_LSP_LOG (e.g. `clnrm_lsp::runs=trace`) wins over the coarse setting.
+  if (base.CLNRM_LSP_LOG !== undefined && base.CLNRM_LSP_LOG !== "") {
+    return { ...base };
+  }
+  return { ...base, CLNRM_LSP_LOG: logLevel };
+}

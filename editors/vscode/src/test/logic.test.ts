@@ -1,0 +1,97 @@
+// Unit tests for the extension's own logic (no VS Code needed): node --test out/test/.
+
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { test } from "node:test";
+
+import { scenarioAt, scenarioBlocks, scenarioFromLenses } from "../scenarios";
+import { resolveServer } from "../serverPath";
+import { configurationItem, serverEnv, toServerSettings, DEFAULT_SETTINGS } from "../settings";
+
+test("settings: restricted workspaces never run on save", () => {
+  const read = (key: string) => ({ runOnSave: true, "executor.workers": 4, "executor.backend": "docker", logLevel: "debug" } as Record<string, unknown>)[key];
+  const trusted = toServerSettings(read, true);
+  assert.equal(trusted.runOnSave, true);
+  assert.deepEqual(trusted.executor, { workers: 4, backend: "docker" });
+  assert.equal(trusted.logLevel, "debug");
+  const restricted = toServerSettings(read, false);
+  assert.equal(restricted.runOnSave, false);
+  assert.equal(restricted.trusted, false);
+});
+
+test("settings: bad values fall back to defaults", () => {
+  const s = toServerSettings((k) => ({ "executor.backend": "kubernetes", "executor.workers": -3, logLevel: 7 } as Record<string, unknown>)[k], true);
+  assert.equal(s.executor.backend, DEFAULT_SETTINGS.executor.backend);
+  assert.equal(s.logLevel, DEFAULT_SETTINGS.logLevel);
+  assert.ok(s.executor.workers >= 0);
+});
+
+test("settings: workspace/configuration answers", () => {
+  const s = toServerSettings(() => undefined, true);
+  assert.deepEqual(configurationItem("clnrm", s), s);
+  assert.deepEqual(configurationItem("clnrm.executor", s), s.executor);
+  assert.equal(configurationItem("python", s), null);
+  assert.equal(serverEnv({}, "debug").CLNRM_LSP_LOG, "debug");
+  assert.equal(serverEnv({ CLNRM_LSP_LOG: "trace" }, "info").CLNRM_LSP_LOG, "trace");
+});
+
+test("server path: configured, then PATH, then ~/.cargo/bin", () => {
+  const exists = new Set(["/opt/bin/clnrm-lsp", "/home/u/.cargo/bin/clnrm-lsp"]);
+  const probe = { isExecutable: (f: string) => exists.has(f) };
+  const base = { env: { PATH: "/usr/bin:/opt/bin" }, platform: "linux" as NodeJS.Platform, homeDir: "/home/u", workspaceFolder: "/w" };
+  assert.deepEqual(resolveServer({ ...base, configured: "" }, probe).ok && "found", "found");
+  const onPath = resolveServer({ ...base, configured: undefined }, probe);
+  assert.ok(onPath.ok && onPath.command === "/opt/bin/clnrm-lsp");
+  const cargo = resolveServer({ ...base, env: { PATH: "/usr/bin" }, configured: undefined }, probe);
+  assert.ok(cargo.ok && cargo.command === "/home/u/.cargo/bin/clnrm-lsp");
+  const missing = resolveServer({ ...base, configured: "/nope/clnrm-lsp" }, probe);
+  assert.ok(!missing.ok && missing.reason.includes("/nope/clnrm-lsp"));
+  const home = resolveServer({ ...base, configured: "~/.cargo/bin/clnrm-lsp" }, probe);
+  assert.ok(home.ok && home.command === "/home/u/.cargo/bin/clnrm-lsp");
+});
+
+test("scenarios: the block under the cursor, steps included", () => {
+  const lines = [
+    "[meta]",
+    'name = "x"',
+    "[[scenario]]",
+    'name = "smoke"',
+    "[[scenario.steps]]",
+    'name = "step one"',
+    "[[scenario]]",
+    "name = 'second'",
+    "[otel]",
+  ];
+  assert.deepEqual(scenarioBlocks(lines).map((b) => b.name), ["smoke", "second"]);
+  assert.equal(scenarioAt(lines, 5)?.name, "smoke");
+  assert.equal(scenarioAt(lines, 7)?.name, "second");
+  assert.equal(scenarioAt(lines, 0), undefined);
+  assert.equal(scenarioFromLenses([{ line: 2, command: "clnrm.runScenario", args: ["u", "rendered"] }], 4), "rendered");
+});
+
+test("grammar and manifest agree", () => {
+  const root = path.join(__dirname, "..", "..");
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+  const grammar = JSON.parse(fs.readFileSync(path.join(root, "syntaxes", "clnrm.tmLanguage.json"), "utf8"));
+  assert.equal(pkg.contributes.grammars[0].scopeName, grammar.scopeName);
+  assert.deepEqual(pkg.contributes.languages[0].extensions, [".clnrm.toml", ".clnrm.toml.tera"]);
+  // Every TextMate regex compiles in JavaScript's engine (the lookbehind-free subset).
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(walk);
+    } else if (node && typeof node === "object") {
+      for (const [k, v] of Object.entries(node)) {
+        if ((k === "match" || k === "begin" || k === "end") && typeof v === "string") {
+          assert.doesNotThrow(() => new RegExp(v), `${k}: ${v}`);
+        } else {
+          walk(v);
+        }
+      }
+    }
+  };
+  walk(grammar);
+  for (const cmd of pkg.contributes.commands) {
+    assert.match(cmd.command, /^clnrm\.palette\./);
+  }
+});
