@@ -8,7 +8,10 @@ use std::process::Command;
 use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, workspace_root};
 
 fn nvim_available() -> bool {
-    Command::new("nvim").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("nvim")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -19,7 +22,9 @@ fn neovim_shows_the_servers_diagnostics_at_the_right_place() {
             eprintln!("skipped: nvim not installed (CLNRM_SKIP_NVIM set)");
             return;
         }
-        panic!("nvim is not installed: `apt-get install neovim` (or set CLNRM_SKIP_NVIM=1 outside CI)");
+        panic!(
+            "nvim is not installed: `apt-get install neovim` (or set CLNRM_SKIP_NVIM=1 outside CI)"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     // Line 3, column 11 (1-based): the value of `version` is missing.
@@ -28,7 +33,12 @@ fn neovim_shows_the_servers_diagnostics_at_the_right_place() {
     let result = dir.path().join("result.txt");
     let status = Command::new("nvim")
         .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
-        .arg(format!("luafile {}", workspace_root().join("tests/neovim/diagnostics.lua").display()))
+        .arg(format!(
+            "luafile {}",
+            workspace_root()
+                .join("tests/neovim/diagnostics.lua")
+                .display()
+        ))
         .env("CLNRM_REPO", workspace_root())
         .env("CLNRM_LSP_BIN", clnrm_lsp_bin())
         .env("CLNRM_FIXTURE", &fixture)

@@ -232,13 +232,7 @@ fn find_root(file: &Path) -> PathBuf {
 }
 
 fn load_settings(root: &Path) -> Result<DiffSettings, String> {
-    let path = root.join(".clnrm").join("config.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => DiffSettings::from_config_toml(&text)
-            .map_err(|e| format!("{}: {}", path.display(), e.trim_end())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DiffSettings::default()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
+    DiffSettings::load(root)
 }
 
 /// Every scenario of a test file: its last trace against its baseline.

@@ -78,6 +78,16 @@ pub fn server_capabilities(enc: PositionEncoding) -> lsp::ServerCapabilities {
                 ..Default::default()
             },
         )),
+        code_lens_provider: Some(lsp::CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        execute_command_provider: Some(lsp::ExecuteCommandOptions {
+            commands: super::traces::COMMANDS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            ..Default::default()
+        }),
         workspace: Some(lsp::WorkspaceServerCapabilities {
             workspace_folders: Some(lsp::WorkspaceFoldersServerCapabilities {
                 supported: Some(true),
@@ -91,7 +101,8 @@ pub fn server_capabilities(enc: PositionEncoding) -> lsp::ServerCapabilities {
 
 /// The watcher registration for templates and test files changed outside the editor.
 pub fn watcher_registration() -> lsp::Registration {
-    let watchers = ["**/*.tera", "**/*.clnrm.toml"]
+    // Templates and test files changed outside the editor, and baselines/traces (lenses).
+    let watchers = ["**/*.tera", "**/*.clnrm.toml", "**/.clnrm/**/*.json"]
         .into_iter()
         .map(|glob| lsp::FileSystemWatcher {
             glob_pattern: lsp::GlobPattern::String(glob.to_string()),

@@ -9,6 +9,7 @@ mod framing;
 pub mod ide;
 mod pool;
 mod server;
+mod traces;
 mod workspace;
 
 pub use server::Server;

@@ -17,6 +17,7 @@ use super::convert::{self, uri_to_path};
 use super::diagnostics::Scheduler;
 use super::ide::{self as face, View};
 use super::pool::{AnalysisPool, JobError};
+use super::traces as lens_traces;
 use super::workspace::{normalize, Workspace};
 use crate::analysis::{Analysis, Analyzer, Environment, Origin};
 use crate::documents::Document;
@@ -27,6 +28,8 @@ use crate::ide::symbols;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ClientFlags {
     pub dynamic_watchers: bool,
+    /// The client accepts `workspace/codeLens/refresh`.
+    pub lens_refresh: bool,
 }
 
 pub struct Server {
@@ -124,8 +127,16 @@ impl LanguageServer for Server {
             .as_ref()
             .and_then(|t| t.diagnostic.as_ref())
             .is_some();
+        let lens_refresh = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.code_lens.as_ref())
+            .and_then(|c| c.refresh_support)
+            .unwrap_or(false);
         let _ = self.flags.set(ClientFlags {
             dynamic_watchers: supports_dynamic_watchers(&params.capabilities),
+            lens_refresh,
         });
         // A client that pulls diagnostics itself would show pushed ones twice.
         self.scheduler.set_push(!pulls);
@@ -223,8 +234,13 @@ impl LanguageServer for Server {
 
     async fn did_change_watched_files(&self, params: lsp::DidChangeWatchedFilesParams) {
         let mut any = false;
+        let mut traces_changed = false;
         for change in params.changes {
             if let Some(path) = uri_to_path(&change.uri) {
+                if path.components().any(|c| c.as_os_str() == ".clnrm") {
+                    traces_changed = true;
+                    continue;
+                }
                 if !self.ws.is_open(&path) {
                     self.revalidate_dependents(&normalize(&path));
                     any = true;
@@ -235,6 +251,58 @@ impl LanguageServer for Server {
             for uri in self.ws.dependents.with_unresolved() {
                 self.scheduler.schedule(&uri);
             }
+        }
+        if traces_changed {
+            self.refresh_lenses();
+        }
+    }
+
+    async fn code_lens(&self, params: lsp::CodeLensParams) -> Result<Option<Vec<lsp::CodeLens>>> {
+        let uri = params.text_document.uri;
+        let Some(path) = self.ws.path_of(uri.as_str()) else {
+            return Ok(None);
+        };
+        let (doc, analysis) = self.current(&uri).await?;
+        let root = self.root_of(&path);
+        let enc = self.ws.encoding();
+        let lenses = self
+            .engine(move || lens_traces::lenses(&uri, &path, &root, &doc, &analysis, enc))
+            .await?;
+        Ok(Some(lenses))
+    }
+
+    async fn execute_command(&self, params: lsp::ExecuteCommandParams) -> Result<Option<Value>> {
+        let Some((uri, scenario)) = lens_traces::command_args(&params.arguments) else {
+            return Err(Error::invalid_params(format!(
+                "{} expects [uri, scenario]",
+                params.command
+            )));
+        };
+        let path =
+            uri_to_path(&uri).ok_or_else(|| Error::invalid_params(format!("not a file: {uri}")))?;
+        let root = self.root_of(&path);
+        match params.command.as_str() {
+            lens_traces::SHOW_TRACE_DIFF => {
+                let md = self
+                    .engine(move || lens_traces::show_diff(&path, &root, &scenario))
+                    .await?
+                    .map_err(Error::invalid_params)?;
+                Ok(Some(Value::String(md)))
+            }
+            lens_traces::UPDATE_BASELINE => {
+                let written = self
+                    .engine(move || lens_traces::update_baseline(&path, &root, &scenario))
+                    .await?
+                    .map_err(Error::invalid_params)?;
+                let client = self.client.clone();
+                let message = format!("baseline recorded: {}", written.display());
+                tokio::spawn(
+                    async move { client.show_message(lsp::MessageType::INFO, message).await },
+                );
+                self.refresh_lenses();
+                Ok(Some(serde_json::json!({ "baseline": written })))
+            }
+            other => Err(Error::invalid_params(format!("unknown command: {other}"))),
         }
     }
 
@@ -506,6 +574,35 @@ impl LanguageServer for Server {
 }
 
 impl Server {
+    /// The workspace root of a file: the client's folder holding it, else the nearest
+    /// ancestor with `.clnrm/` or `.git/`, else its directory.
+    fn root_of(&self, path: &Path) -> std::path::PathBuf {
+        if let Some(root) = self.ws.root_for(Some(path)) {
+            return root;
+        }
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        [".clnrm", ".git"]
+            .iter()
+            .find_map(|m| {
+                dir.ancestors()
+                    .find(|d| d.join(m).is_dir())
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or(dir)
+    }
+
+    /// Ask the client to re-request code lenses (from a task: never wait on the client).
+    fn refresh_lenses(&self) {
+        if self.flags().lens_refresh {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.code_lens_refresh().await {
+                    tracing::debug!("codeLens refresh: {e}");
+                }
+            });
+        }
+    }
+
     async fn format(
         &self,
         uri: &lsp::Url,

@@ -50,6 +50,18 @@ struct ConfigFile {
 impl DiffSettings {
     /// Read the `[diff]` table from the text of a `.clnrm/config.toml`; other sections
     /// are ignored. Errors carry toml_edit's message (with line and column).
+    /// The `[diff]` settings of the workspace at `root` (`.clnrm/config.toml`); defaults
+    /// when the file does not exist, an error naming the file when it is unreadable or bad.
+    pub fn load(root: &std::path::Path) -> Result<Self, String> {
+        let path = root.join(".clnrm").join("config.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_config_toml(&text)
+                .map_err(|e| format!("{}: {}", path.display(), e.trim_end())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
     pub fn from_config_toml(text: &str) -> Result<Self, String> {
         toml_edit::de::from_str::<ConfigFile>(text)
             .map(|c| c.diff)

@@ -1,0 +1,86 @@
+//! Trace-diff code lenses and the `clnrm.showTraceDiff` / `clnrm.updateBaseline` commands:
+//! converts `crate::traces` results for the editor.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use tower_lsp::lsp_types as lsp;
+
+use super::convert;
+use crate::analysis::Analysis;
+use crate::documents::{Document, PositionEncoding};
+use crate::traces::{self, DiffSettings, RenderOptions, ScenarioState};
+
+pub const SHOW_TRACE_DIFF: &str = "clnrm.showTraceDiff";
+pub const UPDATE_BASELINE: &str = "clnrm.updateBaseline";
+/// Every command `workspace/executeCommand` accepts.
+pub const COMMANDS: [&str; 2] = [SHOW_TRACE_DIFF, UPDATE_BASELINE];
+
+/// One lens per scenario: the trace's state against its baseline.
+pub fn lenses(
+    uri: &lsp::Url,
+    path: &Path,
+    root: &Path,
+    doc: &Document,
+    analysis: &Analysis,
+    enc: PositionEncoding,
+) -> Vec<lsp::CodeLens> {
+    let Some(rendered) = &analysis.rendered else {
+        return Vec::new();
+    };
+    let settings = DiffSettings::load(root).unwrap_or_default();
+    traces::scenarios_of(rendered)
+        .into_iter()
+        .map(|s| {
+            let range = convert::range(&doc.line_index, &doc.text, s.range.clone(), enc);
+            let (title, command) = match traces::compare_scenario(root, &settings, path, &s.name) {
+                Ok(d) => {
+                    let command = match d.state {
+                        ScenarioState::NoBaseline { .. } => UPDATE_BASELINE,
+                        _ => SHOW_TRACE_DIFF,
+                    };
+                    (d.lens_title(), command)
+                }
+                Err(e) => (format!("trace: {e}"), SHOW_TRACE_DIFF),
+            };
+            lsp::CodeLens {
+                range: lsp::Range::new(
+                    lsp::Position::new(range.start.line, 0),
+                    lsp::Position::new(range.start.line, 0),
+                ),
+                command: Some(lsp::Command {
+                    title,
+                    command: command.to_string(),
+                    arguments: Some(vec![json!(uri), json!(s.name)]),
+                }),
+                data: None,
+            }
+        })
+        .collect()
+}
+
+/// The markdown trace diff of one scenario (the command's result, shown by the client).
+pub fn show_diff(path: &Path, root: &Path, scenario: &str) -> Result<String, String> {
+    let settings = DiffSettings::load(root)?;
+    let d = traces::compare_scenario(root, &settings, path, scenario).map_err(|e| e.to_string())?;
+    Ok(match &d.state {
+        ScenarioState::NoTrace => format!("# {scenario}\n\nNo trace recorded yet: run the scenario first."),
+        ScenarioState::NoBaseline { spans } => format!(
+            "# {scenario}\n\nNo baseline yet ({spans} spans in the last run). Record it with *Update Baseline*."
+        ),
+        ScenarioState::Compared(diff) => traces::render_markdown(diff, scenario, &RenderOptions::from_settings(&settings)),
+    })
+}
+
+/// Record the last trace as the baseline; returns the baseline's path.
+pub fn update_baseline(path: &Path, root: &Path, scenario: &str) -> Result<PathBuf, String> {
+    let settings = DiffSettings::load(root)?;
+    traces::update_baseline(root, &settings, path, scenario).map_err(|e| e.to_string())
+}
+
+/// `[uri, scenario]` command arguments.
+pub fn command_args(args: &[Value]) -> Option<(lsp::Url, String)> {
+    let uri = lsp::Url::parse(args.first()?.as_str()?).ok()?;
+    let scenario = args.get(1)?.as_str()?.to_string();
+    Some((uri, scenario))
+}

@@ -1,0 +1,95 @@
+//! Trace-diff lenses in the editor: no baseline → record it → matches → a changed trace
+//! shows its markers; `clnrm.showTraceDiff` returns the tree. The last run's trace is put
+//! where the runner stores it (`.clnrm/traces/<file>/<scenario>.json`).
+
+use std::path::Path;
+
+use clnrm_lsp_e2e::bin_path::fixtures;
+use clnrm_lsp_e2e::lsp::LspClient;
+use serde_json::{json, Value};
+
+fn lens_titles(c: &mut LspClient, uri: &str) -> Vec<String> {
+    let lenses = c.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn put_trace(root: &Path, fixture: &str) {
+    let dir = root.join(".clnrm/traces/smoke.clnrm.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        fixtures().join("traces").join(fixture),
+        dir.join("smoke.json"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn lenses_follow_the_trace_and_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("traces/smoke.clnrm.toml")).unwrap();
+    std::fs::write(root.join("smoke.clnrm.toml"), &text).unwrap();
+    let uri = format!("file://{}/smoke.clnrm.toml", root.display());
+    let (mut c, init) = LspClient::start(
+        json!({ "workspace": { "codeLens": { "refreshSupport": true } } }),
+        Some(&root),
+    );
+    assert!(init["capabilities"]["codeLensProvider"].is_object());
+    c.open(&uri, &text, 1);
+    c.diagnostics_where(&uri, |_| true);
+
+    assert_eq!(
+        lens_titles(&mut c, &uri),
+        ["trace: not run yet", "trace: not run yet"]
+    );
+
+    put_trace(&root, "baseline.json");
+    assert_eq!(lens_titles(&mut c, &uri)[0], "trace: no baseline — record");
+
+    let recorded = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.updateBaseline", "arguments": [uri, "smoke"] }),
+    );
+    let baseline = recorded["baseline"].as_str().unwrap();
+    assert!(
+        Path::new(baseline).ends_with(".clnrm/baselines/smoke.clnrm.toml/smoke.json"),
+        "{baseline}"
+    );
+    assert!(Path::new(baseline).exists());
+    // The client is asked to refresh its lenses.
+    assert!(c
+        .wait_for(|m| m["method"] == "workspace/codeLens/refresh")
+        .is_some());
+    assert_eq!(lens_titles(&mut c, &uri)[0], "trace ✓ matches baseline");
+
+    put_trace(&root, "current_changed.json");
+    let title = &lens_titles(&mut c, &uri)[0];
+    assert!(
+        title.starts_with("trace: ") && title.contains('✏'),
+        "{title}"
+    );
+    let md = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.showTraceDiff", "arguments": [uri, "smoke"] }),
+    );
+    let md = md.as_str().unwrap();
+    assert!(md.contains("clnrm.run") && md.contains("retries"), "{md}");
+
+    // A bad command is an error, not a crash.
+    let bad = c.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.showTraceDiff", "arguments": [] }),
+    );
+    assert!(bad.get("error").is_some());
+    let _: Value = c.request("clnrm/cacheStats", Value::Null);
+    assert!(c.shutdown());
+}
