@@ -112,6 +112,20 @@ pub fn job_error(e: JobError) -> Error {
     err
 }
 
+fn append_markdown(hover: Option<lsp::Hover>, md: String, range: lsp::Range) -> lsp::Hover {
+    let value = match hover.as_ref().map(|h| &h.contents) {
+        Some(lsp::HoverContents::Markup(m)) => format!("{}\n\n---\n\n{md}", m.value),
+        _ => md,
+    };
+    lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value,
+        }),
+        range: hover.and_then(|h| h.range).or(Some(range)),
+    }
+}
+
 fn vocabulary(env: &Environment, text: &str, analysis: &Analysis) -> Vocabulary {
     Vocabulary::of(text, env, &analysis.dependencies)
 }
@@ -367,9 +381,16 @@ impl LanguageServer for Server {
 
     async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         let pos = params.text_document_position_params;
-        let (doc, analysis) = self.current(&pos.text_document.uri).await?;
+        let uri = pos.text_document.uri;
+        let (doc, analysis) = self.current(&uri).await?;
         let enc = self.ws.encoding();
         let analyzer = self.analyzer.clone();
+        // On a scenario's `name` line the hover also carries its trace diff: the one place
+        // editors without code lenses (Helix) can show it.
+        let trace = self.ws.path_of(uri.as_str()).map(|path| {
+            let root = self.root_of(&path);
+            (path, root)
+        });
         self.engine(move || {
             let view = View {
                 text: &doc.text,
@@ -377,7 +398,20 @@ impl LanguageServer for Server {
                 enc,
             };
             let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
-            face::hover(&view, pos.position, &vocab)
+            let mut hover = face::hover(&view, pos.position, &vocab);
+            if let (Some((path, root)), Some(rendered)) = (trace, &analysis.rendered) {
+                let offset = view.offset(pos.position);
+                let line_of = |o: usize| doc.line_index.line_col(&doc.text, o, enc).line;
+                if let Some(s) = crate::traces::scenarios_of(rendered)
+                    .into_iter()
+                    .find(|s| line_of(s.range.start) == line_of(offset))
+                {
+                    if let Ok(md) = lens_traces::show_diff(&path, &root, &s.name) {
+                        hover = Some(append_markdown(hover, md, view.range(s.range)));
+                    }
+                }
+            }
+            hover
         })
         .await
     }
