@@ -90,6 +90,26 @@ impl Server {
         Ok((doc, analysis))
     }
 
+    /// Run `job` on the current analysis of `uri`, with a position-converting view of the
+    /// exact text that was analysed (on an analysis thread, like every engine call).
+    async fn on_document<T: Send + 'static>(
+        &self,
+        uri: &lsp::Url,
+        job: impl FnOnce(&View<'_>, &Document, &Analysis) -> T + Send + 'static,
+    ) -> Result<T> {
+        let (doc, analysis) = self.current(uri).await?;
+        let enc = self.ws.encoding();
+        self.engine(move || {
+            let view = View {
+                text: &doc.text,
+                index: &doc.line_index,
+                enc,
+            };
+            job(&view, &doc, &analysis)
+        })
+        .await
+    }
+
     /// Run engine work on an analysis thread: big stack, and a panic becomes an LSP error.
     async fn engine<T: Send + 'static>(
         &self,
@@ -276,11 +296,12 @@ impl LanguageServer for Server {
         let Some(path) = self.ws.path_of(uri.as_str()) else {
             return Ok(None);
         };
-        let (doc, analysis) = self.current(&uri).await?;
         let root = self.root_of(&path);
-        let enc = self.ws.encoding();
+        let lens_uri = uri.clone();
         let lenses = self
-            .engine(move || lens_traces::lenses(&uri, &path, &root, &doc, &analysis, enc))
+            .on_document(&uri, move |view, doc, analysis| {
+                lens_traces::lenses(&lens_uri, &path, &root, doc, analysis, view.enc)
+            })
             .await?;
         Ok(Some(lenses))
     }
@@ -362,18 +383,11 @@ impl LanguageServer for Server {
         params: lsp::CompletionParams,
     ) -> Result<Option<lsp::CompletionResponse>> {
         let pos = params.text_document_position;
-        let (doc, analysis) = self.current(&pos.text_document.uri).await?;
-        let enc = self.ws.encoding();
         let analyzer = self.analyzer.clone();
         let items = self
-            .engine(move || {
-                let view = View {
-                    text: &doc.text,
-                    index: &doc.line_index,
-                    enc,
-                };
-                let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
-                face::completion(&view, pos.position, &vocab)
+            .on_document(&pos.text_document.uri, move |view, _, analysis| {
+                let vocab = vocabulary(analyzer.environment(), view.text, analysis);
+                face::completion(view, pos.position, &vocab)
             })
             .await?;
         Ok(Some(lsp::CompletionResponse::Array(items)))
@@ -382,8 +396,6 @@ impl LanguageServer for Server {
     async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         let pos = params.text_document_position_params;
         let uri = pos.text_document.uri;
-        let (doc, analysis) = self.current(&uri).await?;
-        let enc = self.ws.encoding();
         let analyzer = self.analyzer.clone();
         // On a scenario's `name` line the hover also carries its trace diff: the one place
         // editors without code lenses (Helix) can show it.
@@ -391,21 +403,16 @@ impl LanguageServer for Server {
             let root = self.root_of(&path);
             (path, root)
         });
-        self.engine(move || {
-            let view = View {
-                text: &doc.text,
-                index: &doc.line_index,
-                enc,
-            };
-            let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
-            let mut hover = face::hover(&view, pos.position, &vocab);
+        self.on_document(&uri, move |view, doc, analysis| {
+            let vocab = vocabulary(analyzer.environment(), view.text, analysis);
+            let mut hover = face::hover(view, pos.position, &vocab);
             if let (Some((path, root)), Some(rendered)) = (trace, &analysis.rendered) {
-                let offset = view.offset(pos.position);
-                let line_of = |o: usize| doc.line_index.line_col(&doc.text, o, enc).line;
-                if let Some(s) = crate::traces::scenarios_of(rendered)
+                let line_of = |o: usize| doc.line_index.line_col(&doc.text, o, view.enc).line;
+                let line = line_of(view.offset(pos.position));
+                let scenario = crate::traces::scenarios_of(rendered)
                     .into_iter()
-                    .find(|s| line_of(s.range.start) == line_of(offset))
-                {
+                    .find(|s| line_of(s.range.start) == line);
+                if let Some(s) = scenario {
                     if let Ok(md) = lens_traces::show_diff(&path, &root, &s.name) {
                         hover = Some(append_markdown(hover, md, view.range(s.range)));
                     }
@@ -422,18 +429,11 @@ impl LanguageServer for Server {
     ) -> Result<Option<lsp::GotoDefinitionResponse>> {
         let pos = params.text_document_position_params;
         let uri = pos.text_document.uri.clone();
-        let (doc, analysis) = self.current(&uri).await?;
-        let enc = self.ws.encoding();
         let analyzer = self.analyzer.clone();
         let loader = self.ws.loader();
         let locations = self
-            .engine(move || {
-                let view = View {
-                    text: &doc.text,
-                    index: &doc.line_index,
-                    enc,
-                };
-                let vocab = vocabulary(analyzer.environment(), &doc.text, &analysis);
+            .on_document(&pos.text_document.uri, move |view, _, analysis| {
+                let vocab = vocabulary(analyzer.environment(), view.text, analysis);
                 let other = |path: &Path, range: std::ops::Range<usize>| {
                     use crate::analysis::SourceLoader as _;
                     let text = loader.load(path)?;
@@ -441,10 +441,10 @@ impl LanguageServer for Server {
                     let uri = lsp::Url::from_file_path(path).ok()?;
                     Some(lsp::Location::new(
                         uri,
-                        convert::range(&index, &text, range, enc),
+                        convert::range(&index, &text, range, view.enc),
                     ))
                 };
-                face::definition(&view, &uri, pos.position, &vocab, &analysis, &other)
+                face::definition(view, &uri, pos.position, &vocab, analysis, &other)
             })
             .await?;
         Ok((!locations.is_empty()).then_some(lsp::GotoDefinitionResponse::Array(locations)))
@@ -453,16 +453,9 @@ impl LanguageServer for Server {
     async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
         let pos = params.text_document_position;
         let uri = pos.text_document.uri.clone();
-        let doc = self.document(&uri)?;
-        let enc = self.ws.encoding();
         let refs = self
-            .engine(move || {
-                let view = View {
-                    text: &doc.text,
-                    index: &doc.line_index,
-                    enc,
-                };
-                face::references(&view, &uri, pos.position)
+            .on_document(&pos.text_document.uri, move |view, _, _| {
+                face::references(view, &uri, pos.position)
             })
             .await?;
         Ok(Some(refs))
@@ -472,16 +465,9 @@ impl LanguageServer for Server {
         &self,
         params: lsp::DocumentSymbolParams,
     ) -> Result<Option<lsp::DocumentSymbolResponse>> {
-        let (doc, analysis) = self.current(&params.text_document.uri).await?;
-        let enc = self.ws.encoding();
         let symbols = self
-            .engine(move || {
-                let view = View {
-                    text: &doc.text,
-                    index: &doc.line_index,
-                    enc,
-                };
-                face::document_symbols(&view, &analysis)
+            .on_document(&params.text_document.uri, |view, _, analysis| {
+                face::document_symbols(view, analysis)
             })
             .await?;
         Ok(Some(lsp::DocumentSymbolResponse::Nested(symbols)))
@@ -491,16 +477,9 @@ impl LanguageServer for Server {
         &self,
         params: lsp::FoldingRangeParams,
     ) -> Result<Option<Vec<lsp::FoldingRange>>> {
-        let (doc, analysis) = self.current(&params.text_document.uri).await?;
-        let enc = self.ws.encoding();
         let folds = self
-            .engine(move || {
-                let view = View {
-                    text: &doc.text,
-                    index: &doc.line_index,
-                    enc,
-                };
-                face::folding_ranges(&view, &analysis)
+            .on_document(&params.text_document.uri, |view, _, analysis| {
+                face::folding_ranges(view, analysis)
             })
             .await?;
         Ok(Some(folds))
@@ -526,22 +505,16 @@ impl LanguageServer for Server {
         params: lsp::CodeActionParams,
     ) -> Result<Option<lsp::CodeActionResponse>> {
         let uri = params.text_document.uri.clone();
-        let (doc, analysis) = self.current(&uri).await?;
-        let enc = self.ws.encoding();
         let actions = self
-            .engine(move || {
-                let view = View {
-                    text: &doc.text,
-                    index: &doc.line_index,
-                    enc,
-                };
+            .on_document(&params.text_document.uri, move |view, _, analysis| {
+                let (range, client_diags) = (params.range, &params.context.diagnostics);
                 face::code_actions(
-                    &view,
+                    view,
                     &uri,
-                    params.range,
-                    &params.context.diagnostics,
+                    range,
+                    client_diags,
                     &analysis.diagnostics,
-                    &analysis,
+                    analysis,
                 )
             })
             .await?;
