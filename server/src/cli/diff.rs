@@ -219,16 +219,10 @@ fn diff_files(
     outcome.code()
 }
 
-/// The workspace root: the nearest ancestor holding `.clnrm`, else `.git`, else the
-/// file's own directory.
+/// The workspace root of a file (see `documents::discover::workspace_root`).
 fn find_root(file: &Path) -> PathBuf {
-    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    for marker in [".clnrm", ".git"] {
-        if let Some(found) = dir.ancestors().find(|d| d.join(marker).is_dir()) {
-            return found.to_path_buf();
-        }
-    }
-    dir
+    let dir = file.parent().unwrap_or(Path::new("."));
+    crate::documents::discover::workspace_root(dir)
 }
 
 fn load_settings(root: &Path) -> Result<DiffSettings, String> {

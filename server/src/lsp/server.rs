@@ -582,20 +582,12 @@ impl LanguageServer for Server {
 
 impl Server {
     /// The workspace root of a file: the client's folder holding it, else the nearest
-    /// ancestor with `.clnrm/` or `.git/`, else its directory.
+    /// ancestor with `.clnrm/` or `.git`, else its directory.
     fn root_of(&self, path: &Path) -> std::path::PathBuf {
         if let Some(root) = self.ws.root_for(Some(path)) {
             return root;
         }
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        [".clnrm", ".git"]
-            .iter()
-            .find_map(|m| {
-                dir.ancestors()
-                    .find(|d| d.join(m).is_dir())
-                    .map(Path::to_path_buf)
-            })
-            .unwrap_or(dir)
+        crate::documents::discover::workspace_root(path.parent().unwrap_or(Path::new("/")))
     }
 
     /// Ask the client to re-request code lenses (from a task: never wait on the client).
