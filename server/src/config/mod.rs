@@ -1,2 +1,349 @@
 //! Project configuration: `.clnrm/config.toml`, clnrm's own `cleanroom.toml` where ours is
 //! silent, and client settings.
+//!
+//! Loading never fails: a missing file gives the defaults, a corrupt one gives the defaults
+//! plus a [`ConfigError`] for the caller to surface.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where our project state lives, relative to the workspace root.
+pub const STATE_DIR: &str = ".clnrm";
+pub const CONFIG_FILE: &str = ".clnrm/config.toml";
+pub const CLEANROOM_FILE: &str = "cleanroom.toml";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub watch: WatchConfig,
+    pub cache: CacheConfig,
+    pub executor: ExecutorConfig,
+    pub diff: DiffConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Quiet period after the last change before re-running.
+    pub debounce_ms: u64,
+    /// Glob patterns (relative to the workspace root) whose changes are ignored.
+    pub ignore: Vec<String>,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            debounce_ms: 300,
+            ignore: vec![
+                ".clnrm/**".into(),
+                ".git/**".into(),
+                "target/**".into(),
+                "**/*.swp".into(),
+                "**/*~".into(),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    /// Directory of the on-disk result cache, relative to the workspace root.
+    pub dir: PathBuf,
+    /// Total size bound of the on-disk cache, in bytes.
+    pub max_bytes: u64,
+    /// Entries older than this are pruned.
+    pub max_age_days: u64,
+    /// Entries kept in memory.
+    pub memory_entries: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: PathBuf::from(".clnrm/cache"),
+            max_bytes: 64 * 1024 * 1024,
+            max_age_days: 30,
+            memory_entries: 1024,
+        }
+    }
+}
+
+/// Which backend runs scenarios.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    #[default]
+    Local,
+    Docker,
+    Podman,
+    /// docker, else podman, else local: the first whose CLI answers.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// Worker count; `None` means the CPU count.
+    pub jobs: Option<usize>,
+    pub backend: BackendChoice,
+    /// Timeout of a scenario whose file sets none.
+    pub default_timeout_ms: u64,
+    /// Time between SIGTERM and SIGKILL when a run is stopped.
+    pub kill_grace_ms: u64,
+    /// Bytes of stdout and of stderr kept per command (the tail).
+    pub output_cap_bytes: usize,
+    /// Image for containers when the scenario's service names none.
+    pub default_image: Option<String>,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            jobs: None,
+            backend: BackendChoice::Local,
+            default_timeout_ms: 60_000,
+            kill_grace_ms: 2_000,
+            output_cap_bytes: 256 * 1024,
+            default_image: None,
+        }
+    }
+}
+
+impl ExecutorConfig {
+    pub fn workers(&self) -> usize {
+        self.jobs
+            .filter(|j| *j > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    pub fn image(&self) -> &str {
+        self.default_image.as_deref().unwrap_or("alpine:latest")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiffConfig {
+    /// Directory of recorded baselines, relative to the workspace root.
+    pub baselines_dir: PathBuf,
+    /// Attribute keys left out of comparisons (timestamps, ids, hosts).
+    pub ignore_attributes: Vec<String>,
+    /// A duration change below this percentage is not a change.
+    pub duration_tolerance_pct: f64,
+}
+
+impl Default for DiffConfig {
+    fn default() -> Self {
+        Self {
+            baselines_dir: PathBuf::from(".clnrm/baselines"),
+            ignore_attributes: Vec::new(),
+            duration_tolerance_pct: 20.0,
+        }
+    }
+}
+
+/// A configuration file that could not be used; the defaults stand in for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// The configuration of one workspace and what went wrong reading it.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub config: Config,
+    pub errors: Vec<ConfigError>,
+}
+
+impl Config {
+    /// Read `.clnrm/config.toml` under `root`, with `cleanroom.toml` fallbacks.
+    pub fn load(root: &Path) -> Loaded {
+        let mut errors = Vec::new();
+        let path = root.join(CONFIG_FILE);
+        let ours = match std::fs::read_to_string(&path) {
+            Ok(text) => match Self::parse(&text) {
+                Ok(c) => Some(c),
+                Err(message) => {
+                    errors.push(ConfigError {
+                        path: path.clone(),
+                        message,
+                    });
+                    None
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                errors.push(ConfigError {
+                    path: path.clone(),
+                    message: e.to_string(),
+                });
+                None
+            }
+        };
+        let mut config = ours.unwrap_or_default();
+        let cleanroom = std::fs::read_to_string(root.join(CLEANROOM_FILE))
+            .ok()
+            .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok());
+        if let Some(doc) = cleanroom {
+            config.apply_cleanroom(&doc);
+        }
+        Loaded { config, errors }
+    }
+
+    /// Parse our own file's text (unknown keys are errors: a typo must not pass silently).
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml_edit::de::from_str::<Config>(text).map_err(|e| e.to_string().trim().to_string())
+    }
+
+    /// clnrm's keys that mean the same thing, used only where ours are silent.
+    fn apply_cleanroom(&mut self, doc: &toml_edit::DocumentMut) {
+        if self.executor.default_image.is_none() {
+            if let Some(image) = doc
+                .get("containers")
+                .and_then(|c| c.get("default_image"))
+                .and_then(|i| i.as_str())
+                .filter(|s| !s.trim().is_empty())
+            {
+                self.executor.default_image = Some(image.to_string());
+            }
+        }
+        if self.executor.jobs.is_none() {
+            if let Some(jobs) = doc
+                .get("cli")
+                .and_then(|c| c.get("jobs"))
+                .and_then(|j| j.as_integer())
+                .filter(|j| *j > 0)
+            {
+                self.executor.jobs = usize::try_from(jobs).ok();
+            }
+        }
+    }
+
+    /// Overlay client settings (the same sections as the file, as JSON). Invalid settings
+    /// are reported and leave the configuration unchanged.
+    pub fn with_client_settings(&self, settings: &serde_json::Value) -> Result<Config, String> {
+        let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        merge_json(&mut base, settings);
+        serde_json::from_value(base).map_err(|e| e.to_string())
+    }
+
+    /// The cache directory, resolved against the workspace root.
+    pub fn cache_dir(&self, root: &Path) -> PathBuf {
+        root.join(&self.cache.dir)
+    }
+}
+
+fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => merge_json(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+/// The workspace root of `start`: the nearest ancestor holding `.clnrm/`, `cleanroom.toml`
+/// or `.git`, else `start` itself.
+pub fn find_root(start: &Path) -> PathBuf {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        if d.join(STATE_DIR).is_dir() || d.join(CLEANROOM_FILE).is_file() || d.join(".git").exists()
+        {
+            return d.to_path_buf();
+        }
+        dir = d.parent();
+    }
+    start.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = Config::load(dir.path());
+        assert!(loaded.errors.is_empty());
+        assert_eq!(loaded.config, Config::default());
+        assert_eq!(loaded.config.watch.debounce_ms, 300);
+    }
+
+    #[test]
+    fn sections_override_defaults() {
+        let c = Config::parse(
+            "[executor]\njobs = 3\nbackend = \"auto\"\n[cache]\nmax_age_days = 2\n[watch]\nignore = [\"*.log\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.executor.workers(), 3);
+        assert_eq!(c.executor.backend, BackendChoice::Auto);
+        assert_eq!(c.cache.max_age_days, 2);
+        assert!(c.cache.enabled);
+        assert_eq!(c.watch.ignore, vec!["*.log".to_string()]);
+    }
+
+    #[test]
+    fn corrupt_file_gives_defaults_and_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "[executor\njobs = ").unwrap();
+        let loaded = Config::load(dir.path());
+        assert_eq!(loaded.config, Config::default());
+        assert_eq!(loaded.errors.len(), 1);
+        std::fs::write(dir.path().join(CONFIG_FILE), "[executor]\njbos = 2\n").unwrap();
+        let loaded = Config::load(dir.path());
+        assert!(
+            loaded.errors[0].message.contains("jbos"),
+            "{:?}",
+            loaded.errors
+        );
+    }
+
+    #[test]
+    fn cleanroom_fills_what_ours_leaves_out() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CLEANROOM_FILE),
+            "[cli]\njobs = 7\n[containers]\ndefault_image = \"debian:12\"\n",
+        )
+        .unwrap();
+        let c = Config::load(dir.path()).config;
+        assert_eq!(c.executor.jobs, Some(7));
+        assert_eq!(c.executor.image(), "debian:12");
+        std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "[executor]\njobs = 2\n").unwrap();
+        let c = Config::load(dir.path()).config;
+        assert_eq!(c.executor.jobs, Some(2));
+        assert_eq!(c.executor.image(), "debian:12");
+    }
+
+    #[test]
+    fn client_settings_overlay() {
+        let c = Config::default()
+            .with_client_settings(&serde_json::json!({"executor": {"jobs": 5}}))
+            .unwrap();
+        assert_eq!(c.executor.jobs, Some(5));
+        assert_eq!(c.cache, CacheConfig::default());
+        assert!(Config::default()
+            .with_client_settings(&serde_json::json!({"executor": {"jobs": "x"}}))
+            .is_err());
+    }
+}

@@ -1,0 +1,368 @@
+//! Host processes for runs: each command leads its own session and process group
+//! (`setsid`), so a timeout or a cancel can stop it *and every child* with `killpg`:
+//! SIGTERM first, SIGKILL after a grace period (children that ignore SIGTERM die too).
+//! Memory and CPU limits are applied as rlimits before `exec`; output is captured with a
+//! size cap that keeps the tail.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Shared stop flag: set by a newer save of the same file or by shutdown.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Resource limits applied with `setrlimit` in the child.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rlimits {
+    /// RLIMIT_AS, bytes.
+    pub memory_bytes: Option<u64>,
+    /// RLIMIT_CPU, seconds of CPU time.
+    pub cpu_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// The complete environment: nothing is inherited.
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub kill_grace: Duration,
+    pub limits: Rlimits,
+    /// Bytes kept of stdout and of stderr each (the last ones).
+    pub output_cap: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessOutcome {
+    /// Exit code, when the process exited (not killed by a signal).
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Bytes dropped from the head of stdout/stderr by the cap.
+    pub truncated: bool,
+    pub duration: Duration,
+    pub timed_out: bool,
+    pub cancelled: bool,
+    /// The process could not be started.
+    pub spawn_error: Option<String>,
+}
+
+/// Keeps the last `cap` bytes written, counting what was dropped.
+struct Tail {
+    buf: Vec<u8>,
+    cap: usize,
+    dropped: bool,
+}
+
+impl Tail {
+    fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() > self.cap {
+            let excess = self.buf.len() - self.cap;
+            self.buf.drain(..excess);
+            self.dropped = true;
+        }
+    }
+}
+
+fn drain(
+    mut from: impl Read + Send + 'static,
+    cap: usize,
+) -> (Arc<Mutex<Tail>>, mpsc::Receiver<()>) {
+    let tail = Arc::new(Mutex::new(Tail {
+        buf: Vec::new(),
+        cap,
+        dropped: false,
+    }));
+    let (done_tx, done_rx) = mpsc::channel();
+    let sink = tail.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match from.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(&chunk[..n]),
+            }
+        }
+        let _ = done_tx.send(());
+    });
+    (tail, done_rx)
+}
+
+fn take(tail: &Mutex<Tail>) -> (String, bool) {
+    let t = tail.lock().unwrap_or_else(|p| p.into_inner());
+    (String::from_utf8_lossy(&t.buf).into_owned(), t.dropped)
+}
+
+fn killpg(pgid: i32, signal: i32) {
+    // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: value as libc::rlim_t,
+        rlim_max: value as libc::rlim_t,
+    };
+    // SAFETY: setrlimit with a valid pointer to an initialised struct.
+    if unsafe { libc::setrlimit(resource, &lim) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Run `spec` to completion, timeout or cancel.
+pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
+    let started = Instant::now();
+    let Some((program, args)) = spec.argv.split_first() else {
+        return ProcessOutcome {
+            spawn_error: Some("empty command".into()),
+            ..ProcessOutcome::default()
+        };
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let limits = spec.limits;
+    // SAFETY: only async-signal-safe calls (setsid, setrlimit) run between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(bytes) = limits.memory_bytes {
+                set_limit(libc::RLIMIT_AS, bytes)?;
+            }
+            if let Some(secs) = limits.cpu_seconds {
+                set_limit(libc::RLIMIT_CPU, secs.max(1))?;
+            }
+            Ok(())
+        });
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return ProcessOutcome {
+                spawn_error: Some(format!("cannot start `{program}`: {e}")),
+                duration: started.elapsed(),
+                ..ProcessOutcome::default()
+            }
+        }
+    };
+    let pgid = child.id() as i32;
+    let out = child.stdout.take().map(|s| drain(s, spec.output_cap));
+    let err = child.stderr.take().map(|s| drain(s, spec.output_cap));
+
+    let mut timed_out = false;
+    let mut cancelled = false;
+    let mut term_sent_at: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if term_sent_at.is_none() {
+            if started.elapsed() >= spec.timeout {
+                timed_out = true;
+            } else if cancel.is_cancelled() {
+                cancelled = true;
+            }
+            if timed_out || cancelled {
+                killpg(pgid, libc::SIGTERM);
+                term_sent_at = Some(Instant::now());
+            }
+        } else if term_sent_at.is_some_and(|t| t.elapsed() >= spec.kill_grace) {
+            killpg(pgid, libc::SIGKILL);
+        }
+        // Short sleeps keep reaction to timeouts and cancels within a few milliseconds.
+        let waited = started.elapsed();
+        std::thread::sleep(if waited < Duration::from_millis(50) {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(5)
+        });
+    };
+    let duration = started.elapsed();
+    if let Some(t) = term_sent_at {
+        // The leader is gone; give the rest of the group what is left of its grace.
+        let left = spec.kill_grace.saturating_sub(t.elapsed());
+        if !left.is_zero() {
+            std::thread::sleep(left.min(Duration::from_millis(200)));
+        }
+    }
+    // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it.
+    killpg(pgid, libc::SIGKILL);
+
+    // A grandchild that escaped the group may still hold the pipes: do not wait forever.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    for (_, done) in out.iter().chain(err.iter()) {
+        let _ = done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    }
+    let (stdout, t1) = out
+        .as_ref()
+        .map_or((String::new(), false), |(t, _)| take(t));
+    let (stderr, t2) = err
+        .as_ref()
+        .map_or((String::new(), false), |(t, _)| take(t));
+    ProcessOutcome {
+        exit_code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
+        stdout,
+        stderr,
+        truncated: t1 || t2,
+        duration,
+        timed_out,
+        cancelled,
+        spawn_error: None,
+    }
+}
+
+/// The environment every local run starts from: enough to find programs, nothing more.
+pub fn base_env(home: &std::path::Path) -> Vec<(String, String)> {
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin".into());
+    vec![
+        ("PATH".into(), path),
+        ("HOME".into(), home.display().to_string()),
+        ("TMPDIR".into(), home.display().to_string()),
+        ("LANG".into(), "C.UTF-8".into()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(script: &str) -> ProcessSpec {
+        let cwd = std::env::temp_dir();
+        ProcessSpec {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: base_env(&cwd),
+            cwd,
+            timeout: Duration::from_secs(10),
+            kill_grace: Duration::from_millis(200),
+            limits: Rlimits::default(),
+            output_cap: 1024,
+        }
+    }
+
+    #[test]
+    fn captures_exit_code_and_output() {
+        let o = run(&spec("echo out; echo err >&2; exit 3"), &CancelToken::new());
+        assert_eq!(o.exit_code, Some(3));
+        assert_eq!(o.stdout, "out\n");
+        assert_eq!(o.stderr, "err\n");
+        assert!(!o.timed_out);
+    }
+
+    #[test]
+    fn environment_is_clean() {
+        std::env::set_var("CLNRM_LSP_TEST_LEAK", "1");
+        let mut s = spec("echo ${CLNRM_LSP_TEST_LEAK:-clean} $DECLARED");
+        s.env.push(("DECLARED".into(), "yes".into()));
+        let o = run(&s, &CancelToken::new());
+        assert_eq!(o.stdout, "clean yes\n");
+    }
+
+    #[test]
+    fn output_cap_keeps_the_tail() {
+        let mut s = spec("i=0; while [ $i -lt 500 ]; do echo line$i; i=$((i+1)); done");
+        s.output_cap = 64;
+        let o = run(&s, &CancelToken::new());
+        assert!(o.truncated);
+        assert!(o.stdout.len() <= 64);
+        assert!(o.stdout.ends_with("line499\n"), "{}", o.stdout);
+    }
+
+    #[test]
+    fn timeout_kills_children_that_ignore_sigterm() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let mut s = spec(&format!(
+            "sh -c 'trap \"\" TERM; echo $$ > {}; while :; do sleep 1; done' & wait",
+            pidfile.display()
+        ));
+        s.timeout = Duration::from_millis(300);
+        let t = Instant::now();
+        let o = run(&s, &CancelToken::new());
+        assert!(o.timed_out);
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // Gone, or a zombie waiting for its new parent to reap it: either way not running.
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(false);
+        assert!(!alive, "child {pid} survived");
+    }
+
+    #[test]
+    fn cancel_stops_a_running_process() {
+        let token = CancelToken::new();
+        let t2 = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            t2.cancel();
+        });
+        let o = run(&spec("sleep 5"), &token);
+        assert!(o.cancelled);
+        assert!(o.duration < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn memory_limit_applies() {
+        let mut s = spec("ulimit -v");
+        s.limits.memory_bytes = Some(64 * 1024 * 1024);
+        let o = run(&s, &CancelToken::new());
+        assert_eq!(o.stdout.trim(), "65536");
+    }
+
+    #[test]
+    fn missing_program_is_an_error_value() {
+        let mut s = spec("");
+        s.argv = vec!["/nonexistent/prog".into()];
+        let o = run(&s, &CancelToken::new());
+        assert!(o.spawn_error.is_some());
+    }
+}
