@@ -19,7 +19,8 @@ pub struct Config {
     pub watch: WatchConfig,
     pub cache: CacheConfig,
     pub executor: ExecutorConfig,
-    pub diff: DiffConfig,
+    /// `[diff]`: the trace diff's settings (one definition, in `traces`).
+    pub diff: crate::traces::DiffSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,27 +123,6 @@ impl ExecutorConfig {
 
     pub fn image(&self) -> &str {
         self.default_image.as_deref().unwrap_or("alpine:latest")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DiffConfig {
-    /// Directory of recorded baselines, relative to the workspace root.
-    pub baselines_dir: PathBuf,
-    /// Attribute keys left out of comparisons (timestamps, ids, hosts).
-    pub ignore_attributes: Vec<String>,
-    /// A duration change below this percentage is not a change.
-    pub duration_tolerance_pct: f64,
-}
-
-impl Default for DiffConfig {
-    fn default() -> Self {
-        Self {
-            baselines_dir: PathBuf::from(".clnrm/baselines"),
-            ignore_attributes: Vec::new(),
-            duration_tolerance_pct: 20.0,
-        }
     }
 }
 
@@ -260,18 +240,9 @@ fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value) {
     }
 }
 
-/// The workspace root of `start`: the nearest ancestor holding `.clnrm/`, `cleanroom.toml`
-/// or `.git`, else `start` itself.
+/// The workspace root of `start` (see `documents::discover::workspace_root`).
 pub fn find_root(start: &Path) -> PathBuf {
-    let mut dir = Some(start);
-    while let Some(d) = dir {
-        if d.join(STATE_DIR).is_dir() || d.join(CLEANROOM_FILE).is_file() || d.join(".git").exists()
-        {
-            return d.to_path_buf();
-        }
-        dir = d.parent();
-    }
-    start.to_path_buf()
+    crate::documents::discover::workspace_root(start)
 }
 
 #[cfg(test)]
@@ -345,5 +316,26 @@ mod tests {
         assert!(Config::default()
             .with_client_settings(&serde_json::json!({"executor": {"jobs": "x"}}))
             .is_err());
+    }
+}
+
+#[cfg(test)]
+mod diff_section_tests {
+    use super::*;
+
+    #[test]
+    fn the_diff_section_is_the_trace_diffs_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(STATE_DIR)).unwrap();
+        std::fs::write(
+            dir.path().join(STATE_DIR).join("config.toml"),
+            "[diff]\nbaseline_dir = \"b\"\nignore_attributes = [\"http.*\"]\nignore_timestamps = false\n",
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(dir.path().join(STATE_DIR).join("config.toml")).unwrap();
+        let from_traces = crate::traces::DiffSettings::from_config_toml(&text).unwrap();
+        let parsed: Config = toml_edit::de::from_str(&text).unwrap();
+        assert_eq!(parsed.diff, from_traces);
+        assert_eq!(parsed.diff.baseline_dir, "b");
     }
 }

@@ -94,11 +94,16 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
     }
 }
 
-/// Nearest ancestor (itself included) holding `.clnrm/` or `.git`; else `start` itself.
+/// Nearest ancestor (itself included) holding `.clnrm/`, clnrm's `cleanroom.toml` or
+/// `.git`; else `start` itself.
 pub fn workspace_root(start: &Path) -> PathBuf {
     start
         .ancestors()
-        .find(|dir| dir.join(".clnrm").is_dir() || dir.join(".git").exists())
+        .find(|dir| {
+            dir.join(".clnrm").is_dir()
+                || dir.join("cleanroom.toml").is_file()
+                || dir.join(".git").exists()
+        })
         .unwrap_or(start)
         .to_path_buf()
 }

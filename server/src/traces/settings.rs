@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// kinds, statuses, attributes and events, and ignore what differs on every run
 /// (span/trace ids and timestamps).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DiffSettings {
     /// Where baselines live, relative to the workspace root.
     pub baseline_dir: String,
