@@ -188,13 +188,7 @@ mod tests {
     use crate::traces::{Span, SpanStatus};
 
     fn span(id: &str, parent: Option<&str>, name: &str) -> Span {
-        Span {
-            trace_id: "t".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
-            name: name.into(),
-            ..Span::default()
-        }
+        Span::test(id, parent, name)
     }
 
     fn sample() -> TraceDiff {

@@ -71,3 +71,17 @@ impl Span {
         (e >= s).then(|| (e - s) as f64 / 1e6)
     }
 }
+
+#[cfg(test)]
+impl Span {
+    /// A bare span in trace `t`, for tests.
+    pub(crate) fn test(id: &str, parent: Option<&str>, name: &str) -> Self {
+        Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: name.into(),
+            ..Span::default()
+        }
+    }
+}

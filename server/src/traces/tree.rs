@@ -141,13 +141,7 @@ mod tests {
     use super::*;
 
     fn span(id: &str, parent: Option<&str>, name: &str) -> Span {
-        Span {
-            trace_id: "t".into(),
-            span_id: id.into(),
-            parent_span_id: parent.map(Into::into),
-            name: name.into(),
-            ..Span::default()
-        }
+        Span::test(id, parent, name)
     }
 
     fn names(tree: &SpanTree, node: usize) -> Vec<String> {
