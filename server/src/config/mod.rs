@@ -339,3 +339,30 @@ mod diff_section_tests {
         assert_eq!(parsed.diff.baseline_dir, "b");
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    /// `schemas/clnrm-config.schema.json` names exactly the keys the loader reads.
+    #[test]
+    fn the_config_schema_matches_the_loader() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/clnrm-config.schema.json"))
+                .unwrap();
+        let config = serde_json::to_value(Config::default()).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&schema["properties"]), keys(&config));
+        for (section, value) in config.as_object().unwrap() {
+            assert_eq!(
+                keys(&schema["properties"][section]["properties"]),
+                keys(value),
+                "[{section}]"
+            );
+        }
+    }
+}
