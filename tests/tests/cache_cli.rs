@@ -51,7 +51,10 @@ fn stats_verify_and_clear_on_a_workspace() {
     assert_eq!(o.status.code(), Some(2), "--root needs a value");
 
     let root = ws.path().to_str().unwrap();
-    let o = cache(&["--root", root, "stats", "--format", "json"], Path::new("/"));
+    let o = cache(
+        &["--root", root, "stats", "--format", "json"],
+        Path::new("/"),
+    );
     assert_eq!(json(&o)["entries"], 1);
 
     let o = cache(&["clear"], ws.path());
