@@ -1,6 +1,8 @@
-//! Caches: the bounded in-memory map shared by content key.
-//! (The on-disk run-result store arrives with scenario runs.)
+//! Caches: the bounded in-memory map shared by content key, and the on-disk result cache
+//! of scenario runs.
 
 mod memory;
+pub mod results;
 
 pub use memory::{BoundedCache, CacheStats};
+pub use results::{PruneReport, ResultCache, ResultCacheStats, VerifyReport};

@@ -2,6 +2,7 @@
 //!
 //! Only this module writes to stdout, and only results go there; messages go to stderr.
 
+pub mod cache;
 pub mod check;
 pub mod diff;
 pub mod output;
@@ -36,6 +37,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Compare scenario traces with their recorded baselines: exit 0 same, 1 differences, 2 error.
     Diff(diff::DiffArgs),
+    /// Inspect and maintain the scenario-run result cache: exit 0 ok, 1 corrupt entries, 2 error.
+    Cache(cache::CacheArgs),
     /// Print a template rendered to TOML; exit 1 with diagnostics on stderr if it fails.
     Render(RenderCmd),
     /// Print the diagnostic code table (the README's table is generated from it).
@@ -85,6 +88,7 @@ pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Check(args) => run_check(args),
         Command::Diff(args) => diff::run(args),
+        Command::Cache(args) => cache::run(args),
         Command::Render(cmd) => {
             let color = use_color(cmd.color, std::io::stderr().is_terminal());
             render::run(cmd.args, color)

@@ -1,0 +1,521 @@
+//! The result cache of scenario runs: memory (LRU) in front of one JSON file per key on disk.
+//!
+//! Several processes may share the directory: writes are temp file + rename, and readers treat
+//! a vanished, torn or foreign file as a miss (the next `put` overwrites it).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::BoundedCache;
+use crate::analysis::ContentKey;
+
+/// Version of the on-disk envelope; entries of another format are misses.
+pub const RESULT_FORMAT: u32 = 1;
+
+/// Memory bound of the in-memory layer, in serialized bytes.
+const MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Serialize)]
+struct EnvelopeRef<'a, V> {
+    format: u32,
+    engine: &'a str,
+    key: &'a str,
+    created_unix: u64,
+    value: &'a V,
+}
+
+#[derive(Deserialize)]
+struct Envelope<V> {
+    format: u32,
+    engine: String,
+    key: String,
+    #[allow(dead_code)]
+    created_unix: u64,
+    value: V,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ResultCacheStats {
+    /// Lookups answered (memory or disk).
+    pub hits: u64,
+    pub misses: u64,
+    /// Entries found unreadable, torn, of another format/engine or under the wrong name.
+    pub corrupt: u64,
+    /// Hits answered from memory / from disk.
+    pub memory_hits: u64,
+    pub disk_hits: u64,
+    /// Entry files on disk and their total size.
+    pub entries: u64,
+    pub bytes: u64,
+    /// Mean time of a disk hit (read + parse), in microseconds.
+    pub mean_restore_micros: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PruneReport {
+    pub removed: u64,
+    pub freed_bytes: u64,
+    pub kept: u64,
+    pub kept_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub ok: u64,
+    pub corrupt: Vec<PathBuf>,
+    /// Whether the corrupt entries were deleted.
+    pub deleted: bool,
+}
+
+/// One entry file found on disk.
+struct DiskEntry {
+    path: PathBuf,
+    bytes: u64,
+    modified: SystemTime,
+}
+
+pub struct ResultCache<V> {
+    dir: PathBuf,
+    memory: BoundedCache<ContentKey, V>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    corrupt: AtomicU64,
+    memory_hits: AtomicU64,
+    disk_hits: AtomicU64,
+    restore_micros: AtomicU64,
+}
+
+/// The default directory: `<cache.dir>/results` under the workspace root.
+pub fn default_dir(root: &Path, config: &crate::config::Config) -> PathBuf {
+    config.cache_dir(root).join("results")
+}
+
+impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
+    pub fn new(dir: impl Into<PathBuf>, memory_entries: usize) -> Self {
+        Self {
+            dir: dir.into(),
+            memory: BoundedCache::new(memory_entries, MEMORY_BYTES),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            corrupt: AtomicU64::new(0),
+            memory_hits: AtomicU64::new(0),
+            disk_hits: AtomicU64::new(0),
+            restore_micros: AtomicU64::new(0),
+        }
+    }
+
+    /// The cache of a workspace as configured (`[cache]` of `.clnrm/config.toml`).
+    pub fn for_workspace(root: &Path, config: &crate::config::Config) -> Self {
+        Self::new(default_dir(root, config), config.cache.memory_entries)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `<dir>/<hex[0..2]>/<hex>.json`
+    pub fn path_of(&self, key: &ContentKey) -> PathBuf {
+        let hex = key.to_hex();
+        self.dir.join(&hex[..2]).join(format!("{hex}.json"))
+    }
+
+    /// Memory first, then disk (a disk hit is promoted into memory).
+    pub fn get(&self, key: &ContentKey) -> Option<V> {
+        if let Some(v) = self.memory.get(key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            self.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Some(v);
+        }
+        let started = Instant::now();
+        let bytes = match std::fs::read(self.path_of(key)) {
+            Ok(b) => b,
+            Err(_) => {
+                // Absent, or removed by another process between listing and reading.
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+        };
+        match decode::<V>(&bytes, &key.to_hex()) {
+            Some(value) => {
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.restore_micros.fetch_add(micros, Ordering::Relaxed);
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                self.disk_hits.fetch_add(1, Ordering::Relaxed);
+                self.memory.insert(*key, value.clone(), bytes.len());
+                Some(value)
+            }
+            None => {
+                self.corrupt.fetch_add(1, Ordering::Relaxed);
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Store `value` in memory and (atomically) on disk, replacing any previous entry.
+    pub fn put(&self, key: &ContentKey, value: &V) -> io::Result<()> {
+        let hex = key.to_hex();
+        let envelope = EnvelopeRef {
+            format: RESULT_FORMAT,
+            engine: crate::ENGINE_VERSION,
+            key: &hex,
+            created_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            value,
+        };
+        let bytes = serde_json::to_vec(&envelope).map_err(io::Error::other)?;
+        crate::traces::baseline::write_atomic(&self.path_of(key), &bytes)?;
+        self.memory.insert(*key, value.clone(), bytes.len());
+        Ok(())
+    }
+
+    /// Remove entries older than `max_age`, then the oldest until at most `max_bytes` remain.
+    pub fn prune(&self, max_bytes: u64, max_age: Duration) -> io::Result<PruneReport> {
+        let mut entries = self.scan()?;
+        entries.sort_by_key(|e| e.modified);
+        let now = SystemTime::now();
+        let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+        let mut report = PruneReport::default();
+        for e in entries {
+            let age = now.duration_since(e.modified).unwrap_or(Duration::ZERO);
+            if age > max_age || total > max_bytes {
+                remove_tolerant(&e.path)?;
+                total -= e.bytes;
+                report.removed += 1;
+                report.freed_bytes += e.bytes;
+            } else {
+                report.kept += 1;
+                report.kept_bytes += e.bytes;
+            }
+        }
+        if report.removed > 0 {
+            // Memory must not answer for entries the disk no longer has.
+            self.memory.clear();
+        }
+        Ok(report)
+    }
+
+    /// Remove every entry (memory and disk).
+    pub fn clear(&self) -> io::Result<u64> {
+        self.memory.clear();
+        let entries = self.scan()?;
+        for e in &entries {
+            remove_tolerant(&e.path)?;
+        }
+        Ok(entries.len() as u64)
+    }
+
+    /// Check every entry file; with `delete`, remove the corrupt ones.
+    pub fn verify(&self, delete: bool) -> io::Result<VerifyReport> {
+        let mut report = VerifyReport {
+            deleted: delete,
+            ..VerifyReport::default()
+        };
+        for e in self.scan()? {
+            let Some(stem) = e.path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let bytes = match std::fs::read(&e.path) {
+                Ok(b) => b,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
+            if decode::<V>(&bytes, stem).is_some() {
+                report.ok += 1;
+            } else {
+                if delete {
+                    remove_tolerant(&e.path)?;
+                }
+                report.corrupt.push(e.path);
+            }
+        }
+        report.corrupt.sort();
+        Ok(report)
+    }
+
+    /// Counters of this instance plus the disk directory's size.
+    pub fn stats(&self) -> io::Result<ResultCacheStats> {
+        let entries = self.scan()?;
+        let disk_hits = self.disk_hits.load(Ordering::Relaxed);
+        let micros = self.restore_micros.load(Ordering::Relaxed);
+        Ok(ResultCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            corrupt: self.corrupt.load(Ordering::Relaxed),
+            memory_hits: self.memory_hits.load(Ordering::Relaxed),
+            disk_hits,
+            entries: entries.len() as u64,
+            bytes: entries.iter().map(|e| e.bytes).sum(),
+            mean_restore_micros: if disk_hits == 0 {
+                0.0
+            } else {
+                micros as f64 / disk_hits as f64
+            },
+        })
+    }
+
+    /// Entry files (`*.json` in the two-hex-digit shard directories); a missing root is empty.
+    fn scan(&self) -> io::Result<Vec<DiskEntry>> {
+        let mut out = Vec::new();
+        let shards = match std::fs::read_dir(&self.dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for shard in shards {
+            let shard = shard?.path();
+            let is_shard = shard
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !is_shard || !shard.is_dir() {
+                continue;
+            }
+            let files = match std::fs::read_dir(&shard) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for file in files {
+                let file = file?;
+                let path = file.path();
+                if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                    continue; // temp files of writers in progress
+                }
+                let meta = match file.metadata() {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                out.push(DiskEntry {
+                    path,
+                    bytes: meta.len(),
+                    modified: meta.modified().unwrap_or(UNIX_EPOCH),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The value of an entry file, if it is whole, ours, of this engine and for `hex`.
+fn decode<V: DeserializeOwned>(bytes: &[u8], hex: &str) -> Option<V> {
+    let env: Envelope<V> = serde_json::from_slice(bytes).ok()?;
+    (env.format == RESULT_FORMAT && env.engine == crate::ENGINE_VERSION && env.key == hex)
+        .then_some(env.value)
+}
+
+fn remove_tolerant(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Run {
+        passed: bool,
+        spans: Vec<String>,
+    }
+
+    fn key(n: u8) -> ContentKey {
+        ContentKey([n; 32])
+    }
+
+    fn run(n: usize) -> Run {
+        Run {
+            passed: n % 2 == 0,
+            spans: (0..n).map(|i| format!("span-{i}")).collect(),
+        }
+    }
+
+    #[test]
+    fn put_then_get_from_a_fresh_instance_reads_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = ResultCache::<Run>::new(dir.path(), 8);
+        a.put(&key(1), &run(3)).unwrap();
+        let b = ResultCache::<Run>::new(dir.path(), 8);
+        assert_eq!(b.get(&key(1)), Some(run(3)));
+        assert_eq!(b.get(&key(1)), Some(run(3)));
+        let s = b.stats().unwrap();
+        assert_eq!((s.hits, s.disk_hits, s.memory_hits), (2, 1, 1));
+        assert_eq!(s.entries, 1);
+        assert!(s.bytes > 0);
+        assert_eq!(b.get(&key(2)), None);
+        assert_eq!(b.stats().unwrap().misses, 1);
+        let hex = key(1).to_hex();
+        assert!(dir
+            .path()
+            .join(&hex[..2])
+            .join(format!("{hex}.json"))
+            .is_file());
+    }
+
+    #[test]
+    fn corrupt_entry_is_a_counted_miss_and_is_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        let path = c.path_of(&key(7));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"{not json").unwrap();
+        assert_eq!(c.get(&key(7)), None);
+        let s = c.stats().unwrap();
+        assert_eq!((s.corrupt, s.misses), (1, 1));
+        c.put(&key(7), &run(2)).unwrap();
+        let fresh = ResultCache::<Run>::new(dir.path(), 8);
+        assert_eq!(fresh.get(&key(7)), Some(run(2)));
+    }
+
+    #[test]
+    fn truncated_wrong_key_and_wrong_format_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        c.put(&key(1), &run(5)).unwrap();
+        let good = std::fs::read(c.path_of(&key(1))).unwrap();
+        // Truncated.
+        std::fs::write(c.path_of(&key(1)), &good[..good.len() / 2]).unwrap();
+        // Whole but filed under another key.
+        std::fs::create_dir_all(c.path_of(&key(2)).parent().unwrap()).unwrap();
+        std::fs::write(c.path_of(&key(2)), &good).unwrap();
+        // Another format version.
+        let text = String::from_utf8(good)
+            .unwrap()
+            .replace("\"format\":1", "\"format\":99");
+        std::fs::create_dir_all(c.path_of(&key(3)).parent().unwrap()).unwrap();
+        std::fs::write(
+            c.path_of(&key(3)),
+            text.replace(&key(1).to_hex(), &key(3).to_hex()),
+        )
+        .unwrap();
+        let fresh = ResultCache::<Run>::new(dir.path(), 8);
+        for k in [1, 2, 3] {
+            assert_eq!(fresh.get(&key(k)), None, "key {k}");
+        }
+        assert_eq!(fresh.stats().unwrap().corrupt, 3);
+        let report = fresh.verify(false).unwrap();
+        assert_eq!(report.ok, 0);
+        assert_eq!(report.corrupt.len(), 3);
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_key_never_expose_a_torn_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = |n: usize| Run {
+            passed: true,
+            spans: vec![format!("{n}").repeat(2000); 50],
+        };
+        std::thread::scope(|s| {
+            for w in 0..3 {
+                let path = dir.path().to_path_buf();
+                s.spawn(move || {
+                    let c = ResultCache::<Run>::new(path, 1);
+                    for _ in 0..20 {
+                        c.put(&key(9), &big(w)).unwrap();
+                    }
+                });
+            }
+            let path = dir.path().to_path_buf();
+            s.spawn(move || {
+                for _ in 0..200 {
+                    // A fresh instance each time, so every read goes to disk.
+                    let c = ResultCache::<Run>::new(&path, 1);
+                    if let Some(v) = c.get(&key(9)) {
+                        assert!(v.spans.iter().all(|sp| sp == &v.spans[0]));
+                    }
+                    assert_eq!(c.stats().unwrap().corrupt, 0);
+                }
+            });
+        });
+        let c = ResultCache::<Run>::new(dir.path(), 1);
+        assert!(c.get(&key(9)).is_some());
+        assert_eq!(c.verify(false).unwrap().ok, 1);
+    }
+
+    #[test]
+    fn prune_removes_oldest_first_by_size_and_all_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        for k in 1..=4u8 {
+            c.put(&key(k), &run(10)).unwrap();
+            // Distinct modification times, oldest = key 1.
+            let f = std::fs::File::options()
+                .write(true)
+                .open(c.path_of(&key(k)))
+                .unwrap();
+            f.set_modified(UNIX_EPOCH + Duration::from_secs(2_000_000_000 + u64::from(k)))
+                .unwrap();
+        }
+        let each = c.stats().unwrap().bytes / 4;
+        let report = c
+            .prune(each * 2, Duration::from_secs(u64::MAX / 4))
+            .unwrap();
+        assert_eq!((report.removed, report.kept), (2, 2));
+        let fresh = ResultCache::<Run>::new(dir.path(), 8);
+        assert_eq!(fresh.get(&key(1)), None);
+        assert_eq!(fresh.get(&key(2)), None);
+        assert_eq!(fresh.get(&key(3)), Some(run(10)));
+        assert_eq!(fresh.get(&key(4)), Some(run(10)));
+
+        // By age: an entry dated long ago goes, a fresh one stays.
+        let old = std::fs::File::options()
+            .write(true)
+            .open(c.path_of(&key(3)))
+            .unwrap();
+        old.set_modified(UNIX_EPOCH + Duration::from_secs(1))
+            .unwrap();
+        c.put(&key(5), &run(1)).unwrap();
+        let report = c.prune(u64::MAX, Duration::from_secs(3600)).unwrap();
+        assert_eq!(report.removed, 1);
+        assert_eq!(c.get(&key(3)), None);
+        assert_eq!(c.get(&key(5)), Some(run(1)));
+    }
+
+    #[test]
+    fn clear_empties_memory_and_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        c.put(&key(1), &run(1)).unwrap();
+        c.put(&key(2), &run(2)).unwrap();
+        assert_eq!(c.clear().unwrap(), 2);
+        assert_eq!(c.get(&key(1)), None);
+        assert_eq!(c.stats().unwrap().entries, 0);
+    }
+
+    #[test]
+    fn verify_reports_and_optionally_deletes_corrupt_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        c.put(&key(1), &run(1)).unwrap();
+        let bad = c.path_of(&key(2));
+        std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+        std::fs::write(&bad, b"").unwrap();
+        let report = c.verify(false).unwrap();
+        assert_eq!(report.ok, 1);
+        assert_eq!(report.corrupt, vec![bad.clone()]);
+        assert!(bad.exists());
+        let report = c.verify(true).unwrap();
+        assert_eq!(report.corrupt.len(), 1);
+        assert!(!bad.exists());
+        assert!(c.verify(false).unwrap().corrupt.is_empty());
+    }
+
+    #[test]
+    fn missing_directory_is_an_empty_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path().join("nope"), 8);
+        assert_eq!(c.stats().unwrap().entries, 0);
+        assert_eq!(c.verify(false).unwrap().ok, 0);
+        assert_eq!(c.clear().unwrap(), 0);
+    }
+}
