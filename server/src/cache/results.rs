@@ -195,11 +195,41 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
                 report.kept_bytes += e.bytes;
             }
         }
+        self.remove_stale_temp_files()?;
         if report.removed > 0 {
             // Memory must not answer for entries the disk no longer has.
             self.memory.clear();
         }
         Ok(report)
+    }
+
+    /// Temp files of writers that died before their rename (an hour old: no live writer).
+    fn remove_stale_temp_files(&self) -> io::Result<()> {
+        let Ok(shards) = std::fs::read_dir(&self.dir) else {
+            return Ok(());
+        };
+        let cutoff = SystemTime::now()
+            .checked_sub(Duration::from_secs(3600))
+            .unwrap_or(UNIX_EPOCH);
+        for shard in shards.flatten() {
+            let Ok(files) = std::fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let is_temp = file
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(".tmp"));
+                let old = file
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < cutoff);
+                if is_temp && old {
+                    remove_tolerant(&file.path())?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Remove every entry (memory and disk).
@@ -479,6 +509,28 @@ mod tests {
         assert_eq!(report.removed, 1);
         assert_eq!(c.get(&key(3)), None);
         assert_eq!(c.get(&key(5)), Some(run(1)));
+    }
+
+    #[test]
+    fn prune_removes_temp_files_of_dead_writers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        c.put(&key(1), &run(1)).unwrap();
+        let shard = c.path_of(&key(1)).parent().unwrap().to_path_buf();
+        let stale = shard.join(".tmpDEAD");
+        let live = shard.join(".tmpLIVE");
+        std::fs::write(&stale, b"{").unwrap();
+        std::fs::write(&live, b"{").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(UNIX_EPOCH + Duration::from_secs(1))
+            .unwrap();
+        c.prune(u64::MAX, Duration::from_secs(3600)).unwrap();
+        assert!(!stale.exists());
+        assert!(live.exists());
+        assert_eq!(c.get(&key(1)), Some(run(1)));
     }
 
     #[test]
