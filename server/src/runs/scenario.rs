@@ -338,3 +338,113 @@ impl Ids {
         format!("{:016x}{:016x}", self.next(), self.next())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runs::backend::Local;
+
+    fn go(toml: &str) -> RunResult {
+        let file = TestFile::from_rendered(toml, None).unwrap();
+        execute(
+            &file,
+            &file.scenarios[0],
+            &Local,
+            Duration::from_secs(20),
+            &CancelToken::new(),
+        )
+    }
+
+    #[test]
+    fn passing_run_with_runner_spans() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = \"echo ok\"\n");
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert_eq!(r.exit_code, Some(0));
+        assert!(r.stdout_tail.contains("ok"));
+        assert_eq!(r.short_reason(), "passed");
+        let names: Vec<_> = r.spans.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["clnrm.run", "scenario:a", "step:run"]);
+        assert_eq!(
+            r.spans[2].parent_span_id.as_deref(),
+            Some(r.spans[1].span_id.as_str())
+        );
+        assert_eq!(
+            r.spans[2].attributes.get("process.exit_code"),
+            Some(&Value::from(0))
+        );
+    }
+
+    #[test]
+    fn failing_run_reports_exit_and_stderr() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'echo boom >&2; exit 1' '''\n");
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.exit_code, Some(1));
+        assert_eq!(r.short_reason(), "exit 1: boom");
+    }
+
+    #[test]
+    fn step_regex_mismatch_fails_with_reason() {
+        let r = go(concat!(
+            "[[scenario]]\nname = \"a\"\n",
+            "steps = [{ name = \"s\", command = [\"echo\", \"nope\"], expected_output_regex = \"^ok$\" }]\n"
+        ));
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.failures[0].path, "scenario[0].steps[0]");
+        assert_eq!(r.short_reason(), "expected /^ok$/ in stdout");
+    }
+
+    #[test]
+    fn timeout_kills_a_child_ignoring_sigterm() {
+        let t = Instant::now();
+        let r = go(concat!(
+            "[[scenario]]\nname = \"a\"\ntimeout_ms = 300\n",
+            "run = '''sh -c 'trap \"\" TERM; sleep 30' '''\n"
+        ));
+        assert_eq!(r.status, RunStatus::TimedOut, "{r:?}");
+        // 300 ms timeout + 2 s grace, with slack for a loaded machine.
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        assert_eq!(r.short_reason(), "timed out after 0.3 s");
+    }
+
+    const SPAN_LINE: &str = r#"{"name":"db.query","trace_id":"t1","span_id":"s1"}"#;
+
+    #[test]
+    fn stdout_span_lines_reach_the_verdict() {
+        let body = format!(
+            "[[scenario]]\nname = \"a\"\nsteps = [{{ name = \"s\", command = [\"echo '{SPAN_LINE}'\"] }}]\n\
+             [[expect.span]]\nname = \"db.query\"\n[expect.counts]\nspans_total = {{ gte = 4 }}\n"
+        );
+        let r = go(&body);
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r
+            .spans
+            .iter()
+            .any(|s| s.name == "db.query" && s.source == SpanSource::Stdout));
+
+        let missing = go(&body.replace("db.query\"\n[expect", "db.missing\"\n[expect"));
+        assert_eq!(missing.status, RunStatus::Failed, "{missing:?}");
+        assert_eq!(missing.failures[0].path, "expect.span[0]");
+    }
+
+    #[test]
+    fn otlp_json_post_reaches_the_verdict() {
+        let json = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"http.get","kind":2}]}]}]}"#;
+        let script = if std::path::Path::new("/usr/bin/curl").exists() {
+            format!("curl -sf -H 'Content-Type: application/json' --data '{json}' \"$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\"")
+        } else {
+            format!(
+                "python3 -c 'import os,urllib.request as u; u.urlopen(u.Request(os.environ[\"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\"], data=open(0,\"rb\").read(), headers={{\"Content-Type\":\"application/json\"}}))' <<'E'\n{json}\nE"
+            )
+        };
+        let body = format!(
+            "[[scenario]]\nname = \"a\"\nsteps = [{{ name = \"post\", command = [{}] }}]\n[[expect.span]]\nname = \"http.get\"\n",
+            toml_edit::Value::from(script.as_str())
+        );
+        let r = go(&body);
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r
+            .spans
+            .iter()
+            .any(|s| s.name == "http.get" && s.source == SpanSource::Otlp));
+    }
+}
