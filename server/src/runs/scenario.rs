@@ -410,8 +410,9 @@ mod tests {
 
     #[test]
     fn stdout_span_lines_reach_the_verdict() {
+        let cmd = toml_edit::Value::from(format!("echo '{SPAN_LINE}'"));
         let body = format!(
-            "[[scenario]]\nname = \"a\"\nsteps = [{{ name = \"s\", command = [\"echo '{SPAN_LINE}'\"] }}]\n\
+            "[[scenario]]\nname = \"a\"\nsteps = [{{ name = \"s\", command = [{cmd}] }}]\n\
              [[expect.span]]\nname = \"db.query\"\n[expect.counts]\nspans_total = {{ gte = 4 }}\n"
         );
         let r = go(&body);
