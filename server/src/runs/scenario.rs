@@ -18,6 +18,15 @@ use crate::model::expect::Expectations;
 use crate::model::{Scenario, TestFile};
 use crate::traces::{Span, SpanKind, SpanSource, SpanStatus};
 
+/// One command to run: (table path, name, argv, extra env, expectation).
+type Command<'a> = (
+    String,
+    String,
+    Vec<String>,
+    BTreeMap<String, String>,
+    ProcessExpectation<'a>,
+);
+
 /// Bytes of stdout/stderr kept in the result.
 const TAIL: usize = 4096;
 
@@ -97,13 +106,7 @@ pub fn execute(
         .unwrap_or(0);
 
     // Commands: (table path, name, argv, extra env, expectation).
-    let mut commands: Vec<(
-        String,
-        String,
-        Vec<String>,
-        BTreeMap<String, String>,
-        ProcessExpectation<'_>,
-    )> = Vec::new();
+    let mut commands: Vec<Command<'_>> = Vec::new();
     if let Some(cmd) = &scenario.run {
         match split(cmd) {
             Ok(argv) if !argv.is_empty() => commands.push((
