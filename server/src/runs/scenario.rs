@@ -1,0 +1,454 @@
+//! Runs one scenario end to end: its `run` command (clnrm argv splitting, no shell), then
+//! each step (`sh -c`), under one deadline, with the collector's OTLP env; then the
+//! process checks and the `[expect]` verdict on stdout/OTLP spans + the runner's own spans.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::argv::{split, step_argv};
+use super::backend::{Backend, Invocation, RunLimits};
+use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome as Observed};
+use super::process::{run, CancelToken, ProcessOutcome};
+use super::result::{RunResult, RunStatus};
+use super::spans::Collector;
+use crate::model::expect::Expectations;
+use crate::model::{Scenario, TestFile};
+use crate::traces::{Span, SpanKind, SpanSource, SpanStatus};
+
+/// One command to run: (table path, name, argv, extra env, expectation).
+type Command<'a> = (
+    String,
+    String,
+    Vec<String>,
+    BTreeMap<String, String>,
+    ProcessExpectation<'a>,
+);
+
+/// Bytes of stdout/stderr kept in the result.
+const TAIL: usize = 4096;
+
+/// The scenario's own timeout (`timeout_ms`, then `policy.max_execution_time_s`), else `default`.
+pub fn scenario_timeout(scenario: &Scenario, default: Duration) -> Duration {
+    scenario
+        .timeout_ms
+        .map(Duration::from_millis)
+        .or(scenario
+            .policy
+            .max_execution_time_s
+            .map(Duration::from_secs))
+        .unwrap_or(default)
+}
+
+pub fn execute(
+    file: &TestFile,
+    scenario: &Scenario,
+    backend: &dyn Backend,
+    timeout: Duration,
+    cancel: &CancelToken,
+) -> RunResult {
+    let timeout = scenario_timeout(scenario, timeout);
+    let started = Instant::now();
+    let mut result = RunResult {
+        scenario: scenario.name.clone(),
+        status: RunStatus::Passed,
+        exit_code: None,
+        duration_ms: 0,
+        stdout_tail: String::new(),
+        stderr_tail: String::new(),
+        backend: backend.kind(),
+        spans: Vec::new(),
+        failures: Vec::new(),
+        error: None,
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        cached: false,
+    };
+    let workdir = match tempfile::Builder::new().prefix("clnrm-run-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            return error(
+                result,
+                format!("cannot create a run directory: {e}"),
+                started,
+            )
+        }
+    };
+    let collector = match Collector::start() {
+        Ok(c) => c,
+        Err(e) => {
+            return error(
+                result,
+                format!("cannot start the OTLP receiver: {e}"),
+                started,
+            )
+        }
+    };
+    let services = file.services_of(scenario);
+    let service = scenario
+        .service
+        .as_ref()
+        .and_then(|s| services.get(s))
+        .or_else(|| services.values().next())
+        .copied();
+    let limits = RunLimits {
+        memory_mb: scenario.policy.max_memory_mb.or(file.limits.memory_mb),
+        cpus: scenario
+            .policy
+            .max_cpu_usage
+            .or(file.limits.cpu_millicores.map(|m| m as f64 / 1000.0)),
+    };
+    let index = file
+        .scenarios
+        .iter()
+        .position(|s| s.name == scenario.name)
+        .unwrap_or(0);
+
+    // Commands: (table path, name, argv, extra env, expectation).
+    let mut commands: Vec<Command<'_>> = Vec::new();
+    if let Some(cmd) = &scenario.run {
+        match split(cmd) {
+            Ok(argv) if !argv.is_empty() => commands.push((
+                format!("scenario[{index}]"),
+                "run".into(),
+                argv,
+                BTreeMap::new(),
+                ProcessExpectation::default(),
+            )),
+            Ok(_) => return error(result, "empty `run` command".into(), started),
+            Err(e) => return error(result, format!("cannot split `run`: {e:?}"), started),
+        }
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        commands.push((
+            format!("scenario[{index}].steps[{i}]"),
+            step.name.clone(),
+            step_argv(&step.command),
+            step.env.clone(),
+            ProcessExpectation {
+                exit_code: Some(step.expected_exit_code),
+                output_regex: step.expected_output_regex.as_deref(),
+            },
+        ));
+    }
+
+    let ids = Ids::new();
+    let trace_id = ids.trace();
+    let run_id = ids.span();
+    let scenario_id = ids.span();
+    let t0 = now_ns();
+    let mut runner_spans = Vec::new();
+    let mut all_stdout = String::new();
+    let mut stderr_all = String::new();
+    for (path, name, argv, step_env, expect) in commands {
+        let remaining = timeout.saturating_sub(started.elapsed());
+        let mut env: Vec<(String, String)> = collector.otlp_env();
+        if let Some(svc) = service {
+            env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        env.extend(step_env);
+        let mut spec = backend.command(&Invocation {
+            argv: &argv,
+            env: &env,
+            limits,
+            workdir: workdir.path(),
+            image: service.and_then(|s| s.image.as_deref()),
+        });
+        spec.timeout = remaining.max(Duration::from_millis(1));
+        let s0 = now_ns();
+        let out: ProcessOutcome = run(&spec, cancel);
+        runner_spans.push(runner_span(
+            &trace_id,
+            ids.span(),
+            Some(&scenario_id),
+            &format!("step:{name}"),
+            s0,
+            &out,
+        ));
+        all_stdout.push_str(&out.stdout);
+        all_stdout.push('\n');
+        stderr_all.push_str(&out.stderr);
+        result.exit_code = out.exit_code;
+        if let Some(e) = &out.spawn_error {
+            result.status = RunStatus::Error;
+            result.error = Some(format!("cannot start `{}`: {e}", argv.join(" ")));
+            break;
+        }
+        if out.timed_out {
+            result.status = RunStatus::TimedOut;
+            break;
+        }
+        if out.cancelled {
+            result.status = RunStatus::Cancelled;
+            break;
+        }
+        let f = check_process(
+            &path,
+            expect,
+            Observed {
+                exit_code: out.exit_code,
+                stdout: &out.stdout,
+                stderr: &out.stderr,
+            },
+        );
+        if !f.is_empty() {
+            result.failures.extend(f);
+            break;
+        }
+    }
+    let t1 = now_ns();
+    let mut spans = collector.finish(&all_stdout);
+    let mut scen = bare_span(
+        &trace_id,
+        scenario_id.clone(),
+        Some(&run_id),
+        &format!("scenario:{}", scenario.name),
+        t0,
+        t1,
+    );
+    scen.status = if result.status == RunStatus::Passed && result.failures.is_empty() {
+        SpanStatus::Ok
+    } else {
+        SpanStatus::Error
+    };
+    spans.push(bare_span(
+        &trace_id,
+        run_id.clone(),
+        None,
+        "clnrm.run",
+        t0,
+        t1,
+    ));
+    spans.push(scen);
+    spans.extend(runner_spans);
+
+    if result.status == RunStatus::Passed && result.failures.is_empty() {
+        match expectations(file) {
+            Ok(exp) => result.failures.extend(evaluate(&exp, &spans)),
+            Err(e) => {
+                result.status = RunStatus::Error;
+                result.error = Some(format!("cannot read [expect]: {e}"));
+            }
+        }
+    }
+    if result.status == RunStatus::Passed && !result.failures.is_empty() {
+        result.status = RunStatus::Failed;
+    }
+    result.stdout_tail = tail(&all_stdout);
+    result.stderr_tail = tail(&stderr_all);
+    result.spans = spans;
+    result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    result
+}
+
+fn expectations(file: &TestFile) -> Result<Expectations, String> {
+    match &file.expect {
+        Value::Null => Ok(Expectations::default()),
+        v => serde_json::from_value(v.clone()).map_err(|e| e.to_string()),
+    }
+}
+
+fn error(mut r: RunResult, msg: String, started: Instant) -> RunResult {
+    r.status = RunStatus::Error;
+    r.error = Some(msg);
+    r.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    r
+}
+
+fn tail(s: &str) -> String {
+    let s = s.trim_end();
+    let mut start = s.len().saturating_sub(TAIL);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    s[start..].to_string()
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn bare_span(
+    trace: &str,
+    id: String,
+    parent: Option<&str>,
+    name: &str,
+    start: u64,
+    end: u64,
+) -> Span {
+    Span {
+        trace_id: trace.to_string(),
+        span_id: id,
+        parent_span_id: parent.map(str::to_string),
+        name: name.to_string(),
+        kind: Some(SpanKind::Internal),
+        start_time_unix_nano: Some(start),
+        end_time_unix_nano: Some(end.max(start)),
+        source: SpanSource::Runner,
+        ..Span::default()
+    }
+}
+
+fn runner_span(
+    trace: &str,
+    id: String,
+    parent: Option<&str>,
+    name: &str,
+    start: u64,
+    out: &ProcessOutcome,
+) -> Span {
+    let mut s = bare_span(trace, id, parent, name, start, now_ns());
+    if let Some(c) = out.exit_code {
+        s.attributes
+            .insert("process.exit_code".into(), Value::from(c));
+    }
+    s.attributes.insert(
+        "duration_ms".into(),
+        Value::from(u64::try_from(out.duration.as_millis()).unwrap_or(u64::MAX)),
+    );
+    s.status = if out.exit_code == Some(0) {
+        SpanStatus::Ok
+    } else {
+        SpanStatus::Error
+    };
+    s
+}
+
+/// Unique-enough hex ids for runner spans: time-seeded, mixed (splitmix64).
+struct Ids(AtomicU64);
+
+impl Ids {
+    fn new() -> Self {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        Ids(AtomicU64::new(
+            now_ns() ^ SEQ.fetch_add(1 << 32, Ordering::Relaxed),
+        ))
+    }
+    fn next(&self) -> u64 {
+        let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn span(&self) -> String {
+        format!("{:016x}", self.next())
+    }
+    fn trace(&self) -> String {
+        format!("{:016x}{:016x}", self.next(), self.next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runs::backend::Local;
+
+    fn go(toml: &str) -> RunResult {
+        let file = TestFile::from_rendered(toml, None).unwrap();
+        execute(
+            &file,
+            &file.scenarios[0],
+            &Local,
+            Duration::from_secs(20),
+            &CancelToken::new(),
+        )
+    }
+
+    #[test]
+    fn passing_run_with_runner_spans() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = \"echo ok\"\n");
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert_eq!(r.exit_code, Some(0));
+        assert!(r.stdout_tail.contains("ok"));
+        assert_eq!(r.short_reason(), "passed");
+        let names: Vec<_> = r.spans.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["clnrm.run", "scenario:a", "step:run"]);
+        assert_eq!(
+            r.spans[2].parent_span_id.as_deref(),
+            Some(r.spans[1].span_id.as_str())
+        );
+        assert_eq!(
+            r.spans[2].attributes.get("process.exit_code"),
+            Some(&Value::from(0))
+        );
+    }
+
+    #[test]
+    fn failing_run_reports_exit_and_stderr() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'echo boom >&2; exit 1' '''\n");
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.exit_code, Some(1));
+        assert_eq!(r.short_reason(), "exit 1: boom");
+    }
+
+    #[test]
+    fn step_regex_mismatch_fails_with_reason() {
+        let r = go(concat!(
+            "[[scenario]]\nname = \"a\"\n",
+            "steps = [{ name = \"s\", command = [\"echo\", \"nope\"], expected_output_regex = \"^ok$\" }]\n"
+        ));
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.failures[0].path, "scenario[0].steps[0]");
+        assert_eq!(r.short_reason(), "expected /^ok$/ in stdout");
+    }
+
+    #[test]
+    fn timeout_kills_a_child_ignoring_sigterm() {
+        let t = Instant::now();
+        let r = go(concat!(
+            "[[scenario]]\nname = \"a\"\ntimeout_ms = 300\n",
+            "run = '''sh -c 'trap \"\" TERM; sleep 30' '''\n"
+        ));
+        assert_eq!(r.status, RunStatus::TimedOut, "{r:?}");
+        // 300 ms timeout + 2 s grace, with slack for a loaded machine.
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        assert_eq!(r.short_reason(), "timed out after 0.3 s");
+    }
+
+    const SPAN_LINE: &str = r#"{"name":"db.query","trace_id":"t1","span_id":"s1"}"#;
+
+    #[test]
+    fn stdout_span_lines_reach_the_verdict() {
+        let cmd = toml_edit::Value::from(format!("echo '{SPAN_LINE}'"));
+        let body = format!(
+            "[[scenario]]\nname = \"a\"\nsteps = [{{ name = \"s\", command = [{cmd}] }}]\n\
+             [[expect.span]]\nname = \"db.query\"\n[expect.counts]\nspans_total = {{ gte = 4 }}\n"
+        );
+        let r = go(&body);
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r
+            .spans
+            .iter()
+            .any(|s| s.name == "db.query" && s.source == SpanSource::Stdout));
+
+        let missing = go(&body.replace("db.query\"\n[expect", "db.missing\"\n[expect"));
+        assert_eq!(missing.status, RunStatus::Failed, "{missing:?}");
+        assert_eq!(missing.failures[0].path, "expect.span[0]");
+    }
+
+    #[test]
+    fn otlp_json_post_reaches_the_verdict() {
+        let json = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"http.get","kind":2}]}]}]}"#;
+        let script = if std::path::Path::new("/usr/bin/curl").exists() {
+            format!("curl -sf -H 'Content-Type: application/json' --data '{json}' \"$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\"")
+        } else {
+            format!(
+                "python3 -c 'import os,urllib.request as u; u.urlopen(u.Request(os.environ[\"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\"], data=open(0,\"rb\").read(), headers={{\"Content-Type\":\"application/json\"}}))' <<'E'\n{json}\nE"
+            )
+        };
+        let body = format!(
+            "[[scenario]]\nname = \"a\"\nsteps = [{{ name = \"post\", command = [{}] }}]\n[[expect.span]]\nname = \"http.get\"\n",
+            toml_edit::Value::from(script.as_str())
+        );
+        let r = go(&body);
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r
+            .spans
+            .iter()
+            .any(|s| s.name == "http.get" && s.source == SpanSource::Otlp));
+    }
+}
