@@ -263,11 +263,7 @@ mod tests {
     use super::*;
 
     fn apply(text: &str, edits: &[Edit]) -> String {
-        let mut out = text.to_string();
-        for e in edits.iter().rev() {
-            out.replace_range(e.range.clone(), &e.new_text);
-        }
-        out
+        crate::ide::apply_edits(text, edits)
     }
 
     #[test]

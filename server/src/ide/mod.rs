@@ -14,3 +14,13 @@ pub mod symbols;
 mod toml_tree;
 
 pub use cursor::{tera_tag_at, tera_tag_at_start, TeraTag};
+
+/// `text` with `edits` applied (sorted, non-overlapping, as every feature here returns them).
+#[cfg(test)]
+pub(crate) fn apply_edits(text: &str, edits: &[crate::analysis::Edit]) -> String {
+    let mut out = text.to_string();
+    for e in edits.iter().rev() {
+        out.replace_range(e.range.clone(), &e.new_text);
+    }
+    out
+}

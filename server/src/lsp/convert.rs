@@ -44,6 +44,32 @@ pub fn range(
     lsp::Range::new(position(start), position(end))
 }
 
+/// A document's text with its index and the negotiated encoding: converts positions.
+pub struct View<'a> {
+    pub text: &'a str,
+    pub index: &'a LineIndex,
+    pub enc: PositionEncoding,
+}
+
+impl View<'_> {
+    pub fn offset(&self, p: lsp::Position) -> usize {
+        self.index.offset(self.text, line_col(p), self.enc)
+    }
+
+    pub fn position(&self, offset: usize) -> lsp::Position {
+        position(self.index.line_col(self.text, offset, self.enc))
+    }
+
+    pub fn range(&self, r: Range<usize>) -> lsp::Range {
+        range(self.index, self.text, r, self.enc)
+    }
+
+    pub fn byte_range(&self, r: lsp::Range) -> Range<usize> {
+        let s = self.offset(r.start);
+        s..self.offset(r.end).max(s)
+    }
+}
+
 pub fn text_change(event: lsp::TextDocumentContentChangeEvent) -> TextChange {
     TextChange {
         range: event.range.map(|r| (line_col(r.start), line_col(r.end))),

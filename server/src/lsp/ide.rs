@@ -11,45 +11,12 @@ use tower_lsp::lsp_types::{
 };
 
 use crate::analysis::{Analysis, Diagnostic, Edit};
-use crate::documents::{LineCol, LineIndex, PositionEncoding};
 use crate::ide::{self, actions, completion, folding, hover, navigation, symbols};
 
-/// A document's text with its index and the negotiated encoding: converts positions.
-pub struct View<'a> {
-    pub text: &'a str,
-    pub index: &'a LineIndex,
-    pub enc: PositionEncoding,
-}
+pub use super::convert::View;
 
-impl View<'_> {
-    pub fn offset(&self, p: Position) -> usize {
-        self.index.offset(
-            self.text,
-            LineCol {
-                line: p.line,
-                col: p.character,
-            },
-            self.enc,
-        )
-    }
-
-    pub fn position(&self, offset: usize) -> Position {
-        let lc = self.index.line_col(self.text, offset, self.enc);
-        Position::new(lc.line, lc.col)
-    }
-
-    pub fn range(&self, r: ByteRange<usize>) -> Range {
-        Range::new(self.position(r.start), self.position(r.end))
-    }
-
-    pub fn byte_range(&self, r: Range) -> ByteRange<usize> {
-        let s = self.offset(r.start);
-        s..self.offset(r.end).max(s)
-    }
-
-    fn edit(&self, e: &Edit) -> TextEdit {
-        TextEdit::new(self.range(e.range.clone()), e.new_text.clone())
-    }
+fn edit(view: &View<'_>, e: &Edit) -> TextEdit {
+    TextEdit::new(view.range(e.range.clone()), e.new_text.clone())
 }
 
 pub fn completion(
@@ -196,7 +163,7 @@ pub fn formatting(view: &View<'_>, range: Option<Range>) -> Result<Vec<TextEdit>
         Some(r) => ide::format::format_range_edits(view.text, view.byte_range(r)),
     }
     .map_err(|e| e.to_string())?;
-    Ok(edits.iter().map(|e| view.edit(e)).collect())
+    Ok(edits.iter().map(|e| edit(view, e)).collect())
 }
 
 /// Code actions for `range`; `client_diags` are the LSP diagnostics the client sent and
@@ -241,7 +208,7 @@ pub fn code_actions(
             });
             let edit = (!a.edits.is_empty()).then(|| WorkspaceEdit {
                 changes: Some(
-                    [(uri.clone(), a.edits.iter().map(|e| view.edit(e)).collect())]
+                    [(uri.clone(), a.edits.iter().map(|e| edit(view, e)).collect())]
                         .into_iter()
                         .collect(),
                 ),
@@ -269,6 +236,7 @@ pub fn code_actions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::documents::{LineIndex, PositionEncoding};
 
     #[test]
     fn converts_positions_in_the_negotiated_encoding() {
