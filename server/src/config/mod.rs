@@ -122,7 +122,9 @@ impl ExecutorConfig {
     }
 
     pub fn image(&self) -> &str {
-        self.default_image.as_deref().unwrap_or("alpine:latest")
+        self.default_image
+            .as_deref()
+            .unwrap_or(crate::runs::backend::DEFAULT_IMAGE)
     }
 }
 

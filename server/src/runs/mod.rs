@@ -3,7 +3,14 @@
 pub mod argv;
 pub mod backend;
 pub mod expect;
+pub mod key;
+pub mod plan;
 pub mod process;
+pub mod project;
+pub mod queue;
+pub mod report;
 pub mod result;
+pub mod runner;
 pub mod scenario;
+pub mod settings;
 pub mod spans;

@@ -39,6 +39,28 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// A result with nothing run yet (the start of a run, or a run that never started).
+    pub fn without_run(scenario: &str, status: RunStatus, error: Option<String>) -> Self {
+        RunResult {
+            scenario: scenario.to_string(),
+            status,
+            exit_code: None,
+            duration_ms: 0,
+            stdout_tail: String::new(),
+            stderr_tail: String::new(),
+            backend: BackendKind::Local,
+            spans: Vec::new(),
+            failures: Vec::new(),
+            error,
+            timeout_ms: 0,
+            cached: false,
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.status == RunStatus::Passed
+    }
+
     /// One line for a lens title: `exit 1: <last stderr line>`, `expected /ok/ in stdout`,
     /// `timed out after 30 s`.
     pub fn short_reason(&self) -> String {

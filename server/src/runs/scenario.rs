@@ -13,17 +13,19 @@ use super::backend::{Backend, Invocation, RunLimits};
 use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome as Observed};
 use super::process::{run, CancelToken, ProcessOutcome};
 use super::result::{RunResult, RunStatus};
+use super::settings::RunSettings;
 use super::spans::Collector;
 use crate::model::expect::Expectations;
 use crate::model::{Scenario, TestFile};
 use crate::traces::{Span, SpanKind, SpanSource, SpanStatus};
 
-/// One command to run: (table path, name, argv, extra env, expectation).
+/// One command to run: (table path, name, argv, extra env, workdir, expectation).
 type Command<'a> = (
     String,
     String,
     Vec<String>,
     BTreeMap<String, String>,
+    Option<&'a str>,
     ProcessExpectation<'a>,
 );
 
@@ -42,28 +44,20 @@ pub fn scenario_timeout(scenario: &Scenario, default: Duration) -> Duration {
         .unwrap_or(default)
 }
 
+/// Run `scenario` of `file` to its verdict. Never fails: problems are `RunStatus::Error`.
 pub fn execute(
     file: &TestFile,
     scenario: &Scenario,
     backend: &dyn Backend,
-    timeout: Duration,
+    settings: &RunSettings,
     cancel: &CancelToken,
 ) -> RunResult {
-    let timeout = scenario_timeout(scenario, timeout);
+    let timeout = scenario_timeout(scenario, settings.default_timeout);
     let started = Instant::now();
     let mut result = RunResult {
-        scenario: scenario.name.clone(),
-        status: RunStatus::Passed,
-        exit_code: None,
-        duration_ms: 0,
-        stdout_tail: String::new(),
-        stderr_tail: String::new(),
         backend: backend.kind(),
-        spans: Vec::new(),
-        failures: Vec::new(),
-        error: None,
         timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-        cached: false,
+        ..RunResult::without_run(&scenario.name, RunStatus::Passed, None)
     };
     let workdir = match tempfile::Builder::new().prefix("clnrm-run-").tempdir() {
         Ok(d) => d,
@@ -92,28 +86,56 @@ pub fn execute(
         .and_then(|s| services.get(s))
         .or_else(|| services.values().next())
         .copied();
+    let cpus = scenario
+        .policy
+        .max_cpu_usage
+        .or(file.limits.cpu_millicores.map(|m| m as f64 / 1000.0))
+        .filter(|c| c.is_finite() && *c > 0.0);
     let limits = RunLimits {
         memory_mb: scenario.policy.max_memory_mb.or(file.limits.memory_mb),
-        cpus: scenario
-            .policy
-            .max_cpu_usage
-            .or(file.limits.cpu_millicores.map(|m| m as f64 / 1000.0)),
+        cpus,
+        // A share of CPUs over the whole timeout bounds the CPU time a host process may use.
+        cpu_seconds: cpus.map(|c| (c * timeout.as_secs_f64()).ceil().max(1.0) as u64),
     };
-    let index = file
-        .scenarios
-        .iter()
-        .position(|s| s.name == scenario.name)
-        .unwrap_or(0);
+    let image = service
+        .and_then(|s| s.image.as_deref())
+        .unwrap_or(&settings.default_image);
+    // TOML path of the scenario's table, for locating failures: top-level `[[steps]]` form
+    // the implicit scenario; `[[scenario]]` indices skip it.
+    let table = if scenario.implicit {
+        String::new()
+    } else {
+        let k = file
+            .scenarios
+            .iter()
+            .filter(|s| !s.implicit)
+            .position(|s| std::ptr::eq(s, scenario))
+            .or_else(|| {
+                file.scenarios
+                    .iter()
+                    .filter(|s| !s.implicit)
+                    .position(|s| s.name == scenario.name)
+            })
+            .unwrap_or(0);
+        format!("scenario[{k}]")
+    };
+    let step_path = |i: usize| {
+        if table.is_empty() {
+            format!("steps[{i}]")
+        } else {
+            format!("{table}.steps[{i}]")
+        }
+    };
 
-    // Commands: (table path, name, argv, extra env, expectation).
     let mut commands: Vec<Command<'_>> = Vec::new();
     if let Some(cmd) = &scenario.run {
         match split(cmd) {
             Ok(argv) if !argv.is_empty() => commands.push((
-                format!("scenario[{index}]"),
+                table.clone(),
                 "run".into(),
                 argv,
                 BTreeMap::new(),
+                None,
                 ProcessExpectation::default(),
             )),
             Ok(_) => return error(result, "empty `run` command".into(), started),
@@ -122,10 +144,11 @@ pub fn execute(
     }
     for (i, step) in scenario.steps.iter().enumerate() {
         commands.push((
-            format!("scenario[{index}].steps[{i}]"),
+            step_path(i),
             step.name.clone(),
             step_argv(&step.command),
             step.env.clone(),
+            step.workdir.as_deref(),
             ProcessExpectation {
                 exit_code: Some(step.expected_exit_code),
                 output_regex: step.expected_output_regex.as_deref(),
@@ -141,8 +164,19 @@ pub fn execute(
     let mut runner_spans = Vec::new();
     let mut all_stdout = String::new();
     let mut stderr_all = String::new();
-    for (path, name, argv, step_env, expect) in commands {
+    for (path, name, argv, step_env, step_dir, expect) in commands {
         let remaining = timeout.saturating_sub(started.elapsed());
+        let cwd = match step_dir {
+            Some(dir) => match step_workdir(workdir.path(), dir) {
+                Ok(p) => p,
+                Err(e) => {
+                    result.status = RunStatus::Error;
+                    result.error = Some(format!("step `{name}`: workdir `{dir}`: {e}"));
+                    break;
+                }
+            },
+            None => workdir.path().to_path_buf(),
+        };
         let mut env: Vec<(String, String)> = collector.otlp_env();
         if let Some(svc) = service {
             env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -152,10 +186,12 @@ pub fn execute(
             argv: &argv,
             env: &env,
             limits,
-            workdir: workdir.path(),
-            image: service.and_then(|s| s.image.as_deref()),
+            workdir: &cwd,
+            image: Some(image),
         });
         spec.timeout = remaining.max(Duration::from_millis(1));
+        spec.kill_grace = settings.kill_grace;
+        spec.output_cap = settings.output_cap;
         let s0 = now_ns();
         let out: ProcessOutcome = run(&spec, cancel);
         runner_spans.push(runner_span(
@@ -240,6 +276,33 @@ pub fn execute(
     result.spans = spans;
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     result
+}
+
+/// A step's `workdir`: relative ones inside the run directory (created), absolute ones as
+/// written (they must exist).
+fn step_workdir(run_dir: &std::path::Path, dir: &str) -> std::io::Result<std::path::PathBuf> {
+    let path = std::path::Path::new(dir);
+    if path.is_absolute() {
+        if path.is_dir() {
+            return Ok(path.to_path_buf());
+        }
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such directory",
+        ));
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "`..` would leave the run directory",
+        ));
+    }
+    let full = run_dir.join(path);
+    std::fs::create_dir_all(&full)?;
+    Ok(full)
 }
 
 fn expectations(file: &TestFile) -> Result<Expectations, String> {
@@ -353,7 +416,11 @@ mod tests {
             &file,
             &file.scenarios[0],
             &Local,
-            Duration::from_secs(20),
+            &RunSettings {
+                default_timeout: Duration::from_secs(20),
+                kill_grace: Duration::from_secs(2),
+                ..RunSettings::default()
+            },
             &CancelToken::new(),
         )
     }

@@ -78,6 +78,7 @@ mod tests {
             limits: RunLimits {
                 memory_mb: Some(512),
                 cpus: Some(1.5),
+                cpu_seconds: None,
             },
             workdir: &dir,
             image: Some("busybox:1"),

@@ -22,7 +22,7 @@ impl Backend for Local {
                 .limits
                 .memory_mb
                 .map(|mb| mb.saturating_mul(1024 * 1024)),
-            cpu_seconds: None,
+            cpu_seconds: inv.limits.cpu_seconds,
         };
         spec(inv.argv.to_vec(), env, inv.workdir, limits)
     }
@@ -47,6 +47,7 @@ mod tests {
             limits: RunLimits {
                 memory_mb: Some(64),
                 cpus: None,
+                cpu_seconds: Some(5),
             },
             workdir: &dir,
             image: None,
@@ -56,5 +57,6 @@ mod tests {
         assert!(s.env.contains(&("LANG".into(), "C".into())));
         assert!(s.env.contains(&("X".into(), "1".into())));
         assert_eq!(s.limits.memory_bytes, Some(64 * 1024 * 1024));
+        assert_eq!(s.limits.cpu_seconds, Some(5));
     }
 }

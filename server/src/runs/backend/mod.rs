@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use container::Container;
+pub use container::{Container, DEFAULT_IMAGE};
 pub use local::Local;
 
 use super::process::{self, CancelToken, ProcessSpec, Rlimits};
@@ -27,7 +27,10 @@ pub enum BackendKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RunLimits {
     pub memory_mb: Option<u64>,
+    /// Share of CPUs (containers: `--cpus`).
     pub cpus: Option<f64>,
+    /// CPU time the whole run may use (host processes: RLIMIT_CPU).
+    pub cpu_seconds: Option<u64>,
 }
 
 /// One command to run.

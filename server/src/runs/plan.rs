@@ -1,0 +1,94 @@
+//! What a run of one file would execute: its scenarios, each with its result-cache key.
+//! Built from an analysis, so the editor and the CLI plan from the same rendered text.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::key::run_key;
+use super::project::Project;
+use crate::analysis::{Analysis, ContentKey};
+use crate::model::TestFile;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub path: PathBuf,
+    pub file: Arc<TestFile>,
+    pub runs: Vec<Planned>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// Index in `file.scenarios`.
+    pub index: usize,
+    pub name: String,
+    pub key: ContentKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("not run: the file has {0} error(s); fix them first")]
+    Invalid(usize),
+    #[error("not run: the file did not render")]
+    NotRendered,
+    #[error("no scenario named `{name}` (scenarios: {available})")]
+    UnknownScenario { name: String, available: String },
+    #[error("the file defines no scenario to run")]
+    Empty,
+    #[error("cannot read the rendered file: {0}")]
+    Model(String),
+}
+
+/// The runs of `path` (all scenarios, or those named `only`), planned for `project`.
+pub fn plan(
+    path: &Path,
+    analysis: &Analysis,
+    project: &Project,
+    only: &[String],
+) -> Result<Plan, PlanError> {
+    let errors = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return Err(PlanError::Invalid(errors));
+    }
+    let rendered = analysis.rendered.as_ref().ok_or(PlanError::NotRendered)?;
+    let file =
+        TestFile::from_rendered(&rendered.text, Some(&rendered.map)).map_err(PlanError::Model)?;
+    if file.scenarios.is_empty() {
+        return Err(PlanError::Empty);
+    }
+    if let Some(name) = only
+        .iter()
+        .find(|n| !file.scenarios.iter().any(|s| &s.name == *n))
+    {
+        return Err(PlanError::UnknownScenario {
+            name: name.clone(),
+            available: file
+                .scenarios
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let runs = keys(&file, project)
+        .into_iter()
+        .filter(|p| only.is_empty() || only.contains(&p.name))
+        .collect();
+    Ok(Plan {
+        path: path.to_path_buf(),
+        file: Arc::new(file),
+        runs,
+    })
+}
+
+/// Every scenario of `file` with its key (for lenses: what result belongs to it now).
+pub fn keys(file: &TestFile, project: &Project) -> Vec<Planned> {
+    (0..file.scenarios.len())
+        .filter_map(|index| {
+            Some(Planned {
+                index,
+                name: file.scenarios[index].name.clone(),
+                key: run_key(file, index, project.backend_kind(), &project.settings)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,73 @@
+//! One workspace root as the runner sees it: its configuration, its backend and its
+//! result cache. Built once per root (and again when the configuration changes).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::backend::{self, Backend, BackendKind};
+use super::result::RunResult;
+use super::settings::RunSettings;
+use crate::cache::ResultCache;
+use crate::config::{BackendChoice, Config, ConfigError, Loaded};
+
+pub struct Project {
+    pub root: PathBuf,
+    pub config: Config,
+    /// Problems reading the configuration (the defaults stood in).
+    pub config_errors: Vec<ConfigError>,
+    pub settings: RunSettings,
+    pub backend: Arc<dyn Backend>,
+    /// `None` when caching is off (`[cache] enabled = false`, or `run --no-cache`).
+    pub cache: Option<ResultCache<RunResult>>,
+}
+
+impl Project {
+    /// Load `root`'s configuration, overlaid with client settings (same sections as the
+    /// file, as JSON). Selecting `auto` may probe `docker info`: call off latency paths.
+    pub fn open(root: &Path, overlay: Option<&serde_json::Value>) -> Project {
+        let Loaded { config, mut errors } = Config::load(root);
+        let config = match overlay.map(|o| config.with_client_settings(o)) {
+            Some(Ok(merged)) => merged,
+            Some(Err(message)) => {
+                errors.push(ConfigError {
+                    path: PathBuf::from("client settings"),
+                    message,
+                });
+                config
+            }
+            None => config,
+        };
+        Self::with_config(root, config, errors)
+    }
+
+    pub fn with_config(root: &Path, config: Config, config_errors: Vec<ConfigError>) -> Project {
+        let backend: Arc<dyn Backend> = Arc::from(backend::select(match config.executor.backend {
+            BackendChoice::Local => "local",
+            BackendChoice::Docker => "docker",
+            BackendChoice::Podman => "podman",
+            BackendChoice::Auto => "auto",
+        }));
+        let cache = config
+            .cache
+            .enabled
+            .then(|| ResultCache::for_workspace(root, &config));
+        Project {
+            root: root.to_path_buf(),
+            settings: RunSettings::from_config(&config.executor),
+            config,
+            config_errors,
+            backend,
+            cache,
+        }
+    }
+
+    /// The same project without its result cache (`--no-cache`).
+    pub fn without_cache(mut self) -> Project {
+        self.cache = None;
+        self
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+}

@@ -1,0 +1,287 @@
+//! Runs planned scenarios on the executor. A scenario whose key has a cached result is
+//! answered at once; the others are queued. Every finished run is cached (when its verdict
+//! can be trusted again), its trace kept for the diff, and reported as an event.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+
+use super::plan::Plan;
+use super::process::CancelToken;
+use super::project::Project;
+use super::queue::{Executor, JobTag, Priority, Work};
+use super::result::{RunResult, RunStatus};
+use super::scenario::execute;
+use crate::analysis::ContentKey;
+use crate::cache::BoundedCache;
+
+/// Progress of one batch, reported from the thread that did the work.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// A scenario starts running (`ordinal` of `total` in its batch, counting cache hits).
+    Started {
+        path: PathBuf,
+        scenario: String,
+        ordinal: usize,
+        total: usize,
+    },
+    /// A scenario has its result (restored, run, or cancelled). `done == total` ends the batch.
+    Finished {
+        path: PathBuf,
+        index: usize,
+        key: ContentKey,
+        result: Arc<RunResult>,
+        done: usize,
+        total: usize,
+    },
+}
+
+pub type EventSink = Arc<dyn Fn(RunEvent) + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    pub priority: Priority,
+    /// Answer from the result cache when it has the key (off: run again, then cache).
+    pub use_cache: bool,
+}
+
+/// What is known about a scenario key right now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    Idle,
+    Queued,
+    Running,
+    Done(Arc<RunResult>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    Queued,
+    Running,
+}
+
+/// Results and activity by key, shared with the jobs.
+struct Board {
+    /// Latest results of this session (also when caching is off); bounded.
+    latest: BoundedCache<ContentKey, Arc<RunResult>>,
+    /// Keys queued or running, with the id of the job that owns the entry.
+    active: DashMap<ContentKey, (u64, Activity)>,
+    next_job: AtomicU64,
+}
+
+pub struct Runner {
+    executor: Executor,
+    board: Arc<Board>,
+}
+
+/// Results kept in memory for lenses, independent of the result cache.
+const LATEST_ENTRIES: usize = 4096;
+const LATEST_BYTES: usize = 64 * 1024 * 1024;
+
+impl Runner {
+    pub fn new(workers: usize) -> Self {
+        Self {
+            executor: Executor::new(workers),
+            board: Arc::new(Board {
+                latest: BoundedCache::new(LATEST_ENTRIES, LATEST_BYTES),
+                active: DashMap::new(),
+                next_job: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// Run `plan`. A newer request supersedes older ones: runs of the same file still
+    /// queued or running are cancelled (all of them for a whole-file plan, else those of
+    /// the same scenarios).
+    pub fn submit(&self, project: &Arc<Project>, plan: Plan, opts: BatchOptions, sink: EventSink) {
+        let names: HashSet<&str> = plan.runs.iter().map(|r| r.name.as_str()).collect();
+        let whole_file = plan.runs.len() == plan.file.scenarios.len();
+        self.executor.cancel(|tag| {
+            tag.file == plan.path && (whole_file || names.contains(tag.scenario.as_str()))
+        });
+
+        let total = plan.runs.len();
+        let started = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let mut jobs: Vec<(JobTag, Work)> = Vec::new();
+        for run in &plan.runs {
+            let batch = Batch {
+                path: plan.path.clone(),
+                index: run.index,
+                key: run.key,
+                total,
+                started: started.clone(),
+                done: done.clone(),
+                sink: sink.clone(),
+            };
+            if opts.use_cache {
+                if let Some(hit) = self.restore(project, &run.key) {
+                    batch.start(&run.name);
+                    self.board
+                        .keep(project, &plan.path, &run.name, &run.key, &hit);
+                    batch.finish(Arc::new(hit));
+                    continue;
+                }
+            }
+            let job = self.board.next_job.fetch_add(1, Ordering::Relaxed);
+            self.board.active.insert(run.key, (job, Activity::Queued));
+            let board = self.board.clone();
+            let project = project.clone();
+            let file = plan.file.clone();
+            let name = run.name.clone();
+            let work: Work = Box::new(move |cancel: &CancelToken| {
+                let result = if cancel.is_cancelled() {
+                    cancelled(&name)
+                } else {
+                    board.mark(&batch.key, job, Activity::Running);
+                    batch.start(&name);
+                    match file.scenarios.get(batch.index) {
+                        Some(scenario) => execute(
+                            &file,
+                            scenario,
+                            project.backend.as_ref(),
+                            &project.settings,
+                            cancel,
+                        ),
+                        None => cancelled(&name),
+                    }
+                };
+                if result.status != RunStatus::Cancelled {
+                    if let Some(cache) = project.cache.as_ref().filter(|_| cacheable(&result)) {
+                        if let Err(e) = cache.put(&batch.key, &result) {
+                            tracing::warn!("cannot cache the result of `{name}`: {e}");
+                        }
+                    }
+                    board.keep(&project, &batch.path, &name, &batch.key, &result);
+                }
+                board.release(&batch.key, job);
+                batch.finish(Arc::new(result));
+            });
+            jobs.push((
+                JobTag {
+                    file: plan.path.clone(),
+                    scenario: run.name.clone(),
+                },
+                work,
+            ));
+        }
+        if !jobs.is_empty() {
+            self.executor.submit(opts.priority, jobs);
+        }
+    }
+
+    /// What is known about `key`: running or queued, else its latest or cached result.
+    pub fn state(&self, project: &Project, key: &ContentKey) -> RunState {
+        if let Some(entry) = self.board.active.get(key) {
+            return match entry.1 {
+                Activity::Queued => RunState::Queued,
+                Activity::Running => RunState::Running,
+            };
+        }
+        if let Some(r) = self.board.latest.get(key) {
+            return RunState::Done(r);
+        }
+        match self.restore(project, key) {
+            Some(r) => {
+                let r = Arc::new(r);
+                self.board.latest.insert(*key, r.clone(), weight(&r));
+                RunState::Done(r)
+            }
+            None => RunState::Idle,
+        }
+    }
+
+    fn restore(&self, project: &Project, key: &ContentKey) -> Option<RunResult> {
+        let mut hit = project.cache.as_ref()?.get(key)?;
+        hit.cached = true;
+        Some(hit)
+    }
+}
+
+impl Board {
+    fn mark(&self, key: &ContentKey, job: u64, activity: Activity) {
+        if let Some(mut e) = self.active.get_mut(key) {
+            if e.0 == job {
+                e.1 = activity;
+            }
+        }
+    }
+
+    fn release(&self, key: &ContentKey, job: u64) {
+        self.active.remove_if(key, |_, (owner, _)| *owner == job);
+    }
+
+    /// Remember a result and keep its trace for the diff (the latest run, cached or not).
+    fn keep(
+        &self,
+        project: &Project,
+        path: &std::path::Path,
+        scenario: &str,
+        key: &ContentKey,
+        result: &RunResult,
+    ) {
+        let shared = Arc::new(result.clone());
+        self.latest.insert(*key, shared.clone(), weight(&shared));
+        if let Err(e) =
+            crate::traces::baseline::save_last_trace(&project.root, path, scenario, &result.spans)
+        {
+            tracing::warn!("cannot keep the trace of `{scenario}`: {e}");
+        }
+    }
+}
+
+/// One scenario's share of its batch's counters.
+struct Batch {
+    path: PathBuf,
+    index: usize,
+    key: ContentKey,
+    total: usize,
+    started: Arc<AtomicUsize>,
+    done: Arc<AtomicUsize>,
+    sink: EventSink,
+}
+
+impl Batch {
+    fn start(&self, scenario: &str) {
+        let ordinal = self.started.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.sink)(RunEvent::Started {
+            path: self.path.clone(),
+            scenario: scenario.to_string(),
+            ordinal,
+            total: self.total,
+        });
+    }
+
+    fn finish(&self, result: Arc<RunResult>) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.sink)(RunEvent::Finished {
+            path: self.path.clone(),
+            index: self.index,
+            key: self.key,
+            result,
+            done,
+            total: self.total,
+        });
+    }
+}
+
+/// Only verdicts worth repeating: a timeout, a spawn failure or a cancellation says more
+/// about the machine than about the scenario.
+fn cacheable(r: &RunResult) -> bool {
+    matches!(r.status, RunStatus::Passed | RunStatus::Failed)
+}
+
+fn weight(r: &RunResult) -> usize {
+    512 + r.stdout_tail.len() + r.stderr_tail.len() + r.spans.len() * 256
+}
+
+fn cancelled(scenario: &str) -> RunResult {
+    RunResult::without_run(scenario, RunStatus::Cancelled, None)
+}
