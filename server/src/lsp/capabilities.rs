@@ -82,10 +82,7 @@ pub fn server_capabilities(enc: PositionEncoding) -> lsp::ServerCapabilities {
             resolve_provider: Some(false),
         }),
         execute_command_provider: Some(lsp::ExecuteCommandOptions {
-            commands: super::traces::COMMANDS
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
+            commands: super::COMMANDS.iter().map(|c| c.to_string()).collect(),
             ..Default::default()
         }),
         workspace: Some(lsp::WorkspaceServerCapabilities {
@@ -102,13 +99,20 @@ pub fn server_capabilities(enc: PositionEncoding) -> lsp::ServerCapabilities {
 /// The watcher registration for templates and test files changed outside the editor.
 pub fn watcher_registration() -> lsp::Registration {
     // Templates and test files changed outside the editor, and baselines/traces (lenses).
-    let watchers = ["**/*.tera", "**/*.clnrm.toml", "**/.clnrm/**/*.json"]
-        .into_iter()
-        .map(|glob| lsp::FileSystemWatcher {
-            glob_pattern: lsp::GlobPattern::String(glob.to_string()),
-            kind: None,
-        })
-        .collect();
+    // Configuration files change how scenarios run.
+    let watchers = [
+        "**/*.tera",
+        "**/*.clnrm.toml",
+        "**/.clnrm/**/*.json",
+        "**/.clnrm/config.toml",
+        "**/cleanroom.toml",
+    ]
+    .into_iter()
+    .map(|glob| lsp::FileSystemWatcher {
+        glob_pattern: lsp::GlobPattern::String(glob.to_string()),
+        kind: None,
+    })
+    .collect();
     lsp::Registration {
         id: "clnrm-watch-templates".to_string(),
         method: "workspace/didChangeWatchedFiles".to_string(),

@@ -10,8 +10,19 @@ use tower_lsp::lsp_types as lsp;
 use crate::analysis;
 use crate::documents::{LineCol, LineIndex, PositionEncoding, TextChange};
 
-/// The diagnostic `source` every client shows.
+/// The diagnostic `source` of analysis findings.
 pub const SOURCE: &str = "clnrm";
+/// The source of run results: its own, so Helix can keep them between saves
+/// (`persistent-diagnostic-sources`).
+pub const RUN_SOURCE: &str = "clnrm-run";
+
+fn source_of(code: analysis::Code) -> &'static str {
+    use analysis::Code::{ExpectationUnmet, RunFailed, RunPassed};
+    match code {
+        RunPassed | RunFailed | ExpectationUnmet => RUN_SOURCE,
+        _ => SOURCE,
+    }
+}
 
 pub fn encoding_kind(enc: PositionEncoding) -> lsp::PositionEncodingKind {
     match enc {
@@ -125,7 +136,7 @@ pub fn diagnostic(
         severity: Some(severity(d.severity)),
         code: Some(lsp::NumberOrString::String(d.code.as_str().to_string())),
         code_description: None,
-        source: Some(SOURCE.to_string()),
+        source: Some(source_of(d.code).to_string()),
         message: d.message.clone(),
         related_information: (!related.is_empty()).then_some(related),
         tags: None,

@@ -16,6 +16,7 @@ use tower_lsp::Client;
 
 use super::convert::{self, uri_to_path};
 use super::pool::{AnalysisPool, JobError};
+use super::runs::Runs;
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Origin};
 use crate::documents::Document;
@@ -35,6 +36,7 @@ pub struct Scheduler {
     ws: Arc<Workspace>,
     analyzer: Arc<Analyzer>,
     pool: Arc<AnalysisPool>,
+    runs: Arc<Runs>,
     docs: DashMap<String, Arc<Mutex<DocState>>>,
     push: AtomicBool,
 }
@@ -45,12 +47,14 @@ impl Scheduler {
         ws: Arc<Workspace>,
         analyzer: Arc<Analyzer>,
         pool: Arc<AnalysisPool>,
+        runs: Arc<Runs>,
     ) -> Self {
         Self {
             client,
             ws,
             analyzer,
             pool,
+            runs,
             docs: DashMap::new(),
             push: AtomicBool::new(true),
         }
@@ -190,14 +194,36 @@ impl Scheduler {
             }
             s.published = Some(doc.version);
         }
-        let diags = convert::diagnostics(
-            &analysis.diagnostics,
+        Some((url, self.lsp_diagnostics(uri, doc, analysis)))
+    }
+
+    /// Everything shown for `doc`: the analysis, then the last run results (source
+    /// `clnrm-run`), both in the negotiated encoding.
+    pub fn lsp_diagnostics(
+        &self,
+        uri: &str,
+        doc: &Document,
+        analysis: &Analysis,
+    ) -> Vec<lsp::Diagnostic> {
+        let Ok(url) = lsp::Url::parse(uri) else {
+            return Vec::new();
+        };
+        let runs = self
+            .ws
+            .path_of(uri)
+            .map(|p| self.runs.diagnostics(&p, analysis))
+            .unwrap_or_default();
+        let enc = self.ws.encoding();
+        let mut out =
+            convert::diagnostics(&analysis.diagnostics, &url, &doc.text, &doc.line_index, enc);
+        out.extend(convert::diagnostics(
+            &runs,
             &url,
             &doc.text,
             &doc.line_index,
-            self.ws.encoding(),
-        );
-        Some((url, diags))
+            enc,
+        ));
+        out
     }
 }
 

@@ -194,12 +194,6 @@ pub fn code_actions(
     let engine: Vec<Diagnostic> = matched.iter().map(|(d, _)| d.clone()).collect();
     actions::code_actions(view.text, view.byte_range(range), &engine, analysis)
         .into_iter()
-        // Only commands this server executes (scenario runs arrive with the runner).
-        .filter(|a| {
-            a.command
-                .as_ref()
-                .is_none_or(|c| super::traces::COMMANDS.contains(&c.command))
-        })
         .map(|a| {
             let command = a.command.as_ref().map(|c| Command {
                 title: a.title.clone(),

@@ -8,11 +8,21 @@ mod exit;
 mod framing;
 pub mod ide;
 mod pool;
+mod runs;
 mod server;
+mod settings;
 mod traces;
 mod workspace;
 
 pub use server::Server;
+
+/// Every command `workspace/executeCommand` accepts.
+pub const COMMANDS: [&str; 4] = [
+    runs::RUN_SCENARIO,
+    runs::RUN_FILE,
+    traces::SHOW_TRACE_DIFF,
+    traces::UPDATE_BASELINE,
+];
 
 /// Serve LSP over stdin/stdout until the client exits.
 pub async fn serve_stdio() {

@@ -17,12 +17,15 @@ use super::convert::{self, uri_to_path};
 use super::diagnostics::Scheduler;
 use super::ide::{self as face, View};
 use super::pool::{AnalysisPool, JobError};
+use super::runs::{self as face_runs, RunContext, Runs};
+use super::settings::ClientSettings;
 use super::traces as lens_traces;
 use super::workspace::{normalize, Workspace};
-use crate::analysis::{Analysis, Analyzer, Environment, Origin};
+use crate::analysis::{Analysis, Analyzer, Environment, FileKind, Origin};
 use crate::documents::Document;
 use crate::ide::completion::Vocabulary;
 use crate::ide::symbols;
+use crate::runs::queue::Priority;
 
 /// What the client said it can do, fixed at `initialize`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,6 +33,12 @@ pub struct ClientFlags {
     pub dynamic_watchers: bool,
     /// The client accepts `workspace/codeLens/refresh`.
     pub lens_refresh: bool,
+    /// The client accepts `workspace/diagnostic/refresh` (pull clients re-pull run results).
+    pub diagnostic_refresh: bool,
+    /// The client shows `$/progress` work-done reports.
+    pub work_done_progress: bool,
+    /// The client answers `workspace/configuration`.
+    pub configuration: bool,
 }
 
 pub struct Server {
@@ -38,6 +47,7 @@ pub struct Server {
     pub(super) analyzer: Arc<Analyzer>,
     pub(super) pool: Arc<AnalysisPool>,
     pub(super) scheduler: Arc<Scheduler>,
+    pub(super) runs: Arc<Runs>,
     pub(super) flags: OnceLock<ClientFlags>,
 }
 
@@ -46,11 +56,13 @@ impl Server {
         let ws = Arc::new(Workspace::new());
         let analyzer = Arc::new(Analyzer::new(Environment::capture()));
         let pool = Arc::new(AnalysisPool::new());
+        let runs = Arc::new(Runs::new());
         let scheduler = Arc::new(Scheduler::new(
             client.clone(),
             ws.clone(),
             analyzer.clone(),
             pool.clone(),
+            runs.clone(),
         ));
         Self {
             client,
@@ -58,6 +70,7 @@ impl Server {
             analyzer,
             pool,
             scheduler,
+            runs,
             flags: OnceLock::new(),
         }
     }
@@ -126,6 +139,18 @@ impl Server {
     }
 }
 
+/// Ask the client to re-request code lenses (from a task: never wait on the client).
+pub(super) fn refresh_lenses(client: &Client, flags: ClientFlags) {
+    if flags.lens_refresh {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.code_lens_refresh().await {
+                tracing::debug!("codeLens refresh: {e}");
+            }
+        });
+    }
+}
+
 pub fn job_error(e: JobError) -> Error {
     let mut err = Error::internal_error();
     err.message = e.to_string().into();
@@ -168,10 +193,25 @@ impl LanguageServer for Server {
             .and_then(|w| w.code_lens.as_ref())
             .and_then(|c| c.refresh_support)
             .unwrap_or(false);
+        let caps = &params.capabilities;
+        let workspace = caps.workspace.as_ref();
         let _ = self.flags.set(ClientFlags {
-            dynamic_watchers: supports_dynamic_watchers(&params.capabilities),
+            dynamic_watchers: supports_dynamic_watchers(caps),
             lens_refresh,
+            diagnostic_refresh: workspace
+                .and_then(|w| w.diagnostic.as_ref())
+                .and_then(|d| d.refresh_support)
+                .unwrap_or(false),
+            work_done_progress: caps
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false),
+            configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
         });
+        if let Some(options) = &params.initialization_options {
+            self.runs.set_settings(ClientSettings::from_json(options));
+        }
         // A client that pulls diagnostics itself would show pushed ones twice.
         self.scheduler.set_push(!pulls);
         let mut roots: Vec<std::path::PathBuf> = params
@@ -207,6 +247,9 @@ impl LanguageServer for Server {
                 }
             });
         }
+        if self.flags().configuration {
+            self.fetch_settings();
+        }
         tracing::info!(roots = ?self.ws.roots(), encoding = ?self.ws.encoding(), "clnrm-lsp ready");
     }
 
@@ -222,6 +265,9 @@ impl LanguageServer for Server {
         self.scheduler.schedule(doc.uri.as_str());
         if let Some(path) = path {
             self.revalidate_dependents(&path);
+            // Results cached by earlier sessions or `clnrm-lsp run` show at once.
+            let ctx = self.run_context();
+            tokio::spawn(async move { ctx.restore(doc.uri, path).await });
         }
     }
 
@@ -248,13 +294,43 @@ impl LanguageServer for Server {
         }
     }
 
-    async fn did_save(&self, _params: lsp::DidSaveTextDocumentParams) {}
+    async fn did_save(&self, params: lsp::DidSaveTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let runnable = self
+            .ws
+            .path_of(uri.as_str())
+            .is_some_and(|p| FileKind::of(Some(&p)) != FileKind::TemplateLibrary);
+        if runnable && self.runs.settings().runs_on_save() {
+            // Never block the handler: typing goes on while the plan is made.
+            let ctx = self.run_context();
+            tokio::spawn(async move {
+                if let Err(e) = ctx.start(&uri, Vec::new(), Priority::OnSave, true).await {
+                    // An invalid file already shows why; nothing else to say on save.
+                    tracing::debug!("no run on save of {uri}: {e}");
+                }
+            });
+        }
+    }
+
+    async fn did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
+        let has_section = params.settings.get("clnrm").is_some_and(|s| !s.is_null());
+        if has_section {
+            self.runs
+                .set_settings(ClientSettings::from_json(&params.settings));
+            self.refresh_lenses();
+        } else if self.flags().configuration {
+            self.fetch_settings();
+        }
+    }
 
     async fn did_close(&self, params: lsp::DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         let path = self.ws.path_of(uri.as_str());
         self.ws.close(uri.as_str());
         self.ws.dependents.remove(uri.as_str());
+        if let Some(path) = &path {
+            self.runs.forget(path);
+        }
         self.scheduler.forget(uri.as_str());
         if self.scheduler.pushes() {
             let client = self.client.clone();
@@ -271,6 +347,14 @@ impl LanguageServer for Server {
         let mut traces_changed = false;
         for change in params.changes {
             if let Some(path) = uri_to_path(&change.uri) {
+                let name = path.file_name().and_then(|n| n.to_str());
+                if name == Some(crate::config::CLEANROOM_FILE)
+                    || path.ends_with(crate::config::CONFIG_FILE)
+                {
+                    self.runs.invalidate();
+                    traces_changed = true;
+                    continue;
+                }
                 if path.components().any(|c| c.as_os_str() == ".clnrm") {
                     traces_changed = true;
                     continue;
@@ -297,26 +381,65 @@ impl LanguageServer for Server {
             return Ok(None);
         };
         let root = self.root_of(&path);
+        let project = self.run_context().project(&root).await?;
+        let runs = self.runs.clone();
         let lens_uri = uri.clone();
         let lenses = self
-            .on_document(&uri, move |view, doc, analysis| {
-                lens_traces::lenses(&lens_uri, &path, &root, doc, analysis, view.enc)
+            .on_document(&uri, move |view, _, analysis| {
+                let settings = crate::traces::DiffSettings::load(&root).unwrap_or_default();
+                let mut out = Vec::new();
+                for run in runs.lenses(&project, &path, analysis) {
+                    let line = view.range(run.anchor.clone()).start.line;
+                    out.push(face_runs::run_lens(&lens_uri, &run, line));
+                    out.push(lens_traces::lens(
+                        &lens_uri, &path, &root, &settings, &run.name, line,
+                    ));
+                }
+                out
             })
             .await?;
         Ok(Some(lenses))
     }
 
     async fn execute_command(&self, params: lsp::ExecuteCommandParams) -> Result<Option<Value>> {
+        let command = params.command.as_str();
+        if command == face_runs::RUN_SCENARIO || command == face_runs::RUN_FILE {
+            let Some((uri, scenario)) = face_runs::command_args(&params.arguments) else {
+                return Err(Error::invalid_params(format!(
+                    "{command} expects [uri, scenario?]"
+                )));
+            };
+            let only = match (command, scenario) {
+                (face_runs::RUN_FILE, _) => Vec::new(),
+                (_, Some(s)) => vec![s],
+                (_, None) => {
+                    return Err(Error::invalid_params(format!(
+                        "{command} expects [uri, scenario]"
+                    )))
+                }
+            };
+            if !self.runs.settings().trusted() {
+                return Err(Error::invalid_params(
+                    "the workspace is not trusted: clnrm runs nothing in it",
+                ));
+            }
+            // A user's explicit run goes first and runs again even when a result is cached.
+            let queued = self
+                .run_context()
+                .start(&uri, only, Priority::Explicit, false)
+                .await
+                .map_err(Error::invalid_params)?;
+            return Ok(Some(serde_json::json!({ "scenarios": queued })));
+        }
         let Some((uri, scenario)) = lens_traces::command_args(&params.arguments) else {
             return Err(Error::invalid_params(format!(
-                "{} expects [uri, scenario]",
-                params.command
+                "{command} expects [uri, scenario]"
             )));
         };
         let path =
             uri_to_path(&uri).ok_or_else(|| Error::invalid_params(format!("not a file: {uri}")))?;
         let root = self.root_of(&path);
-        match params.command.as_str() {
+        match command {
             lens_traces::SHOW_TRACE_DIFF => {
                 let md = self
                     .engine(move || lens_traces::show_diff(&path, &root, &scenario))
@@ -360,13 +483,9 @@ impl LanguageServer for Server {
     ) -> Result<lsp::DocumentDiagnosticReportResult> {
         let uri = params.text_document.uri;
         let (doc, analysis) = self.current(&uri).await?;
-        let items = convert::diagnostics(
-            &analysis.diagnostics,
-            &uri,
-            &doc.text,
-            &doc.line_index,
-            self.ws.encoding(),
-        );
+        let items = self
+            .scheduler
+            .lsp_diagnostics(uri.as_str(), &doc, &analysis);
         Ok(lsp::DocumentDiagnosticReportResult::Report(
             lsp::DocumentDiagnosticReport::Full(lsp::RelatedFullDocumentDiagnosticReport {
                 related_documents: None,
@@ -581,25 +700,45 @@ impl LanguageServer for Server {
 }
 
 impl Server {
-    /// The workspace root of a file: the client's folder holding it, else the nearest
-    /// ancestor with `.clnrm/` or `.git`, else its directory.
     fn root_of(&self, path: &Path) -> std::path::PathBuf {
-        if let Some(root) = self.ws.root_for(Some(path)) {
-            return root;
-        }
-        crate::documents::discover::workspace_root(path.parent().unwrap_or(Path::new("/")))
+        self.ws.root_of(path)
     }
 
-    /// Ask the client to re-request code lenses (from a task: never wait on the client).
     fn refresh_lenses(&self) {
-        if self.flags().lens_refresh {
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                if let Err(e) = client.code_lens_refresh().await {
-                    tracing::debug!("codeLens refresh: {e}");
-                }
-            });
+        refresh_lenses(&self.client, self.flags());
+    }
+
+    /// What runs started from the editor need of the session, to move into tasks.
+    fn run_context(&self) -> RunContext {
+        RunContext {
+            client: self.client.clone(),
+            ws: self.ws.clone(),
+            scheduler: self.scheduler.clone(),
+            runs: self.runs.clone(),
+            pool: self.pool.clone(),
+            analyzer: self.analyzer.clone(),
+            flags: self.flags(),
         }
+    }
+
+    /// Ask the client for the `clnrm` settings (from a task: never wait on the client).
+    fn fetch_settings(&self) {
+        let client = self.client.clone();
+        let runs = self.runs.clone();
+        tokio::spawn(async move {
+            let item = lsp::ConfigurationItem {
+                scope_uri: None,
+                section: Some("clnrm".into()),
+            };
+            match client.configuration(vec![item]).await {
+                Ok(values) => {
+                    if let Some(v) = values.into_iter().next().filter(|v| v.is_object()) {
+                        runs.set_settings(ClientSettings::from_json(&v));
+                    }
+                }
+                Err(e) => tracing::debug!("workspace/configuration: {e}"),
+            }
+        });
     }
 
     async fn format(

@@ -6,57 +6,40 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use tower_lsp::lsp_types as lsp;
 
-use super::convert;
-use crate::analysis::Analysis;
-use crate::documents::{Document, PositionEncoding};
 use crate::traces::{self, DiffSettings, RenderOptions, ScenarioState};
 
 pub const SHOW_TRACE_DIFF: &str = "clnrm.showTraceDiff";
 pub const UPDATE_BASELINE: &str = "clnrm.updateBaseline";
-/// Every command `workspace/executeCommand` accepts.
-pub const COMMANDS: [&str; 2] = [SHOW_TRACE_DIFF, UPDATE_BASELINE];
 
-/// One lens per scenario: the trace's state against its baseline.
-pub fn lenses(
+/// A scenario's trace lens on `line`: the last trace against its baseline.
+pub fn lens(
     uri: &lsp::Url,
     path: &Path,
     root: &Path,
-    doc: &Document,
-    analysis: &Analysis,
-    enc: PositionEncoding,
-) -> Vec<lsp::CodeLens> {
-    let Some(rendered) = &analysis.rendered else {
-        return Vec::new();
-    };
-    let settings = DiffSettings::load(root).unwrap_or_default();
-    traces::scenarios_of(rendered)
-        .into_iter()
-        .map(|s| {
-            let range = convert::range(&doc.line_index, &doc.text, s.range.clone(), enc);
-            let (title, command) = match traces::compare_scenario(root, &settings, path, &s.name) {
-                Ok(d) => {
-                    let command = match d.state {
-                        ScenarioState::NoBaseline { .. } => UPDATE_BASELINE,
-                        _ => SHOW_TRACE_DIFF,
-                    };
-                    (d.lens_title(), command)
-                }
-                Err(e) => (format!("trace: {e}"), SHOW_TRACE_DIFF),
+    settings: &DiffSettings,
+    scenario: &str,
+    line: u32,
+) -> lsp::CodeLens {
+    let (title, command) = match traces::compare_scenario(root, settings, path, scenario) {
+        Ok(d) => {
+            let command = match d.state {
+                ScenarioState::NoBaseline { .. } => UPDATE_BASELINE,
+                _ => SHOW_TRACE_DIFF,
             };
-            lsp::CodeLens {
-                range: lsp::Range::new(
-                    lsp::Position::new(range.start.line, 0),
-                    lsp::Position::new(range.start.line, 0),
-                ),
-                command: Some(lsp::Command {
-                    title,
-                    command: command.to_string(),
-                    arguments: Some(vec![json!(uri), json!(s.name)]),
-                }),
-                data: None,
-            }
-        })
-        .collect()
+            (d.lens_title(), command)
+        }
+        Err(e) => (format!("trace: {e}"), SHOW_TRACE_DIFF),
+    };
+    let at = lsp::Position::new(line, 0);
+    lsp::CodeLens {
+        range: lsp::Range::new(at, at),
+        command: Some(lsp::Command {
+            title,
+            command: command.to_string(),
+            arguments: Some(vec![json!(uri), json!(scenario)]),
+        }),
+        data: None,
+    }
 }
 
 /// The markdown trace diff of one scenario (the command's result, shown by the client).

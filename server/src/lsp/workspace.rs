@@ -90,6 +90,15 @@ impl Workspace {
         }
     }
 
+    /// The workspace root of a file: the client's folder holding it, else the nearest
+    /// ancestor with `.clnrm/`, `cleanroom.toml` or `.git`, else its directory.
+    pub fn root_of(&self, path: &Path) -> PathBuf {
+        if let Some(root) = self.root_for(Some(path)) {
+            return root;
+        }
+        crate::documents::discover::workspace_root(path.parent().unwrap_or(Path::new("/")))
+    }
+
     pub fn open(&self, uri: &str, path: Option<&Path>, text: String, version: i32) -> Document {
         if let Some(path) = path {
             let path = normalize(path);

@@ -40,6 +40,34 @@ pub fn seconds(ms: u64) -> String {
     }
 }
 
+/// Where each scenario of `file` is shown, in the template: its `[[scenario]]` header; for
+/// the implicit scenario of top-level `[[steps]]`, its first step.
+pub fn anchors(rendered: &Rendered, file: &TestFile) -> Vec<Range<usize>> {
+    let doc = toml_edit::Document::parse(rendered.text.clone()).ok();
+    file.scenarios
+        .iter()
+        .map(|s| {
+            s.header_range
+                .clone()
+                .or_else(|| locate(doc.as_ref(), rendered, &first_step()))
+                .unwrap_or(0..0)
+        })
+        .collect()
+}
+
+fn first_step() -> ExpectationFailure {
+    ExpectationFailure::new("steps[0]", None, "", "")
+}
+
+fn locate(
+    doc: Option<&toml_edit::Document<String>>,
+    rendered: &Rendered,
+    f: &ExpectationFailure,
+) -> Option<Range<usize>> {
+    doc.and_then(|d| f.locate(d))
+        .map(|r| rendered.map.to_source(r))
+}
+
 /// Diagnostics for the latest results of `file`'s scenarios (`(scenario index, result)`),
 /// in the template's coordinates. Cancelled runs say nothing.
 pub fn diagnostics(
@@ -48,24 +76,15 @@ pub fn diagnostics(
     results: &[(usize, Arc<RunResult>)],
 ) -> Vec<Diagnostic> {
     let doc = toml_edit::Document::parse(rendered.text.clone()).ok();
-    let locate = |f: &ExpectationFailure| -> Option<Range<usize>> {
-        doc.as_ref()
-            .and_then(|d| f.locate(d))
-            .map(|r| rendered.map.to_source(r))
-    };
+    let anchors = anchors(rendered, file);
     let mut out = Vec::new();
     for (index, r) in results {
-        let Some(scenario) = file.scenarios.get(*index) else {
+        let Some(header) = anchors.get(*index).cloned() else {
             continue;
         };
         if r.status == RunStatus::Cancelled {
             continue;
         }
-        let header = scenario.header_range.clone().or_else(|| {
-            // The implicit scenario of top-level `[[steps]]`: its first step.
-            locate(&ExpectationFailure::new("steps[0]", None, "", ""))
-        });
-        let header = header.unwrap_or(0..0);
         let cached = if r.cached { ", cached" } else { "" };
         let backend = format!("{:?}", r.backend).to_lowercase();
         if r.passed() {
@@ -90,7 +109,7 @@ pub fn diagnostics(
         ));
         out.push(Diagnostic::new(Code::RunFailed, header.clone(), message));
         for f in &r.failures {
-            let range = locate(f).unwrap_or_else(|| header.clone());
+            let range = locate(doc.as_ref(), rendered, f).unwrap_or_else(|| header.clone());
             out.push(Diagnostic::new(
                 Code::ExpectationUnmet,
                 range,

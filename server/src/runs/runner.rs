@@ -2,8 +2,8 @@
 //! answered at once; the others are queued. Every finished run is cached (when its verdict
 //! can be trusted again), its trace kept for the diff, and reported as an event.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -67,6 +67,9 @@ enum Activity {
 struct Board {
     /// Latest results of this session (also when caching is off); bounded.
     latest: BoundedCache<ContentKey, Arc<RunResult>>,
+    /// The last result of each scenario by file and name, whatever its key: what the
+    /// editor keeps showing (as diagnostics) until the scenario runs again.
+    last: DashMap<PathBuf, BTreeMap<String, Arc<RunResult>>>,
     /// Keys queued or running, with the id of the job that owns the entry.
     active: DashMap<ContentKey, (u64, Activity)>,
     next_job: AtomicU64,
@@ -87,6 +90,7 @@ impl Runner {
             executor: Executor::new(workers),
             board: Arc::new(Board {
                 latest: BoundedCache::new(LATEST_ENTRIES, LATEST_BYTES),
+                last: DashMap::new(),
                 active: DashMap::new(),
                 next_job: AtomicU64::new(1),
             }),
@@ -177,8 +181,9 @@ impl Runner {
         }
     }
 
-    /// What is known about `key`: running or queued, else its latest or cached result.
-    pub fn state(&self, project: &Project, key: &ContentKey) -> RunState {
+    /// What is known about scenario `name` of `path` with `key`: running or queued, else
+    /// its latest or cached result (a cached one becomes the scenario's last result).
+    pub fn state(&self, project: &Project, path: &Path, name: &str, key: &ContentKey) -> RunState {
         if let Some(entry) = self.board.active.get(key) {
             return match entry.1 {
                 Activity::Queued => RunState::Queued,
@@ -192,10 +197,25 @@ impl Runner {
             Some(r) => {
                 let r = Arc::new(r);
                 self.board.latest.insert(*key, r.clone(), weight(&r));
+                self.board.remember(path, name, r.clone());
                 RunState::Done(r)
             }
             None => RunState::Idle,
         }
+    }
+
+    /// The last result of each scenario of `path` (by name), run or restored.
+    pub fn last_results(&self, path: &Path) -> BTreeMap<String, Arc<RunResult>> {
+        self.board
+            .last
+            .get(path)
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// Forget the last results of `path` (the document was closed).
+    pub fn forget(&self, path: &Path) {
+        self.board.last.remove(path);
     }
 
     fn restore(&self, project: &Project, key: &ContentKey) -> Option<RunResult> {
@@ -218,17 +238,25 @@ impl Board {
         self.active.remove_if(key, |_, (owner, _)| *owner == job);
     }
 
+    fn remember(&self, path: &Path, scenario: &str, result: Arc<RunResult>) {
+        self.last
+            .entry(path.to_path_buf())
+            .or_default()
+            .insert(scenario.to_string(), result);
+    }
+
     /// Remember a result and keep its trace for the diff (the latest run, cached or not).
     fn keep(
         &self,
         project: &Project,
-        path: &std::path::Path,
+        path: &Path,
         scenario: &str,
         key: &ContentKey,
         result: &RunResult,
     ) {
         let shared = Arc::new(result.clone());
         self.latest.insert(*key, shared.clone(), weight(&shared));
+        self.remember(path, scenario, shared);
         if let Err(e) =
             crate::traces::baseline::save_last_trace(&project.root, path, scenario, &result.spans)
         {

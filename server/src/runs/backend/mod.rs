@@ -6,6 +6,7 @@ mod container;
 mod local;
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -74,9 +75,14 @@ pub fn select(config: &str) -> Box<dyn Backend> {
         "docker" => Box::new(Container::new(BackendKind::Docker)),
         "podman" => Box::new(Container::new(BackendKind::Podman)),
         "auto" => {
-            for kind in [BackendKind::Docker, BackendKind::Podman] {
+            // Probed once per process: each project (and each config reload) selects again.
+            static PROBED: [OnceLock<bool>; 2] = [OnceLock::new(), OnceLock::new()];
+            for (kind, probed) in [BackendKind::Docker, BackendKind::Podman]
+                .into_iter()
+                .zip(&PROBED)
+            {
                 let c = Container::new(kind);
-                if engine_available(c.cli()) {
+                if *probed.get_or_init(|| engine_available(c.cli())) {
                     return Box::new(c);
                 }
             }

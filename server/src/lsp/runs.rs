@@ -1,0 +1,466 @@
+//! Scenario runs in the editor: the per-root projects, run lenses, `clnrm-run` diagnostics
+//! and the progress of a batch. The engine (`crate::runs`) plans, runs and caches.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use dashmap::DashMap;
+use tower_lsp::lsp_types as lsp;
+use tower_lsp::Client;
+
+use super::convert::uri_to_path;
+use super::diagnostics::Scheduler;
+use super::pool::AnalysisPool;
+use super::server::{refresh_lenses, ClientFlags};
+use super::settings::ClientSettings;
+use super::workspace::Workspace;
+use crate::analysis::{Analysis, Analyzer, Diagnostic, Origin};
+use crate::model::TestFile;
+use crate::runs::plan::{self, Plan};
+use crate::runs::project::Project;
+use crate::runs::queue::Priority;
+use crate::runs::report;
+use crate::runs::result::RunStatus;
+use crate::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
+
+pub const RUN_SCENARIO: &str = crate::ide::actions::RUN_SCENARIO;
+pub const RUN_FILE: &str = "clnrm.runFile";
+
+/// One scenario's run lens: where it goes (template bytes) and what it says.
+pub struct RunLens {
+    pub name: String,
+    pub anchor: Range<usize>,
+    pub title: String,
+}
+
+pub struct Runs {
+    runner: Runner,
+    projects: DashMap<PathBuf, Arc<Project>>,
+    settings: RwLock<ClientSettings>,
+}
+
+impl Runs {
+    pub fn new() -> Self {
+        Self {
+            runner: Runner::new(crate::config::ExecutorConfig::default().workers()),
+            projects: DashMap::new(),
+            settings: RwLock::new(ClientSettings::default()),
+        }
+    }
+
+    pub fn settings(&self) -> ClientSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// New client settings (see [`ClientSettings::then`]): projects are rebuilt with them
+    /// on next use.
+    pub fn set_settings(&self, s: ClientSettings) {
+        if let Some(n) = s.workers() {
+            self.runner.executor().set_workers(n);
+        }
+        let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        *current = current.clone().then(s);
+        drop(current);
+        self.projects.clear();
+    }
+
+    /// A configuration file changed on disk.
+    pub fn invalidate(&self) {
+        self.projects.clear();
+    }
+
+    /// The project of `root`, and the configuration problems to show when it was just
+    /// (re)loaded. Blocking (`auto` may probe `docker info`): call on an engine thread.
+    pub fn project(&self, root: &Path) -> (Arc<Project>, Vec<String>) {
+        if let Some(p) = self.projects.get(root) {
+            return (p.clone(), Vec::new());
+        }
+        let settings = self.settings();
+        let project = Arc::new(Project::open(root, settings.overlay()));
+        if settings.workers().is_none() {
+            self.runner
+                .executor()
+                .set_workers(project.config.executor.workers());
+        }
+        let errors = project
+            .config_errors
+            .iter()
+            .map(|e| format!("clnrm: configuration ignored: {e}"))
+            .collect();
+        self.projects.insert(root.to_path_buf(), project.clone());
+        (project, errors)
+    }
+
+    pub fn submit(&self, project: &Arc<Project>, plan: Plan, opts: BatchOptions, sink: EventSink) {
+        self.runner.submit(project, plan, opts, sink);
+    }
+
+    /// A lens per scenario: `▶ Run`, `⏳ running…`, or the result of its current content.
+    pub fn lenses(&self, project: &Project, path: &Path, analysis: &Analysis) -> Vec<RunLens> {
+        let Some((file, rendered)) = model(analysis) else {
+            return Vec::new();
+        };
+        let anchors = report::anchors(rendered, &file);
+        plan::keys(&file, project)
+            .into_iter()
+            .map(|p| RunLens {
+                title: report::lens_title(&self.runner.state(project, path, &p.name, &p.key)),
+                anchor: anchors.get(p.index).cloned().unwrap_or(0..0),
+                name: p.name,
+            })
+            .collect()
+    }
+
+    /// `clnrm-run` diagnostics: the last result of each scenario of `path`, placed in the
+    /// current text. Nothing to compute for a file that never ran (every keystroke asks).
+    pub fn diagnostics(&self, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
+        let last = self.runner.last_results(path);
+        if last.is_empty() {
+            return Vec::new();
+        }
+        let Some((file, rendered)) = model(analysis) else {
+            return Vec::new();
+        };
+        let results: Vec<_> = last
+            .into_iter()
+            .filter_map(|(name, r)| {
+                let index = file.scenarios.iter().position(|s| s.name == name)?;
+                Some((index, r))
+            })
+            .collect();
+        report::diagnostics(rendered, &file, &results)
+    }
+
+    pub fn forget(&self, path: &Path) {
+        self.runner.forget(path);
+    }
+}
+
+fn model(analysis: &Analysis) -> Option<(TestFile, &crate::analysis::Rendered)> {
+    let rendered = analysis.rendered.as_deref()?;
+    let file = TestFile::from_rendered(&rendered.text, Some(&rendered.map)).ok()?;
+    Some((file, rendered))
+}
+
+/// What a batch's reporting task needs from the session.
+pub struct BatchReport {
+    pub client: Client,
+    /// The client shows `$/progress` work-done reports.
+    pub progress: bool,
+    /// A label for the file (its name).
+    pub label: String,
+    pub total: usize,
+}
+
+/// Report a batch as it goes: `$/progress` ("scenario 2 of 5: smoke"), and `on_result` after
+/// each finished scenario (republish diagnostics, refresh lenses). Ends with the batch.
+pub async fn report_batch(
+    b: BatchReport,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
+    on_result: impl Fn() + Send,
+) {
+    let token = if b.progress && b.total > 0 {
+        begin(&b).await
+    } else {
+        None
+    };
+    let (mut passed, mut failed, mut cached) = (0usize, 0usize, 0usize);
+    while let Some(ev) = events.recv().await {
+        match ev {
+            RunEvent::Started {
+                scenario,
+                ordinal,
+                total,
+                ..
+            } => {
+                if let Some(t) = &token {
+                    progress(
+                        &b.client,
+                        t,
+                        lsp::WorkDoneProgress::Report(lsp::WorkDoneProgressReport {
+                            cancellable: Some(false),
+                            message: Some(format!("scenario {ordinal} of {total}: {scenario}")),
+                            percentage: percent(ordinal.saturating_sub(1), total),
+                        }),
+                    )
+                    .await;
+                }
+            }
+            RunEvent::Finished {
+                result,
+                done,
+                total,
+                ..
+            } => {
+                match result.status {
+                    RunStatus::Cancelled => {}
+                    RunStatus::Passed => passed += 1,
+                    _ => failed += 1,
+                }
+                cached += usize::from(result.cached);
+                if result.status != RunStatus::Cancelled {
+                    on_result();
+                }
+                if done >= total {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(t) = token {
+        let mut summary = format!("{passed} passed, {failed} failed");
+        if cached > 0 {
+            summary.push_str(&format!(" ({cached} cached)"));
+        }
+        progress(
+            &b.client,
+            &t,
+            lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd {
+                message: Some(summary),
+            }),
+        )
+        .await;
+    }
+}
+
+async fn begin(b: &BatchReport) -> Option<lsp::ProgressToken> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = lsp::ProgressToken::String(format!("clnrm-run-{n}"));
+    let created = b
+        .client
+        .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams {
+            token: token.clone(),
+        })
+        .await;
+    if let Err(e) = created {
+        tracing::debug!("progress not created: {e}");
+        return None;
+    }
+    progress(
+        &b.client,
+        &token,
+        lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
+            title: format!("clnrm: running {}", b.label),
+            cancellable: Some(false),
+            message: Some(format!("0 of {}", b.total)),
+            percentage: Some(0),
+        }),
+    )
+    .await;
+    Some(token)
+}
+
+async fn progress(client: &Client, token: &lsp::ProgressToken, value: lsp::WorkDoneProgress) {
+    client
+        .send_notification::<lsp::notification::Progress>(lsp::ProgressParams {
+            token: token.clone(),
+            value: lsp::ProgressParamsValue::WorkDone(value),
+        })
+        .await;
+}
+
+fn percent(done: usize, total: usize) -> Option<u32> {
+    (total > 0).then(|| u32::try_from(done * 100 / total).unwrap_or(100))
+}
+
+impl Default for Runs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The run lens of a scenario on `line`; clicking it runs the scenario.
+pub fn run_lens(uri: &lsp::Url, run: &RunLens, line: u32) -> lsp::CodeLens {
+    let at = lsp::Position::new(line, 0);
+    lsp::CodeLens {
+        range: lsp::Range::new(at, at),
+        command: Some(lsp::Command {
+            title: run.title.clone(),
+            command: RUN_SCENARIO.to_string(),
+            arguments: Some(vec![serde_json::json!(uri), serde_json::json!(run.name)]),
+        }),
+        data: None,
+    }
+}
+
+/// `[uri]` or `[uri, scenario]` command arguments.
+pub fn command_args(args: &[serde_json::Value]) -> Option<(lsp::Url, Option<String>)> {
+    let uri = lsp::Url::parse(args.first()?.as_str()?).ok()?;
+    let scenario = args.get(1).and_then(|s| s.as_str()).map(str::to_string);
+    Some((uri, scenario))
+}
+
+/// What a run started from the editor needs of the session; cheap to clone into tasks.
+#[derive(Clone)]
+pub struct RunContext {
+    pub client: Client,
+    pub ws: Arc<Workspace>,
+    pub scheduler: Arc<Scheduler>,
+    pub runs: Arc<Runs>,
+    pub pool: Arc<AnalysisPool>,
+    pub analyzer: Arc<Analyzer>,
+    pub flags: ClientFlags,
+}
+
+impl RunContext {
+    /// The project of `root`, opened off the analysis threads (selecting `auto` may wait
+    /// for `docker info`); configuration problems are shown once, when it is (re)loaded.
+    pub async fn project(&self, root: &Path) -> Result<Arc<Project>, tower_lsp::jsonrpc::Error> {
+        let runs = self.runs.clone();
+        let root = root.to_path_buf();
+        let (project, errors) = tokio::task::spawn_blocking(move || runs.project(&root))
+            .await
+            .map_err(|e| tower_lsp::jsonrpc::Error::invalid_params(e.to_string()))?;
+        for message in errors {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                client
+                    .show_message(lsp::MessageType::WARNING, message)
+                    .await
+            });
+        }
+        Ok(project)
+    }
+
+    /// The analysis of `uri`: its open buffer's, else the file on disk.
+    async fn analysis(&self, uri: &lsp::Url, path: &Path) -> Result<Arc<Analysis>, String> {
+        if let Some(doc) = self.ws.documents.get(uri.as_str()) {
+            return self
+                .scheduler
+                .analysis_of(uri.as_str(), &doc)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let loader = self.ws.loader();
+        let analyzer = self.analyzer.clone();
+        let root = self.ws.root_of(path);
+        let path = path.to_path_buf();
+        self.pool
+            .run(move || {
+                use crate::analysis::SourceLoader as _;
+                let text = loader
+                    .load(&path)
+                    .ok_or_else(|| format!("cannot read {}", path.display()))?;
+                let origin = Origin {
+                    path: Some(&path),
+                    workspace_root: Some(&root),
+                };
+                Ok(analyzer.analyze(&text, origin, &loader))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
+    /// Plan and queue the scenarios of `uri` (all, or those named in `only`); returns how
+    /// many were queued. Results arrive as `$/progress`, diagnostics and lens refreshes.
+    pub async fn start(
+        &self,
+        uri: &lsp::Url,
+        only: Vec<String>,
+        priority: Priority,
+        use_cache: bool,
+    ) -> Result<usize, String> {
+        let path = self
+            .ws
+            .path_of(uri.as_str())
+            .or_else(|| uri_to_path(uri))
+            .ok_or_else(|| format!("not a file: {uri}"))?;
+        let root = self.ws.root_of(&path);
+        let analysis = self.analysis(uri, &path).await?;
+        let project = self
+            .project(&root)
+            .await
+            .map_err(|e| e.message.to_string())?;
+        let planned = {
+            let (path, project) = (path.clone(), project.clone());
+            tokio::task::spawn_blocking(move || plan::plan(&path, &analysis, &project, &only))
+        };
+        let plan = planned
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let total = plan.runs.len();
+
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink: EventSink = Arc::new(move |ev| {
+            let _ = tx.send(ev);
+        });
+        let report = BatchReport {
+            client: self.client.clone(),
+            progress: self.flags.work_done_progress,
+            label: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            total,
+        };
+        let ctx = self.clone();
+        let changed = uri.clone();
+        tokio::spawn(report_batch(report, rx, move || {
+            ctx.results_changed(&changed)
+        }));
+        let runs = self.runs.clone();
+        // Cache lookups read the disk: off the async runtime.
+        tokio::task::spawn_blocking(move || {
+            runs.submit(
+                &project,
+                plan,
+                BatchOptions {
+                    priority,
+                    use_cache,
+                },
+                sink,
+            );
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(total)
+    }
+
+    /// On open: results cached earlier (by this server or `clnrm-lsp run`) for the file's
+    /// current scenarios become its lenses and diagnostics at once.
+    pub async fn restore(&self, uri: lsp::Url, path: PathBuf) {
+        let root = self.ws.root_of(&path);
+        let (Ok(analysis), Ok(project)) =
+            (self.analysis(&uri, &path).await, self.project(&root).await)
+        else {
+            return;
+        };
+        if project.cache.is_none() {
+            return;
+        }
+        let runs = self.runs.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            runs.lenses(&project, &path, &analysis);
+            !runs.runner.last_results(&path).is_empty()
+        })
+        .await
+        .unwrap_or(false);
+        if found {
+            self.results_changed(&uri);
+        }
+    }
+
+    /// New results for `uri`: republish its diagnostics (or ask pulling clients to pull)
+    /// and refresh the lenses.
+    fn results_changed(&self, uri: &lsp::Url) {
+        if self.ws.documents.get(uri.as_str()).is_some() {
+            if self.scheduler.pushes() {
+                self.scheduler.schedule(uri.as_str());
+            } else if self.flags.diagnostic_refresh {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = client.workspace_diagnostic_refresh().await {
+                        tracing::debug!("diagnostic refresh: {e}");
+                    }
+                });
+            }
+        }
+        refresh_lenses(&self.client, self.flags);
+    }
+}

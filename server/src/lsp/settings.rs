@@ -1,0 +1,118 @@
+//! The client's `clnrm` settings (initializationOptions, workspace/configuration,
+//! didChangeConfiguration), as the editor extensions send them.
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSettings {
+    /// Run a file's scenarios when it is saved.
+    pub run_on_save: bool,
+    /// The client's word on workspace trust: an untrusted workspace runs nothing.
+    /// Clients without a notion of trust (Neovim, Helix) don't send it: trusted.
+    pub trusted: Option<bool>,
+    /// `[executor]` keys the client overrides, in the config file's shape.
+    pub overlay: Value,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            run_on_save: true,
+            trusted: None,
+            overlay: Value::Null,
+        }
+    }
+}
+
+impl ClientSettings {
+    /// Read the settings object; `{ "clnrm": {…} }` and the bare section are both accepted.
+    /// Missing or ill-typed keys keep their defaults.
+    pub fn from_json(v: &Value) -> Self {
+        let v = v.get("clnrm").unwrap_or(v);
+        let mut s = Self::default();
+        if let Some(b) = v.get("runOnSave").and_then(Value::as_bool) {
+            s.run_on_save = b;
+        }
+        if let Some(b) = v.get("trusted").and_then(Value::as_bool) {
+            s.trusted = Some(b);
+        }
+        let mut executor = serde_json::Map::new();
+        let exec = v.get("executor");
+        // `workers: 0` means "the CPU count", which is the config's default.
+        if let Some(n) = exec.and_then(|e| e.get("workers")).and_then(Value::as_u64) {
+            executor.insert("jobs".into(), if n == 0 { Value::Null } else { json!(n) });
+        }
+        if let Some(b) = exec
+            .and_then(|e| e.get("backend"))
+            .and_then(Value::as_str)
+            .filter(|b| ["auto", "local", "docker", "podman"].contains(b))
+        {
+            executor.insert("backend".into(), json!(b));
+        }
+        if !executor.is_empty() {
+            s.overlay = json!({ "executor": executor });
+        }
+        s
+    }
+
+    /// Settings that arrive later keep the earlier word on trust unless they say
+    /// otherwise: a reply without `trusted` must not lift a restriction.
+    pub fn then(self, newer: ClientSettings) -> ClientSettings {
+        ClientSettings {
+            trusted: newer.trusted.or(self.trusted),
+            ..newer
+        }
+    }
+
+    /// Whether anything may run (commands included).
+    pub fn trusted(&self) -> bool {
+        self.trusted != Some(false)
+    }
+
+    /// Whether saves start runs.
+    pub fn runs_on_save(&self) -> bool {
+        self.run_on_save && self.trusted()
+    }
+
+    pub fn overlay(&self) -> Option<&Value> {
+        (!self.overlay.is_null()).then_some(&self.overlay)
+    }
+
+    /// Worker count the client asks for (`None`: keep the configured one).
+    pub fn workers(&self) -> Option<usize> {
+        self.overlay
+            .pointer("/executor/jobs")
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_extensions_send() {
+        let vscode = json!({ "runOnSave": true, "executor": { "workers": 4, "backend": "docker" }, "trusted": false, "logLevel": "info" });
+        let s = ClientSettings::from_json(&vscode);
+        assert!(!s.trusted());
+        assert!(!s.runs_on_save(), "untrusted never runs");
+        // A later reply without `trusted` keeps the restriction.
+        let later = s
+            .clone()
+            .then(ClientSettings::from_json(&json!({ "runOnSave": true })));
+        assert!(!later.trusted() && later.run_on_save);
+        assert_eq!(s.workers(), Some(4));
+        assert_eq!(s.overlay["executor"]["backend"], "docker");
+
+        let helix = json!({ "clnrm": { "runOnSave": false, "executor": { "workers": 0, "backend": "bogus" } } });
+        let s = ClientSettings::from_json(&helix);
+        assert!(s.trusted() && !s.run_on_save);
+        assert_eq!(s.workers(), None);
+        assert!(s.overlay["executor"].get("backend").is_none());
+
+        let none = ClientSettings::from_json(&Value::Null);
+        assert!(none.runs_on_save());
+        assert_eq!(none.overlay(), None);
+    }
+}
