@@ -313,3 +313,187 @@ fn weight(r: &RunResult) -> usize {
 fn cancelled(scenario: &str) -> RunResult {
     RunResult::without_run(scenario, RunStatus::Cancelled, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Analysis, Rendered};
+    use crate::config::Config;
+    use crate::runs::plan::plan;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        project: Arc<Project>,
+        runner: Runner,
+    }
+
+    fn fixture(workers: usize) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Arc::new(Project::with_config(dir.path(), Config::default(), vec![]));
+        Fixture {
+            dir,
+            project,
+            runner: Runner::new(workers),
+        }
+    }
+
+    impl Fixture {
+        fn path(&self) -> PathBuf {
+            self.dir.path().join("t.clnrm.toml")
+        }
+
+        fn plan(&self, text: &str) -> Plan {
+            let analysis = Analysis {
+                rendered: Some(Arc::new(Rendered::verbatim(text))),
+                parsed: true,
+                ..Analysis::default()
+            };
+            plan(&self.path(), &analysis, &self.project, &[]).unwrap()
+        }
+
+        /// Submit and collect the batch's finished results in completion order.
+        fn run(&self, text: &str, use_cache: bool) -> Vec<Arc<RunResult>> {
+            let rx = self.submit(text, use_cache);
+            collect(&rx)
+        }
+
+        fn submit(&self, text: &str, use_cache: bool) -> mpsc::Receiver<RunEvent> {
+            let (tx, rx) = mpsc::channel();
+            let tx = std::sync::Mutex::new(tx);
+            let sink: EventSink = Arc::new(move |ev| {
+                let _ = tx.lock().unwrap().send(ev);
+            });
+            let opts = BatchOptions {
+                priority: Priority::OnSave,
+                use_cache,
+            };
+            self.runner.submit(&self.project, self.plan(text), opts, sink);
+            rx
+        }
+    }
+
+    fn collect(rx: &mpsc::Receiver<RunEvent>) -> Vec<Arc<RunResult>> {
+        let mut out = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(30)).unwrap() {
+                RunEvent::Finished {
+                    result,
+                    done,
+                    total,
+                    ..
+                } => {
+                    out.push(result);
+                    if done == total {
+                        return out;
+                    }
+                }
+                RunEvent::Started { .. } => {}
+            }
+        }
+    }
+
+    fn appending(count: &Path, extra: &str) -> String {
+        format!(
+            "[meta]\nname = \"t\"\n[[scenario]]\nname = \"a\"\nrun = \"sh -c 'echo x >> {}{extra}'\"\n",
+            count.display()
+        )
+    }
+
+    fn lines(p: &Path) -> usize {
+        std::fs::read_to_string(p).map_or(0, |s| s.lines().count())
+    }
+
+    #[test]
+    fn unchanged_scenarios_come_from_the_cache() {
+        let f = fixture(2);
+        let count = f.dir.path().join("count");
+        let text = appending(&count, "");
+        let first = f.run(&text, true);
+        assert_eq!(first[0].status, RunStatus::Passed, "{:?}", first[0]);
+        assert!(!first[0].cached);
+        assert_eq!(lines(&count), 1);
+
+        let second = f.run(&text, true);
+        assert!(second[0].cached, "{:?}", second[0]);
+        assert_eq!(lines(&count), 1, "a cache hit must not run the command");
+
+        // A changed command is another key: it runs.
+        let third = f.run(&appending(&count, "; true"), true);
+        assert!(!third[0].cached);
+        assert_eq!(lines(&count), 2);
+
+        // Without the cache it runs again, and the result is still cached afterwards.
+        let forced = f.run(&text, false);
+        assert!(!forced[0].cached);
+        assert_eq!(lines(&count), 3);
+
+        // The trace of the latest run is kept for the diff.
+        let trace = crate::traces::baseline::load_last_trace(f.dir.path(), &f.path(), "a").unwrap();
+        assert!(trace.is_some_and(|t| !t.is_empty()));
+    }
+
+    #[test]
+    fn state_follows_the_run_and_a_restart_restores_from_disk() {
+        let f = fixture(1);
+        let text = "[meta]\nname = \"t\"\n[[scenario]]\nname = \"slow\"\nrun = \"sleep 0.3\"\n";
+        let plan = f.plan(text);
+        let key = plan.runs[0].key;
+        assert_eq!(f.runner.state(&f.project, &f.path(), "slow", &key), RunState::Idle);
+        let rx = f.submit(text, true);
+        let state = f.runner.state(&f.project, &f.path(), "slow", &key);
+        assert!(matches!(state, RunState::Queued | RunState::Running), "{state:?}");
+        collect(&rx);
+        assert!(matches!(
+            f.runner.state(&f.project, &f.path(), "slow", &key),
+            RunState::Done(r) if r.passed() && !r.cached
+        ));
+
+        // Another session (a fresh runner) finds the result on disk, marked cached.
+        let again = Runner::new(1);
+        match again.state(&f.project, &f.path(), "slow", &key) {
+            RunState::Done(r) => assert!(r.cached),
+            other => panic!("{other:?}"),
+        }
+        assert!(again.last_results(&f.path()).contains_key("slow"));
+    }
+
+    #[test]
+    fn a_newer_save_cancels_the_running_one() {
+        let f = fixture(1);
+        let slow = "[meta]\nname = \"t\"\n[[scenario]]\nname = \"a\"\nrun = \"sleep 30\"\n";
+        let first = f.submit(slow, true);
+        // Wait until it runs, then save a new version.
+        loop {
+            if let RunEvent::Started { .. } = first.recv_timeout(Duration::from_secs(10)).unwrap() {
+                break;
+            }
+        }
+        let started = std::time::Instant::now();
+        let second = f.submit(&slow.replace("sleep 30", "true"), true);
+        let old = collect(&first);
+        assert_eq!(old[0].status, RunStatus::Cancelled);
+        let new = collect(&second);
+        assert_eq!(new[0].status, RunStatus::Passed);
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        // A cancelled run is neither cached nor shown.
+        assert_eq!(f.runner.last_results(&f.path())["a"].status, RunStatus::Passed);
+    }
+
+    #[test]
+    fn failures_and_timeouts_are_results() {
+        let f = fixture(2);
+        let text = "[meta]\nname = \"t\"\n[[scenario]]\nname = \"bad\"\nrun = \"false\"\n[[scenario]]\nname = \"slow\"\ntimeout_ms = 200\nrun = \"sleep 5\"\n";
+        let mut results = f.run(text, true);
+        results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+        assert_eq!(results[0].status, RunStatus::Failed);
+        assert_eq!(results[1].status, RunStatus::TimedOut);
+        // A timeout is not cached: the next save runs it again.
+        let again = f.run(text, true);
+        let slow = again.iter().find(|r| r.scenario == "slow").unwrap();
+        assert!(!slow.cached);
+        let bad = again.iter().find(|r| r.scenario == "bad").unwrap();
+        assert!(bad.cached);
+    }
+}
