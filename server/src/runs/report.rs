@@ -110,6 +110,9 @@ pub fn diagnostics(
         out.push(Diagnostic::new(Code::RunFailed, header.clone(), message));
         for f in &r.failures {
             let range = locate(doc.as_ref(), rendered, f).unwrap_or_else(|| header.clone());
+            if range == header && r.failures.len() == 1 {
+                continue; // the header's message already says it
+            }
             out.push(Diagnostic::new(
                 Code::ExpectationUnmet,
                 range,

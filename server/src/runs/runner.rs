@@ -369,7 +369,8 @@ mod tests {
                 priority: Priority::OnSave,
                 use_cache,
             };
-            self.runner.submit(&self.project, self.plan(text), opts, sink);
+            self.runner
+                .submit(&self.project, self.plan(text), opts, sink);
             rx
         }
     }
@@ -440,10 +441,16 @@ mod tests {
         let text = "[meta]\nname = \"t\"\n[[scenario]]\nname = \"slow\"\nrun = \"sleep 0.3\"\n";
         let plan = f.plan(text);
         let key = plan.runs[0].key;
-        assert_eq!(f.runner.state(&f.project, &f.path(), "slow", &key), RunState::Idle);
+        assert_eq!(
+            f.runner.state(&f.project, &f.path(), "slow", &key),
+            RunState::Idle
+        );
         let rx = f.submit(text, true);
         let state = f.runner.state(&f.project, &f.path(), "slow", &key);
-        assert!(matches!(state, RunState::Queued | RunState::Running), "{state:?}");
+        assert!(
+            matches!(state, RunState::Queued | RunState::Running),
+            "{state:?}"
+        );
         collect(&rx);
         assert!(matches!(
             f.runner.state(&f.project, &f.path(), "slow", &key),
@@ -476,9 +483,16 @@ mod tests {
         assert_eq!(old[0].status, RunStatus::Cancelled);
         let new = collect(&second);
         assert_eq!(new[0].status, RunStatus::Passed);
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
         // A cancelled run is neither cached nor shown.
-        assert_eq!(f.runner.last_results(&f.path())["a"].status, RunStatus::Passed);
+        assert_eq!(
+            f.runner.last_results(&f.path())["a"].status,
+            RunStatus::Passed
+        );
     }
 
     #[test]

@@ -1,0 +1,331 @@
+//! Scenario runs in the editor, over stdio like an editor: a save runs the file's
+//! scenarios in the background, results come back as `clnrm-run` diagnostics, lenses and
+//! `$/progress`; an unchanged scenario is not run again; commands run on demand; an
+//! untrusted workspace runs nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clnrm_lsp_e2e::lsp::LspClient;
+use serde_json::{json, Value};
+
+struct Workspace {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+fn workspace() -> Workspace {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+    Workspace { _dir: dir, root }
+}
+
+impl Workspace {
+    fn file(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.root.join(name), text).unwrap();
+        format!("file://{}/{name}", self.root.display())
+    }
+
+    fn count(&self) -> PathBuf {
+        self.root.join("count")
+    }
+}
+
+fn lines(p: &Path) -> usize {
+    std::fs::read_to_string(p).map_or(0, |s| s.lines().count())
+}
+
+fn appending(count: &Path, extra: &str) -> String {
+    format!(
+        "[meta]\nname = \"runs\"\nversion = \"1\"\n\n[[scenario]]\nname = \"append\"\nrun = \"sh -c 'echo x >> {}{extra}'\"\n",
+        count.display()
+    )
+}
+
+fn start(ws: &Workspace, options: Value) -> LspClient {
+    let mut c = LspClient::spawn();
+    c.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": format!("file://{}", ws.root.display()),
+            "capabilities": {
+                "window": { "workDoneProgress": true },
+                "workspace": { "codeLens": { "refreshSupport": true } }
+            },
+            "initializationOptions": options,
+        }),
+    );
+    c.notify("initialized", json!({}));
+    c
+}
+
+fn save(c: &mut LspClient, uri: &str) {
+    c.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+}
+
+fn run_diagnostics(c: &mut LspClient, uri: &str) -> Vec<Value> {
+    let published = c.diagnostics_where(uri, |p| {
+        p["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["source"] == "clnrm-run")
+    });
+    published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["source"] == "clnrm-run")
+        .cloned()
+        .collect()
+}
+
+fn run_lens_titles(c: &mut LspClient, uri: &str) -> Vec<String> {
+    let lenses = c.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["command"]["command"] == "clnrm.runScenario")
+        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Poll the lenses until one matches (results arrive in the background).
+fn wait_lens(c: &mut LspClient, uri: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let titles = run_lens_titles(c, uri);
+        if let Some(t) = titles.iter().find(|t| pred(t)) {
+            return t.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lenses never matched: {titles:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn save_runs_and_an_unchanged_scenario_comes_from_the_cache() {
+    let ws = workspace();
+    let text = appending(&ws.count(), "");
+    let uri = ws.file("a.clnrm.toml", &text);
+    let mut c = start(&ws, json!({}));
+    c.open(&uri, &text, 1);
+    c.diagnostics_where(&uri, |_| true);
+    assert_eq!(run_lens_titles(&mut c, &uri), ["▶ Run"]);
+
+    save(&mut c, &uri);
+    // Progress: begin, "scenario 1 of 1", end with the summary.
+    let begin = c
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
+        .expect("progress begin");
+    assert!(begin["params"]["value"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("a.clnrm.toml"));
+    let report = c
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report")
+        .expect("progress report");
+    assert_eq!(
+        report["params"]["value"]["message"],
+        "scenario 1 of 1: append"
+    );
+    let end = c
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+        .expect("progress end");
+    assert_eq!(end["params"]["value"]["message"], "1 passed, 0 failed");
+
+    let diags = run_diagnostics(&mut c, &uri);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["severity"], 3, "information when passed");
+    assert_eq!(
+        diags[0]["range"]["start"]["line"], 4,
+        "on the [[scenario]] header"
+    );
+    assert!(diags[0]["message"].as_str().unwrap().contains("passed"));
+    assert!(c
+        .wait_for(|m| m["method"] == "workspace/codeLens/refresh")
+        .is_some());
+    let title = wait_lens(&mut c, &uri, |t| t.starts_with('✓'));
+    assert!(
+        title.starts_with("✓ passed ") && title.ends_with(" s"),
+        "{title}"
+    );
+    assert_eq!(lines(&ws.count()), 1);
+
+    // Saving again without a change: the cached result, the command does not run.
+    save(&mut c, &uri);
+    let end = c
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+        .expect("second progress end");
+    assert_eq!(
+        end["params"]["value"]["message"],
+        "1 passed, 0 failed (1 cached)"
+    );
+    let title = wait_lens(&mut c, &uri, |t| t.ends_with("(cached)"));
+    assert!(title.starts_with("✓ passed"), "{title}");
+    assert_eq!(
+        lines(&ws.count()),
+        1,
+        "a cached scenario must not run again"
+    );
+
+    // A changed command runs again.
+    let changed = appending(&ws.count(), "; true");
+    c.change_full(&uri, &changed, 2);
+    assert_eq!(
+        run_lens_titles(&mut c, &uri),
+        ["▶ Run"],
+        "new content, no result yet"
+    );
+    save(&mut c, &uri);
+    wait_lens(&mut c, &uri, |t| {
+        t.starts_with('✓') && !t.contains("cached")
+    });
+    assert_eq!(lines(&ws.count()), 2);
+
+    // The explicit command runs even a cached scenario.
+    let queued = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.runScenario", "arguments": [uri, "append"] }),
+    );
+    assert_eq!(queued["scenarios"], 1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lines(&ws.count()) < 3 {
+        assert!(Instant::now() < deadline, "runScenario did not run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The run's trace is kept: the trace lens no longer says "not run yet".
+    let lenses = c.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let trace = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["command"]["title"].as_str().unwrap().starts_with("trace"))
+        .unwrap();
+    assert_eq!(trace["command"]["title"], "trace: no baseline — record");
+    assert!(c.shutdown());
+}
+
+#[test]
+fn failures_are_diagnostics_on_the_header_and_the_expectation() {
+    let ws = workspace();
+    let text = "[meta]\nname = \"f\"\nversion = \"1\"\n\n[[scenario]]\nname = \"boom\"\nrun = \"sh -c 'echo went wrong >&2; exit 3'\"\n\n[[scenario]]\nname = \"counts\"\nrun = \"true\"\n\n[expect.counts]\nspans_total = { gte = 50 }\n";
+    let uri = ws.file("f.clnrm.toml", text);
+    let mut c = start(&ws, json!({ "runOnSave": true }));
+    c.open(&uri, text, 1);
+    c.diagnostics_where(&uri, |_| true);
+    save(&mut c, &uri);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let diags = loop {
+        let d = run_diagnostics(&mut c, &uri);
+        if d.iter().filter(|d| d["code"] == "run-failed").count() == 2 {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "{d:?}");
+    };
+    let boom = diags
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("`boom`"))
+        .unwrap();
+    assert_eq!(boom["severity"], 1);
+    assert_eq!(boom["range"]["start"]["line"], 4);
+    let message = boom["message"].as_str().unwrap();
+    assert!(
+        message.contains("exit 3") && message.contains("went wrong"),
+        "{message}"
+    );
+    // The unmet expectation sits on its key, saying what was expected and observed.
+    let unmet: Vec<_> = diags
+        .iter()
+        .filter(|d| d["code"] == "expectation-unmet")
+        .collect();
+    assert!(!unmet.is_empty(), "{diags:?}");
+    assert!(
+        unmet.iter().all(|d| d["range"]["start"]["line"] == 13),
+        "{unmet:?}"
+    );
+    assert!(unmet[0]["message"].as_str().unwrap().contains("observed"));
+    let titles = run_lens_titles(&mut c, &uri);
+    assert!(
+        titles.iter().all(|t| t.starts_with("✗ failed: ")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().any(|t| t.contains("exit 3: went wrong")),
+        "{titles:?}"
+    );
+    assert!(c.shutdown());
+}
+
+#[test]
+fn an_untrusted_workspace_or_run_on_save_off_runs_nothing() {
+    for options in [
+        json!({ "trusted": false, "runOnSave": true }),
+        json!({ "runOnSave": false }),
+    ] {
+        let ws = workspace();
+        let text = appending(&ws.count(), "");
+        let uri = ws.file("u.clnrm.toml", &text);
+        let mut c = start(&ws, options.clone());
+        c.open(&uri, &text, 1);
+        c.diagnostics_where(&uri, |_| true);
+        save(&mut c, &uri);
+        let resp = c.request_raw(
+            "workspace/executeCommand",
+            json!({ "command": "clnrm.runFile", "arguments": [uri] }),
+        );
+        if options["trusted"] == false {
+            let err = resp["error"]["message"].as_str().unwrap();
+            assert!(err.contains("not trusted"), "{err}");
+        } else {
+            // runOnSave off still allows an explicit run.
+            assert_eq!(resp["result"]["scenarios"], 1, "{resp}");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while lines(&ws.count()) < 1 {
+                assert!(Instant::now() < deadline, "runFile did not run");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let expected = usize::from(options["trusted"] != false);
+        assert_eq!(lines(&ws.count()), expected, "{options}");
+        assert!(c.shutdown());
+    }
+}
+
+#[test]
+fn a_file_with_errors_is_not_run_and_the_command_says_why() {
+    let ws = workspace();
+    let text = "[meta]\nname = \"e\"\n\n[[scenario]]\nname = \"x\"\nrun = \"true\"\nservice = \"missing\"\n";
+    let uri = ws.file("e.clnrm.toml", text);
+    let mut c = start(&ws, json!({}));
+    c.open(&uri, text, 1);
+    c.diagnostics_where(&uri, |_| true);
+    let resp = c.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.runScenario", "arguments": [uri, "x"] }),
+    );
+    let err = resp["error"]["message"].as_str().unwrap();
+    assert!(err.contains("error"), "{err}");
+    let resp = c.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.runScenario", "arguments": [uri] }),
+    );
+    assert!(resp.get("error").is_some());
+    assert!(c.shutdown());
+}
