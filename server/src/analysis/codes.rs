@@ -67,13 +67,13 @@ codes! {
     RunCompat => "run-compat", Information, "clnrm 1.3.0's `run` treats this differently from what the file says (ignored key, never evaluated expectation).";
     SecretValue => "secret-value", Warning, "A secret-looking env variable has a literal value instead of a `$VAR` reference.";
     NotImplemented => "not-implemented", Error, "A section clnrm 1.3.0 rejects as not implemented (any [performance] section).";
-    // Scenario runs (source `clnrm-run`).
-    RunPassed => "run-passed", Information, "The scenario's last run passed (shown on its header).";
-    RunFailed => "run-failed", Error, "The scenario's last run failed, timed out or could not start (shown on its header).";
-    ExpectationUnmet => "expectation-unmet", Error, "An expectation was not met by the last run: what was expected and what was observed.";
     // Engine limits.
     FileTooLarge => "file-too-large", Warning, "The file is too large to analyse fully.";
     InvalidEncoding => "invalid-encoding", Error, "The file is not valid UTF-8.";
+    // Scenario runs (new codes go last: SARIF rule indices stay put) (source `clnrm-run`).
+    RunPassed => "run-passed", Information, "The scenario's last run passed (shown on its header).";
+    RunFailed => "run-failed", Error, "The scenario's last run failed, timed out or could not start (shown on its header).";
+    ExpectationUnmet => "expectation-unmet", Error, "An expectation was not met by the last run: what was expected and what was observed.";
 }
 
 impl serde::Serialize for Code {
