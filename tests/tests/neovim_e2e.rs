@@ -3,6 +3,7 @@
 //! Runs the `nvim` on PATH; fails when it is missing (set CLNRM_SKIP_NVIM=1 outside CI
 //! to skip on a machine without Neovim).
 
+use std::path::Path;
 use std::process::Command;
 
 use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, workspace_root};
@@ -14,42 +15,72 @@ fn nvim_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn neovim_shows_the_servers_diagnostics_at_the_right_place() {
+/// Run `tests/neovim/<script>` in headless Neovim on `fixture`; what it saw.
+fn nvim(script: &str, dir: &Path, fixture: &Path) -> String {
     if !nvim_available() {
         let in_ci = std::env::var_os("CI").is_some();
         if !in_ci && std::env::var_os("CLNRM_SKIP_NVIM").is_some() {
             eprintln!("skipped: nvim not installed (CLNRM_SKIP_NVIM set)");
-            return;
+            return String::new();
         }
         panic!(
             "nvim is not installed: `apt-get install neovim` (or set CLNRM_SKIP_NVIM=1 outside CI)"
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    // Line 3, column 11 (1-based): the value of `version` is missing.
-    let fixture = dir.path().join("broken.clnrm.toml");
-    std::fs::write(&fixture, "[meta]\nname = \"demo\"\nversion = \n").unwrap();
-    let result = dir.path().join("result.txt");
+    let result = dir.join("result.txt");
     let status = Command::new("nvim")
         .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
         .arg(format!(
             "luafile {}",
-            workspace_root()
-                .join("tests/neovim/diagnostics.lua")
-                .display()
+            workspace_root().join("tests/neovim").join(script).display()
         ))
         .env("CLNRM_REPO", workspace_root())
         .env("CLNRM_LSP_BIN", clnrm_lsp_bin())
-        .env("CLNRM_FIXTURE", &fixture)
+        .env("CLNRM_FIXTURE", fixture)
         .env("CLNRM_RESULT", &result)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .status()
         .unwrap();
     let seen = std::fs::read_to_string(&result).unwrap_or_default();
     assert!(status.success(), "nvim failed; it saw:\n{seen}");
+    seen
+}
+
+#[test]
+fn neovim_shows_the_servers_diagnostics_at_the_right_place() {
+    let dir = tempfile::tempdir().unwrap();
+    // Line 3, column 11 (1-based): the value of `version` is missing.
+    let fixture = dir.path().join("broken.clnrm.toml");
+    std::fs::write(&fixture, "[meta]\nname = \"demo\"\nversion = \n").unwrap();
+    let seen = nvim("diagnostics.lua", dir.path(), &fixture);
+    if seen.is_empty() {
+        return;
+    }
     assert!(seen.contains("filetype clnrm"), "{seen}");
     assert!(seen.contains("clients 1 clnrm"), "{seen}");
     // Neovim stores 0-based rows and columns: line 3, column 11 → 2, 10.
     assert!(seen.contains("diagnostic 2 10 clnrm toml-syntax"), "{seen}");
+}
+
+#[test]
+fn neovim_shows_the_run_result_after_write() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
+    let fixture = dir.path().join("ok.clnrm.toml");
+    std::fs::write(
+        &fixture,
+        "[meta]\nname = \"demo\"\nversion = \"1\"\n\n[[scenario]]\nname = \"hello\"\nrun = \"echo hello\"\n",
+    )
+    .unwrap();
+    let seen = nvim("run_lens.lua", dir.path(), &fixture);
+    if seen.is_empty() {
+        return;
+    }
+    assert!(seen.contains("before ▶ Run"), "{seen}");
+    assert!(seen.contains("after ✓ passed "), "{seen}");
+    // The result is also a diagnostic on the scenario header (line 5 → row 4).
+    assert!(
+        seen.contains("diagnostic 4 clnrm-run scenario `hello` passed"),
+        "{seen}"
+    );
 }
