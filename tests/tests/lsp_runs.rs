@@ -180,6 +180,11 @@ fn save_runs_and_an_unchanged_scenario_comes_from_the_cache() {
         1,
         "a cached scenario must not run again"
     );
+    let stats = c.request("clnrm/cacheStats", Value::Null);
+    let results = &stats["runs"]["results"][ws.root.display().to_string()];
+    assert!(results["hits"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(results["entries"], 1, "{stats}");
+    assert_eq!(results["runs"], 1, "{stats}");
 
     // A changed command runs again.
     let changed = appending(&ws.count(), "; true");

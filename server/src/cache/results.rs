@@ -54,7 +54,77 @@ pub struct ResultCacheStats {
     pub bytes: u64,
     /// Mean time of a disk hit (read + parse), in microseconds.
     pub mean_restore_micros: f64,
+    /// Scenario runs whose results were stored, and their mean duration.
+    pub runs: u64,
+    pub mean_run_ms: f64,
 }
+
+/// Counters as persisted in `<dir>/stats.json`: every process sharing the directory adds
+/// its own, so `clnrm-lsp cache stats` sees the editor's and CI's hits alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct Counts {
+    hits: u64,
+    misses: u64,
+    corrupt: u64,
+    memory_hits: u64,
+    disk_hits: u64,
+    restore_micros: u64,
+    runs: u64,
+    run_ms: u64,
+}
+
+impl Counts {
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            hits: self.hits.saturating_add(o.hits),
+            misses: self.misses.saturating_add(o.misses),
+            corrupt: self.corrupt.saturating_add(o.corrupt),
+            memory_hits: self.memory_hits.saturating_add(o.memory_hits),
+            disk_hits: self.disk_hits.saturating_add(o.disk_hits),
+            restore_micros: self.restore_micros.saturating_add(o.restore_micros),
+            runs: self.runs.saturating_add(o.runs),
+            run_ms: self.run_ms.saturating_add(o.run_ms),
+        }
+    }
+}
+
+/// This instance's counts not yet added to `stats.json`.
+#[derive(Default)]
+struct LiveCounts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    corrupt: AtomicU64,
+    memory_hits: AtomicU64,
+    disk_hits: AtomicU64,
+    restore_micros: AtomicU64,
+    runs: AtomicU64,
+    run_ms: AtomicU64,
+}
+
+impl LiveCounts {
+    fn read(&self, take: bool) -> Counts {
+        let get = |a: &AtomicU64| {
+            if take {
+                a.swap(0, Ordering::Relaxed)
+            } else {
+                a.load(Ordering::Relaxed)
+            }
+        };
+        Counts {
+            hits: get(&self.hits),
+            misses: get(&self.misses),
+            corrupt: get(&self.corrupt),
+            memory_hits: get(&self.memory_hits),
+            disk_hits: get(&self.disk_hits),
+            restore_micros: get(&self.restore_micros),
+            runs: get(&self.runs),
+            run_ms: get(&self.run_ms),
+        }
+    }
+}
+
+const STATS_FILE: &str = "stats.json";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PruneReport {
@@ -82,12 +152,9 @@ struct DiskEntry {
 pub struct ResultCache<V> {
     dir: PathBuf,
     memory: BoundedCache<ContentKey, V>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    corrupt: AtomicU64,
-    memory_hits: AtomicU64,
-    disk_hits: AtomicU64,
-    restore_micros: AtomicU64,
+    counts: LiveCounts,
+    /// Serializes this process's read-modify-write of `stats.json`.
+    flush: std::sync::Mutex<()>,
 }
 
 /// The default directory: `<cache.dir>/results` under the workspace root.
@@ -100,12 +167,8 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         Self {
             dir: dir.into(),
             memory: BoundedCache::new(memory_entries, MEMORY_BYTES),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            corrupt: AtomicU64::new(0),
-            memory_hits: AtomicU64::new(0),
-            disk_hits: AtomicU64::new(0),
-            restore_micros: AtomicU64::new(0),
+            counts: LiveCounts::default(),
+            flush: std::sync::Mutex::new(()),
         }
     }
 
@@ -127,8 +190,8 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
     /// Memory first, then disk (a disk hit is promoted into memory).
     pub fn get(&self, key: &ContentKey) -> Option<V> {
         if let Some(v) = self.memory.get(key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            self.memory_hits.fetch_add(1, Ordering::Relaxed);
+            self.counts.hits.fetch_add(1, Ordering::Relaxed);
+            self.counts.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Some(v);
         }
         let started = Instant::now();
@@ -136,22 +199,24 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             Ok(b) => b,
             Err(_) => {
                 // Absent, or removed by another process between listing and reading.
-                self.misses.fetch_add(1, Ordering::Relaxed);
+                self.counts.misses.fetch_add(1, Ordering::Relaxed);
                 return None;
             }
         };
         match decode::<V>(&bytes, &key.to_hex()) {
             Some(value) => {
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.restore_micros.fetch_add(micros, Ordering::Relaxed);
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                self.disk_hits.fetch_add(1, Ordering::Relaxed);
+                self.counts
+                    .restore_micros
+                    .fetch_add(micros, Ordering::Relaxed);
+                self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                self.counts.disk_hits.fetch_add(1, Ordering::Relaxed);
                 self.memory.insert(*key, value.clone(), bytes.len());
                 Some(value)
             }
             None => {
-                self.corrupt.fetch_add(1, Ordering::Relaxed);
-                self.misses.fetch_add(1, Ordering::Relaxed);
+                self.counts.corrupt.fetch_add(1, Ordering::Relaxed);
+                self.counts.misses.fetch_add(1, Ordering::Relaxed);
                 None
             }
         }
@@ -173,6 +238,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         let bytes = serde_json::to_vec(&envelope).map_err(io::Error::other)?;
         crate::traces::baseline::write_atomic(&self.path_of(key), &bytes)?;
         self.memory.insert(*key, value.clone(), bytes.len());
+        self.flush_stats();
         Ok(())
     }
 
@@ -239,6 +305,8 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         for e in &entries {
             remove_tolerant(&e.path)?;
         }
+        remove_tolerant(&self.dir.join(STATS_FILE))?;
+        self.counts.read(true);
         Ok(entries.len() as u64)
     }
 
@@ -270,24 +338,22 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         Ok(report)
     }
 
-    /// Counters of this instance plus the disk directory's size.
+    /// Counters of every process that used the directory (see `flush_stats`), plus its size.
     pub fn stats(&self) -> io::Result<ResultCacheStats> {
         let entries = self.scan()?;
-        let disk_hits = self.disk_hits.load(Ordering::Relaxed);
-        let micros = self.restore_micros.load(Ordering::Relaxed);
+        let c = self.persisted().add(self.counts.read(false));
+        let mean = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
         Ok(ResultCacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            corrupt: self.corrupt.load(Ordering::Relaxed),
-            memory_hits: self.memory_hits.load(Ordering::Relaxed),
-            disk_hits,
+            hits: c.hits,
+            misses: c.misses,
+            corrupt: c.corrupt,
+            memory_hits: c.memory_hits,
+            disk_hits: c.disk_hits,
             entries: entries.len() as u64,
             bytes: entries.iter().map(|e| e.bytes).sum(),
-            mean_restore_micros: if disk_hits == 0 {
-                0.0
-            } else {
-                micros as f64 / disk_hits as f64
-            },
+            mean_restore_micros: mean(c.restore_micros, c.disk_hits),
+            runs: c.runs,
+            mean_run_ms: mean(c.run_ms, c.runs),
         })
     }
 
@@ -336,6 +402,45 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
 }
 
 /// The value of an entry file, if it is whole, ours, of this engine and for `hex`.
+/// Counters need no bound on `V`, so a drop can save them.
+impl<V> ResultCache<V> {
+    /// Count a scenario run that took `ms` (for the mean run time).
+    pub fn record_run(&self, ms: u64) {
+        self.counts.runs.fetch_add(1, Ordering::Relaxed);
+        self.counts.run_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    /// Add this instance's counts to `stats.json` (atomically replaced; a lost race between
+    /// two processes loses counts, never the cache). Called on `put` and on drop.
+    pub fn flush_stats(&self) {
+        let _guard = self.flush.lock().unwrap_or_else(|p| p.into_inner());
+        let delta = self.counts.read(true);
+        if delta == Counts::default() {
+            return;
+        }
+        let total = self.persisted().add(delta);
+        let written = serde_json::to_vec(&total)
+            .map_err(io::Error::other)
+            .and_then(|b| crate::traces::baseline::write_atomic(&self.dir.join(STATS_FILE), &b));
+        if let Err(e) = written {
+            tracing::debug!("cache stats not saved: {e}");
+        }
+    }
+
+    fn persisted(&self) -> Counts {
+        std::fs::read(self.dir.join(STATS_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl<V> Drop for ResultCache<V> {
+    fn drop(&mut self) {
+        self.flush_stats();
+    }
+}
+
 fn decode<V: DeserializeOwned>(bytes: &[u8], hex: &str) -> Option<V> {
     let env: Envelope<V> = serde_json::from_slice(bytes).ok()?;
     (env.format == RESULT_FORMAT && env.engine == crate::ENGINE_VERSION && env.key == hex)
@@ -390,6 +495,30 @@ mod tests {
             .join(&hex[..2])
             .join(format!("{hex}.json"))
             .is_file());
+    }
+
+    #[test]
+    fn counters_are_shared_through_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let editor = ResultCache::<Run>::new(dir.path(), 8);
+            editor.record_run(100);
+            editor.record_run(300);
+            editor.put(&key(1), &run(1)).unwrap();
+            assert_eq!(editor.get(&key(1)), Some(run(1)));
+            assert_eq!(editor.get(&key(2)), None);
+        } // dropped: its last counts are saved
+        let ci = ResultCache::<Run>::new(dir.path(), 8);
+        assert!(ci.get(&key(1)).is_some());
+        let s = ci.stats().unwrap();
+        assert_eq!((s.hits, s.misses, s.disk_hits, s.memory_hits), (2, 1, 1, 1));
+        assert_eq!(s.runs, 2);
+        assert!((s.mean_run_ms - 200.0).abs() < 1e-9);
+        assert!(s.mean_restore_micros > 0.0);
+        // Clearing resets them; the stats file is not an entry.
+        assert_eq!(ci.verify(false).unwrap().corrupt.len(), 0);
+        ci.clear().unwrap();
+        assert_eq!(ci.stats().unwrap().hits, 0);
     }
 
     #[test]

@@ -70,11 +70,25 @@ pub fn run(args: CacheArgs) -> ExitCode {
         CacheAction::Stats => match cache.stats() {
             Ok(s) => {
                 let text = if json {
-                    let v =
-                        serde_json::json!({"dir": dir_s, "entries": s.entries, "bytes": s.bytes});
+                    let mut v = serde_json::to_value(s).unwrap_or_default();
+                    v["dir"] = serde_json::Value::String(dir_s);
                     format!("{v}\n")
                 } else {
-                    format!("{dir_s}: {} entries, {} bytes\n", s.entries, s.bytes)
+                    format!(
+                        "{dir_s}: {} entries, {} bytes\n\
+                         lookups: {} hits ({} from memory, {} from disk), {} misses, {} corrupt\n\
+                         mean restore {:.0} µs; {} runs, mean run {:.0} ms\n",
+                        s.entries,
+                        s.bytes,
+                        s.hits,
+                        s.memory_hits,
+                        s.disk_hits,
+                        s.misses,
+                        s.corrupt,
+                        s.mean_restore_micros,
+                        s.runs,
+                        s.mean_run_ms
+                    )
                 };
                 (text, ExitCode::SUCCESS)
             }

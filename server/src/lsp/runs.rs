@@ -135,6 +135,25 @@ impl Runs {
         report::diagnostics(rendered, &file, &results)
     }
 
+    /// For `clnrm/cacheStats`: the executor and each loaded project's result cache.
+    pub fn stats(&self) -> serde_json::Value {
+        let results: serde_json::Map<String, serde_json::Value> = self
+            .projects
+            .iter()
+            .filter_map(|p| {
+                let stats = p.cache.as_ref()?.stats().ok()?;
+                Some((
+                    p.root.display().to_string(),
+                    serde_json::to_value(stats).ok()?,
+                ))
+            })
+            .collect();
+        serde_json::json!({
+            "executor": self.runner.executor().stats(),
+            "results": results,
+        })
+    }
+
     pub fn forget(&self, path: &Path) {
         self.runner.forget(path);
     }

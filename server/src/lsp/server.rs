@@ -79,10 +79,16 @@ impl Server {
         self.flags.get().copied().unwrap_or_default()
     }
 
-    /// `clnrm/cacheStats`: the analysis cache's counters, so tests and users can see hits.
+    /// `clnrm/cacheStats`: the analysis cache's counters (top level), and under `runs` the
+    /// executor's queue and each workspace's result cache, so users and tests can see hits.
     pub async fn cache_stats(&self) -> Result<Value> {
-        serde_json::to_value(self.analyzer.cache_stats())
-            .map_err(|e| Error::invalid_params(e.to_string()))
+        let mut v = serde_json::to_value(self.analyzer.cache_stats())
+            .map_err(|e| Error::invalid_params(e.to_string()))?;
+        let runs = self.runs.clone();
+        v["runs"] = tokio::task::spawn_blocking(move || runs.stats())
+            .await
+            .map_err(|e| Error::invalid_params(e.to_string()))?;
+        Ok(v)
     }
 
     fn document(&self, uri: &lsp::Url) -> Result<Document> {

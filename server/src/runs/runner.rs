@@ -158,8 +158,11 @@ impl Runner {
                     }
                 };
                 if result.status != RunStatus::Cancelled {
-                    if let Some(cache) = project.cache.as_ref().filter(|_| cacheable(&result)) {
-                        if let Err(e) = cache.put(&batch.key, &result) {
+                    if let Some(cache) = &project.cache {
+                        cache.record_run(result.duration_ms);
+                        if !cacheable(&result) {
+                            cache.flush_stats();
+                        } else if let Err(e) = cache.put(&batch.key, &result) {
                             tracing::warn!("cannot cache the result of `{name}`: {e}");
                         }
                     }
