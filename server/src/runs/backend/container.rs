@@ -1,5 +1,5 @@
 //! Containers through the real `docker`/`podman` CLI:
-//! `<cli> run --rm -i -e K=V … [--memory Nm] [--cpus X] <image> argv…`.
+//! `<cli> run --rm -i --network host -e K=V … [--memory Nm] [--cpus X] <image> argv…`.
 //! Limits are the engine's (no host rlimits on the CLI process).
 
 use super::{spec, Backend, BackendKind, Invocation};
@@ -27,7 +27,16 @@ impl Container {
 
     /// The full CLI argv for `inv`.
     pub fn argv(&self, inv: &Invocation<'_>) -> Vec<String> {
-        let mut a: Vec<String> = vec![self.cli().into(), "run".into(), "--rm".into(), "-i".into()];
+        // Host networking: the run's OTLP receiver listens on the host's 127.0.0.1, which
+        // a container on the default bridge network cannot reach.
+        let mut a: Vec<String> = vec![
+            self.cli().into(),
+            "run".into(),
+            "--rm".into(),
+            "-i".into(),
+            "--network".into(),
+            "host".into(),
+        ];
         for (k, v) in inv.env {
             a.push("-e".into());
             a.push(format!("{k}={v}"));
@@ -91,6 +100,8 @@ mod tests {
                 "run",
                 "--rm",
                 "-i",
+                "--network",
+                "host",
                 "-e",
                 "A=1 2",
                 "--memory",
@@ -121,7 +132,7 @@ mod tests {
         };
         assert_eq!(
             Container::new(BackendKind::Podman).argv(&inv),
-            ["podman", "run", "--rm", "-i", DEFAULT_IMAGE, "true"]
+            ["podman", "run", "--rm", "-i", "--network", "host", DEFAULT_IMAGE, "true"]
         );
     }
 }
