@@ -36,8 +36,8 @@ local ok, err = pcall(function()
   end
   table.insert(out, "before " .. table.concat(lens_titles(), " | "))
   vim.cmd("write")
+  -- No polling: the lenses must be redrawn through the server's workspace/codeLens/refresh.
   local passed = vim.wait(20000, function()
-    vim.lsp.codelens.refresh()
     for _, t in ipairs(lens_titles()) do
       if t:find("passed", 1, true) then
         return true

@@ -47,6 +47,15 @@ local function find_root(path)
   return vim.fn.fnamemodify(path, ":p:h")
 end
 
+--- The client capabilities, plus code lens refresh (handled below; Neovim < 0.10 does not
+--- advertise it).
+function M.capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.workspace = caps.workspace or {}
+  caps.workspace.codeLens = { refreshSupport = true }
+  return caps
+end
+
 local function client_config(root)
   return {
     name = "clnrm",
@@ -56,7 +65,13 @@ local function client_config(root)
     workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ":t") } },
     init_options = M.config.settings,
     settings = { clnrm = M.config.settings },
+    capabilities = M.capabilities(),
     handlers = {
+      -- Run results arrive after the save: the server asks for the lenses to be redrawn.
+      ["workspace/codeLens/refresh"] = function()
+        vim.lsp.codelens.refresh()
+        return vim.NIL
+      end,
       ["workspace/configuration"] = function(_, params)
         local out = {}
         for _, item in ipairs(params.items or {}) do
