@@ -17,17 +17,19 @@ use clnrm_lsp::runs::queue::Priority;
 use clnrm_lsp::runs::result::RunStatus;
 use clnrm_lsp::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
 
-const SCENARIOS: usize = 16;
-const SLEEP: f64 = 0.25;
-const REPEATS: usize = 3;
-
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument is not supported here.
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: a smoke run then.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let (scenarios, sleep, repeats, pools): (usize, f64, usize, &[usize]) = if quick {
+        (4, 0.05, 1, &[1, 4])
+    } else {
+        (16, 0.25, 3, &[1, 2, 4, 8, 16])
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let mut text = String::from("[meta]\nname = \"scaling\"\nversion = \"1\"\n");
-    for i in 0..SCENARIOS {
+    for i in 0..scenarios {
         text.push_str(&format!(
-            "\n[[scenario]]\nname = \"s{i}\"\nrun = \"sleep {SLEEP}\"\n"
+            "\n[[scenario]]\nname = \"s{i}\"\nrun = \"sleep {sleep}\"\n"
         ));
     }
     let analysis = Analysis {
@@ -42,13 +44,13 @@ fn main() {
     ));
     let path = dir.path().join("scaling.clnrm.toml");
 
-    println!("| workers | wall time (best of {REPEATS}) | ideal | speed-up vs 1 | efficiency |");
+    println!("| workers | wall time (best of {repeats}) | ideal | speed-up vs 1 | efficiency |");
     println!("|---|---|---|---|---|");
     let mut base = None;
-    for workers in [1usize, 2, 4, 8, 16] {
+    for &workers in pools {
         let runner = Runner::new(workers);
         let mut best = Duration::MAX;
-        for _ in 0..REPEATS {
+        for _ in 0..repeats {
             let p = plan(&path, &analysis, &project, &[]).expect("plan");
             let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
             let tx = std::sync::Mutex::new(tx);
@@ -83,7 +85,7 @@ fn main() {
         }
         let secs = best.as_secs_f64();
         let base = *base.get_or_insert(secs);
-        let ideal = (SCENARIOS.div_ceil(workers)) as f64 * SLEEP;
+        let ideal = scenarios.div_ceil(workers) as f64 * sleep;
         let speedup = base / secs;
         println!(
             "| {workers} | {secs:.2} s | {ideal:.2} s | {speedup:.1}× | {:.0} % |",
