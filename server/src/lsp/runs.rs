@@ -160,9 +160,7 @@ impl Runs {
 }
 
 fn model(analysis: &Analysis) -> Option<(TestFile, &crate::analysis::Rendered)> {
-    let rendered = analysis.rendered.as_deref()?;
-    let file = TestFile::from_rendered(&rendered.text, Some(&rendered.map)).ok()?;
-    Some((file, rendered))
+    Some((plan::model(analysis).ok()?, analysis.rendered.as_deref()?))
 }
 
 /// What a batch's reporting task needs from the session.

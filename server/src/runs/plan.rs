@@ -49,9 +49,7 @@ pub fn plan(
     if errors > 0 {
         return Err(PlanError::Invalid(errors));
     }
-    let rendered = analysis.rendered.as_ref().ok_or(PlanError::NotRendered)?;
-    let file =
-        TestFile::from_rendered(&rendered.text, Some(&rendered.map)).map_err(PlanError::Model)?;
+    let file = model(analysis)?;
     if file.scenarios.is_empty() {
         return Err(PlanError::Empty);
     }
@@ -78,6 +76,12 @@ pub fn plan(
         file: Arc::new(file),
         runs,
     })
+}
+
+/// The typed view of an analysed file (its rendered text, positions in the template).
+pub fn model(analysis: &Analysis) -> Result<TestFile, PlanError> {
+    let rendered = analysis.rendered.as_ref().ok_or(PlanError::NotRendered)?;
+    TestFile::from_rendered(&rendered.text, Some(&rendered.map)).map_err(PlanError::Model)
 }
 
 /// Every scenario of `file` with its key (for lenses: what result belongs to it now).

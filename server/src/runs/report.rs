@@ -44,12 +44,20 @@ pub fn seconds(ms: u64) -> String {
 /// the implicit scenario of top-level `[[steps]]`, its first step.
 pub fn anchors(rendered: &Rendered, file: &TestFile) -> Vec<Range<usize>> {
     let doc = toml_edit::Document::parse(rendered.text.clone()).ok();
+    anchors_in(doc.as_ref(), rendered, file)
+}
+
+fn anchors_in(
+    doc: Option<&toml_edit::Document<String>>,
+    rendered: &Rendered,
+    file: &TestFile,
+) -> Vec<Range<usize>> {
     file.scenarios
         .iter()
         .map(|s| {
             s.header_range
                 .clone()
-                .or_else(|| locate(doc.as_ref(), rendered, &first_step()))
+                .or_else(|| locate(doc, rendered, &first_step()))
                 .unwrap_or(0..0)
         })
         .collect()
@@ -76,7 +84,7 @@ pub fn diagnostics(
     results: &[(usize, Arc<RunResult>)],
 ) -> Vec<Diagnostic> {
     let doc = toml_edit::Document::parse(rendered.text.clone()).ok();
-    let anchors = anchors(rendered, file);
+    let anchors = anchors_in(doc.as_ref(), rendered, file);
     let mut out = Vec::new();
     for (index, r) in results {
         let Some(header) = anchors.get(*index).cloned() else {
