@@ -10,8 +10,8 @@
 use serde_json::Value;
 
 use super::{Span, SpanSource, SpanStatus};
-use crate::runs::spans::stdout::{attributes, field, flat_span, Reading};
-use crate::runs::spans::{join_path, otlp, BadValue};
+use crate::runs::spans::stdout::{attributes, flat_span, get, Reading};
+use crate::runs::spans::{otlp, BadValue};
 
 /// Why a span file could not be read: a JSON syntax error (with line and column) or a
 /// value of the wrong shape (with its JSON path, e.g. `spans[3].name`).
@@ -104,14 +104,14 @@ fn span_from_value(v: &Value, path: &str) -> Result<Span, ImportError> {
     let obj = v
         .as_object()
         .ok_or_else(|| shape(path, "expected a span object"))?;
-    let mut span = flat_span(obj, Reading::Strict).map_err(|e| shape_at(path, e))?;
-    if let Some(a) = field(obj, "resource_attributes", "resourceAttributes") {
-        span.resource_attributes =
-            attributes(a).map_err(|e| shape_at(&join_path(path, "resource_attributes"), e))?;
-    }
-    if let Some(s) = obj.get("status") {
-        span.status = status(s).map_err(|m| shape(join_path(path, "status"), m))?;
-    }
+    let bad = |e: BadValue| shape_at(path, e);
+    let mut span = flat_span(obj, Reading::Strict).map_err(bad)?;
+    span.resource_attributes = get(obj, "resource_attributes", "resourceAttributes", attributes)
+        .map_err(bad)?
+        .unwrap_or_default();
+    span.status = get(obj, "status", "status", status)
+        .map_err(bad)?
+        .unwrap_or_default();
     span.source = match obj.get("source").and_then(Value::as_str) {
         Some("stdout") => SpanSource::Stdout,
         Some("otlp") => SpanSource::Otlp,
@@ -122,7 +122,6 @@ fn span_from_value(v: &Value, path: &str) -> Result<Span, ImportError> {
 
 fn status(v: &Value) -> Result<SpanStatus, String> {
     match v {
-        Value::Null => Ok(SpanStatus::Unset),
         // OTLP: {"code": 1} or {"code": "STATUS_CODE_OK", "message": ...}
         Value::Object(o) => match o.get("code") {
             None | Some(Value::Null) => Ok(SpanStatus::Unset),
@@ -222,6 +221,104 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn otlp_in_proto3_json_spellings_and_the_pre_1_0_scope_name() {
+        // Enum names, snake_case field names, nulls and `instrumentationLibrarySpans`.
+        let spans = parse_spans(
+            r#"{"resource_spans":[{"resource":null,"instrumentationLibrarySpans":[{"spans":[
+                 {"trace_id":"ab","span_id":"01","parent_span_id":null,"name":"a","kind":"SPAN_KIND_CLIENT",
+                  "start_time_unix_nano":10,"status":{"code":"STATUS_CODE_ERROR"}},
+                 {"traceId":"ab","spanId":"02","parentSpanId":"01","name":"b","kind":"server","status":{"code":"ok"}}]}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].kind, Some(SpanKind::Client));
+        assert_eq!(spans[0].start_time_unix_nano, Some(10));
+        assert_eq!(spans[0].status, SpanStatus::Error);
+        assert_eq!(spans[1].parent_span_id.as_deref(), Some("01"));
+        assert_eq!(spans[1].kind, Some(SpanKind::Server));
+        assert_eq!(spans[1].status, SpanStatus::Ok);
+    }
+
+    #[test]
+    fn an_otlp_file_reads_as_the_receiver_reads_it() {
+        let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"ab","spanId":"01","name":"x",
+            "attributes":[{"key":"raw","value":{"bytesValue":"3q0="}},{"key":"d","value":{"doubleValue":2}}]}]}]}]}"#;
+        let from_file = parse_spans(text).unwrap();
+        assert_eq!(
+            from_file,
+            crate::runs::spans::otlp::decode_json(text.as_bytes()).unwrap()
+        );
+        assert_eq!(from_file[0].attributes["raw"], "dead");
+    }
+
+    #[test]
+    fn a_bad_otlp_span_is_named_by_its_path() {
+        let e = parse_spans(
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"ab","spanId":"01","name":"ok"},
+               {"traceId":"zz","spanId":"02","name":"bad"}]}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("at resourceSpans[0].scopeSpans[0].spans[1].traceId: "),
+            "{e}"
+        );
+        let e =
+            parse_spans(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"sideways"}]}]}]}"#)
+                .unwrap_err();
+        assert!(e.to_string().contains("spans[0].kind"), "{e}");
+        let e = parse_spans(r#"{"resourceSpans":{}}"#).unwrap_err();
+        assert!(e.to_string().starts_with("at resourceSpans: "), "{e}");
+    }
+
+    #[test]
+    fn flat_span_fields_are_checked_one_by_one() {
+        for (text, at) in [
+            (r#"[{"name":"a","trace_id":7}]"#, "at [0].trace_id: "),
+            (
+                r#"[{"name":"a","end_time_unix_nano":-1}]"#,
+                "at [0].end_time_unix_nano: ",
+            ),
+            (
+                r#"[{"name":"a","startTimeUnixNano":"soon"}]"#,
+                "at [0].start_time_unix_nano: ",
+            ),
+            (
+                r#"[{"name":"a","kind":9}]"#,
+                "at [0].kind: unknown span kind 9",
+            ),
+            (r#"[{"name":"a","attributes":"x"}]"#, "at [0].attributes: "),
+            (
+                r#"[{"name":"a","attributes":[{"key":"k","value":{"intValue":"x"}}]}]"#,
+                "at [0].attributes[0].value",
+            ),
+            (
+                r#"[{"name":"a","events":["e",{"nope":1}]}]"#,
+                "at [0].events[1]: an event needs a \"name\"",
+            ),
+            (r#"[{"name":"a","status":"bad"}]"#, "at [0].status: "),
+            (
+                r#"[{"name":"a","resource_attributes":3}]"#,
+                "at [0].resource_attributes: ",
+            ),
+            (r#"[7]"#, "at [0]: expected a span object"),
+        ] {
+            let e = parse_spans(text).unwrap_err().to_string();
+            assert!(e.starts_with(at), "{text}: {e}");
+        }
+        // OTLP attribute lists in a flat span, and snake_case winning over camelCase.
+        let spans = parse_spans(
+            r#"[{"name":"a","trace_id":"t","traceId":"u","kind":"SPAN_KIND_PRODUCER","attributes":[{"key":"n","value":{"intValue":"3"}}],"resourceAttributes":{"service.name":"api"},"source":"otlp"}]"#,
+        )
+        .unwrap();
+        assert_eq!(spans[0].trace_id, "t");
+        assert_eq!(spans[0].kind, Some(SpanKind::Producer));
+        assert_eq!(spans[0].attributes["n"], 3);
+        assert_eq!(spans[0].resource_attributes["service.name"], "api");
+        assert_eq!(spans[0].source, SpanSource::Otlp);
     }
 
     #[test]

@@ -34,6 +34,18 @@ impl BadValue {
     }
 }
 
+impl From<&str> for BadValue {
+    fn from(message: &str) -> Self {
+        BadValue::new("", message)
+    }
+}
+
+impl From<String> for BadValue {
+    fn from(message: String) -> Self {
+        BadValue::new("", message)
+    }
+}
+
 /// Two JSON paths as one: `spans` + `[1]` → `spans[1]`, `[0]` + `kind` → `[0].kind`.
 pub(crate) fn join_path(outer: &str, inner: &str) -> String {
     if outer.is_empty() || inner.is_empty() || inner.starts_with('[') {

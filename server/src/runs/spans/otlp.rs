@@ -541,6 +541,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn json_export_in_other_proto3_json_spellings() {
+        // Enum values by name, snake_case field names, null defaults.
+        let body = r#"{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"ab","span_id":"01",
+          "parent_span_id":null,"name":"n","kind":"SPAN_KIND_CONSUMER","status":{"code":"STATUS_CODE_OK"}}]}]}]}"#;
+        let spans = decode_json(body.as_bytes()).unwrap();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].kind, Some(SpanKind::Consumer));
+        assert_eq!(spans[0].status, SpanStatus::Ok);
+        assert_eq!(spans[0].parent_span_id, None);
+        let e = decode_json(br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"x"}]}]}]}"#)
+            .unwrap_err();
+        assert!(
+            e.contains("at resourceSpans[0].scopeSpans[0].spans[0].kind: "),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn bad_bodies_are_errors_not_panics() {
         for body in [
             &b"{"[..],

@@ -27,6 +27,15 @@ pub(crate) enum Reading {
     Strict,
 }
 
+impl Reading {
+    fn take<T>(self, field: Result<Option<T>, BadValue>) -> Result<Option<T>, BadValue> {
+        match field {
+            Err(_) if self == Reading::Lenient => Ok(None),
+            field => field,
+        }
+    }
+}
+
 /// All span lines of `stdout`, in order, tagged [`SpanSource::Stdout`].
 pub fn parse_stdout(stdout: &str) -> Vec<Span> {
     stdout.lines().filter_map(parse_line).collect()
@@ -58,85 +67,62 @@ pub fn parse_line(line: &str) -> Option<Span> {
 /// status or resource attributes (clnrm never reads them). Only a missing or non-string
 /// `name` fails a lenient reading.
 pub(crate) fn flat_span(obj: &Map<String, Value>, reading: Reading) -> Result<Span, BadValue> {
-    let lenient = |r: Result<(), BadValue>| match r {
-        Err(_) if reading == Reading::Lenient => Ok(()),
-        r => r,
-    };
     let name = match obj.get("name") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err(BadValue::new("name", "expected a string")),
         None => return Err(BadValue::new("", "a span needs a \"name\"")),
     };
-    let mut span = Span {
+    let read_id = |snake: &str, camel: &str| -> Result<Option<String>, BadValue> {
+        Ok(reading.take(get(obj, snake, camel, id))?.flatten())
+    };
+    let read_nanos = |snake: &str, camel: &str| reading.take(get(obj, snake, camel, nanos));
+    // clnrm's stdout parser takes only an object.
+    let attrs = |a: &Value| match reading {
+        Reading::Lenient if !a.is_object() => Err(BadValue::new("", "expected an object")),
+        _ => attributes(a),
+    };
+    Ok(Span {
         name,
+        trace_id: read_id("trace_id", "traceId")?.unwrap_or_default(),
+        span_id: read_id("span_id", "spanId")?.unwrap_or_default(),
+        parent_span_id: read_id("parent_span_id", "parentSpanId")?,
+        kind: reading.take(get(obj, "kind", "kind", kind))?.flatten(),
+        start_time_unix_nano: read_nanos("start_time_unix_nano", "startTimeUnixNano")?,
+        end_time_unix_nano: read_nanos("end_time_unix_nano", "endTimeUnixNano")?,
+        attributes: reading
+            .take(get(obj, "attributes", "attributes", attrs))?
+            .unwrap_or_default(),
+        events: get(obj, "events", "events", |e| events(e, reading))?.unwrap_or_default(),
         source: SpanSource::Stdout,
         ..Span::default()
-    };
-    lenient(id(obj, "trace_id", "traceId").map(|v| span.trace_id = v.unwrap_or_default()))?;
-    lenient(id(obj, "span_id", "spanId").map(|v| span.span_id = v.unwrap_or_default()))?;
-    lenient(id(obj, "parent_span_id", "parentSpanId").map(|v| span.parent_span_id = v))?;
-    if let Some(k) = field(obj, "kind", "kind") {
-        lenient(
-            kind(k)
-                .map(|k| span.kind = k)
-                .map_err(|m| BadValue::new("kind", m)),
-        )?;
-    }
-    let times = [
-        (
-            "start_time_unix_nano",
-            "startTimeUnixNano",
-            &mut span.start_time_unix_nano,
-        ),
-        (
-            "end_time_unix_nano",
-            "endTimeUnixNano",
-            &mut span.end_time_unix_nano,
-        ),
-    ];
-    for (snake, camel, slot) in times {
-        if let Some(t) = field(obj, snake, camel) {
-            lenient(
-                nanos(t)
-                    .map(|t| *slot = Some(t))
-                    .map_err(|m| BadValue::new(snake, m)),
-            )?;
-        }
-    }
-    // clnrm takes only an object; span files may also hold an OTLP list.
-    if let Some(a) = field(obj, "attributes", "attributes")
-        .filter(|a| a.is_object() || reading == Reading::Strict)
-    {
-        lenient(
-            attributes(a)
-                .map(|a| span.attributes = a)
-                .map_err(|e| e.under("attributes")),
-        )?;
-    }
-    if let Some(e) = field(obj, "events", "events") {
-        span.events = events(e, reading).map_err(|e| e.under("events"))?;
-    }
-    Ok(span)
+    })
 }
 
 /// `obj[snake]`, else `obj[camel]`; `null` counts as absent.
-pub(crate) fn field<'a>(
-    obj: &'a Map<String, Value>,
-    snake: &str,
-    camel: &str,
-) -> Option<&'a Value> {
+fn field<'a>(obj: &'a Map<String, Value>, snake: &str, camel: &str) -> Option<&'a Value> {
     obj.get(snake)
         .filter(|v| !v.is_null())
         .or_else(|| obj.get(camel))
         .filter(|v| !v.is_null())
 }
 
+/// A field (either spelling) through `read`; an error names the field by its snake_case name.
+pub(crate) fn get<T, E: Into<BadValue>>(
+    obj: &Map<String, Value>,
+    snake: &str,
+    camel: &str,
+    read: impl FnOnce(&Value) -> Result<T, E>,
+) -> Result<Option<T>, BadValue> {
+    field(obj, snake, camel)
+        .map(|v| read(v).map_err(|e| e.into().under(snake)))
+        .transpose()
+}
+
 /// A trace, span or parent id; empty means none.
-fn id(obj: &Map<String, Value>, snake: &str, camel: &str) -> Result<Option<String>, BadValue> {
-    match field(obj, snake, camel) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok((!s.is_empty()).then(|| s.clone())),
-        Some(_) => Err(BadValue::new(snake, "expected a string")),
+fn id(v: &Value) -> Result<Option<String>, &'static str> {
+    match v {
+        Value::String(s) => Ok((!s.is_empty()).then(|| s.clone())),
+        _ => Err("expected a string"),
     }
 }
 
