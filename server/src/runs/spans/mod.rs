@@ -34,6 +34,15 @@ impl BadValue {
     }
 }
 
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at.as_str() {
+            "" => f.write_str(&self.message),
+            at => write!(f, "at {at}: {}", self.message),
+        }
+    }
+}
+
 impl From<&str> for BadValue {
     fn from(message: &str) -> Self {
         BadValue::new("", message)

@@ -42,8 +42,7 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<Span>, String> {
     }
     let value =
         serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON trace export: {e}"))?;
-    decode_json_value(value)
-        .map_err(|e| format!("invalid OTLP/JSON trace export: at {}: {}", e.at, e.message))
+    decode_json_value(value).map_err(|e| format!("invalid OTLP/JSON trace export: {e}"))
 }
 
 /// Decodes an already parsed OTLP/JSON `ExportTraceServiceRequest`; an error says where.
