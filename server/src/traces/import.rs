@@ -1,14 +1,17 @@
 //! Reading spans from JSON files: a plain array of spans (ours or clnrm's flat form), an
 //! object with a `spans` array (our baseline files), or an OTLP JSON export
-//! (`resourceSpans[].scopeSpans[].spans[]`). Lenient about spelling (snake/camel case,
-//! times as numbers or decimal strings, OTLP attribute lists), strict about shape: anything
-//! that is not a span is an error with its position, never silently dropped.
+//! (`resourceSpans[].scopeSpans[].spans[]`). The formats are read by the run's decoders
+//! (`runs::spans::stdout` for flat spans, strictly; `runs::spans::otlp` for OTLP), so a
+//! trace reads the same from a file as from a run. Lenient about spelling (snake/camel
+//! case, times as numbers or decimal strings, OTLP attribute lists, proto3 JSON enum
+//! names), strict about shape: anything that is not a span is an error with its position,
+//! never silently dropped.
 
-use std::collections::BTreeMap;
+use serde_json::Value;
 
-use serde_json::{Map, Value};
-
-use super::{Span, SpanKind, SpanSource, SpanStatus};
+use super::{Span, SpanSource, SpanStatus};
+use crate::runs::spans::stdout::{attributes, flat_span, get, Reading};
+use crate::runs::spans::{otlp, BadValue};
 
 /// Why a span file could not be read: a JSON syntax error (with line and column) or a
 /// value of the wrong shape (with its JSON path, e.g. `spans[3].name`).
@@ -31,7 +34,7 @@ pub fn parse_spans(text: &str) -> Result<Vec<Span>, ImportError> {
         column: e.column(),
         message: syntax_message(&e),
     })?;
-    spans_from_value(&value)
+    spans_from_value(value)
 }
 
 fn syntax_message(e: &serde_json::Error) -> String {
@@ -48,16 +51,16 @@ fn syntax_message(e: &serde_json::Error) -> String {
     }
 }
 
-/// Spans from an already parsed JSON value (any of the accepted shapes).
-pub fn spans_from_value(value: &Value) -> Result<Vec<Span>, ImportError> {
+/// Spans from a parsed JSON value (any of the accepted shapes).
+fn spans_from_value(value: Value) -> Result<Vec<Span>, ImportError> {
     match value {
-        Value::Array(items) => flat_spans(items, "", SpanSource::Runner),
+        Value::Array(items) => flat_spans(&items, ""),
         Value::Object(obj) => {
-            if let Some(rs) = obj.get("resourceSpans") {
-                otlp_spans(rs)
+            if obj.contains_key("resourceSpans") || obj.contains_key("resource_spans") {
+                otlp::decode_json_value(Value::Object(obj)).map_err(|e| shape_at("", e))
             } else if let Some(spans) = obj.get("spans") {
                 match spans {
-                    Value::Array(items) => flat_spans(items, "spans", SpanSource::Runner),
+                    Value::Array(items) => flat_spans(items, "spans"),
                     _ => Err(shape("spans", "expected an array of spans")),
                 }
             } else {
@@ -81,150 +84,44 @@ fn shape(path: impl Into<String>, message: impl Into<String>) -> ImportError {
     }
 }
 
-fn flat_spans(items: &[Value], prefix: &str, source: SpanSource) -> Result<Vec<Span>, ImportError> {
+/// `e`, found below `path`, as a shape error.
+fn shape_at(path: &str, e: BadValue) -> ImportError {
+    let e = e.under(path);
+    shape(if e.at.is_empty() { "$" } else { &e.at }, e.message)
+}
+
+fn flat_spans(items: &[Value], prefix: &str) -> Result<Vec<Span>, ImportError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| span_from_value(v, &format!("{prefix}[{i}]"), source))
+        .map(|(i, v)| span_from_value(v, &format!("{prefix}[{i}]")))
         .collect()
 }
 
-fn otlp_spans(resource_spans: &Value) -> Result<Vec<Span>, ImportError> {
-    let mut out = Vec::new();
-    let rs = resource_spans
-        .as_array()
-        .ok_or_else(|| shape("resourceSpans", "expected an array"))?;
-    for (i, r) in rs.iter().enumerate() {
-        let path = format!("resourceSpans[{i}]");
-        let resource_attrs = match r.get("resource").and_then(|res| res.get("attributes")) {
-            Some(a) => attributes(a, &format!("{path}.resource.attributes"))?,
-            None => BTreeMap::new(),
-        };
-        // `instrumentationLibrarySpans` is the pre-1.0 name of `scopeSpans`.
-        let scopes = r
-            .get("scopeSpans")
-            .or_else(|| r.get("instrumentationLibrarySpans"));
-        let Some(scopes) = scopes else { continue };
-        let scopes = scopes
-            .as_array()
-            .ok_or_else(|| shape(format!("{path}.scopeSpans"), "expected an array"))?;
-        for (j, s) in scopes.iter().enumerate() {
-            let spath = format!("{path}.scopeSpans[{j}].spans");
-            let Some(spans) = s.get("spans") else {
-                continue;
-            };
-            let spans = spans
-                .as_array()
-                .ok_or_else(|| shape(spath.clone(), "expected an array"))?;
-            for (k, v) in spans.iter().enumerate() {
-                let mut span = span_from_value(v, &format!("{spath}[{k}]"), SpanSource::Otlp)?;
-                if span.resource_attributes.is_empty() {
-                    span.resource_attributes = resource_attrs.clone();
-                }
-                out.push(span);
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn field<'a>(obj: &'a Map<String, Value>, snake: &str, camel: &str) -> Option<&'a Value> {
-    obj.get(snake)
-        .or_else(|| obj.get(camel))
-        .filter(|v| !v.is_null())
-}
-
-fn id_field(
-    obj: &Map<String, Value>,
-    snake: &str,
-    camel: &str,
-    path: &str,
-) -> Result<Option<String>, ImportError> {
-    match field(obj, snake, camel) {
-        None => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(shape(format!("{path}.{snake}"), "expected a string")),
-    }
-}
-
-fn span_from_value(v: &Value, path: &str, default_source: SpanSource) -> Result<Span, ImportError> {
+/// One flat span: clnrm's fields, plus what our own files add (status, resource
+/// attributes, source).
+fn span_from_value(v: &Value, path: &str) -> Result<Span, ImportError> {
     let obj = v
         .as_object()
         .ok_or_else(|| shape(path, "expected a span object"))?;
-    let name = match obj.get("name") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(shape(format!("{path}.name"), "expected a string")),
-        None => return Err(shape(path, "a span needs a \"name\"")),
-    };
-    let source = match obj.get("source").and_then(Value::as_str) {
-        Some("runner") => SpanSource::Runner,
+    let bad = |e: BadValue| shape_at(path, e);
+    let mut span = flat_span(obj, Reading::Strict).map_err(bad)?;
+    span.resource_attributes = get(obj, "resource_attributes", "resourceAttributes", attributes)
+        .map_err(bad)?
+        .unwrap_or_default();
+    span.status = get(obj, "status", "status", status)
+        .map_err(bad)?
+        .unwrap_or_default();
+    span.source = match obj.get("source").and_then(Value::as_str) {
         Some("stdout") => SpanSource::Stdout,
         Some("otlp") => SpanSource::Otlp,
-        _ => default_source,
+        _ => SpanSource::Runner,
     };
-    Ok(Span {
-        name,
-        trace_id: id_field(obj, "trace_id", "traceId", path)?.unwrap_or_default(),
-        span_id: id_field(obj, "span_id", "spanId", path)?.unwrap_or_default(),
-        parent_span_id: id_field(obj, "parent_span_id", "parentSpanId", path)?,
-        kind: match field(obj, "kind", "kind") {
-            None => None,
-            Some(k) => kind(k).map_err(|m| shape(format!("{path}.kind"), m))?,
-        },
-        start_time_unix_nano: time(obj, "start_time_unix_nano", "startTimeUnixNano", path)?,
-        end_time_unix_nano: time(obj, "end_time_unix_nano", "endTimeUnixNano", path)?,
-        attributes: match obj.get("attributes") {
-            Some(a) => attributes(a, &format!("{path}.attributes"))?,
-            None => BTreeMap::new(),
-        },
-        resource_attributes: match field(obj, "resource_attributes", "resourceAttributes") {
-            Some(a) => attributes(a, &format!("{path}.resource_attributes"))?,
-            None => BTreeMap::new(),
-        },
-        events: match obj.get("events") {
-            Some(e) => events(e, &format!("{path}.events"))?,
-            None => Vec::new(),
-        },
-        status: match obj.get("status") {
-            Some(s) => status(s).map_err(|m| shape(format!("{path}.status"), m))?,
-            None => SpanStatus::Unset,
-        },
-        source,
-    })
-}
-
-fn kind(v: &Value) -> Result<Option<SpanKind>, String> {
-    let by_number = |n: u64| match n {
-        0 => Ok(None),
-        1 => Ok(Some(SpanKind::Internal)),
-        2 => Ok(Some(SpanKind::Server)),
-        3 => Ok(Some(SpanKind::Client)),
-        4 => Ok(Some(SpanKind::Producer)),
-        5 => Ok(Some(SpanKind::Consumer)),
-        _ => Err(format!("unknown span kind {n}")),
-    };
-    match v {
-        Value::Number(n) => by_number(n.as_u64().unwrap_or(u64::MAX)),
-        Value::String(s) => {
-            let lower = s.to_ascii_lowercase();
-            match lower.trim_start_matches("span_kind_") {
-                "internal" => Ok(Some(SpanKind::Internal)),
-                "server" => Ok(Some(SpanKind::Server)),
-                "client" => Ok(Some(SpanKind::Client)),
-                "producer" => Ok(Some(SpanKind::Producer)),
-                "consumer" => Ok(Some(SpanKind::Consumer)),
-                "unspecified" | "" => Ok(None),
-                _ => Err(format!("unknown span kind {s:?}")),
-            }
-        }
-        _ => Err("expected a kind name or number".to_string()),
-    }
+    Ok(span)
 }
 
 fn status(v: &Value) -> Result<SpanStatus, String> {
     match v {
-        Value::Null => Ok(SpanStatus::Unset),
         // OTLP: {"code": 1} or {"code": "STATUS_CODE_OK", "message": ...}
         Value::Object(o) => match o.get("code") {
             None | Some(Value::Null) => Ok(SpanStatus::Unset),
@@ -249,120 +146,11 @@ fn status(v: &Value) -> Result<SpanStatus, String> {
     }
 }
 
-fn time(
-    obj: &Map<String, Value>,
-    snake: &str,
-    camel: &str,
-    path: &str,
-) -> Result<Option<u64>, ImportError> {
-    match field(obj, snake, camel) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| shape(format!("{path}.{snake}"), "expected a non-negative integer")),
-        Some(Value::String(s)) => s.parse::<u64>().map(Some).map_err(|_| {
-            shape(
-                format!("{path}.{snake}"),
-                "expected nanoseconds as a decimal string",
-            )
-        }),
-        Some(_) => Err(shape(format!("{path}.{snake}"), "expected nanoseconds")),
-    }
-}
-
-/// A plain object, or OTLP's `[{key, value: AnyValue}]`, unwrapped to plain JSON values.
-fn attributes(v: &Value, path: &str) -> Result<BTreeMap<String, Value>, ImportError> {
-    match v {
-        Value::Null => Ok(BTreeMap::new()),
-        Value::Object(o) => Ok(o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        Value::Array(items) => {
-            let mut out = BTreeMap::new();
-            for (i, kv) in items.iter().enumerate() {
-                let key = kv.get("key").and_then(Value::as_str).ok_or_else(|| {
-                    shape(format!("{path}[{i}]"), "expected {\"key\", \"value\"}")
-                })?;
-                let value = kv.get("value").map_or(Value::Null, any_value);
-                out.insert(key.to_string(), value);
-            }
-            Ok(out)
-        }
-        _ => Err(shape(path, "expected an object or an OTLP attribute list")),
-    }
-}
-
-/// OTLP `AnyValue` → plain JSON. `intValue` is a string in OTLP JSON (64-bit safety).
-fn any_value(v: &Value) -> Value {
-    let Some(o) = v.as_object() else {
-        return v.clone();
-    };
-    if let Some(s) = o.get("stringValue") {
-        return s.clone();
-    }
-    if let Some(b) = o.get("boolValue") {
-        return b.clone();
-    }
-    if let Some(i) = o.get("intValue") {
-        return match i {
-            Value::String(s) => s.parse::<i64>().map_or_else(|_| i.clone(), Value::from),
-            _ => i.clone(),
-        };
-    }
-    if let Some(d) = o.get("doubleValue") {
-        return d.clone();
-    }
-    if let Some(b) = o.get("bytesValue") {
-        return b.clone();
-    }
-    if let Some(a) = o.get("arrayValue") {
-        let values = a.get("values").and_then(Value::as_array);
-        return Value::Array(values.map_or_else(Vec::new, |vs| vs.iter().map(any_value).collect()));
-    }
-    if let Some(kv) = o.get("kvlistValue") {
-        let mut out = Map::new();
-        for item in kv
-            .get("values")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(k) = item.get("key").and_then(Value::as_str) {
-                out.insert(
-                    k.to_string(),
-                    item.get("value").map_or(Value::Null, any_value),
-                );
-            }
-        }
-        return Value::Object(out);
-    }
-    v.clone()
-}
-
-fn events(v: &Value, path: &str) -> Result<Vec<String>, ImportError> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| shape(path, "expected an array of events"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, e)| match e {
-            Value::String(s) => Ok(s.clone()),
-            Value::Object(o) => o
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| shape(format!("{path}[{i}]"), "an event needs a \"name\"")),
-            _ => Err(shape(
-                format!("{path}[{i}]"),
-                "expected an event name or object",
-            )),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::traces::SpanKind;
+    use std::collections::BTreeMap;
 
     #[test]
     fn flat_array_in_clnrm_stdout_form() {
@@ -433,6 +221,104 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn otlp_in_proto3_json_spellings_and_the_pre_1_0_scope_name() {
+        // Enum names, snake_case field names, nulls and `instrumentationLibrarySpans`.
+        let spans = parse_spans(
+            r#"{"resource_spans":[{"resource":null,"instrumentationLibrarySpans":[{"spans":[
+                 {"trace_id":"ab","span_id":"01","parent_span_id":null,"name":"a","kind":"SPAN_KIND_CLIENT",
+                  "start_time_unix_nano":10,"status":{"code":"STATUS_CODE_ERROR"}},
+                 {"traceId":"ab","spanId":"02","parentSpanId":"01","name":"b","kind":"server","status":{"code":"ok"}}]}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].kind, Some(SpanKind::Client));
+        assert_eq!(spans[0].start_time_unix_nano, Some(10));
+        assert_eq!(spans[0].status, SpanStatus::Error);
+        assert_eq!(spans[1].parent_span_id.as_deref(), Some("01"));
+        assert_eq!(spans[1].kind, Some(SpanKind::Server));
+        assert_eq!(spans[1].status, SpanStatus::Ok);
+    }
+
+    #[test]
+    fn an_otlp_file_reads_as_the_receiver_reads_it() {
+        let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"ab","spanId":"01","name":"x",
+            "attributes":[{"key":"raw","value":{"bytesValue":"3q0="}},{"key":"d","value":{"doubleValue":2}}]}]}]}]}"#;
+        let from_file = parse_spans(text).unwrap();
+        assert_eq!(
+            from_file,
+            crate::runs::spans::otlp::decode_json(text.as_bytes()).unwrap()
+        );
+        assert_eq!(from_file[0].attributes["raw"], "dead");
+    }
+
+    #[test]
+    fn a_bad_otlp_span_is_named_by_its_path() {
+        let e = parse_spans(
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"ab","spanId":"01","name":"ok"},
+               {"traceId":"zz","spanId":"02","name":"bad"}]}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("at resourceSpans[0].scopeSpans[0].spans[1].traceId: "),
+            "{e}"
+        );
+        let e =
+            parse_spans(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"sideways"}]}]}]}"#)
+                .unwrap_err();
+        assert!(e.to_string().contains("spans[0].kind"), "{e}");
+        let e = parse_spans(r#"{"resourceSpans":{}}"#).unwrap_err();
+        assert!(e.to_string().starts_with("at resourceSpans: "), "{e}");
+    }
+
+    #[test]
+    fn flat_span_fields_are_checked_one_by_one() {
+        for (text, at) in [
+            (r#"[{"name":"a","trace_id":7}]"#, "at [0].trace_id: "),
+            (
+                r#"[{"name":"a","end_time_unix_nano":-1}]"#,
+                "at [0].end_time_unix_nano: ",
+            ),
+            (
+                r#"[{"name":"a","startTimeUnixNano":"soon"}]"#,
+                "at [0].start_time_unix_nano: ",
+            ),
+            (
+                r#"[{"name":"a","kind":9}]"#,
+                "at [0].kind: unknown span kind 9",
+            ),
+            (r#"[{"name":"a","attributes":"x"}]"#, "at [0].attributes: "),
+            (
+                r#"[{"name":"a","attributes":[{"key":"k","value":{"intValue":"x"}}]}]"#,
+                "at [0].attributes[0].value",
+            ),
+            (
+                r#"[{"name":"a","events":["e",{"nope":1}]}]"#,
+                "at [0].events[1]: an event needs a \"name\"",
+            ),
+            (r#"[{"name":"a","status":"bad"}]"#, "at [0].status: "),
+            (
+                r#"[{"name":"a","resource_attributes":3}]"#,
+                "at [0].resource_attributes: ",
+            ),
+            (r#"[7]"#, "at [0]: expected a span object"),
+        ] {
+            let e = parse_spans(text).unwrap_err().to_string();
+            assert!(e.starts_with(at), "{text}: {e}");
+        }
+        // OTLP attribute lists in a flat span, and snake_case winning over camelCase.
+        let spans = parse_spans(
+            r#"[{"name":"a","trace_id":"t","traceId":"u","kind":"SPAN_KIND_PRODUCER","attributes":[{"key":"n","value":{"intValue":"3"}}],"resourceAttributes":{"service.name":"api"},"source":"otlp"}]"#,
+        )
+        .unwrap();
+        assert_eq!(spans[0].trace_id, "t");
+        assert_eq!(spans[0].kind, Some(SpanKind::Producer));
+        assert_eq!(spans[0].attributes["n"], 3);
+        assert_eq!(spans[0].resource_attributes["service.name"], "api");
+        assert_eq!(spans[0].source, SpanSource::Otlp);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! OTLP/HTTP trace receiver on 127.0.0.1 (`POST /v1/traces`, JSON or protobuf bodies,
 //! optionally gzip-compressed), decoding with the official OTLP definitions from
-//! `opentelemetry-proto`, plus the conversion of OTLP spans to [`Span`].
+//! `opentelemetry-proto`, plus the conversion of OTLP spans to [`Span`]. The JSON decoder
+//! also reads OTLP exports saved as span files (`traces::import`).
 //!
 //! Served from two std threads through `tiny_http`, so it works the same whether the
 //! caller is inside a tokio runtime or not. A span is stored before the 200 is sent, so
@@ -18,10 +19,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind as ProtoKind, status::StatusCode};
 use prost::Message;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::stdout::kind_from_number;
+use super::BadValue;
 use crate::traces::{Span, SpanSource, SpanStatus};
 
 /// Largest accepted body, before and after decompression.
@@ -36,9 +40,100 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<Span>, String> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err("invalid OTLP/JSON trace export: not a JSON object".into());
     }
-    serde_json::from_slice::<ExportTraceServiceRequest>(body)
-        .map(convert)
-        .map_err(|e| format!("invalid OTLP/JSON trace export: {e}"))
+    let value =
+        serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON trace export: {e}"))?;
+    decode_json_value(value).map_err(|e| format!("invalid OTLP/JSON trace export: {e}"))
+}
+
+/// Decodes an already parsed OTLP/JSON `ExportTraceServiceRequest`; an error says where.
+pub(crate) fn decode_json_value(mut value: Value) -> Result<Vec<Span>, BadValue> {
+    if !value.is_object() {
+        return Err(BadValue::new(
+            "",
+            "expected an OTLP/JSON trace export object",
+        ));
+    }
+    normalize(&mut value);
+    from_json::<ExportTraceServiceRequest>(value).map(convert)
+}
+
+/// An OTLP/JSON attribute list (`[{"key", "value": AnyValue}]`) as plain JSON values.
+pub(crate) fn attributes_from_json(value: &Value) -> Result<BTreeMap<String, Value>, BadValue> {
+    let mut value = value.clone();
+    normalize(&mut value);
+    from_json::<Vec<KeyValue>>(value).map(attributes)
+}
+
+/// `T` through the generated serde code, the error naming the JSON path it failed at.
+fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, BadValue> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = e.path().to_string();
+        let at = if at == "." { String::new() } else { at };
+        BadValue::new(at, e.into_inner().to_string())
+    })
+}
+
+/// Rewrites what proto3 JSON allows but the generated serde code does not take: field
+/// names in snake_case, enum values by name (with or without their prefix, any case),
+/// `null` for a default; and `instrumentationLibrarySpans`, the pre-1.0 `scopeSpans`.
+/// Every object key in OTLP/JSON is a field name (attributes are key/value lists), so keys
+/// can be rewritten wherever they are.
+fn normalize(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        Value::Object(obj) => {
+            for (key, mut v) in std::mem::take(obj) {
+                if v.is_null() {
+                    continue;
+                }
+                let key = match key.as_str() {
+                    "instrumentationLibrarySpans" | "instrumentation_library_spans" => {
+                        "scopeSpans".to_string()
+                    }
+                    _ => lower_camel(&key),
+                };
+                let by_name = match (key.as_str(), &v) {
+                    ("kind", Value::String(name)) => enum_number(name, "SPAN_KIND_", |n| {
+                        ProtoKind::from_str_name(n).map(|k| k as i32)
+                    }),
+                    ("code", Value::String(name)) => enum_number(name, "STATUS_CODE_", |n| {
+                        StatusCode::from_str_name(n).map(|c| c as i32)
+                    }),
+                    _ => None,
+                };
+                if let Some(n) = by_name {
+                    v = Value::from(n);
+                }
+                normalize(&mut v);
+                obj.insert(key, v);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn lower_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if std::mem::take(&mut upper) {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn enum_number(name: &str, prefix: &str, by_name: fn(&str) -> Option<i32>) -> Option<i32> {
+    let name = name.to_ascii_uppercase();
+    if name.starts_with(prefix) {
+        by_name(&name)
+    } else {
+        by_name(&format!("{prefix}{name}"))
+    }
 }
 
 /// Decodes an OTLP/protobuf `ExportTraceServiceRequest`.
@@ -442,6 +537,24 @@ pub(crate) mod tests {
         assert_eq!(s.status, SpanStatus::Error);
         assert_eq!(s.duration_ms(), Some(1000.0));
         assert_eq!(s.resource_attributes["service.name"], "api");
+    }
+
+    #[test]
+    fn json_export_in_other_proto3_json_spellings() {
+        // Enum values by name, snake_case field names, null defaults.
+        let body = r#"{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"ab","span_id":"01",
+          "parent_span_id":null,"name":"n","kind":"SPAN_KIND_CONSUMER","status":{"code":"STATUS_CODE_OK"}}]}]}]}"#;
+        let spans = decode_json(body.as_bytes()).unwrap();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].kind, Some(SpanKind::Consumer));
+        assert_eq!(spans[0].status, SpanStatus::Ok);
+        assert_eq!(spans[0].parent_span_id, None);
+        let e = decode_json(br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"x"}]}]}]}"#)
+            .unwrap_err();
+        assert!(
+            e.contains("at resourceSpans[0].scopeSpans[0].spans[0].kind: "),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,16 +1,40 @@
-//! JSON span lines on a program's stdout, parsed as clnrm's `otel/stdout_parser.rs` does
-//! (reference §5.4).
+//! Flat JSON span objects: the span lines on a program's stdout, parsed as clnrm's
+//! `otel/stdout_parser.rs` does (reference §5.4), and the spans of flat span files
+//! (`traces::import`), read by the same code but strictly.
 //!
 //! Each trimmed line that is a JSON object with string `name`, `trace_id` and `span_id`
 //! is a span; every other line (text, arrays, pretty-printed JSON, objects missing a
-//! field) is ignored. Extension over clnrm: the camelCase spellings of clnrm's own NDJSON
-//! exporter (`traceId`, `spanId`, `parentSpanId`, `startTimeUnixNano`, `endTimeUnixNano`)
-//! are accepted too, snake_case winning when both are present. An empty `parent_span_id`
-//! means a root, as in OTLP.
+//! field) is ignored, and so is a field of a span line with a value clnrm does not take.
+//! Extension over clnrm: the camelCase spellings of clnrm's own NDJSON exporter (`traceId`,
+//! `spanId`, `parentSpanId`, `startTimeUnixNano`, `endTimeUnixNano`) are accepted too,
+//! snake_case winning when both are present; a `null` field counts as absent; kind names
+//! may carry OTLP's `SPAN_KIND_` prefix. An empty `parent_span_id` means a root, as in OTLP.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::otlp::attributes_from_json;
+use super::BadValue;
 use crate::traces::{Span, SpanKind, SpanSource};
+
+/// How [`flat_span`] treats a field with a value it does not take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Leaves the field out, as clnrm's stdout parser does.
+    Lenient,
+    /// Fails, saying which field (span files). Attributes may also be an OTLP list.
+    Strict,
+}
+
+impl Reading {
+    fn take<T>(self, field: Result<Option<T>, BadValue>) -> Result<Option<T>, BadValue> {
+        match field {
+            Err(_) if self == Reading::Lenient => Ok(None),
+            field => field,
+        }
+    }
+}
 
 /// All span lines of `stdout`, in order, tagged [`SpanSource::Stdout`].
 pub fn parse_stdout(stdout: &str) -> Vec<Span> {
@@ -26,57 +50,115 @@ pub fn parse_line(line: &str) -> Option<Span> {
     let Value::Object(obj) = serde_json::from_str::<Value>(line).ok()? else {
         return None;
     };
-    let name = string_field(&obj, "name", "name")?;
-    let trace_id = string_field(&obj, "trace_id", "traceId")?;
-    let span_id = string_field(&obj, "span_id", "spanId")?;
-    let parent_span_id =
-        string_field(&obj, "parent_span_id", "parentSpanId").filter(|p| !p.is_empty());
-    Some(Span {
-        trace_id,
-        span_id,
-        parent_span_id,
+    let is_span = [
+        ("name", "name"),
+        ("trace_id", "traceId"),
+        ("span_id", "spanId"),
+    ]
+    .into_iter()
+    .all(|(snake, camel)| field(&obj, snake, camel).is_some_and(Value::is_string));
+    if !is_span {
+        return None;
+    }
+    flat_span(&obj, Reading::Lenient).ok()
+}
+
+/// The clnrm flat-span fields of `obj` → a span tagged [`SpanSource::Stdout`], without
+/// status or resource attributes (clnrm never reads them). Only a missing or non-string
+/// `name` fails a lenient reading.
+pub(crate) fn flat_span(obj: &Map<String, Value>, reading: Reading) -> Result<Span, BadValue> {
+    let name = match obj.get("name") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(BadValue::new("name", "expected a string")),
+        None => return Err(BadValue::new("", "a span needs a \"name\"")),
+    };
+    let read_id = |snake: &str, camel: &str| -> Result<Option<String>, BadValue> {
+        Ok(reading.take(get(obj, snake, camel, id))?.flatten())
+    };
+    let read_nanos = |snake: &str, camel: &str| reading.take(get(obj, snake, camel, nanos));
+    // clnrm's stdout parser takes only an object.
+    let attrs = |a: &Value| match reading {
+        Reading::Lenient if !a.is_object() => Err(BadValue::new("", "expected an object")),
+        _ => attributes(a),
+    };
+    Ok(Span {
         name,
-        kind: field(&obj, "kind", "kind").and_then(kind_of),
-        start_time_unix_nano: field(&obj, "start_time_unix_nano", "startTimeUnixNano")
-            .and_then(nanos),
-        end_time_unix_nano: field(&obj, "end_time_unix_nano", "endTimeUnixNano").and_then(nanos),
-        attributes: match obj.get("attributes") {
-            Some(Value::Object(a)) => a.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            _ => Default::default(),
-        },
-        resource_attributes: Default::default(),
-        events: match obj.get("events") {
-            Some(Value::Array(evs)) => evs.iter().filter_map(event_name).collect(),
-            _ => Vec::new(),
-        },
-        status: Default::default(),
+        trace_id: read_id("trace_id", "traceId")?.unwrap_or_default(),
+        span_id: read_id("span_id", "spanId")?.unwrap_or_default(),
+        parent_span_id: read_id("parent_span_id", "parentSpanId")?,
+        kind: reading.take(get(obj, "kind", "kind", kind))?.flatten(),
+        start_time_unix_nano: read_nanos("start_time_unix_nano", "startTimeUnixNano")?,
+        end_time_unix_nano: read_nanos("end_time_unix_nano", "endTimeUnixNano")?,
+        attributes: reading
+            .take(get(obj, "attributes", "attributes", attrs))?
+            .unwrap_or_default(),
+        events: get(obj, "events", "events", |e| events(e, reading))?.unwrap_or_default(),
         source: SpanSource::Stdout,
+        ..Span::default()
     })
 }
 
+/// `obj[snake]`, else `obj[camel]`; `null` counts as absent.
 fn field<'a>(obj: &'a Map<String, Value>, snake: &str, camel: &str) -> Option<&'a Value> {
-    obj.get(snake).or_else(|| obj.get(camel))
+    obj.get(snake)
+        .filter(|v| !v.is_null())
+        .or_else(|| obj.get(camel))
+        .filter(|v| !v.is_null())
 }
 
-fn string_field(obj: &Map<String, Value>, snake: &str, camel: &str) -> Option<String> {
-    field(obj, snake, camel)?.as_str().map(str::to_owned)
+/// A field (either spelling) through `read`; an error names the field by its snake_case name.
+pub(crate) fn get<T, E: Into<BadValue>>(
+    obj: &Map<String, Value>,
+    snake: &str,
+    camel: &str,
+    read: impl FnOnce(&Value) -> Result<T, E>,
+) -> Result<Option<T>, BadValue> {
+    field(obj, snake, camel)
+        .map(|v| read(v).map_err(|e| e.into().under(snake)))
+        .transpose()
 }
 
-/// A decimal string or an unsigned integer, in nanoseconds.
-fn nanos(v: &Value) -> Option<u64> {
+/// A trace, span or parent id; empty means none.
+fn id(v: &Value) -> Result<Option<String>, &'static str> {
     match v {
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
+        Value::String(s) => Ok((!s.is_empty()).then(|| s.clone())),
+        _ => Err("expected a string"),
     }
 }
 
-/// Kind names in any case, or the OTLP numbers 1–5; anything else is "no kind".
-pub(crate) fn kind_of(v: &Value) -> Option<SpanKind> {
+/// Nanoseconds as an unsigned integer or a decimal string.
+fn nanos(v: &Value) -> Result<u64, &'static str> {
     match v {
-        Value::String(s) => kind_from_name(s),
-        Value::Number(n) => n.as_i64().and_then(kind_from_number),
-        _ => None,
+        Value::Number(n) => n.as_u64().ok_or("expected a non-negative integer"),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| "expected nanoseconds as a decimal string"),
+        _ => Err("expected nanoseconds"),
+    }
+}
+
+/// A kind name in any case (optionally `SPAN_KIND_`-prefixed) or an OTLP kind number;
+/// `unspecified`, `""` and 0 are no kind.
+fn kind(v: &Value) -> Result<Option<SpanKind>, String> {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(0) => Ok(None),
+            k => k
+                .and_then(kind_from_number)
+                .map(Some)
+                .ok_or_else(|| format!("unknown span kind {n}")),
+        },
+        Value::String(s) => {
+            let lower = s.to_ascii_lowercase();
+            match lower.trim_start_matches("span_kind_") {
+                "unspecified" | "" => Ok(None),
+                name => kind_from_name(name)
+                    .map(Some)
+                    .ok_or_else(|| format!("unknown span kind {s:?}")),
+            }
+        }
+        _ => Err("expected a kind name or number".to_string()),
     }
 }
 
@@ -103,12 +185,45 @@ pub(crate) fn kind_from_number(n: i64) -> Option<SpanKind> {
     }
 }
 
-fn event_name(v: &Value) -> Option<String> {
+/// A plain object of JSON values, or an OTLP attribute list unwrapped to plain values.
+pub(crate) fn attributes(v: &Value) -> Result<BTreeMap<String, Value>, BadValue> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("name")?.as_str().map(str::to_owned),
-        _ => None,
+        Value::Null => Ok(BTreeMap::new()),
+        Value::Object(o) => Ok(o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Value::Array(_) => attributes_from_json(v),
+        _ => Err(BadValue::new(
+            "",
+            "expected an object or an OTLP attribute list",
+        )),
     }
+}
+
+/// Event names from strings or `{"name": ...}` objects. Lenient: other items are skipped.
+fn events(v: &Value, reading: Reading) -> Result<Vec<String>, BadValue> {
+    let Value::Array(items) = v else {
+        return match reading {
+            Reading::Lenient => Ok(Vec::new()),
+            Reading::Strict => Err(BadValue::new("", "expected an array of events")),
+        };
+    };
+    let mut names = Vec::new();
+    for (i, e) in items.iter().enumerate() {
+        let name = match e {
+            Value::String(s) => Ok(s.clone()),
+            Value::Object(o) => o
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or("an event needs a \"name\""),
+            _ => Err("expected an event name or object"),
+        };
+        match (name, reading) {
+            (Ok(name), _) => names.push(name),
+            (Err(_), Reading::Lenient) => {}
+            (Err(m), Reading::Strict) => return Err(BadValue::new(format!("[{i}]"), m)),
+        }
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
