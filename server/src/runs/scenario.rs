@@ -182,18 +182,22 @@ pub fn execute(
             env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         env.extend(step_env);
-        let mut spec = backend.command(&Invocation {
+        let inv = Invocation {
             argv: &argv,
             env: &env,
             limits,
             workdir: &cwd,
             image: Some(image),
-        });
+        };
+        let mut spec = backend.command(&inv);
         spec.timeout = remaining.max(Duration::from_millis(1));
         spec.kill_grace = settings.kill_grace;
         spec.output_cap = settings.output_cap;
         let s0 = now_ns();
         let out: ProcessOutcome = run(&spec, cancel);
+        if out.timed_out || out.cancelled {
+            backend.stopped(&inv);
+        }
         runner_spans.push(runner_span(
             &trace_id,
             ids.span(),

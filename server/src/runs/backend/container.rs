@@ -1,5 +1,6 @@
 //! Containers through the real `docker`/`podman` CLI:
-//! `<cli> run --rm -i --network host -e K=V … [--memory Nm] [--cpus X] <image> argv…`.
+//! `<cli> run --rm -i --network host --name clnrm-<hash> -e K=V … [--memory Nm] [--cpus X]
+//! <image> argv…`; a timed-out or cancelled run's container is removed by name.
 //! Limits are the engine's (no host rlimits on the CLI process).
 
 use super::{spec, Backend, BackendKind, Invocation};
@@ -36,6 +37,8 @@ impl Container {
             "-i".into(),
             "--network".into(),
             "host".into(),
+            "--name".into(),
+            self.name(inv),
         ];
         for (k, v) in inv.env {
             a.push("-e".into());
@@ -55,6 +58,21 @@ impl Container {
     }
 }
 
+impl Container {
+    /// A name only this invocation uses (its run directory is unique), so a stopped run's
+    /// container can be removed by name.
+    pub fn name(&self, inv: &Invocation<'_>) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(inv.workdir.as_os_str().as_encoded_bytes());
+        for a in inv.argv {
+            h.update((a.len() as u64).to_le_bytes());
+            h.update(a.as_bytes());
+        }
+        format!("clnrm-{}", &hex::encode(h.finalize())[..16])
+    }
+}
+
 impl Backend for Container {
     fn kind(&self) -> BackendKind {
         self.kind
@@ -68,6 +86,26 @@ impl Backend for Container {
             inv.workdir,
             Rlimits::default(),
         )
+    }
+
+    /// Killing the CLI does not stop its container: remove it when the run was stopped.
+    fn stopped(&self, inv: &Invocation<'_>) {
+        let mut s = spec(
+            vec![self.cli().into(), "rm".into(), "-f".into(), self.name(inv)],
+            base_env(inv.workdir),
+            inv.workdir,
+            Rlimits::default(),
+        );
+        s.timeout = std::time::Duration::from_secs(10);
+        let out = crate::runs::process::run(&s, &crate::runs::process::CancelToken::new());
+        if out.exit_code != Some(0) {
+            tracing::warn!(
+                "`{} rm -f {}` failed: {}",
+                self.cli(),
+                self.name(inv),
+                out.stderr.trim()
+            );
+        }
     }
 }
 
@@ -93,6 +131,8 @@ mod tests {
             image: Some("busybox:1"),
         };
         let c = Container::new(BackendKind::Docker);
+        let name = c.name(&inv);
+        assert!(name.starts_with("clnrm-") && name.len() == 22, "{name}");
         assert_eq!(
             c.argv(&inv),
             [
@@ -102,6 +142,8 @@ mod tests {
                 "-i",
                 "--network",
                 "host",
+                "--name",
+                &name,
                 "-e",
                 "A=1 2",
                 "--memory",
@@ -130,8 +172,19 @@ mod tests {
             workdir: &dir,
             image: None,
         };
+        let c = Container::new(BackendKind::Podman);
+        let name = c.name(&inv);
+        // Another command in the same run directory gets another name.
+        let other = vec!["false".to_string()];
+        assert_ne!(
+            name,
+            c.name(&Invocation {
+                argv: &other,
+                ..inv
+            })
+        );
         assert_eq!(
-            Container::new(BackendKind::Podman).argv(&inv),
+            c.argv(&inv),
             [
                 "podman",
                 "run",
@@ -139,6 +192,8 @@ mod tests {
                 "-i",
                 "--network",
                 "host",
+                "--name",
+                &name,
                 DEFAULT_IMAGE,
                 "true"
             ]

@@ -51,6 +51,9 @@ pub trait Backend: Send + Sync {
     fn kind(&self) -> BackendKind;
     /// The process to start; timeout, grace and output cap are the caller's to set.
     fn command(&self, inv: &Invocation<'_>) -> ProcessSpec;
+    /// After `command`'s process was killed (timeout, cancellation): clean up what the
+    /// process group did not take with it.
+    fn stopped(&self, _inv: &Invocation<'_>) {}
 }
 
 /// Default output cap per stream.
