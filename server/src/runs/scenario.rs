@@ -248,14 +248,11 @@ pub fn execute(
     } else {
         SpanStatus::Error
     };
-    spans.push(bare_span(
-        &trace_id,
-        run_id.clone(),
-        None,
-        "clnrm.run",
-        t0,
-        t1,
-    ));
+    // The root says what the scenario says: an UNSET root would make `status.all = "OK"`
+    // unreachable for every run.
+    let mut root = bare_span(&trace_id, run_id.clone(), None, "clnrm.run", t0, t1);
+    root.status = scen.status;
+    spans.push(root);
     spans.push(scen);
     spans.extend(runner_spans);
 
@@ -442,6 +439,14 @@ mod tests {
             r.spans[2].attributes.get("process.exit_code"),
             Some(&Value::from(0))
         );
+    }
+
+    #[test]
+    fn runner_spans_of_a_passing_run_are_all_ok() {
+        let r =
+            go("[[scenario]]\nname = \"a\"\nrun = \"echo ok\"\n[expect.status]\nall = \"OK\"\n");
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r.spans.iter().all(|s| s.status == SpanStatus::Ok), "{r:?}");
     }
 
     #[test]
