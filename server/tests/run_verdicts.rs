@@ -7,10 +7,13 @@
 //!
 //! The OTLP tests need `curl` on PATH; without it they fail saying so.
 
+// Helpers of a test: a broken setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Once;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clnrm_lsp::model::TestFile;
@@ -40,17 +43,17 @@ const AUDIT: &str = "a0d17000000000a1";
 
 /// Fails the calling test unless `curl` runs: the OTLP steps POST with it.
 fn require_curl() {
-    static CHECK: Once = Once::new();
-    CHECK.call_once(|| {
-        let ok = Command::new("curl")
+    static CURL: OnceLock<bool> = OnceLock::new();
+    let ok = *CURL.get_or_init(|| {
+        Command::new("curl")
             .arg("--version")
             .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "curl is required by the OTLP run tests (steps POST spans with it); install curl"
-        );
+            .is_ok_and(|o| o.status.success())
     });
+    assert!(
+        ok,
+        "curl is required by the OTLP run tests (steps POST spans with it); install curl"
+    );
 }
 
 /// Files the steps read by absolute path (OTLP bodies built here), kept for the test.
