@@ -258,7 +258,10 @@ struct Verdict {
 }
 
 fn run(steps: &[(&str, String)], expect: &str) -> Verdict {
-    let text = test_file(steps, expect);
+    run_text(test_file(steps, expect))
+}
+
+fn run_text(text: String) -> Verdict {
     let file = TestFile::from_rendered(&text, None).unwrap();
     let result = execute(
         &file,
@@ -1012,4 +1015,28 @@ fn a_rejected_export_fails_the_step_not_the_verdict() {
     assert_eq!(v.result.status, RunStatus::Failed, "{}", v.report());
     assert_eq!(v.result.failures.len(), 1, "{}", v.report());
     assert_eq!(v.result.failures[0].path, "scenario[0].steps[0]");
+}
+
+#[test]
+fn spans_of_a_step_expected_to_exit_non_zero_count_and_it_is_no_error() {
+    // The program exports its span, then exits 3 as the step expects: the run passes, the
+    // span counts, and the runner's span of that step is not an error.
+    let b = Bodies::new();
+    let post = b.otlp_json(
+        "cli.json",
+        &json_export(
+            "cli",
+            vec![json!({ "traceId": TRACE, "spanId": "5000000000000001", "name": "cli.usage_error", "status": { "code": 2 } })],
+        ),
+    );
+    let text = test_file(
+        &[("usage", format!("{post} && exit 3"))],
+        "[expect.counts]\nerrors_total = { eq = 1 }\nby_name = { \"cli.usage_error\" = { eq = 1 } }\n\
+         [expect.status]\nby_name = { \"step:*\" = \"OK\", \"cli.*\" = \"ERROR\" }\n",
+    )
+    .replace("name = \"usage\",", "name = \"usage\", expected_exit_code = 3,");
+    let v = run_text(text);
+    v.assert_passed();
+    assert_eq!(v.result.exit_code, Some(3));
+    v.assert_source("cli.usage_error", SpanSource::Otlp);
 }
