@@ -198,6 +198,21 @@ pub fn execute(
         if out.timed_out || out.cancelled {
             backend.stopped(&inv);
         }
+        let ran = out.spawn_error.is_none() && !out.timed_out && !out.cancelled;
+        let f = if ran {
+            check_process(
+                &path,
+                expect,
+                Observed {
+                    exit_code: out.exit_code,
+                    stdout: &out.stdout,
+                    stderr: &out.stderr,
+                },
+            )
+        } else {
+            Vec::new()
+        };
+        // A step that met its checks is OK, even when it was expected to exit non-zero.
         runner_spans.push(runner_span(
             &trace_id,
             ids.span(),
@@ -205,6 +220,7 @@ pub fn execute(
             &format!("step:{name}"),
             s0,
             &out,
+            ran && f.is_empty(),
         ));
         all_stdout.push_str(&out.stdout);
         all_stdout.push('\n');
@@ -223,15 +239,6 @@ pub fn execute(
             result.status = RunStatus::Cancelled;
             break;
         }
-        let f = check_process(
-            &path,
-            expect,
-            Observed {
-                exit_code: out.exit_code,
-                stdout: &out.stdout,
-                stderr: &out.stderr,
-            },
-        );
         if !f.is_empty() {
             result.failures.extend(f);
             break;
@@ -252,14 +259,11 @@ pub fn execute(
     } else {
         SpanStatus::Error
     };
-    spans.push(bare_span(
-        &trace_id,
-        run_id.clone(),
-        None,
-        "clnrm.run",
-        t0,
-        t1,
-    ));
+    // The root says what the scenario says: an UNSET root would make `status.all = "OK"`
+    // unreachable for every run.
+    let mut root = bare_span(&trace_id, run_id.clone(), None, "clnrm.run", t0, t1);
+    root.status = scen.status;
+    spans.push(root);
     spans.push(scen);
     spans.extend(runner_spans);
 
@@ -367,6 +371,7 @@ fn runner_span(
     name: &str,
     start: u64,
     out: &ProcessOutcome,
+    ok: bool,
 ) -> Span {
     let mut s = bare_span(trace, id, parent, name, start, now_ns());
     if let Some(c) = out.exit_code {
@@ -377,7 +382,7 @@ fn runner_span(
         "duration_ms".into(),
         Value::from(u64::try_from(out.duration.as_millis()).unwrap_or(u64::MAX)),
     );
-    s.status = if out.exit_code == Some(0) {
+    s.status = if ok {
         SpanStatus::Ok
     } else {
         SpanStatus::Error
@@ -446,6 +451,34 @@ mod tests {
             r.spans[2].attributes.get("process.exit_code"),
             Some(&Value::from(0))
         );
+    }
+
+    #[test]
+    fn runner_spans_of_a_passing_run_are_all_ok() {
+        let r =
+            go("[[scenario]]\nname = \"a\"\nrun = \"echo ok\"\n[expect.status]\nall = \"OK\"\n");
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        assert!(r.spans.iter().all(|s| s.status == SpanStatus::Ok), "{r:?}");
+    }
+
+    #[test]
+    fn a_step_meeting_its_expected_non_zero_exit_is_ok() {
+        let r = go(concat!(
+            "[[scenario]]\nname = \"a\"\n",
+            "steps = [{ name = \"s\", command = [\"exit 3\"], expected_exit_code = 3 }]\n",
+            "[expect.counts]\nerrors_total = { eq = 0 }\n"
+        ));
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+        let step = &r.spans[2];
+        assert_eq!(step.status, SpanStatus::Ok);
+        assert_eq!(
+            step.attributes.get("process.exit_code"),
+            Some(&Value::from(3))
+        );
+
+        let r = go("[[scenario]]\nname = \"a\"\nrun = \"false\"\n");
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.spans[2].status, SpanStatus::Error);
     }
 
     #[test]
