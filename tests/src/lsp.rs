@@ -197,6 +197,26 @@ impl LspClient {
         );
     }
 
+    /// The code lenses of `uri` as (command, title), in order.
+    pub fn lenses(&mut self, uri: &str) -> Vec<(String, String)> {
+        let lenses = self.request(
+            "textDocument/codeLens",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+        lenses
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let c = &l["command"];
+                (
+                    c["command"].as_str().unwrap().to_string(),
+                    c["title"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }

@@ -86,16 +86,10 @@ fn run_diagnostics(c: &mut LspClient, uri: &str) -> Vec<Value> {
 }
 
 fn run_lens_titles(c: &mut LspClient, uri: &str) -> Vec<String> {
-    let lenses = c.request(
-        "textDocument/codeLens",
-        json!({ "textDocument": { "uri": uri } }),
-    );
-    lenses
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["command"]["command"] == "clnrm.runScenario")
-        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
+    c.lenses(uri)
+        .into_iter()
+        .filter(|(command, _)| command == "clnrm.runScenario")
+        .map(|(_, title)| title)
         .collect()
 }
 

@@ -8,18 +8,12 @@ use clnrm_lsp_e2e::bin_path::fixtures;
 use clnrm_lsp_e2e::lsp::LspClient;
 use serde_json::{json, Value};
 
+/// Trace lenses (each scenario also has its run lens, tests/tests/lsp_runs.rs).
 fn lens_titles(c: &mut LspClient, uri: &str) -> Vec<String> {
-    let lenses = c.request(
-        "textDocument/codeLens",
-        json!({ "textDocument": { "uri": uri } }),
-    );
-    lenses
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["command"]["title"].as_str().unwrap().to_string())
-        // Each scenario also has its run lens (tests/tests/lsp_runs.rs).
-        .filter(|t| t.starts_with("trace"))
+    c.lenses(uri)
+        .into_iter()
+        .filter(|(command, _)| command != "clnrm.runScenario")
+        .map(|(_, title)| title)
         .collect()
 }
 
