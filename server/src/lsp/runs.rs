@@ -1,7 +1,6 @@
 //! Scenario runs in the editor: the per-root projects, run lenses, `clnrm-run` diagnostics
 //! and the progress of a batch. The engine (`crate::runs`) plans, runs and caches.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -16,23 +15,15 @@ use super::server::{refresh_lenses, ClientFlags};
 use super::settings::ClientSettings;
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Diagnostic, Origin};
-use crate::model::TestFile;
 use crate::runs::plan::{self, Plan};
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
-use crate::runs::report;
+use crate::runs::report::{self, RunLens};
 use crate::runs::result::RunStatus;
 use crate::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
 
 pub const RUN_SCENARIO: &str = crate::ide::actions::RUN_SCENARIO;
 pub const RUN_FILE: &str = "clnrm.runFile";
-
-/// One scenario's run lens: where it goes (template bytes) and what it says.
-pub struct RunLens {
-    pub name: String,
-    pub anchor: Range<usize>,
-    pub title: String,
-}
 
 pub struct Runs {
     runner: Runner,
@@ -99,40 +90,12 @@ impl Runs {
         self.runner.submit(project, plan, opts, sink);
     }
 
-    /// A lens per scenario: `▶ Run`, `⏳ running…`, or the result of its current content.
     pub fn lenses(&self, project: &Project, path: &Path, analysis: &Analysis) -> Vec<RunLens> {
-        let Some((file, rendered)) = model(analysis) else {
-            return Vec::new();
-        };
-        let anchors = report::anchors(rendered, &file);
-        plan::keys(&file, project)
-            .into_iter()
-            .map(|p| RunLens {
-                title: report::lens_title(&self.runner.state(project, path, &p.name, &p.key)),
-                anchor: anchors.get(p.index).cloned().unwrap_or(0..0),
-                name: p.name,
-            })
-            .collect()
+        report::lenses(&self.runner, project, path, analysis)
     }
 
-    /// `clnrm-run` diagnostics: the last result of each scenario of `path`, placed in the
-    /// current text. Nothing to compute for a file that never ran (every keystroke asks).
     pub fn diagnostics(&self, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
-        let last = self.runner.last_results(path);
-        if last.is_empty() {
-            return Vec::new();
-        }
-        let Some((file, rendered)) = model(analysis) else {
-            return Vec::new();
-        };
-        let results: Vec<_> = last
-            .into_iter()
-            .filter_map(|(name, r)| {
-                let index = file.scenarios.iter().position(|s| s.name == name)?;
-                Some((index, r))
-            })
-            .collect();
-        report::diagnostics(rendered, &file, &results)
+        report::last_run_diagnostics(&self.runner, path, analysis)
     }
 
     /// For `clnrm/cacheStats`: the executor and each loaded project's result cache.
@@ -157,10 +120,6 @@ impl Runs {
     pub fn forget(&self, path: &Path) {
         self.runner.forget(path);
     }
-}
-
-fn model(analysis: &Analysis) -> Option<(TestFile, &crate::analysis::Rendered)> {
-    Some((plan::model(analysis).ok()?, analysis.rendered.as_deref()?))
 }
 
 /// What a batch's reporting task needs from the session.

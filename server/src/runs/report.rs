@@ -2,15 +2,66 @@
 //! (the scenario's header; each unmet expectation on its own table or key).
 
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::expect::ExpectationFailure;
+use super::plan;
+use super::project::Project;
 use super::result::{RunResult, RunStatus};
-use super::runner::RunState;
-use crate::analysis::{Code, Diagnostic, Rendered};
+use super::runner::{RunState, Runner};
+use crate::analysis::{Analysis, Code, Diagnostic, Rendered};
 use crate::model::TestFile;
 
 pub const RUN_TITLE: &str = "▶ Run";
+
+/// One scenario's run lens: where it goes (template bytes) and what it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunLens {
+    pub name: String,
+    pub anchor: Range<usize>,
+    pub title: String,
+}
+
+/// A lens per scenario of an analysed file: `▶ Run`, `⏳ running…`, or the result of the
+/// scenario's *current* content (restored from the cache when there is one).
+pub fn lenses(
+    runner: &Runner,
+    project: &Project,
+    path: &Path,
+    analysis: &Analysis,
+) -> Vec<RunLens> {
+    let (Ok(file), Some(rendered)) = (plan::model(analysis), analysis.rendered.as_deref()) else {
+        return Vec::new();
+    };
+    let anchors = anchors(rendered, &file);
+    plan::keys(&file, project)
+        .into_iter()
+        .map(|p| RunLens {
+            title: lens_title(&runner.state(project, path, &p.name, &p.key)),
+            anchor: anchors.get(p.index).cloned().unwrap_or(0..0),
+            name: p.name,
+        })
+        .collect()
+}
+
+/// Diagnostics for the last result of each scenario of `path` (whatever content it ran),
+/// placed in the current text: they stay until the scenario runs again. Free for a file
+/// that never ran, so callers may ask on every keystroke.
+pub fn last_run_diagnostics(runner: &Runner, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
+    let last = runner.last_results(path);
+    if last.is_empty() {
+        return Vec::new();
+    }
+    let (Ok(file), Some(rendered)) = (plan::model(analysis), analysis.rendered.as_deref()) else {
+        return Vec::new();
+    };
+    let results: Vec<_> = last
+        .into_iter()
+        .filter_map(|(name, r)| Some((file.scenarios.iter().position(|s| s.name == name)?, r)))
+        .collect();
+    diagnostics(rendered, &file, &results)
+}
 
 /// `▶ Run`, `⏳ running…`, `✓ passed 0.42 s (cached)`, `✗ failed: exit 1: boom`.
 pub fn lens_title(state: &RunState) -> String {
