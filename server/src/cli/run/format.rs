@@ -67,13 +67,17 @@ pub fn human(report: &RunReport, color: bool) -> String {
                         _ => writeln!(
                             out,
                             "{red}✗{red:#} {shown} › {name}  failed: {}{cached}",
-                            r.short_reason()
+                            plain(&r.short_reason())
                         ),
                     };
                 }
                 let failed: Vec<Diagnostic> = diagnostics(rendered, file, results)
                     .into_iter()
                     .filter(|d| d.code != Code::RunPassed)
+                    .map(|mut d| {
+                        d.message = plain(&d.message);
+                        d
+                    })
                     .collect();
                 if !failed.is_empty() {
                     out.push('\n');
@@ -83,6 +87,37 @@ pub fn human(report: &RunReport, color: bool) -> String {
         }
     }
     let _ = writeln!(out, "{bold}{}{bold:#}", summary_line(&report.summary()));
+    out
+}
+
+/// Captured output without terminal escapes (`ESC [ … letter`) or other control characters:
+/// a scenario's output must not restyle, move or clear the user's terminal.
+pub fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                if chars.next_if_eq(&'[').is_some() {
+                    // Parameters and intermediates, up to the final byte.
+                    while chars.next_if(|c| !('@'..='~').contains(c)).is_some() {}
+                    chars.next();
+                } else if chars.next_if_eq(&']').is_some() {
+                    // Operating-system command (titles, links): up to BEL or ESC \.
+                    while let Some(c) = chars.next() {
+                        if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
     out
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::format::plain;
 use super::{FileOutcome, RunReport};
 use crate::cli::output::{slash_path, Locator};
 use crate::runs::result::{RunResult, RunStatus};
@@ -158,11 +159,11 @@ fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
 
-/// Escape for text and attribute values; characters XML 1.0 forbids (terminal escapes in
-/// captured output, say) become U+FFFD so the report always parses.
+/// Escape for text and attribute values. Terminal escapes and control characters (which
+/// XML 1.0 forbids) are dropped so the report always parses.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in plain(s).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -170,7 +171,7 @@ fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -184,8 +185,8 @@ mod tests {
     #[test]
     fn escapes_markup_and_forbidden_characters() {
         assert_eq!(
-            escape("a<b & \"c\" 'd'>\x1b[31m"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\u{FFFD}[31m"
+            escape("a<b & \"c\" 'd'>\x1b[31mred\x1b[0m\x07"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;red"
         );
     }
 }

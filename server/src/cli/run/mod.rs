@@ -489,3 +489,157 @@ pub fn run(args: RunArgs) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+/// A report with every kind of outcome, for the format snapshots.
+#[cfg(test)]
+pub(crate) fn fixture_report() -> RunReport {
+    use crate::analysis::template::DiskLoader;
+    use crate::analysis::Origin;
+    use crate::runs::expect::ExpectationFailure;
+
+    const TEXT: &str = "[meta]\nname = \"api\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"smoke\"\nrun = \"true\"\n\n[[scenario]]\nname = \"load\"\nrun = \"sh -c 'exit 3'\"\n\n[[scenario]]\nname = \"slow\"\nrun = \"sleep 30\"\ntimeout_ms = 500\n\n[[scenario]]\nname = \"missing\"\nrun = \"no-such-tool\"\n\n[[scenario]]\nname = \"late\"\nrun = \"true\"\n";
+    const BROKEN: &str = "[meta]\nname = \"b\"\nversion = \"1.0\"\n\n[[scenario]]\nname = 1\n";
+    let analyzer = Analyzer::new(Environment::empty());
+    let origin = Origin {
+        path: None,
+        workspace_root: None,
+    };
+    let analysis = analyzer.analyze(TEXT, origin, &DiskLoader);
+    assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);
+    let rendered = analysis.rendered.clone().unwrap();
+    let file = Arc::new(TestFile::from_rendered(&rendered.text, Some(&rendered.map)).unwrap());
+    let result = |name: &str, status: RunStatus, ms: u64| RunResult {
+        duration_ms: ms,
+        ..RunResult::without_run(name, status, None)
+    };
+    let smoke = RunResult {
+        exit_code: Some(0),
+        stdout_tail: "ok <all> & \"good\"\n".into(),
+        cached: true,
+        ..result("smoke", RunStatus::Passed, 420)
+    };
+    let load = RunResult {
+        exit_code: Some(3),
+        stderr_tail: "connecting…\nboom: \x1b[31mrefused\x1b[0m\n".into(),
+        failures: vec![ExpectationFailure::new(
+            "scenario[1]",
+            Some("expected_exit_code".into()),
+            "exit code 0",
+            "exit code 3",
+        )],
+        ..result("load", RunStatus::Failed, 1234)
+    };
+    let slow = RunResult {
+        timeout_ms: 500,
+        ..result("slow", RunStatus::TimedOut, 502)
+    };
+    let missing = RunResult {
+        error: Some("cannot start `no-such-tool`: not found".into()),
+        ..result("missing", RunStatus::Error, 3)
+    };
+    let late = result("late", RunStatus::Cancelled, 0);
+    let results = [smoke, load, slow, missing, late]
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i, Arc::new(r)))
+        .collect();
+
+    let broken = analyzer.analyze(BROKEN, origin, &DiskLoader);
+    let diagnostics: Vec<Diagnostic> = broken
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    assert!(!diagnostics.is_empty());
+    RunReport {
+        files: vec![
+            FileRun {
+                path: PathBuf::from("tests/api.clnrm.toml"),
+                text: TEXT.into(),
+                outcome: FileOutcome::Ran {
+                    rendered,
+                    file,
+                    results,
+                },
+            },
+            FileRun {
+                path: PathBuf::from("tests/broken.clnrm.toml"),
+                text: BROKEN.into(),
+                outcome: FileOutcome::Invalid { diagnostics },
+            },
+        ],
+        elapsed_ms: 2100,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_and_exit() {
+        let report = fixture_report();
+        let s = report.summary();
+        assert_eq!(
+            (
+                s.scenarios,
+                s.passed,
+                s.failed,
+                s.cancelled,
+                s.cached,
+                s.files_not_run
+            ),
+            (5, 1, 3, 1, 1, 1)
+        );
+        assert!(report.failed());
+        let ok = RunReport {
+            files: report.files[..1]
+                .iter()
+                .cloned()
+                .map(|mut f| {
+                    if let FileOutcome::Ran { results, .. } = &mut f.outcome {
+                        results.truncate(1);
+                    }
+                    f
+                })
+                .collect(),
+            elapsed_ms: 1,
+        };
+        assert!(!ok.failed());
+    }
+
+    #[test]
+    fn captured_output_cannot_drive_the_terminal() {
+        assert_eq!(
+            format::plain("a\x1b[1;31mb\x1b[0m\rc\x07\x1b]0;title\x07\n"),
+            "abc\n"
+        );
+        let text = format::human(&fixture_report(), false);
+        assert!(!text.contains('\x1b'), "{text}");
+    }
+
+    #[test]
+    fn human_snapshot() {
+        insta::assert_snapshot!(format::human(&fixture_report(), false));
+    }
+
+    #[test]
+    fn human_colour_is_optional() {
+        assert!(format::human(&fixture_report(), true).contains("\x1b["));
+        assert!(!format::human(&fixture_report(), false).contains("\x1b["));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let text = format::json(&fixture_report());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["results"].as_array().map(Vec::len), Some(5));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn junit_snapshot() {
+        insta::assert_snapshot!(junit::render(&fixture_report()));
+    }
+}

@@ -30,7 +30,12 @@ impl Progress {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let line = line(self.started.min(self.total), self.total, &name, scenario);
+        let line = super::format::plain(&line(
+            self.started.min(self.total),
+            self.total,
+            &name,
+            scenario,
+        ));
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{line}");
         let _ = err.flush();
