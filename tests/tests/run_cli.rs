@@ -471,3 +471,66 @@ fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
         "the unchanged scenario came from the cache"
     );
 }
+
+#[test]
+fn watch_reruns_the_files_that_include_a_changed_template() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join(".clnrm/config.toml"),
+        "[watch]\ndebounce_ms = 100\nignore = [\".clnrm/**\", \"drafts/**\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(ws.path().join("drafts")).unwrap();
+    let part = write(
+        ws.path(),
+        "part.tera",
+        "[[scenario]]\nname = \"inc\"\nrun = \"sh -c 'echo 1'\"\n",
+    );
+    write(
+        ws.path(),
+        "inc.clnrm.toml.tera",
+        "[meta]\nname = \"i\"\nversion = \"1.0\"\n\n{% include \"part.tera\" %}\n",
+    );
+    write(
+        ws.path(),
+        "plain.clnrm.toml",
+        &test_file(&[("calm", "true")]),
+    );
+    let mut child = KillOnDrop(
+        Command::new(clnrm_lsp_bin())
+            .args(["run", "--watch"])
+            .current_dir(ws.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = line_reader(child.0.stdout.take().unwrap());
+    let first = next_cycle(&rx, Duration::from_secs(20)).expect("first results");
+    assert!(
+        first.iter().any(|l| l.contains("2 scenarios: 2 passed")),
+        "{first:?}"
+    );
+
+    // A test file under a path the configuration ignores triggers nothing (it would run
+    // if its change counted: it is new and `run` was given the whole workspace).
+    write(
+        ws.path(),
+        "drafts/d.clnrm.toml",
+        &test_file(&[("draft", "true")]),
+    );
+    assert!(next_cycle(&rx, Duration::from_millis(1000)).is_none());
+
+    std::fs::write(
+        &part,
+        "[[scenario]]\nname = \"inc\"\nrun = \"sh -c 'echo 2; exit 4'\"\n",
+    )
+    .unwrap();
+    let second = next_cycle(&rx, Duration::from_secs(10)).expect("re-run after the change");
+    let text = second.join("\n");
+    assert!(
+        text.contains("✗ inc.clnrm.toml.tera › inc  failed: exit 4"),
+        "{text}"
+    );
+    assert!(!text.contains("plain.clnrm.toml"), "{text}");
+}
