@@ -470,6 +470,11 @@ fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
         1,
         "the unchanged scenario came from the cache"
     );
+    // The re-run reads the file and writes the cache: that must not trigger another.
+    assert!(
+        next_cycle(&rx, Duration::from_millis(1500)).is_none(),
+        "a run triggered itself"
+    );
 }
 
 #[test]

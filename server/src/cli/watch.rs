@@ -6,11 +6,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
-use notify::RecursiveMode;
-use notify_debouncer_mini::{new_debouncer, DebounceEventResult};
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use super::run::{report_problems, Printer, Problems, Session};
 use super::write_stdout;
@@ -46,19 +46,16 @@ pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> Exit
     let debounce = roots
         .first()
         .map_or(300, |r| session.project(&r.path).config.watch.debounce_ms);
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = match new_debouncer(Duration::from_millis(debounce.max(1)), tx) {
-        Ok(d) => d,
+    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    let mut watcher = match notify::recommended_watcher(tx) {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("clnrm-lsp: cannot watch for changes: {e}");
             return ExitCode::from(2);
         }
     };
     for root in &roots {
-        if let Err(e) = debouncer
-            .watcher()
-            .watch(&root.path, RecursiveMode::Recursive)
-        {
+        if let Err(e) = watcher.watch(&root.path, RecursiveMode::Recursive) {
             eprintln!("clnrm-lsp: cannot watch {}: {e}", root.path.display());
             return ExitCode::from(2);
         }
@@ -72,22 +69,8 @@ pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> Exit
             .join(", ")
     );
 
-    while let Ok(batch) = rx.recv() {
-        let events = match batch {
-            Ok(events) => events,
-            Err(e) => {
-                eprintln!("clnrm-lsp: watch error: {e}");
-                continue;
-            }
-        };
-        let changed: BTreeSet<PathBuf> = events
-            .into_iter()
-            .map(|e| e.path)
-            .filter(|p| !ignored(&roots, p))
-            .collect();
-        if changed.is_empty() {
-            continue;
-        }
+    let quiet = Duration::from_millis(debounce.max(1));
+    while let Some(changed) = next_batch(&rx, quiet, &|p| !ignored(&roots, p)) {
         let affected = affected(paths, &changed, session);
         if affected.is_empty() {
             continue;
@@ -100,6 +83,56 @@ pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> Exit
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The next debounced batch of changed paths: block for a relevant change, then collect
+/// until `quiet` passes without another. Reads (our own analysis opens the files) and
+/// paths `keep` rejects neither start nor extend a batch, so runs cannot trigger themselves.
+/// `None` when the watcher is gone.
+fn next_batch(
+    rx: &Receiver<notify::Result<Event>>,
+    quiet: Duration,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Option<BTreeSet<PathBuf>> {
+    let mut paths = BTreeSet::new();
+    let take = |event: notify::Result<Event>, paths: &mut BTreeSet<PathBuf>| match event {
+        Ok(e) if is_change(&e.kind) => {
+            let kept: Vec<PathBuf> = e.paths.into_iter().filter(|p| keep(p)).collect();
+            let relevant = !kept.is_empty();
+            paths.extend(kept);
+            relevant
+        }
+        Ok(_) => false,
+        Err(e) => {
+            eprintln!("clnrm-lsp: watch error: {e}");
+            false
+        }
+    };
+    while paths.is_empty() {
+        let event = rx.recv().ok()?;
+        take(event, &mut paths);
+    }
+    let mut deadline = Instant::now() + quiet;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(event) => {
+                if take(event, &mut paths) {
+                    deadline = Instant::now() + quiet;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => return Some(paths),
+            Err(RecvTimeoutError::Disconnected) => return Some(paths),
+        }
+    }
+}
+
+/// Whether an event can change what a run sees: not an open or a read.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
 }
 
 /// The workspace roots of the arguments and of the files found, each with its ignores.
@@ -165,6 +198,45 @@ fn affected(paths: &[PathBuf], changed: &BTreeSet<PathBuf>, session: &Session) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use notify::event::{CreateKind, ModifyKind};
+
+    fn event(kind: EventKind, path: &str) -> notify::Result<Event> {
+        Ok(Event::new(kind).add_path(PathBuf::from(path)))
+    }
+
+    #[test]
+    fn batches_wait_for_quiet_and_skip_reads_and_ignored_paths() {
+        let (tx, rx) = mpsc::channel();
+        let modify = EventKind::Modify(ModifyKind::Any);
+        let sender = std::thread::spawn(move || {
+            let open = EventKind::Access(AccessKind::Open(notify::event::AccessMode::Any));
+            tx.send(event(open, "/ws/a.clnrm.toml")).unwrap();
+            tx.send(event(modify, "/ws/.clnrm/cache/x")).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            let t0 = Instant::now();
+            tx.send(event(modify, "/ws/a.clnrm.toml")).unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+            tx.send(event(
+                EventKind::Create(CreateKind::File),
+                "/ws/b.clnrm.toml",
+            ))
+            .unwrap();
+            (t0, tx)
+        });
+        let keep = |p: &Path| !p.starts_with("/ws/.clnrm");
+        let batch = next_batch(&rx, Duration::from_millis(150), &keep).unwrap();
+        let (t0, tx) = sender.join().unwrap();
+        let took = t0.elapsed();
+        let want: BTreeSet<PathBuf> = ["/ws/a.clnrm.toml", "/ws/b.clnrm.toml"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(batch, want);
+        // The window restarted with the second change: 60 + 150 ms at least.
+        assert!(took >= Duration::from_millis(210), "{took:?}");
+        drop(tx);
+        assert_eq!(next_batch(&rx, Duration::from_millis(10), &keep), None);
+    }
 
     #[test]
     fn ignores_apply_relative_to_the_root() {
