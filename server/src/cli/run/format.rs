@@ -23,7 +23,7 @@ pub fn human(report: &RunReport, color: bool) -> String {
             Style::new()
         }
     };
-    let (green, red, dim) = (
+    let (green, red, yellow) = (
         paint(AnsiColor::Green),
         paint(AnsiColor::Red),
         paint(AnsiColor::Yellow),
@@ -62,7 +62,7 @@ pub fn human(report: &RunReport, color: bool) -> String {
                             seconds(r.duration_ms)
                         ),
                         RunStatus::Cancelled => {
-                            writeln!(out, "{dim}-{dim:#} {shown} › {name}  cancelled")
+                            writeln!(out, "{yellow}-{yellow:#} {shown} › {name}  cancelled")
                         }
                         _ => writeln!(
                             out,

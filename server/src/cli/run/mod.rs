@@ -50,7 +50,7 @@ pub struct RunArgs {
     /// Scenarios run at once (default: `[executor] jobs`, else the number of CPUs).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// Run every scenario even when the result cache has its result (results are still stored).
+    /// Run every scenario, without reading or writing the result cache.
     #[arg(long)]
     pub no_cache: bool,
     /// Output format.
@@ -289,7 +289,9 @@ impl Session {
                     known_names.extend(plan.file.scenarios.iter().map(|s| s.name.clone()));
                 }
             }
-            if plans_seen {
+            // A file with errors may define the name: its errors are the thing to report.
+            let all_plannable = !prepared.iter().any(|p| matches!(p, Prepared::Done(_)));
+            if plans_seen && all_plannable {
                 problems.unknown_scenarios = only
                     .iter()
                     .filter(|n| !known_names.contains(*n))
