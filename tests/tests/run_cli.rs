@@ -348,7 +348,11 @@ fn scenario_selects_one_and_an_unknown_name_is_a_usage_error() {
         &test_file(&[("mine", &appender(&count)), ("other", "false")]),
     );
     // Another file without that scenario is skipped, not an error.
-    write(ws.path(), "t.clnrm.toml", &test_file(&[("theirs", "false")]));
+    write(
+        ws.path(),
+        "t.clnrm.toml",
+        &test_file(&[("theirs", "false")]),
+    );
     let o = clnrm(ws.path(), &["run", "--scenario", "mine"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("› mine"), "{}", stdout(&o));

@@ -38,13 +38,11 @@ pub fn human(report: &RunReport, color: bool) -> String {
     for f in &report.files {
         let shown = f.path.display();
         match &f.outcome {
-            FileOutcome::Invalid { diagnostics } => {
-                let n = diagnostics.len();
-                let _ = writeln!(
-                    out,
-                    "{red}✗{red:#} {shown}  not run: {n} error{}",
-                    if n == 1 { "" } else { "s" }
-                );
+            FileOutcome::Invalid {
+                reason,
+                diagnostics,
+            } => {
+                let _ = writeln!(out, "{red}✗{red:#} {shown}  {reason}");
                 out.push_str(&human_diagnostics(&f.path, &f.text, diagnostics, &opts));
             }
             FileOutcome::Ran {
@@ -168,8 +166,11 @@ pub fn json(report: &RunReport) -> String {
                     }));
                 }
             }
-            FileOutcome::Invalid { diagnostics } => {
-                not_run.push(not_run_json(&file, f, diagnostics));
+            FileOutcome::Invalid {
+                reason,
+                diagnostics,
+            } => {
+                not_run.push(not_run_json(&file, f, reason, diagnostics));
             }
         }
     }
@@ -234,7 +235,7 @@ fn failure_position(
     Some((p.line, p.column))
 }
 
-fn not_run_json(file: &str, f: &FileRun, diagnostics: &[Diagnostic]) -> Value {
+fn not_run_json(file: &str, f: &FileRun, reason: &str, diagnostics: &[Diagnostic]) -> Value {
     let loc = Locator::new(&f.text);
     let diags: Vec<Value> = diagnostics
         .iter()
@@ -251,7 +252,7 @@ fn not_run_json(file: &str, f: &FileRun, diagnostics: &[Diagnostic]) -> Value {
         .collect();
     json!({
         "file": file,
-        "reason": format!("not run: the file has {} error(s)", diagnostics.len()),
+        "reason": reason,
         "diagnostics": diags,
     })
 }

@@ -44,7 +44,10 @@ pub fn render(report: &RunReport) -> String {
     for f in &report.files {
         let name = escape(&slash_path(&f.path));
         match &f.outcome {
-            FileOutcome::Invalid { diagnostics } => {
+            FileOutcome::Invalid {
+                reason,
+                diagnostics,
+            } => {
                 let _ = writeln!(
                     out,
                     "  <testsuite name=\"{name}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">"
@@ -64,11 +67,10 @@ pub fn render(report: &RunReport) -> String {
                         d.message
                     );
                 }
-                let message = format!("not run: the file has {} error(s)", diagnostics.len());
                 let _ = writeln!(
                     out,
                     "    <testcase name=\"(file)\" classname=\"{name}\" time=\"0.000\">\n      <error message=\"{}\" type=\"invalid\">{}</error>\n    </testcase>",
-                    escape(&message),
+                    escape(reason),
                     escape(&details)
                 );
                 out.push_str("  </testsuite>\n");

@@ -7,27 +7,19 @@
 mod format;
 mod junit;
 mod progress;
+mod session;
 
-use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use super::check::{analyse_target, FileReport};
 use super::{use_color, write_stdout, ColorWhen};
-use crate::analysis::{Analysis, Analyzer, Diagnostic, Environment, Rendered};
-use crate::documents::discover::{self, DiscoverError, Target};
+use crate::analysis::{Diagnostic, Rendered};
+use crate::documents::discover;
 use crate::model::TestFile;
-use crate::runs::plan::{plan, PlanError};
-use crate::runs::project::Project;
-use crate::runs::queue::Priority;
 use crate::runs::result::{RunResult, RunStatus};
-use crate::runs::runner::{BatchOptions, RunEvent, Runner};
-use progress::Progress;
+pub use session::{Problems, RunOptions, Session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum RunFormat {
@@ -82,8 +74,12 @@ pub enum FileOutcome {
         file: Arc<TestFile>,
         results: Vec<(usize, Arc<RunResult>)>,
     },
-    /// Not run because of errors in the file; they are shown like `check` shows them.
-    Invalid { diagnostics: Vec<Diagnostic> },
+    /// Not run because of errors in the file (shown like `check` shows them) or because
+    /// it could not be read as a test file (`reason`).
+    Invalid {
+        reason: String,
+        diagnostics: Vec<Diagnostic>,
+    },
 }
 
 /// Everything one `run` (or one watch cycle) produced.
@@ -138,290 +134,6 @@ impl RunReport {
     pub fn failed(&self) -> bool {
         let s = self.summary();
         s.failed > 0 || s.cancelled > 0 || s.files_not_run > 0
-    }
-}
-
-/// Options of a session, from the arguments.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub scenarios: Vec<String>,
-    pub jobs: Option<usize>,
-    pub use_cache: bool,
-    pub progress: bool,
-}
-
-/// What a batch of files needs across runs: one analyzer, one project per workspace root,
-/// one runner; and each file's latest analysis (watch mode re-runs from them).
-pub struct Session {
-    analyzer: Analyzer,
-    opts: RunOptions,
-    projects: HashMap<PathBuf, Arc<Project>>,
-    runner: Option<Runner>,
-    /// Latest analysis by absolute path.
-    analyses: HashMap<PathBuf, Arc<Analysis>>,
-}
-
-/// One file ready to run, or already decided.
-enum Prepared {
-    Run {
-        report: FileReport,
-        rendered: Arc<Rendered>,
-        plan: crate::runs::plan::Plan,
-        project: Arc<Project>,
-    },
-    Done(FileRun),
-    Skip,
-}
-
-/// Problems that are the user's to fix before anything runs (exit 2).
-#[derive(Debug, Default)]
-pub struct Problems {
-    pub errors: Vec<DiscoverError>,
-    /// `--scenario` names no file defines.
-    pub unknown_scenarios: Vec<String>,
-}
-
-impl Session {
-    pub fn new(opts: RunOptions) -> Self {
-        Self {
-            analyzer: Analyzer::new(Environment::capture()),
-            opts,
-            projects: HashMap::new(),
-            runner: None,
-            analyses: HashMap::new(),
-        }
-    }
-
-    pub fn project(&mut self, root: &Path) -> Arc<Project> {
-        let use_cache = self.opts.use_cache;
-        self.projects
-            .entry(root.to_path_buf())
-            .or_insert_with(|| {
-                let p = Project::open(root, None);
-                for e in &p.config_errors {
-                    eprintln!("clnrm-lsp: {e} (defaults used)");
-                }
-                Arc::new(if use_cache { p } else { p.without_cache() })
-            })
-            .clone()
-    }
-
-    /// The files whose latest analysis imports or includes `changed` (a template library).
-    pub fn dependents(&self, changed: &Path) -> Vec<PathBuf> {
-        self.analyses
-            .iter()
-            .filter(|(_, a)| {
-                a.dependencies
-                    .iter()
-                    .any(|d| d.path.as_deref() == Some(changed))
-            })
-            .map(|(p, _)| p.clone())
-            .collect()
-    }
-
-    /// Analyse, plan and run `targets`; results in target order.
-    pub fn run(&mut self, targets: &[Target], problems: &mut Problems) -> RunReport {
-        let start = Instant::now();
-        let analysed: Vec<_> = targets
-            .par_iter()
-            .map(|t| (t, analyse_target(t, &self.analyzer)))
-            .collect();
-
-        let mut prepared = Vec::with_capacity(analysed.len());
-        let mut known_names: BTreeSet<String> = BTreeSet::new();
-        let mut plans_seen = false;
-        for (target, result) in analysed {
-            let (report, analysis) = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.errors.push(e);
-                    prepared.push(Prepared::Skip);
-                    continue;
-                }
-            };
-            let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
-            self.analyses.insert(abs.clone(), analysis.clone());
-            if report.diagnostics.iter().any(Diagnostic::is_error) {
-                prepared.push(Prepared::Done(invalid(report)));
-                continue;
-            }
-            let project = self.project(&target.root);
-            match plan(&abs, &analysis, &project, &[]) {
-                Ok(plan) => {
-                    plans_seen = true;
-                    let rendered = match &analysis.rendered {
-                        Some(r) => r.clone(),
-                        None => {
-                            prepared.push(Prepared::Done(invalid(report)));
-                            continue;
-                        }
-                    };
-                    prepared.push(Prepared::Run {
-                        report,
-                        rendered,
-                        plan,
-                        project,
-                    });
-                }
-                Err(PlanError::Empty) => {
-                    eprintln!(
-                        "clnrm-lsp: note: {}: skipped, the file defines no scenario",
-                        report.path.display()
-                    );
-                    prepared.push(Prepared::Skip);
-                }
-                Err(e) => {
-                    let mut report = report;
-                    if report.diagnostics.is_empty() {
-                        eprintln!("clnrm-lsp: {}: {e}", report.path.display());
-                    }
-                    report.diagnostics.retain(Diagnostic::is_error);
-                    prepared.push(Prepared::Done(invalid(report)));
-                }
-            }
-        }
-
-        // `--scenario`: each name must be defined somewhere; files without any are skipped.
-        let only = &self.opts.scenarios;
-        if !only.is_empty() {
-            for p in &prepared {
-                if let Prepared::Run { plan, .. } = p {
-                    known_names.extend(plan.file.scenarios.iter().map(|s| s.name.clone()));
-                }
-            }
-            // A file with errors may define the name: its errors are the thing to report.
-            let all_plannable = !prepared.iter().any(|p| matches!(p, Prepared::Done(_)));
-            if plans_seen && all_plannable {
-                problems.unknown_scenarios = only
-                    .iter()
-                    .filter(|n| !known_names.contains(*n))
-                    .cloned()
-                    .collect();
-            }
-            for p in &mut prepared {
-                if let Prepared::Run { plan, .. } = p {
-                    plan.runs.retain(|r| only.contains(&r.name));
-                    if plan.runs.is_empty() {
-                        *p = Prepared::Skip;
-                    }
-                }
-            }
-        }
-        if !problems.unknown_scenarios.is_empty() {
-            return RunReport::default();
-        }
-
-        let total: usize = prepared
-            .iter()
-            .map(|p| match p {
-                Prepared::Run { plan, .. } => plan.runs.len(),
-                _ => 0,
-            })
-            .sum();
-        let jobs = self.opts.jobs.unwrap_or_else(|| {
-            prepared
-                .iter()
-                .find_map(|p| match p {
-                    Prepared::Run { project, .. } => Some(project.config.executor.workers()),
-                    _ => None,
-                })
-                .unwrap_or(1)
-        });
-        let runner = self.runner.get_or_insert_with(|| Runner::new(jobs));
-        let (tx, rx) = mpsc::channel::<(usize, RunEvent)>();
-        let mut pending = 0usize;
-        let mut results: Vec<Vec<(usize, Arc<RunResult>)>> = vec![Vec::new(); prepared.len()];
-        for (slot, p) in prepared.iter().enumerate() {
-            let Prepared::Run { plan, project, .. } = p else {
-                continue;
-            };
-            if plan.runs.is_empty() {
-                continue;
-            }
-            pending += 1;
-            let tx = tx.clone();
-            let sink = Arc::new(move |e: RunEvent| {
-                let _ = tx.send((slot, e));
-            });
-            let opts = BatchOptions {
-                priority: Priority::Explicit,
-                use_cache: self.opts.use_cache,
-            };
-            runner.submit(project, plan.clone(), opts, sink);
-        }
-        drop(tx);
-
-        let mut progress = Progress::new(self.opts.progress, total);
-        while pending > 0 {
-            let Ok((slot, event)) = rx.recv() else {
-                break;
-            };
-            match event {
-                RunEvent::Started { scenario, .. } => {
-                    if let Some(Prepared::Run { report, .. }) = prepared.get(slot) {
-                        progress.started(&report.path, &scenario);
-                    }
-                }
-                RunEvent::Finished {
-                    index,
-                    result,
-                    done,
-                    total,
-                    ..
-                } => {
-                    results[slot].push((index, result));
-                    if done == total {
-                        pending -= 1;
-                    }
-                }
-            }
-        }
-        progress.clear();
-
-        let mut files = Vec::new();
-        for (p, mut results) in prepared.into_iter().zip(results) {
-            match p {
-                Prepared::Run {
-                    report,
-                    rendered,
-                    plan,
-                    ..
-                } => {
-                    if plan.runs.is_empty() {
-                        continue;
-                    }
-                    results.sort_by_key(|(i, _)| *i);
-                    files.push(FileRun {
-                        path: report.path,
-                        text: report.text,
-                        outcome: FileOutcome::Ran {
-                            rendered,
-                            file: plan.file,
-                            results,
-                        },
-                    });
-                }
-                Prepared::Done(f) => files.push(f),
-                Prepared::Skip => {}
-            }
-        }
-        RunReport {
-            files,
-            elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-        }
-    }
-}
-
-fn invalid(report: FileReport) -> FileRun {
-    let diagnostics = report
-        .diagnostics
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .collect();
-    FileRun {
-        path: report.path,
-        text: report.text,
-        outcome: FileOutcome::Invalid { diagnostics },
     }
 }
 
@@ -496,7 +208,7 @@ pub fn run(args: RunArgs) -> ExitCode {
 #[cfg(test)]
 pub(crate) fn fixture_report() -> RunReport {
     use crate::analysis::template::DiskLoader;
-    use crate::analysis::Origin;
+    use crate::analysis::{Analyzer, Environment, Origin};
     use crate::runs::expect::ExpectationFailure;
 
     const TEXT: &str = "[meta]\nname = \"api\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"smoke\"\nrun = \"true\"\n\n[[scenario]]\nname = \"load\"\nrun = \"sh -c 'exit 3'\"\n\n[[scenario]]\nname = \"slow\"\nrun = \"sleep 30\"\ntimeout_ms = 500\n\n[[scenario]]\nname = \"missing\"\nrun = \"no-such-tool\"\n\n[[scenario]]\nname = \"late\"\nrun = \"true\"\n";
@@ -568,7 +280,10 @@ pub(crate) fn fixture_report() -> RunReport {
             FileRun {
                 path: PathBuf::from("tests/broken.clnrm.toml"),
                 text: BROKEN.into(),
-                outcome: FileOutcome::Invalid { diagnostics },
+                outcome: FileOutcome::Invalid {
+                    reason: "not run: the file has 2 error(s); fix them first".into(),
+                    diagnostics,
+                },
             },
         ],
         elapsed_ms: 2100,
