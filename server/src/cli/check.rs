@@ -1,11 +1,12 @@
 //! `check`: discover, read, analyse in parallel with one shared [`Analyzer`], collect.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analyzer, Code, Diagnostic, Origin, Severity};
+use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, Origin, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
 
 /// One checked file: the text the positions refer to, and its findings sorted by position.
@@ -69,12 +70,21 @@ pub fn check_paths(paths: &[PathBuf], analyzer: &Analyzer) -> CheckOutcome {
 }
 
 fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {
+    analyse_target(target, analyzer).map(|(report, _)| report)
+}
+
+/// Read and analyse one target (`check` and `run` share this): its report, and the
+/// analysis it came from (what `run` plans from).
+pub fn analyse_target(
+    target: &Target,
+    analyzer: &Analyzer,
+) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
     let bytes = std::fs::read(&target.path).map_err(|e| DiscoverError {
         path: target.path.clone(),
         message: discover::io_message(&e),
     })?;
     let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
-    Ok(check_bytes(
+    Ok(analyse_bytes(
         &target.path,
         &abs,
         &target.root,
@@ -92,6 +102,16 @@ pub fn check_bytes(
     bytes: Vec<u8>,
     analyzer: &Analyzer,
 ) -> FileReport {
+    analyse_bytes(display_path, abs_path, root, bytes, analyzer).0
+}
+
+fn analyse_bytes(
+    display_path: &Path,
+    abs_path: &Path,
+    root: &Path,
+    bytes: Vec<u8>,
+    analyzer: &Analyzer,
+) -> (FileReport, Arc<Analysis>) {
     let (text, encoding) = match String::from_utf8(bytes) {
         Ok(text) => (text, None),
         Err(e) => {
@@ -114,11 +134,12 @@ pub fn check_bytes(
     diagnostics.extend(analysis.diagnostics.iter().cloned());
     // Stable: equal positions keep pipeline order.
     diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
-    FileReport {
+    let report = FileReport {
         path: display_path.to_path_buf(),
         text,
         diagnostics,
-    }
+    };
+    (report, analysis)
 }
 
 #[cfg(test)]

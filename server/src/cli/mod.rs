@@ -7,6 +7,8 @@ pub mod check;
 pub mod diff;
 pub mod output;
 pub mod render;
+pub mod run;
+pub mod watch;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -39,6 +41,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Inspect and maintain the scenario-run result cache: exit 0 ok, 1 corrupt entries, 2 error.
     Cache(cache::CacheArgs),
+    /// Run the scenarios of test files (results cached by rendered-scenario hash): exit 0 all
+    /// passed, 1 a scenario failed, timed out or errored (or a file has errors), 2 usage or I/O error.
+    Run(run::RunArgs),
     /// Print a template rendered to TOML; exit 1 with diagnostics on stderr if it fails.
     Render(RenderCmd),
     /// Print the diagnostic code table (the README's table is generated from it).
@@ -89,6 +94,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Diff(args) => diff::run(args),
         Command::Cache(args) => cache::run(args),
+        Command::Run(args) => run::run(args),
         Command::Render(cmd) => {
             let color = use_color(cmd.color, std::io::stderr().is_terminal());
             render::run(cmd.args, color)

@@ -1,0 +1,255 @@
+//! `clnrm-lsp run --watch`: run once, then watch the workspace roots and re-run what each
+//! debounced batch of changes affects: a changed test file, and the test files whose latest
+//! analysis imports or includes a changed template. Unchanged scenarios come back from the
+//! result cache at once. Runs until interrupted (Ctrl-C's default action ends it).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
+
+use super::run::{report_problems, Printer, Problems, Session};
+use super::write_stdout;
+use crate::config::find_root;
+use crate::documents::discover::{self, Target};
+
+/// A watched workspace root and the `[watch] ignore` patterns that apply under it.
+struct Root {
+    path: PathBuf,
+    ignore: Vec<glob::Pattern>,
+}
+
+pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> ExitCode {
+    let (targets, errors) = discover::discover(paths);
+    let mut problems = Problems {
+        errors,
+        ..Problems::default()
+    };
+    let report = session.run(&targets, &mut problems);
+    report_problems(&problems);
+    if !problems.unknown_scenarios.is_empty() {
+        return ExitCode::from(2);
+    }
+    if write_stdout(&printer.render(&report)) != ExitCode::SUCCESS {
+        return ExitCode::from(2);
+    }
+
+    let roots = roots(paths, &targets, session);
+    if roots.is_empty() {
+        eprintln!("clnrm-lsp: nothing to watch");
+        return ExitCode::from(2);
+    }
+    let debounce = roots
+        .first()
+        .map_or(300, |r| session.project(&r.path).config.watch.debounce_ms);
+    let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
+    let mut watcher = match notify::recommended_watcher(tx) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("clnrm-lsp: cannot watch for changes: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for root in &roots {
+        if let Err(e) = watcher.watch(&root.path, RecursiveMode::Recursive) {
+            eprintln!("clnrm-lsp: cannot watch {}: {e}", root.path.display());
+            return ExitCode::from(2);
+        }
+    }
+    eprintln!(
+        "clnrm-lsp: watching {} for changes (Ctrl-C to stop)",
+        roots
+            .iter()
+            .map(|r| r.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let quiet = Duration::from_millis(debounce.max(1));
+    while let Some(changed) = next_batch(&rx, quiet, &|p| !ignored(&roots, p)) {
+        let affected = affected(paths, &changed, session);
+        if affected.is_empty() {
+            continue;
+        }
+        let mut problems = Problems::default();
+        let report = session.run(&affected, &mut problems);
+        report_problems(&problems);
+        if write_stdout(&printer.render(&report)) != ExitCode::SUCCESS {
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The next debounced batch of changed paths: block for a relevant change, then collect
+/// until `quiet` passes without another. Reads (our own analysis opens the files) and
+/// paths `keep` rejects neither start nor extend a batch, so runs cannot trigger themselves.
+/// `None` when the watcher is gone.
+fn next_batch(
+    rx: &Receiver<notify::Result<Event>>,
+    quiet: Duration,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Option<BTreeSet<PathBuf>> {
+    let mut paths = BTreeSet::new();
+    let take = |event: notify::Result<Event>, paths: &mut BTreeSet<PathBuf>| match event {
+        Ok(e) if is_change(&e.kind) => {
+            let kept: Vec<PathBuf> = e.paths.into_iter().filter(|p| keep(p)).collect();
+            let relevant = !kept.is_empty();
+            paths.extend(kept);
+            relevant
+        }
+        Ok(_) => false,
+        Err(e) => {
+            eprintln!("clnrm-lsp: watch error: {e}");
+            false
+        }
+    };
+    while paths.is_empty() {
+        let event = rx.recv().ok()?;
+        take(event, &mut paths);
+    }
+    let mut deadline = Instant::now() + quiet;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(event) => {
+                if take(event, &mut paths) {
+                    deadline = Instant::now() + quiet;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => return Some(paths),
+            Err(RecvTimeoutError::Disconnected) => return Some(paths),
+        }
+    }
+}
+
+/// Whether an event can change what a run sees: not an open or a read.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
+/// The workspace roots of the arguments and of the files found, each with its ignores.
+fn roots(paths: &[PathBuf], targets: &[Target], session: &mut Session) -> Vec<Root> {
+    let mut set: BTreeSet<PathBuf> = targets.iter().map(|t| t.root.clone()).collect();
+    for p in paths {
+        if let Ok(abs) = std::path::absolute(p) {
+            if abs.is_dir() {
+                set.insert(find_root(&abs));
+            }
+        }
+    }
+    set.into_iter()
+        .map(|path| {
+            let project = session.project(&path);
+            let ignore = project
+                .config
+                .watch
+                .ignore
+                .iter()
+                .filter_map(|g| match glob::Pattern::new(g) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        eprintln!("clnrm-lsp: [watch] ignore pattern `{g}`: {e}");
+                        None
+                    }
+                })
+                .collect();
+            Root { path, ignore }
+        })
+        .collect()
+}
+
+/// Whether `path` matches an ignore pattern of the innermost root holding it.
+fn ignored(roots: &[Root], path: &Path) -> bool {
+    let Some((root, rel)) = roots
+        .iter()
+        .filter_map(|r| path.strip_prefix(&r.path).ok().map(|rel| (r, rel)))
+        .min_by_key(|(_, rel)| rel.components().count())
+    else {
+        return false;
+    };
+    root.ignore.iter().any(|g| g.matches_path(rel))
+}
+
+/// The test files (re-discovered, so new files count) a batch of changes affects.
+fn affected(paths: &[PathBuf], changed: &BTreeSet<PathBuf>, session: &Session) -> Vec<Target> {
+    let mut hit: BTreeSet<PathBuf> = changed.clone();
+    for c in changed {
+        hit.extend(session.dependents(c));
+    }
+    let (targets, _) = discover::discover(paths);
+    targets
+        .into_iter()
+        .filter(|t| {
+            std::path::absolute(&t.path)
+                .map(|abs| hit.contains(&abs))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, ModifyKind};
+
+    fn event(kind: EventKind, path: &str) -> notify::Result<Event> {
+        Ok(Event::new(kind).add_path(PathBuf::from(path)))
+    }
+
+    #[test]
+    fn batches_wait_for_quiet_and_skip_reads_and_ignored_paths() {
+        let (tx, rx) = mpsc::channel();
+        let modify = EventKind::Modify(ModifyKind::Any);
+        let sender = std::thread::spawn(move || {
+            let open = EventKind::Access(AccessKind::Open(notify::event::AccessMode::Any));
+            tx.send(event(open, "/ws/a.clnrm.toml")).unwrap();
+            tx.send(event(modify, "/ws/.clnrm/cache/x")).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            let t0 = Instant::now();
+            tx.send(event(modify, "/ws/a.clnrm.toml")).unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+            tx.send(event(
+                EventKind::Create(CreateKind::File),
+                "/ws/b.clnrm.toml",
+            ))
+            .unwrap();
+            (t0, tx)
+        });
+        let keep = |p: &Path| !p.starts_with("/ws/.clnrm");
+        let batch = next_batch(&rx, Duration::from_millis(150), &keep).unwrap();
+        let (t0, tx) = sender.join().unwrap();
+        let took = t0.elapsed();
+        let want: BTreeSet<PathBuf> = ["/ws/a.clnrm.toml", "/ws/b.clnrm.toml"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(batch, want);
+        // The window restarted with the second change: 60 + 150 ms at least.
+        assert!(took >= Duration::from_millis(210), "{took:?}");
+        drop(tx);
+        assert_eq!(next_batch(&rx, Duration::from_millis(10), &keep), None);
+    }
+
+    #[test]
+    fn ignores_apply_relative_to_the_root() {
+        let roots = vec![Root {
+            path: PathBuf::from("/ws"),
+            ignore: vec![
+                glob::Pattern::new(".clnrm/**").unwrap(),
+                glob::Pattern::new("**/*.swp").unwrap(),
+            ],
+        }];
+        assert!(ignored(&roots, Path::new("/ws/.clnrm/cache/x.json")));
+        assert!(ignored(&roots, Path::new("/ws/tests/.a.clnrm.toml.swp")));
+        assert!(!ignored(&roots, Path::new("/ws/tests/a.clnrm.toml")));
+        assert!(!ignored(&roots, Path::new("/elsewhere/.clnrm/x")));
+    }
+}
