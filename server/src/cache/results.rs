@@ -415,7 +415,9 @@ impl<V> ResultCache<V> {
     pub fn flush_stats(&self) {
         let _guard = self.flush.lock().unwrap_or_else(|p| p.into_inner());
         let delta = self.counts.read(true);
-        if delta == Counts::default() {
+        // Lookups alone never create the directory: opening a file in a folder without
+        // a cache must leave no trace there.
+        if delta == Counts::default() || !self.dir.is_dir() {
             return;
         }
         let total = self.persisted().add(delta);
@@ -515,6 +517,14 @@ mod tests {
         assert_eq!(s.runs, 2);
         assert!((s.mean_run_ms - 200.0).abs() < 1e-9);
         assert!(s.mean_restore_micros > 0.0);
+        // Lookups in a directory that does not exist create nothing.
+        let elsewhere = dir.path().join("none");
+        drop({
+            let c = ResultCache::<Run>::new(&elsewhere, 8);
+            assert_eq!(c.get(&key(1)), None);
+            c
+        });
+        assert!(!elsewhere.exists());
         // Clearing resets them; the stats file is not an entry.
         assert_eq!(ci.verify(false).unwrap().corrupt.len(), 0);
         ci.clear().unwrap();
