@@ -132,7 +132,16 @@ mod tests {
         };
         assert_eq!(
             Container::new(BackendKind::Podman).argv(&inv),
-            ["podman", "run", "--rm", "-i", "--network", "host", DEFAULT_IMAGE, "true"]
+            [
+                "podman",
+                "run",
+                "--rm",
+                "-i",
+                "--network",
+                "host",
+                DEFAULT_IMAGE,
+                "true"
+            ]
         );
     }
 }
