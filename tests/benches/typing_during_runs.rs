@@ -6,6 +6,14 @@
 //! (a) idle; (b) while a saved file's 16 CPU-bound scenarios run (`sh` counting loops);
 //! (c) while 16 sleep-bound scenarios (`sleep 2`) run. (b) against (c) separates CPU
 //! contention on a small machine from anything in the server that blocks on runs.
+//! Rows (d)–(g) are experiments on (b)'s loops, to weigh remedies: under `nice -n 10`,
+//! under `SCHED_IDLE` (`chrt --idle 0`), with the run's autogroup at nice 19 (each run is
+//! its own session, so with `kernel.sched_autogroup_enabled` the kernel shares the CPU
+//! between sessions first and a task's own nice or policy only counts inside its session),
+//! and with one worker (`executor.workers: 1`).
+//!
+//! The last column counts scenario processes still alive after the server exited
+//! (`shutdown` + `exit`); the bench kills them before the next phase.
 //!
 //!   cargo bench -p clnrm-lsp-e2e --bench typing_during_runs
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::panic)]
@@ -21,6 +29,7 @@ use clnrm_lsp_e2e::lsp::LspClient;
 use common::{executor, ms, percentile, Workspace};
 
 const EDITS: usize = 300;
+const ROUNDS: usize = 5;
 const WARMUP: usize = 20;
 const SCENARIOS: usize = 16;
 /// Iterations of the `sh` loop: a few seconds of CPU per scenario here.
@@ -30,6 +39,8 @@ const LOOP: u64 = 2_000_000;
 struct Load {
     label: &'static str,
     text: String,
+    /// The client's `initializationOptions`.
+    options: serde_json::Value,
 }
 
 fn scenarios(name: &str, count: usize, run: &str) -> String {
@@ -96,7 +107,8 @@ struct Row {
 fn phase(bin: &Path, template: &str, load: Option<&Load>, edits: usize, quick: bool) -> Row {
     let ws = Workspace::new();
     let uri = ws.file("a.clnrm.toml.tera", template);
-    let mut c = common::start(bin, &ws);
+    let options = load.map_or(serde_json::json!({}), |l| l.options.clone());
+    let mut c = common::start_with(bin, &ws, options);
     common::open_and_wait(&mut c, &uri, template);
     let mut typist = Typist::new(uri, template);
     for _ in 0..WARMUP.min(edits) {
@@ -122,7 +134,8 @@ fn phase(bin: &Path, template: &str, load: Option<&Load>, edits: usize, quick: b
     // down stops them, and stop any it leaves behind (they would skew the next phase).
     let pid = c.pid();
     let runs = common::children_of(pid);
-    c.shutdown();
+    let exited = c.shutdown();
+    assert!(exited, "the server did not exit after shutdown/exit");
     std::thread::sleep(Duration::from_millis(500));
     let orphans: Vec<u32> = runs
         .into_iter()
@@ -147,54 +160,95 @@ fn phase(bin: &Path, template: &str, load: Option<&Load>, edits: usize, quick: b
 fn main() {
     let quick = common::quick();
     let bin = common::server_bin(quick);
-    let (edits, count, loop_n, sleep) = if quick {
-        (10, 2, 100_000, 1)
+    let (rounds, edits, count, loop_n, sleep) = if quick {
+        (1, 10, 2, 100_000, 1)
     } else {
-        (EDITS, SCENARIOS, LOOP, 2)
+        (ROUNDS, EDITS, SCENARIOS, LOOP, 2)
     };
     let template = gen::template(500);
-    let cpu = Load {
-        label: "(b) CPU-bound runs",
-        text: scenarios(
-            "cpu",
-            count,
-            &format!("sh -c 'i=0; while [ $i -lt {loop_n} ]; do i=$((i+1)); done'"),
+    let counting = format!("sh -c 'i=0; while [ $i -lt {loop_n} ]; do i=$((i+1)); done'");
+    let load = |label, name: &str, run: &str, options| Load {
+        label,
+        text: scenarios(name, count, run),
+        options,
+    };
+    let none = serde_json::json!({});
+    let cpu = load("(b) CPU-bound runs", "cpu", &counting, none.clone());
+    let sleeping = load(
+        "(c) sleep-bound runs",
+        "sleep",
+        &format!("sleep {sleep}"),
+        none.clone(),
+    );
+    let niced = load(
+        "(d) = (b) under nice -n 10",
+        "nice",
+        &format!("nice -n 10 {counting}"),
+        none.clone(),
+    );
+    let idle = load(
+        "(e) = (b) under SCHED_IDLE",
+        "idle",
+        &format!("chrt --idle 0 {counting}"),
+        none.clone(),
+    );
+    let autogroup = load(
+        "(f) = (b), run's autogroup at nice 19",
+        "autogroup",
+        &format!(
+            "sh -c 'echo 19 > /proc/self/autogroup; i=0; while [ $i -lt {loop_n} ]; do i=$((i+1)); done'"
         ),
-    };
-    let sleeping = Load {
-        label: "(c) sleep-bound runs",
-        text: scenarios("sleep", count, &format!("sleep {sleep}")),
-    };
+        none.clone(),
+    );
+    let one = load(
+        "(g) = (b) with 1 worker",
+        "one",
+        &counting,
+        serde_json::json!({ "executor": { "workers": 1 } }),
+    );
 
-    let rows = [
-        phase(bin, &template, None, edits, quick),
-        phase(bin, &template, Some(&cpu), edits, quick),
-        phase(bin, &template, Some(&sleeping), edits, quick),
+    // Rounds interleave the phases, so load from elsewhere on a shared machine falls on
+    // all of them alike; the table pools every round's keystrokes.
+    let loads = [
+        None,
+        Some(&cpu),
+        Some(&sleeping),
+        Some(&niced),
+        Some(&idle),
+        Some(&autogroup),
+        Some(&one),
     ];
+    let mut rows: Vec<Vec<Row>> = loads.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (load, out) in loads.iter().zip(rows.iter_mut()) {
+            out.push(phase(bin, &template, *load, edits, quick));
+        }
+    }
 
     println!(
-        "typing_during_runs: {} keystrokes into a {}-line template, edit → publishDiagnostics of that version, over stdio ({})",
-        edits,
+        "typing_during_runs: {rounds} rounds × {edits} keystrokes into a {}-line template, edit → publishDiagnostics of that version, over stdio ({})",
         template.lines().count(),
         bin.display()
     );
     println!();
-    println!("| phase | p50 | p99 | max | runs running/queued at start → end (workers) | load avg | runs left after exit |");
-    println!("|---|---|---|---|---|---|---|");
-    for r in &rows {
+    println!("| phase | keystrokes | p50 | p99 | max | p99 of each round | runs running at start, end of each round (workers) | runs left after exit | load avg |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for phases in &rows {
+        let mut all: Vec<Duration> = phases.iter().flat_map(|r| r.times.clone()).collect();
+        all.sort();
+        let each = |f: &dyn Fn(&Row) -> String| phases.iter().map(f).collect::<Vec<_>>().join(", ");
         println!(
-            "| {} | {} | {} | {} | {}/{} → {}/{} ({}) | {} | {} |",
-            r.label,
-            ms(percentile(&r.times, 0.50)),
-            ms(percentile(&r.times, 0.99)),
-            ms(*r.times.last().unwrap()),
-            r.before.1,
-            r.before.0,
-            r.after.1,
-            r.after.0,
-            r.workers,
-            r.load,
-            r.orphans,
+            "| {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} |",
+            phases[0].label,
+            all.len(),
+            ms(percentile(&all, 0.50)),
+            ms(percentile(&all, 0.99)),
+            ms(*all.last().unwrap()),
+            each(&|r| format!("{:.1}", percentile(&r.times, 0.99).as_secs_f64() * 1e3)),
+            each(&|r| format!("{}→{}", r.before.1, r.after.1)),
+            phases[0].workers,
+            each(&|r| r.orphans.to_string()),
+            each(&|r| r.load.clone()),
         );
     }
 }

@@ -64,6 +64,11 @@ impl Workspace {
 /// server pushes `publishDiagnostics`): work-done progress, lens refresh, versioned publishes,
 /// and empty `initializationOptions` (the defaults: run on save, workers = CPU count).
 pub fn start(bin: &Path, ws: &Workspace) -> LspClient {
+    start_with(bin, ws, json!({}))
+}
+
+/// [`start`] with these `initializationOptions` (the `clnrm` settings).
+pub fn start_with(bin: &Path, ws: &Workspace, options: Value) -> LspClient {
     let mut c = LspClient::spawn_bin(bin, "warn");
     c.request(
         "initialize",
@@ -75,7 +80,7 @@ pub fn start(bin: &Path, ws: &Workspace) -> LspClient {
                 "workspace": { "codeLens": { "refreshSupport": true } },
                 "textDocument": { "publishDiagnostics": { "versionSupport": true } }
             },
-            "initializationOptions": {},
+            "initializationOptions": options,
         }),
     );
     c.notify("initialized", json!({}));
