@@ -19,21 +19,37 @@ pub fn clnrm_lsp_bin() -> &'static Path {
         if let Some(p) = std::env::var_os("CLNRM_LSP_BIN") {
             return PathBuf::from(p);
         }
-        build().unwrap_or_else(|e| panic!("cannot build clnrm-lsp: {e}"))
+        build(false).unwrap_or_else(|e| panic!("cannot build clnrm-lsp: {e}"))
     })
 }
 
-fn build() -> Result<PathBuf, String> {
+/// Path of the optimised `clnrm-lsp` executable, for benchmarks: built with `--release`.
+/// `CLNRM_LSP_BIN` overrides the build here too.
+pub fn clnrm_lsp_release_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("CLNRM_LSP_BIN") {
+            return PathBuf::from(p);
+        }
+        build(true).unwrap_or_else(|e| panic!("cannot build clnrm-lsp --release: {e}"))
+    })
+}
+
+fn build(release: bool) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut args = vec![
+        "build",
+        "-p",
+        "clnrm-lsp",
+        "--bin",
+        "clnrm-lsp",
+        "--message-format=json",
+    ];
+    if release {
+        args.push("--release");
+    }
     let out = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "clnrm-lsp",
-            "--bin",
-            "clnrm-lsp",
-            "--message-format=json",
-        ])
+        .args(args)
         .current_dir(workspace_root())
         .stderr(Stdio::inherit())
         .output()

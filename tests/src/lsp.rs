@@ -25,7 +25,12 @@ pub struct LspClient {
 impl LspClient {
     /// Start the server with `CLNRM_LSP_LOG` set to `log`.
     pub fn spawn_with_log(log: &str) -> Self {
-        let mut child = Command::new(clnrm_lsp_bin())
+        Self::spawn_bin(clnrm_lsp_bin(), log)
+    }
+
+    /// Start the executable at `bin` (e.g. the release build, for benchmarks).
+    pub fn spawn_bin(bin: &std::path::Path, log: &str) -> Self {
+        let mut child = Command::new(bin)
             .arg("--stdio")
             .env("CLNRM_LSP_LOG", log)
             .stdin(Stdio::piped())
@@ -215,6 +220,35 @@ impl LspClient {
                 )
             })
             .collect()
+    }
+
+    /// One-range incremental `didChange`: replace `start..end` (line, character) by `text`.
+    pub fn change_range(
+        &mut self,
+        uri: &str,
+        version: i64,
+        start: (u32, u32),
+        end: (u32, u32),
+        text: &str,
+    ) {
+        self.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": uri, "version": version },
+                "contentChanges": [{
+                    "range": {
+                        "start": { "line": start.0, "character": start.1 },
+                        "end": { "line": end.0, "character": end.1 }
+                    },
+                    "text": text
+                }]
+            }),
+        );
+    }
+
+    /// The server's process id (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stderr(&self) -> String {
