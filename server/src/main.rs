@@ -2,9 +2,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clnrm_lsp::cli::{self, Cli};
+use clnrm_lsp::runs::process::kill_all;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
+    if let Err(e) = ctrlc::set_handler(|| {
+        kill_all();
+        std::process::exit(130);
+    }) {
+        eprintln!("clnrm-lsp: no signal handler ({e}); interrupted runs may outlive this process");
+    }
+    let code = serve_or_run(cli);
+    kill_all();
+    code
+}
+
+fn serve_or_run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(command) => cli::run(command),
         None => {

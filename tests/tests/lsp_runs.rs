@@ -328,3 +328,25 @@ fn a_file_with_errors_is_not_run_and_the_command_says_why() {
     assert!(resp.get("error").is_some());
     assert!(c.shutdown());
 }
+
+#[test]
+fn exiting_the_server_stops_its_runs() {
+    let ws = workspace();
+    let pid_file = ws.root.join("pid");
+    let text = format!(
+        "[meta]\nname = \"x\"\nversion = \"1\"\n\n[[scenario]]\nname = \"long\"\nrun = \"sh -c 'echo $$ > {}; exec sleep 60'\"\n",
+        pid_file.display()
+    );
+    let uri = ws.file("x.clnrm.toml", &text);
+    let mut c = start(&ws, json!({}));
+    c.open(&uri, &text, 1);
+    c.diagnostics_where(&uri, |_| true);
+    save(&mut c, &uri);
+    let pid = clnrm_lsp_e2e::procs::pid_from(&pid_file, Duration::from_secs(20))
+        .expect("the scenario started");
+    assert!(c.shutdown(), "the server exits while a run is going");
+    assert!(
+        clnrm_lsp_e2e::procs::gone(pid, Duration::from_secs(5)),
+        "the run outlived the server"
+    );
+}

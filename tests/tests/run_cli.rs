@@ -545,3 +545,32 @@ fn watch_reruns_the_files_that_include_a_changed_template() {
     );
     assert!(!text.contains("plain.clnrm.toml"), "{text}");
 }
+
+#[test]
+fn ctrl_c_takes_the_runs_along() {
+    let ws = workspace();
+    let pid_file = ws.path().join("pid");
+    let run = format!("sh -c 'echo $$ > {}; exec sleep 60'", pid_file.display());
+    write(ws.path(), "long.clnrm.toml", &test_file(&[("long", &run)]));
+    let mut child = Command::new(clnrm_lsp_bin())
+        .args(["run", "long.clnrm.toml"])
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = clnrm_lsp_e2e::procs::pid_from(&pid_file, Duration::from_secs(20))
+        .expect("the scenario started");
+    // The scenario runs in its own session: a terminal's SIGINT reaches only clnrm-lsp.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = child.wait().unwrap();
+    assert_eq!(exited.code(), Some(130));
+    assert!(
+        clnrm_lsp_e2e::procs::gone(pid, Duration::from_secs(5)),
+        "the scenario's process outlived clnrm-lsp"
+    );
+}

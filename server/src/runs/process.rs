@@ -4,6 +4,7 @@
 //! Memory and CPU limits are applied as rlimits before `exec`; output is captured with a
 //! size cap that keeps the tail.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -116,6 +117,22 @@ fn take(tail: &Mutex<Tail>) -> (String, bool) {
     (String::from_utf8_lossy(&t.buf).into_owned(), t.dropped)
 }
 
+/// Process groups of runs in flight. Runs live in their own sessions, so neither a
+/// terminal's Ctrl-C nor the death of this process reaches them: whoever ends the process
+/// calls [`kill_all`] first.
+static RUNNING: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn running() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// SIGKILL every run still in flight (at exit, on SIGINT/SIGTERM/SIGHUP).
+pub fn kill_all() {
+    for pgid in std::mem::take(&mut *running()) {
+        killpg(pgid, libc::SIGKILL);
+    }
+}
+
 fn killpg(pgid: i32, signal: i32) {
     // SAFETY: killpg only sends a signal; a stale group id fails with ESRCH.
     unsafe {
@@ -180,6 +197,7 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
         }
     };
     let pgid = child.id() as i32;
+    running().insert(pgid);
     let out = child.stdout.take().map(|s| drain(s, spec.output_cap));
     let err = child.stderr.take().map(|s| drain(s, spec.output_cap));
 
@@ -223,6 +241,7 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
     }
     // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it.
     killpg(pgid, libc::SIGKILL);
+    running().remove(&pgid);
 
     // A grandchild that escaped the group may still hold the pipes: do not wait forever.
     let deadline = Instant::now() + Duration::from_millis(500);
