@@ -71,7 +71,7 @@ impl Runs {
             return (p.clone(), Vec::new());
         }
         let settings = self.settings();
-        let project = Arc::new(Project::open(root, settings.overlay()));
+        let project = Arc::new(Project::open(root, settings.overlay()).in_background());
         if settings.workers().is_none() {
             self.runner
                 .executor()

@@ -49,6 +49,10 @@ pub struct ProcessSpec {
     pub limits: Rlimits,
     /// Bytes kept of stdout and of stderr each (the last ones).
     pub output_cap: usize,
+    /// Yield the CPU to the foreground (an editor's typing): nice 10 and, where the kernel
+    /// groups sessions for scheduling (autogroup), the session's nice at 19 — the
+    /// process's own nice counts only inside its session there.
+    pub background: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -171,11 +175,22 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let limits = spec.limits;
-    // SAFETY: only async-signal-safe calls (setsid, setrlimit) run between fork and exec.
+    let background = spec.background;
+    // SAFETY: only async-signal-safe calls (setsid, setrlimit, setpriority, open, write,
+    // close) run between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() == -1 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if background {
+                // Best effort: a kernel without autogroup has no such file.
+                libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                let fd = libc::open(c"/proc/self/autogroup".as_ptr(), libc::O_WRONLY);
+                if fd >= 0 {
+                    libc::write(fd, b"19".as_ptr().cast(), 2);
+                    libc::close(fd);
+                }
             }
             if let Some(bytes) = limits.memory_bytes {
                 set_limit(libc::RLIMIT_AS, bytes)?;
@@ -293,6 +308,23 @@ mod tests {
             kill_grace: Duration::from_millis(200),
             limits: Rlimits::default(),
             output_cap: 1024,
+            background: false,
+        }
+    }
+
+    #[test]
+    fn background_runs_yield_the_cpu() {
+        let mut s = spec("nice; cat /proc/self/autogroup 2>/dev/null || true");
+        s.background = true;
+        let o = run(&s, &CancelToken::new());
+        let mut lines = o.stdout.lines();
+        let nice: i32 = lines.next().and_then(|l| l.parse().ok()).unwrap_or(-1);
+        assert!(nice >= 10, "{o:?}");
+        if std::path::Path::new("/proc/self/autogroup").exists() {
+            assert!(
+                lines.next().is_some_and(|l| l.ends_with("nice 19")),
+                "{o:?}"
+            );
         }
     }
 

@@ -61,6 +61,12 @@ impl Project {
         }
     }
 
+    /// The same project running at low CPU priority (the editor's: typing comes first).
+    pub fn in_background(mut self) -> Project {
+        self.settings.background = true;
+        self
+    }
+
     /// The same project without its result cache (`--no-cache`).
     pub fn without_cache(mut self) -> Project {
         self.cache = None;

@@ -193,6 +193,7 @@ pub fn execute(
         spec.timeout = remaining.max(Duration::from_millis(1));
         spec.kill_grace = settings.kill_grace;
         spec.output_cap = settings.output_cap;
+        spec.background = settings.background;
         let s0 = now_ns();
         let out: ProcessOutcome = run(&spec, cancel);
         if out.timed_out || out.cancelled {

@@ -15,6 +15,9 @@ pub struct RunSettings {
     pub output_cap: usize,
     /// Image for containers when the scenario's service names none.
     pub default_image: String,
+    /// Run at low CPU priority (the editor: typing first). Not part of the result key:
+    /// priority changes when a run finishes, not what it finds.
+    pub background: bool,
 }
 
 impl RunSettings {
@@ -24,6 +27,7 @@ impl RunSettings {
             kill_grace: Duration::from_millis(c.kill_grace_ms),
             output_cap: c.output_cap_bytes.max(1024),
             default_image: c.image().to_string(),
+            background: false,
         }
     }
 }

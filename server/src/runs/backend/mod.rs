@@ -68,6 +68,7 @@ fn spec(argv: Vec<String>, env: Vec<(String, String)>, cwd: &Path, limits: Rlimi
         kill_grace: Duration::from_secs(2),
         limits,
         output_cap: OUTPUT_CAP,
+        background: false,
     }
 }
 
