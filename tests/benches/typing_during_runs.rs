@@ -6,11 +6,10 @@
 //! (a) idle; (b) while a saved file's 16 CPU-bound scenarios run (`sh` counting loops);
 //! (c) while 16 sleep-bound scenarios (`sleep 2`) run. (b) against (c) separates CPU
 //! contention on a small machine from anything in the server that blocks on runs.
-//! Rows (d)–(g) are experiments on (b)'s loops, to weigh remedies: under `nice -n 10`,
-//! under `SCHED_IDLE` (`chrt --idle 0`), with the run's autogroup at nice 19 (each run is
-//! its own session, so with `kernel.sched_autogroup_enabled` the kernel shares the CPU
-//! between sessions first and a task's own nice or policy only counts inside its session),
-//! and with one worker (`executor.workers: 1`).
+//! The server runs scenarios at low CPU priority (nice 10, and the session's autogroup at
+//! nice 19: each run is its own session, so with `kernel.sched_autogroup_enabled` the
+//! kernel shares the CPU between sessions first). Row (d) is (b) with one worker
+//! (`executor.workers: 1`).
 //!
 //! The last column counts scenario processes still alive after the server exited
 //! (`shutdown` + `exit`); the bench kills them before the next phase.
@@ -139,7 +138,8 @@ fn phase(bin: &Path, template: &str, load: Option<&Load>, edits: usize, quick: b
     std::thread::sleep(Duration::from_millis(500));
     let orphans: Vec<u32> = runs
         .into_iter()
-        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+        // Zombies count as gone: killed, waiting for a reaper.
+        .filter(|p| !clnrm_lsp_e2e::procs::gone(*p, Duration::ZERO))
         .collect();
     for p in &orphans {
         let _ = std::process::Command::new("kill")
@@ -180,28 +180,8 @@ fn main() {
         &format!("sleep {sleep}"),
         none.clone(),
     );
-    let niced = load(
-        "(d) = (b) under nice -n 10",
-        "nice",
-        &format!("nice -n 10 {counting}"),
-        none.clone(),
-    );
-    let idle = load(
-        "(e) = (b) under SCHED_IDLE",
-        "idle",
-        &format!("chrt --idle 0 {counting}"),
-        none.clone(),
-    );
-    let autogroup = load(
-        "(f) = (b), run's autogroup at nice 19",
-        "autogroup",
-        &format!(
-            "sh -c 'echo 19 > /proc/self/autogroup; i=0; while [ $i -lt {loop_n} ]; do i=$((i+1)); done'"
-        ),
-        none.clone(),
-    );
     let one = load(
-        "(g) = (b) with 1 worker",
+        "(d) = (b) with 1 worker",
         "one",
         &counting,
         serde_json::json!({ "executor": { "workers": 1 } }),
@@ -213,9 +193,6 @@ fn main() {
         None,
         Some(&cpu),
         Some(&sleeping),
-        Some(&niced),
-        Some(&idle),
-        Some(&autogroup),
         Some(&one),
     ];
     let mut rows: Vec<Vec<Row>> = loads.iter().map(|_| Vec::new()).collect();
