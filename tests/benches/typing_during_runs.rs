@@ -189,12 +189,7 @@ fn main() {
 
     // Rounds interleave the phases, so load from elsewhere on a shared machine falls on
     // all of them alike; the table pools every round's keystrokes.
-    let loads = [
-        None,
-        Some(&cpu),
-        Some(&sleeping),
-        Some(&one),
-    ];
+    let loads = [None, Some(&cpu), Some(&sleeping), Some(&one)];
     let mut rows: Vec<Vec<Row>> = loads.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
         for (load, out) in loads.iter().zip(rows.iter_mut()) {
