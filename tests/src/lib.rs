@@ -1,5 +1,6 @@
 //! End-to-end test harness: the built `clnrm-lsp` binary, driven like a user or an editor does.
 
 pub mod bin_path;
+pub mod cli;
 pub mod lsp;
 pub mod procs;

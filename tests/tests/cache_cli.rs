@@ -1,21 +1,14 @@
 //! `clnrm-lsp cache` driven as a user would: the built binary on a real workspace directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
+use clnrm_lsp_e2e::cli::{run_in, stdout};
 
 fn cache(args: &[&str], cwd: &Path) -> Output {
-    Command::new(clnrm_lsp_bin())
-        .arg("cache")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let mut all = vec!["cache"];
+    all.extend_from_slice(args);
+    run_in(cwd, &all)
 }
 
 fn json(o: &Output) -> serde_json::Value {

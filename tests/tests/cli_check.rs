@@ -1,36 +1,14 @@
 //! `clnrm-lsp check` and `render` as a user runs them: the built binary, real files,
 //! exit codes, and every output format.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
-use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, workspace_root};
+use clnrm_lsp_e2e::bin_path::workspace_root;
+use clnrm_lsp_e2e::cli::{code, run_in, stderr, stdout};
 
 fn fixtures() -> PathBuf {
     workspace_root().join("tests/fixtures")
-}
-
-/// Run `clnrm-lsp ARGS` in `cwd` with a clean colour environment.
-fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(clnrm_lsp_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("run clnrm-lsp")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
 }
 
 /// The snapshot fixture: a TOML syntax error after multi-byte characters, an unclosed

@@ -1,22 +1,19 @@
 //! `clnrm-lsp diff` driven as a user would: the built binary, real files, exit codes.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, fixtures};
+use clnrm_lsp_e2e::bin_path::fixtures;
+use clnrm_lsp_e2e::cli::{run_in, stdout};
 
 fn traces() -> std::path::PathBuf {
     fixtures().join("traces")
 }
 
 fn diff(args: &[&str], cwd: &Path) -> Output {
-    Command::new(clnrm_lsp_bin())
-        .arg("diff")
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("binary runs")
+    let mut all = vec!["diff"];
+    all.extend_from_slice(args);
+    run_in(cwd, &all)
 }
 
 fn two(baseline: &str, current: &str, extra: &[&str]) -> Output {
@@ -24,10 +21,6 @@ fn two(baseline: &str, current: &str, extra: &[&str]) -> Output {
     let mut args = vec!["--baseline", baseline, "--current", current];
     args.extend_from_slice(extra);
     diff(&args, &dir)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]

@@ -3,39 +3,18 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
+use clnrm_lsp_e2e::cli::{code, run_in as clnrm, stderr, stdout};
 
 /// A workspace root (it holds `.clnrm/`) in a fresh temporary directory.
 fn workspace() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
     std::fs::create_dir(ws.path().join(".clnrm")).unwrap();
     ws
-}
-
-fn clnrm(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(clnrm_lsp_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("run clnrm-lsp")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
 }
 
 /// A test file with the given `(name, run)` scenarios (and extra lines per scenario).

@@ -175,9 +175,13 @@ mod tests {
         assert_eq!(workspace_root(&d.join("proj/tests/deep")), d.join("proj"));
         let lone = d.join("lone");
         std::fs::create_dir_all(&lone).unwrap();
-        // The temp dir may itself sit inside a checkout; only assert when it does not.
-        if !d.ancestors().any(|a| a.join(".git").exists()) {
-            assert_eq!(workspace_root(&lone), lone);
-        }
+        // Unmarked all the way up: the directory itself. (The temp dir may sit inside a
+        // checkout or a marked folder; then that ancestor is the right answer.)
+        let marked = d.ancestors().find(|a| {
+            a.join(".clnrm").is_dir()
+                || a.join("cleanroom.toml").is_file()
+                || a.join(".git").exists()
+        });
+        assert_eq!(workspace_root(&lone), marked.unwrap_or(&lone));
     }
 }
