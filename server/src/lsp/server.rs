@@ -350,7 +350,7 @@ impl LanguageServer for Server {
 
     async fn did_change_watched_files(&self, params: lsp::DidChangeWatchedFilesParams) {
         let mut any = false;
-        let mut traces_changed = false;
+        let mut lenses_stale = false;
         for change in params.changes {
             if let Some(path) = uri_to_path(&change.uri) {
                 let name = path.file_name().and_then(|n| n.to_str());
@@ -358,11 +358,11 @@ impl LanguageServer for Server {
                     || path.ends_with(crate::config::CONFIG_FILE)
                 {
                     self.runs.invalidate();
-                    traces_changed = true;
+                    lenses_stale = true;
                     continue;
                 }
                 if path.components().any(|c| c.as_os_str() == ".clnrm") {
-                    traces_changed = true;
+                    lenses_stale = true;
                     continue;
                 }
                 if !self.ws.is_open(&path) {
@@ -376,7 +376,7 @@ impl LanguageServer for Server {
                 self.scheduler.schedule(&uri);
             }
         }
-        if traces_changed {
+        if lenses_stale {
             self.refresh_lenses();
         }
     }
