@@ -128,9 +128,10 @@ impl Runner {
             if opts.use_cache {
                 if let Some(hit) = self.restore(project, &run.key) {
                     batch.start(&run.name);
+                    let hit = Arc::new(hit);
                     self.board
-                        .keep(project, &plan.path, &run.name, &run.key, &hit);
-                    batch.finish(Arc::new(hit));
+                        .keep(project, &plan.path, &run.name, &run.key, hit.clone());
+                    batch.finish(hit);
                     continue;
                 }
             }
@@ -157,6 +158,7 @@ impl Runner {
                         None => cancelled(&name),
                     }
                 };
+                let result = Arc::new(result);
                 if result.status != RunStatus::Cancelled {
                     if let Some(cache) = &project.cache {
                         cache.record_run(result.duration_ms);
@@ -166,10 +168,10 @@ impl Runner {
                             tracing::warn!("cannot cache the result of `{name}`: {e}");
                         }
                     }
-                    board.keep(&project, &batch.path, &name, &batch.key, &result);
+                    board.keep(&project, &batch.path, &name, &batch.key, result.clone());
                 }
                 board.release(&batch.key, job);
-                batch.finish(Arc::new(result));
+                batch.finish(result);
             });
             jobs.push((
                 JobTag {
@@ -255,11 +257,10 @@ impl Board {
         path: &Path,
         scenario: &str,
         key: &ContentKey,
-        result: &RunResult,
+        result: Arc<RunResult>,
     ) {
-        let shared = Arc::new(result.clone());
-        self.latest.insert(*key, shared.clone(), weight(&shared));
-        self.remember(path, scenario, shared);
+        self.latest.insert(*key, result.clone(), weight(&result));
+        self.remember(path, scenario, result.clone());
         if let Err(e) =
             crate::traces::baseline::save_last_trace(&project.root, path, scenario, &result.spans)
         {
