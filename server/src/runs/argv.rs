@@ -62,9 +62,15 @@ pub fn split(command: &str) -> Result<Vec<String>, ArgvError> {
     Ok(words)
 }
 
-/// A step's command as clnrm runs it: elements joined with spaces, through `sh -c`.
+/// A step's command as its author meant it: one element is a shell command line
+/// (`sh -c`), several are an argv, each element one word. (clnrm 1.3.0 joins the elements
+/// with spaces and runs `sh -c` on the result, which re-splits words with spaces or quotes;
+/// the analysis notes where that differs, as `run-compat`.)
 pub fn step_argv(command: &[String]) -> Vec<String> {
-    vec!["sh".into(), "-c".into(), command.join(" ")]
+    match command {
+        [line] => vec!["sh".into(), "-c".into(), line.clone()],
+        argv => argv.to_vec(),
+    }
 }
 
 #[cfg(test)]
@@ -100,8 +106,12 @@ mod tests {
     }
 
     #[test]
-    fn steps_join_through_sh() {
-        let argv = step_argv(&["echo".into(), "$HOME".into()]);
-        assert_eq!(argv, ["sh", "-c", "echo $HOME"]);
+    fn a_step_is_a_shell_line_or_an_argv() {
+        assert_eq!(
+            step_argv(&["echo a && echo b".into()]),
+            ["sh", "-c", "echo a && echo b"]
+        );
+        let argv = ["sh".to_string(), "-c".into(), "echo 'x y'".into()];
+        assert_eq!(step_argv(&argv), argv);
     }
 }

@@ -117,6 +117,16 @@ fn step(
             "`command` must not be empty",
         );
     }
+    if let Some(word) = split_by_join(ctx.get(&cmd)) {
+        ctx.report(
+            Code::RunCompat,
+            ctx.value(&cmd),
+            format!(
+                "clnrm 1.3.0 joins `command` with spaces and runs it with `sh -c`, which re-splits \
+                 `{word}`; clnrm-lsp runs the elements as written (one argv word each)"
+            ),
+        );
+    }
     let re = format!("{base}/expected_output_regex");
     if let Some(pattern) = ctx.str_at(&re).map(str::to_string) {
         if let Some(err) = patterns::regex_error(&pattern) {
@@ -132,6 +142,30 @@ fn step(
     }
     service_ref(ctx, &format!("{base}/service"), services);
     super::services::env(ctx, &format!("{base}/env"));
+}
+
+/// The first element of a multi-element `command` that a shell would not read back as
+/// one word once the elements are joined with spaces (clnrm 1.3.0's `sh -c "<joined>"`).
+fn split_by_join(command: Option<&Value>) -> Option<String> {
+    let words: Vec<&str> = command?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if words.len() < 2 {
+        return None;
+    }
+    // `echo` prints its words joined by spaces anyway: only shell syntax changes its output.
+    let spaces_matter = words[0] != "echo";
+    words
+        .into_iter()
+        .find(|w| {
+            w.is_empty()
+                || w.chars().any(|c| {
+                    (spaces_matter && c.is_whitespace()) || "'\"`$\\|&;<>()*?[]#~{}".contains(c)
+                })
+        })
+        .map(str::to_string)
 }
 
 fn first_line_of(err: &str) -> String {
@@ -267,5 +301,22 @@ mod tests {
             .map(|x| x.0)
             .collect();
         assert_eq!(compat, vec!["timeout_ms", "steps"]);
+    }
+
+    #[test]
+    fn commands_the_join_would_split_are_noted() {
+        let text = format!(
+            "{V1}[[steps]]\nname = \"a\"\ncommand = [\"sh\", \"-c\", \"echo 'x' && true\"]\n\
+             [[steps]]\nname = \"b\"\ncommand = [\"echo\", \"plain words\"]\n\
+             [[steps]]\nname = \"c\"\ncommand = [\"echo one && echo two\"]\n"
+        );
+        let compat = with_code(&text, Code::RunCompat);
+        assert_eq!(compat.len(), 1, "{compat:?}");
+        assert!(compat[0].0.starts_with("[\"sh\""));
+        assert!(
+            compat[0].1.message.contains("`echo 'x' && true`"),
+            "{}",
+            compat[0].1.message
+        );
     }
 }
