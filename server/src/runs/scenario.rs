@@ -16,18 +16,23 @@ use super::result::{RunResult, RunStatus};
 use super::settings::RunSettings;
 use super::spans::Collector;
 use crate::model::expect::Expectations;
-use crate::model::{Scenario, TestFile};
+use crate::model::{Scenario, Service, TestFile};
 use crate::traces::{Span, SpanKind, SpanSource, SpanStatus};
 
-/// One command to run: (table path, name, argv, extra env, workdir, expectation).
-type Command<'a> = (
-    String,
-    String,
-    Vec<String>,
-    BTreeMap<String, String>,
-    Option<&'a str>,
-    ProcessExpectation<'a>,
-);
+/// One command of a scenario: its `run`, or one of its steps.
+struct Command<'a> {
+    /// TOML path of its table, for locating failures.
+    path: String,
+    name: String,
+    argv: Vec<String>,
+    /// The service it runs against (its env, image and `SERVICE_NAME`).
+    service: Option<(&'a str, &'a Service)>,
+    env: &'a BTreeMap<String, String>,
+    workdir: Option<&'a str>,
+    expect: ProcessExpectation<'a>,
+}
+
+static NO_ENV: BTreeMap<String, String> = BTreeMap::new();
 
 /// Bytes of stdout/stderr kept in the result.
 const TAIL: usize = 4096;
@@ -79,13 +84,6 @@ pub fn execute(
             )
         }
     };
-    let services = file.services_of(scenario);
-    let service = scenario
-        .service
-        .as_ref()
-        .and_then(|s| services.get(s))
-        .or_else(|| services.values().next())
-        .copied();
     let cpus = scenario
         .policy
         .max_cpu_usage
@@ -97,9 +95,6 @@ pub fn execute(
         // A share of CPUs over the whole timeout bounds the CPU time a host process may use.
         cpu_seconds: cpus.map(|c| (c * timeout.as_secs_f64()).ceil().max(1.0) as u64),
     };
-    let image = service
-        .and_then(|s| s.image.as_deref())
-        .unwrap_or(&settings.default_image);
     // TOML path of the scenario's table, for locating failures: top-level `[[steps]]` form
     // the implicit scenario; `[[scenario]]` indices skip it.
     let table = if scenario.implicit {
@@ -130,30 +125,32 @@ pub fn execute(
     let mut commands: Vec<Command<'_>> = Vec::new();
     if let Some(cmd) = &scenario.run {
         match split(cmd) {
-            Ok(argv) if !argv.is_empty() => commands.push((
-                table.clone(),
-                "run".into(),
+            Ok(argv) if !argv.is_empty() => commands.push(Command {
+                path: table.clone(),
+                name: "run".into(),
                 argv,
-                BTreeMap::new(),
-                None,
-                ProcessExpectation::default(),
-            )),
+                service: service_of(file, scenario, None),
+                env: &NO_ENV,
+                workdir: None,
+                expect: ProcessExpectation::default(),
+            }),
             Ok(_) => return error(result, "empty `run` command".into(), started),
             Err(e) => return error(result, format!("cannot split `run`: {e:?}"), started),
         }
     }
     for (i, step) in scenario.steps.iter().enumerate() {
-        commands.push((
-            step_path(i),
-            step.name.clone(),
-            step_argv(&step.command),
-            step.env.clone(),
-            step.workdir.as_deref(),
-            ProcessExpectation {
+        commands.push(Command {
+            path: step_path(i),
+            name: step.name.clone(),
+            argv: step_argv(&step.command),
+            service: service_of(file, scenario, step.service.as_ref()),
+            env: &step.env,
+            workdir: step.workdir.as_deref(),
+            expect: ProcessExpectation {
                 exit_code: Some(step.expected_exit_code),
                 output_regex: step.expected_output_regex.as_deref(),
             },
-        ));
+        });
     }
 
     let ids = Ids::new();
@@ -164,7 +161,16 @@ pub fn execute(
     let mut runner_spans = Vec::new();
     let mut all_stdout = String::new();
     let mut stderr_all = String::new();
-    for (path, name, argv, step_env, step_dir, expect) in commands {
+    for Command {
+        path,
+        name,
+        argv,
+        service,
+        env: step_env,
+        workdir: step_dir,
+        expect,
+    } in commands
+    {
         let remaining = timeout.saturating_sub(started.elapsed());
         let cwd = match step_dir {
             Some(dir) => match step_workdir(workdir.path(), dir) {
@@ -177,11 +183,16 @@ pub fn execute(
             },
             None => workdir.path().to_path_buf(),
         };
+        // Later entries win: the service's env over the receiver's, the step's over both.
         let mut env: Vec<(String, String)> = collector.otlp_env();
-        if let Some(svc) = service {
+        if let Some((id, svc)) = service {
+            env.push(("SERVICE_NAME".into(), id.to_string()));
             env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        env.extend(step_env);
+        env.extend(step_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let image = service
+            .and_then(|(_, s)| s.image.as_deref())
+            .unwrap_or(&settings.default_image);
         let inv = Invocation {
             argv: &argv,
             env: &env,
@@ -229,7 +240,7 @@ pub fn execute(
         result.exit_code = out.exit_code;
         if let Some(e) = &out.spawn_error {
             result.status = RunStatus::Error;
-            result.error = Some(format!("cannot start `{}`: {e}", argv.join(" ")));
+            result.error = Some(e.clone()); // "cannot start `prog`: why"
             break;
         }
         if out.timed_out {
@@ -285,6 +296,18 @@ pub fn execute(
     result.spans = spans;
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     result
+}
+
+/// The service a command runs against: its own `service`, else the scenario's; none runs
+/// in the default image (as clnrm runs a step without `service`).
+fn service_of<'a>(
+    file: &'a TestFile,
+    scenario: &'a Scenario,
+    own: Option<&'a String>,
+) -> Option<(&'a str, &'a Service)> {
+    own.or(scenario.service.as_ref())
+        .and_then(|id| file.services.get_key_value(id))
+        .map(|(id, svc)| (id.as_str(), svc))
 }
 
 /// A step's `workdir`: relative ones inside the run directory (created), absolute ones as
@@ -480,6 +503,20 @@ mod tests {
         let r = go("[[scenario]]\nname = \"a\"\nrun = \"false\"\n");
         assert_eq!(r.status, RunStatus::Failed, "{r:?}");
         assert_eq!(r.spans[2].status, SpanStatus::Error);
+    }
+
+    #[test]
+    fn each_step_runs_with_its_own_services_env() {
+        let r = go(concat!(
+            "[service.a]\nimage = \"alpine\"\nenv = { WHO = \"a\" }\n",
+            "[service.b]\nimage = \"alpine\"\nenv = { WHO = \"b\" }\n",
+            "[[scenario]]\nname = \"s\"\nservice = \"a\"\nsteps = [\n",
+            "  { name = \"default\", command = [\"echo \\\"$SERVICE_NAME=$WHO\\\"\"], expected_output_regex = \"^a=a$\" },\n",
+            "  { name = \"own\", service = \"b\", command = [\"echo \\\"$SERVICE_NAME=$WHO\\\"\"], expected_output_regex = \"^b=b$\" },\n",
+            "  { name = \"step env wins\", service = \"b\", env = { WHO = \"me\" }, command = [\"echo $WHO\"], expected_output_regex = \"^me$\" },\n",
+            "]\n"
+        ));
+        assert_eq!(r.status, RunStatus::Passed, "{r:?}");
     }
 
     #[test]
