@@ -341,6 +341,11 @@ impl Verdict {
         let range = f
             .locate(&doc)
             .unwrap_or_else(|| panic!("{f:?} not located\n{}", self.report()));
+        // `must_include[0]`: the failing element of that array.
+        let (key, element) = match key.strip_suffix(']').and_then(|k| k.rsplit_once('[')) {
+            Some((k, _)) => (k, true),
+            None => (key, false),
+        };
         let last = match key {
             "" => String::new(),
             k => toml_edit::Key::parse(k)
@@ -352,7 +357,8 @@ impl Verdict {
         };
         let located = &self.text[range];
         assert!(
-            located.trim_matches('"') == last || (key.is_empty() && located.starts_with('[')),
+            located.trim_matches('"') == last
+                || ((key.is_empty() || element) && located.starts_with('[')),
             "{f:?} located at {located:?}, expected the key {last:?}\n{}",
             self.report()
         );
@@ -620,18 +626,18 @@ must_not_cross = [["db.query", "cache.get"]]
 "#,
     );
     v.assert_failed(&[
-        ("expect.graph", "must_include"),
-        ("expect.graph", "must_not_cross"),
+        ("expect.graph", "must_include[0]"),
+        ("expect.graph", "must_not_cross[0]"),
     ]);
     v.says(
         "expect.graph",
-        "must_include",
+        "must_include[0]",
         "\"cache.get\" span whose direct parent is a \"http.request\" span",
         &["their parents: \"db.query\""],
     );
     v.says(
         "expect.graph",
-        "must_not_cross",
+        "must_not_cross[0]",
         "no \"cache.get\" span directly under a \"db.query\" span",
         &["1 \"cache.get\" span directly under \"db.query\"", CACHE],
     );
@@ -818,12 +824,12 @@ fn order_expectations_fail() {
         "[expect.order]\nmust_precede = [[\"deploy\", \"build\"]]\nmust_follow = [[\"build\", \"deploy\"]]\n",
     );
     v.assert_failed(&[
-        ("expect.order", "must_precede"),
-        ("expect.order", "must_follow"),
+        ("expect.order", "must_precede[0]"),
+        ("expect.order", "must_follow[0]"),
     ]);
     v.says(
         "expect.order",
-        "must_precede",
+        "must_precede[0]",
         "\"deploy\" to end before \"build\" starts",
         &[
             "the earliest \"deploy\" ends at +",
@@ -832,7 +838,7 @@ fn order_expectations_fail() {
     );
     v.says(
         "expect.order",
-        "must_follow",
+        "must_follow[0]",
         "\"build\" to start after \"deploy\" ends",
         &["the earliest \"deploy\" ends at +"],
     );

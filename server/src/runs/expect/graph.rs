@@ -11,7 +11,7 @@ use crate::traces::Span;
 const PATH: &str = "expect.graph";
 
 pub(super) fn check(g: &GraphExpectation, ctx: &Spans<'_>, out: &mut Vec<ExpectationFailure>) {
-    for (p, c) in pairs(PATH, "must_include", &g.must_include, out) {
+    for (key, p, c) in pairs(PATH, "must_include", &g.must_include, out) {
         let expected = format!("a {c:?} span whose direct parent is a {p:?} span");
         let observed = if ctx.named(p).is_empty() {
             ctx.absent(p)
@@ -38,14 +38,9 @@ pub(super) fn check(g: &GraphExpectation, ctx: &Spans<'_>, out: &mut Vec<Expecta
                 )
             }
         };
-        out.push(ExpectationFailure::new(
-            PATH,
-            Some("must_include".into()),
-            expected,
-            observed,
-        ));
+        out.push(ExpectationFailure::new(PATH, Some(key), expected, observed));
     }
-    for (p, c) in pairs(PATH, "must_not_cross", &g.must_not_cross, out) {
+    for (key, p, c) in pairs(PATH, "must_not_cross", &g.must_not_cross, out) {
         let crossing: Vec<&Span> = ctx
             .named(c)
             .into_iter()
@@ -54,7 +49,7 @@ pub(super) fn check(g: &GraphExpectation, ctx: &Spans<'_>, out: &mut Vec<Expecta
         if let Some(first) = crossing.first() {
             out.push(ExpectationFailure::new(
                 PATH,
-                Some("must_not_cross".into()),
+                Some(key),
                 format!("no {c:?} span directly under a {p:?} span"),
                 format!(
                     "{} directly under {p:?} (first: span {} in trace {})",
@@ -147,9 +142,9 @@ must_include = [["http.request", "cache.get"], ["worker", "db.query"], ["http.re
             messages(toml, &spans()),
             vec![
                 r#"expect.graph.must_include[3]: expected a pair of two non-empty span names; observed ["only-one"]"#,
-                r#"expect.graph.must_include: expected a "cache.get" span whose direct parent is a "http.request" span; observed 1 span named "cache.get", none under "http.request" (their parents: "db.query")"#,
-                r#"expect.graph.must_include: expected a "db.query" span whose direct parent is a "worker" span; observed no span named "worker" (span names seen: cache.get, db.query, http.request)"#,
-                r#"expect.graph.must_include: expected a "x" span whose direct parent is a "http.request" span; observed no span named "x" (span names seen: cache.get, db.query, http.request)"#,
+                r#"expect.graph.must_include[0]: expected a "cache.get" span whose direct parent is a "http.request" span; observed 1 span named "cache.get", none under "http.request" (their parents: "db.query")"#,
+                r#"expect.graph.must_include[1]: expected a "db.query" span whose direct parent is a "worker" span; observed no span named "worker" (span names seen: cache.get, db.query, http.request)"#,
+                r#"expect.graph.must_include[2]: expected a "x" span whose direct parent is a "http.request" span; observed no span named "x" (span names seen: cache.get, db.query, http.request)"#,
             ]
         );
     }
@@ -164,7 +159,7 @@ must_include = [["http.request", "cache.get"], ["worker", "db.query"], ["http.re
         assert_eq!(
             messages(toml, &s),
             vec![
-                r#"expect.graph.must_not_cross: expected no "db.query" span directly under a "http.request" span; observed 1 "db.query" span directly under "http.request" (first: span q in trace t)"#,
+                r#"expect.graph.must_not_cross[0]: expected no "db.query" span directly under a "http.request" span; observed 1 "db.query" span directly under "http.request" (first: span q in trace t)"#,
                 r#"expect.graph.acyclic: expected parent links without cycles; observed a cycle: "http.request" → "cache.get" → "db.query" → "http.request""#,
             ]
         );

@@ -39,14 +39,21 @@ impl ExpectationFailure {
         let Some(key) = &self.key else {
             return at;
         };
-        let Ok(parts) = Key::parse(split_index(key).0) else {
+        let (key, element) = split_index(key);
+        let Ok(parts) = Key::parse(key) else {
             return at;
         };
-        for k in &parts {
+        for (i, k) in parts.iter().enumerate() {
             let Some((key, item)) = cur.get_key_value(k.get()) else {
                 break;
             };
             at = key.span().or_else(|| item.span()).or(at);
+            // `must_include[1]`: the failing element of the array, when it is written out.
+            if i + 1 == parts.len() {
+                if let Some(v) = element.and_then(|n| item.as_array()?.get(n)) {
+                    at = v.span().or(at);
+                }
+            }
             match item.as_table_like() {
                 Some(t) => cur = t,
                 None => break,
@@ -133,7 +140,7 @@ window = [{ outer = "nope", contains = [] }]
             vec![
                 "name",
                 "all",
-                "must_include",
+                "[\"x\"]",
                 "spans_total",
                 "\"db.query\"",
                 "outer"

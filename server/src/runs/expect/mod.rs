@@ -266,11 +266,13 @@ pub(crate) fn pairs<'e>(
     key: &str,
     edges: &'e [Vec<String>],
     out: &mut Vec<ExpectationFailure>,
-) -> Vec<(&'e str, &'e str)> {
+) -> Vec<(String, &'e str, &'e str)> {
     let mut ok = Vec::new();
     for (i, e) in edges.iter().enumerate() {
         match e.as_slice() {
-            [a, b] if !a.is_empty() && !b.is_empty() => ok.push((a.as_str(), b.as_str())),
+            [a, b] if !a.is_empty() && !b.is_empty() => {
+                ok.push((format!("{key}[{i}]"), a.as_str(), b.as_str()))
+            }
             _ => out.push(ExpectationFailure::new(
                 path,
                 Some(format!("{key}[{i}]")),

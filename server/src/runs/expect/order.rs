@@ -8,20 +8,20 @@ use crate::model::expect::OrderExpectation;
 const PATH: &str = "expect.order";
 
 pub(super) fn check(o: &OrderExpectation, ctx: &Spans<'_>, out: &mut Vec<ExpectationFailure>) {
-    for (a, b) in pairs(PATH, "must_precede", &o.must_precede, out) {
+    for (key, a, b) in pairs(PATH, "must_precede", &o.must_precede, out) {
         precede(
             ctx,
-            "must_precede",
+            key,
             a,
             b,
             format!("{a:?} to end before {b:?} starts"),
             out,
         );
     }
-    for (a, b) in pairs(PATH, "must_follow", &o.must_follow, out) {
+    for (key, a, b) in pairs(PATH, "must_follow", &o.must_follow, out) {
         precede(
             ctx,
-            "must_follow",
+            key,
             b,
             a,
             format!("{a:?} to start after {b:?} ends"),
@@ -33,7 +33,7 @@ pub(super) fn check(o: &OrderExpectation, ctx: &Spans<'_>, out: &mut Vec<Expecta
 /// Some `first` span ends at or before some `then` span starts.
 fn precede(
     ctx: &Spans<'_>,
-    key: &str,
+    key: String,
     first: &str,
     then: &str,
     expected: String,
@@ -70,12 +70,7 @@ fn precede(
             _ => return,
         }
     };
-    out.push(ExpectationFailure::new(
-        PATH,
-        Some(key.into()),
-        expected,
-        observed,
-    ));
+    out.push(ExpectationFailure::new(PATH, Some(key), expected, observed));
 }
 
 #[cfg(test)]
@@ -106,9 +101,9 @@ mod tests {
         assert_eq!(
             messages(toml, &s),
             vec![
-                r#"expect.order.must_precede: expected "test" to end before "teardown" starts; observed the earliest "test" ends at +50 ms, after the latest "teardown" starts at +40 ms"#,
-                r#"expect.order.must_precede: expected "ghost" to end before "untimed" starts; observed no span named "ghost" (span names seen: setup, teardown, test, untimed); no "untimed" span has its times"#,
-                r#"expect.order.must_follow: expected "setup" to start after "test" ends; observed the earliest "test" ends at +50 ms, after the latest "setup" starts at +0 ms"#,
+                r#"expect.order.must_precede[0]: expected "test" to end before "teardown" starts; observed the earliest "test" ends at +50 ms, after the latest "teardown" starts at +40 ms"#,
+                r#"expect.order.must_precede[1]: expected "ghost" to end before "untimed" starts; observed no span named "ghost" (span names seen: setup, teardown, test, untimed); no "untimed" span has its times"#,
+                r#"expect.order.must_follow[0]: expected "setup" to start after "test" ends; observed the earliest "test" ends at +50 ms, after the latest "setup" starts at +0 ms"#,
             ]
         );
     }
