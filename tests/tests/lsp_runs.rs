@@ -44,16 +44,24 @@ fn appending(count: &Path, extra: &str) -> String {
 }
 
 fn start(ws: &Workspace, options: Value) -> LspClient {
+    start_with(
+        ws,
+        options,
+        json!({
+            "window": { "workDoneProgress": true },
+            "workspace": { "codeLens": { "refreshSupport": true } }
+        }),
+    )
+}
+
+fn start_with(ws: &Workspace, options: Value, capabilities: Value) -> LspClient {
     let mut c = LspClient::spawn();
     c.request(
         "initialize",
         json!({
             "processId": null,
             "rootUri": format!("file://{}", ws.root.display()),
-            "capabilities": {
-                "window": { "workDoneProgress": true },
-                "workspace": { "codeLens": { "refreshSupport": true } }
-            },
+            "capabilities": capabilities,
             "initializationOptions": options,
         }),
     );
@@ -349,4 +357,50 @@ fn exiting_the_server_stops_its_runs() {
         clnrm_lsp_e2e::procs::gone(pid, Duration::from_secs(5)),
         "the run outlived the server"
     );
+}
+
+/// Clients that pull diagnostics: with `workspace/diagnostic/refresh` they are asked to pull
+/// again and the report carries the run results; without it the run results are pushed on
+/// their own and left out of the pulled report (nothing shows twice).
+#[test]
+fn pulling_clients_get_run_results_once() {
+    for refresh in [true, false] {
+        let ws = workspace();
+        let text = appending(&ws.count(), "");
+        let uri = ws.file("p.clnrm.toml", &text);
+        let mut c = start_with(
+            &ws,
+            json!({}),
+            json!({
+                "textDocument": { "diagnostic": {} },
+                "workspace": { "diagnostic": { "refreshSupport": refresh } }
+            }),
+        );
+        c.open(&uri, &text, 1);
+        save(&mut c, &uri);
+        let pull = |c: &mut LspClient| {
+            let report = c.request(
+                "textDocument/diagnostic",
+                json!({ "textDocument": { "uri": uri } }),
+            );
+            report["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["source"] == "clnrm-run")
+                .count()
+        };
+        if refresh {
+            assert!(c
+                .wait_for(|m| m["method"] == "workspace/diagnostic/refresh")
+                .is_some());
+            assert_eq!(pull(&mut c), 1, "the pulled report carries the run result");
+            assert!(c.drain_published(&uri).is_empty(), "nothing pushed");
+        } else {
+            let pushed = run_diagnostics(&mut c, &uri);
+            assert_eq!(pushed.len(), 1);
+            assert_eq!(pull(&mut c), 0, "not twice");
+        }
+        assert!(c.shutdown());
+    }
 }

@@ -39,6 +39,7 @@ pub struct Scheduler {
     runs: Arc<Runs>,
     docs: DashMap<String, Arc<Mutex<DocState>>>,
     push: AtomicBool,
+    runs_pushed: AtomicBool,
 }
 
 impl Scheduler {
@@ -57,6 +58,7 @@ impl Scheduler {
             runs,
             docs: DashMap::new(),
             push: AtomicBool::new(true),
+            runs_pushed: AtomicBool::new(false),
         }
     }
 
@@ -205,25 +207,60 @@ impl Scheduler {
         doc: &Document,
         analysis: &Analysis,
     ) -> Vec<lsp::Diagnostic> {
-        let Ok(url) = lsp::Url::parse(uri) else {
-            return Vec::new();
-        };
+        let mut out = self.converted(uri, doc, &analysis.diagnostics);
+        out.extend(self.run_diagnostics(uri, doc, analysis));
+        out
+    }
+
+    /// The pull report: the run results too, unless they are pushed on their own.
+    pub fn pulled_diagnostics(
+        &self,
+        uri: &str,
+        doc: &Document,
+        analysis: &Analysis,
+    ) -> Vec<lsp::Diagnostic> {
+        if self.runs_pushed.load(Ordering::Relaxed) {
+            self.converted(uri, doc, &analysis.diagnostics)
+        } else {
+            self.lsp_diagnostics(uri, doc, analysis)
+        }
+    }
+
+    /// The last run results of `doc` (source `clnrm-run`).
+    pub fn run_diagnostics(
+        &self,
+        uri: &str,
+        doc: &Document,
+        analysis: &Analysis,
+    ) -> Vec<lsp::Diagnostic> {
         let runs = self
             .ws
             .path_of(uri)
             .map(|p| self.runs.diagnostics(&p, analysis))
             .unwrap_or_default();
-        let enc = self.ws.encoding();
-        let mut out =
-            convert::diagnostics(&analysis.diagnostics, &url, &doc.text, &doc.line_index, enc);
-        out.extend(convert::diagnostics(
-            &runs,
-            &url,
-            &doc.text,
-            &doc.line_index,
-            enc,
-        ));
-        out
+        self.converted(uri, doc, &runs)
+    }
+
+    fn converted(
+        &self,
+        uri: &str,
+        doc: &Document,
+        diags: &[crate::analysis::Diagnostic],
+    ) -> Vec<lsp::Diagnostic> {
+        let Ok(url) = lsp::Url::parse(uri) else {
+            return Vec::new();
+        };
+        convert::diagnostics(diags, &url, &doc.text, &doc.line_index, self.ws.encoding())
+    }
+
+    /// A client that pulls but cannot be told to pull again gets run results pushed on
+    /// their own (and not in its pull reports, so nothing shows twice).
+    pub fn set_runs_pushed(&self, on: bool) {
+        self.runs_pushed.store(on, Ordering::Relaxed);
+    }
+
+    pub fn runs_pushed(&self) -> bool {
+        self.runs_pushed.load(Ordering::Relaxed)
     }
 }
 

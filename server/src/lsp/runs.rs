@@ -422,12 +422,23 @@ impl RunContext {
         }
     }
 
-    /// New results for `uri`: republish its diagnostics (or ask pulling clients to pull)
-    /// and refresh the lenses.
+    /// New results for `uri`: republish its diagnostics (ask pulling clients to pull, or
+    /// push the run results alone to those that cannot be asked) and refresh the lenses.
     fn results_changed(&self, uri: &lsp::Url) {
-        if self.ws.documents.get(uri.as_str()).is_some() {
+        if let Some(doc) = self.ws.documents.get(uri.as_str()) {
             if self.scheduler.pushes() {
                 self.scheduler.schedule(uri.as_str());
+            } else if self.scheduler.runs_pushed() {
+                let ctx = self.clone();
+                let uri = uri.clone();
+                tokio::spawn(async move {
+                    if let Ok(analysis) = ctx.scheduler.analysis_of(uri.as_str(), &doc).await {
+                        let diags = ctx.scheduler.run_diagnostics(uri.as_str(), &doc, &analysis);
+                        ctx.client
+                            .publish_diagnostics(uri, diags, Some(doc.version))
+                            .await;
+                    }
+                });
             } else if self.flags.diagnostic_refresh {
                 let client = self.client.clone();
                 tokio::spawn(async move {

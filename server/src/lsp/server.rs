@@ -220,6 +220,8 @@ impl LanguageServer for Server {
         }
         // A client that pulls diagnostics itself would show pushed ones twice.
         self.scheduler.set_push(!pulls);
+        self.scheduler
+            .set_runs_pushed(pulls && !self.flags().diagnostic_refresh);
         let mut roots: Vec<std::path::PathBuf> = params
             .workspace_folders
             .unwrap_or_default()
@@ -338,7 +340,7 @@ impl LanguageServer for Server {
             self.runs.forget(path);
         }
         self.scheduler.forget(uri.as_str());
-        if self.scheduler.pushes() {
+        if self.scheduler.pushes() || self.scheduler.runs_pushed() {
             let client = self.client.clone();
             tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });
         }
@@ -491,7 +493,7 @@ impl LanguageServer for Server {
         let (doc, analysis) = self.current(&uri).await?;
         let items = self
             .scheduler
-            .lsp_diagnostics(uri.as_str(), &doc, &analysis);
+            .pulled_diagnostics(uri.as_str(), &doc, &analysis);
         Ok(lsp::DocumentDiagnosticReportResult::Report(
             lsp::DocumentDiagnosticReport::Full(lsp::RelatedFullDocumentDiagnosticReport {
                 related_documents: None,
