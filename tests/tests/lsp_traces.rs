@@ -80,15 +80,13 @@ fn lenses_follow_the_trace_and_its_baseline() {
     let md = md.as_str().unwrap();
     assert!(md.contains("clnrm.run") && md.contains("retries"), "{md}");
 
-    // The same diff on hover over the scenario's name (for editors without lenses).
-    let name_line = text.lines().position(|l| l == "name = \"smoke\"").unwrap();
-    let name_line = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| *l == "name = \"smoke\"")
-        .nth(1)
-        .map_or(name_line, |(i, _)| i);
-    let hover = c.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": { "line": name_line, "character": 1 } }));
+    // The same diff on hover over the scenario's header, where its lenses are (for
+    // editors without lenses).
+    let header = text.lines().position(|l| l == "[[scenario]]").unwrap();
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": header, "character": 1 } }),
+    );
     assert!(
         hover["contents"]["value"]
             .as_str()

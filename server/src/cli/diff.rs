@@ -257,13 +257,18 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
         workspace_root: Some(&root),
     };
     let analysis = analyzer.analyze(&text, origin, &DiskLoader);
-    let Some(rendered) = &analysis.rendered else {
+    let Ok(model) = crate::runs::plan::model(&analysis) else {
         return fail(format!(
-            "{}: the template does not render; run `clnrm-lsp check` for details",
+            "{}: the template does not render to TOML; run `clnrm-lsp check` for details",
             file.display()
         ));
     };
-    let mut names = traces::scenario_names(&rendered.text);
+    let mut names: Vec<String> = Vec::new();
+    for s in model.scenarios {
+        if !names.contains(&s.name) {
+            names.push(s.name);
+        }
+    }
     if let Some(only) = &args.scenario {
         if !names.contains(only) {
             return fail(format!(

@@ -524,8 +524,8 @@ impl LanguageServer for Server {
         let pos = params.text_document_position_params;
         let uri = pos.text_document.uri;
         let analyzer = self.analyzer.clone();
-        // On a scenario's `name` line the hover also carries its trace diff: the one place
-        // editors without code lenses (Helix) can show it.
+        // On a scenario's header line (where its lenses are) the hover also carries its
+        // trace diff: the one place editors without code lenses (Helix) can show it.
         let trace = self.ws.path_of(uri.as_str()).map(|path| {
             let root = self.root_of(&path);
             (path, root)
@@ -533,15 +533,15 @@ impl LanguageServer for Server {
         self.on_document(&uri, move |view, doc, analysis| {
             let vocab = vocabulary(analyzer.environment(), view.text, analysis);
             let mut hover = face::hover(view, pos.position, &vocab);
-            if let (Some((path, root)), Some(rendered)) = (trace, &analysis.rendered) {
+            if let Some((path, root)) = trace {
                 let line_of = |o: usize| doc.line_index.line_col(&doc.text, o, view.enc).line;
                 let line = line_of(view.offset(pos.position));
-                let scenario = crate::traces::scenarios_of(rendered)
+                let scenario = crate::runs::report::scenario_anchors(analysis)
                     .into_iter()
-                    .find(|s| line_of(s.range.start) == line);
-                if let Some(s) = scenario {
-                    if let Ok(md) = lens_traces::show_diff(&path, &root, &s.name) {
-                        hover = Some(append_markdown(hover, md, view.range(s.range)));
+                    .find(|(_, anchor)| line_of(anchor.start) == line);
+                if let Some((name, anchor)) = scenario {
+                    if let Ok(md) = lens_traces::show_diff(&path, &root, &name) {
+                        hover = Some(append_markdown(hover, md, view.range(anchor)));
                     }
                 }
             }

@@ -98,6 +98,19 @@ pub fn anchors(rendered: &Rendered, file: &TestFile) -> Vec<Range<usize>> {
     anchors_in(doc.as_ref(), rendered, file)
 }
 
+/// Each scenario of an analysed file by name, with its anchor (see [`anchors`]).
+pub fn scenario_anchors(analysis: &Analysis) -> Vec<(String, Range<usize>)> {
+    let (Ok(file), Some(rendered)) = (plan::model(analysis), analysis.rendered.as_deref()) else {
+        return Vec::new();
+    };
+    let anchors = anchors(rendered, &file);
+    file.scenarios
+        .into_iter()
+        .map(|s| s.name)
+        .zip(anchors)
+        .collect()
+}
+
 fn anchors_in(
     doc: Option<&toml_edit::Document<String>>,
     rendered: &Rendered,

@@ -19,10 +19,7 @@ pub use baseline::BaselineError;
 pub use diff::{Change, DiffNode, Mark, TraceDiff};
 pub use import::{parse_spans, ImportError};
 pub use render::{render_markdown, render_text, RenderOptions};
-pub use scenario::{
-    compare_scenario, scenario_names, scenarios_of, update_baseline, ScenarioDiff, ScenarioRef,
-    ScenarioState,
-};
+pub use scenario::{compare_scenario, update_baseline, ScenarioDiff, ScenarioState};
 pub use settings::{DiffSettings, DEFAULT_BASELINE_DIR};
 pub use span::{Span, SpanKind, SpanSource, SpanStatus};
 pub use summary::{DiffSummary, NO_BASELINE_TITLE, NO_TRACE_TITLE};

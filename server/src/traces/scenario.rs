@@ -1,5 +1,6 @@
 //! Per-scenario trace diff: the last run's trace against the recorded baseline. This is
-//! what the code lens, the hover and `clnrm-lsp diff FILE` all show.
+//! what the code lens, the hover and `clnrm-lsp diff FILE` all show (the scenarios of a
+//! file are the model's: `runs::plan::model`).
 
 use std::path::{Path, PathBuf};
 
@@ -86,80 +87,10 @@ pub fn update_baseline(
     baseline::save_baseline(root, settings, file, scenario, &spans)
 }
 
-/// A `[[scenario]]` of a test file and where a lens for it belongs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioRef {
-    pub name: String,
-    /// Byte range of the scenario's `name` value in the *template source* (mapped back
-    /// through the render's source map); the lens goes on its line.
-    pub range: std::ops::Range<usize>,
-}
-
-/// `[[scenario]]` names of a rendered test file, in file order, without duplicates.
-pub fn scenario_names(rendered_toml: &str) -> Vec<String> {
-    scenario_spans(rendered_toml)
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect()
-}
-
-/// The scenarios of an analysed file with their places in the template source.
-pub fn scenarios_of(rendered: &crate::analysis::Rendered) -> Vec<ScenarioRef> {
-    scenario_spans(&rendered.text)
-        .into_iter()
-        .map(|(name, r)| ScenarioRef {
-            name,
-            range: rendered.map.to_source(r),
-        })
-        .collect()
-}
-
-/// (name, range of the name value in the rendered text), first occurrence of each name.
-fn scenario_spans(rendered_toml: &str) -> Vec<(String, std::ops::Range<usize>)> {
-    let Ok(doc) = toml_edit::Document::parse(rendered_toml.to_string()) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, std::ops::Range<usize>)> = Vec::new();
-    let mut add = |name: Option<&str>, span: Option<std::ops::Range<usize>>| {
-        if let Some(n) = name {
-            if !out.iter().any(|(x, _)| x == n) {
-                out.push((n.to_string(), span.unwrap_or(0..0)));
-            }
-        }
-    };
-    match doc.get("scenario") {
-        Some(toml_edit::Item::ArrayOfTables(a)) => {
-            for t in a.iter() {
-                let item = t.get("name");
-                add(item.and_then(|v| v.as_str()), item.and_then(|v| v.span()));
-            }
-        }
-        Some(toml_edit::Item::Value(toml_edit::Value::Array(a))) => {
-            for v in a.iter() {
-                let value = v.as_inline_table().and_then(|t| t.get("name"));
-                add(value.and_then(|v| v.as_str()), value.and_then(|v| v.span()));
-            }
-        }
-        _ => {}
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::traces::Span;
-
-    #[test]
-    fn names_from_rendered_toml() {
-        let text = "[test.metadata]\nname='x'\n[[scenario]]\nname = \"smoke\"\n[[scenario]]\nname = \"load\"\n[[scenario]]\nname = \"smoke\"\n";
-        assert_eq!(scenario_names(text), vec!["smoke", "load"]);
-        assert_eq!(scenario_names("scenario = [{name = \"a\"}]"), vec!["a"]);
-        assert!(scenario_names("not toml [").is_empty());
-        let refs = scenarios_of(&crate::analysis::Rendered::verbatim(text));
-        assert_eq!(refs.len(), 2);
-        assert_eq!(&text[refs[1].range.clone()], "\"load\"");
-    }
 
     #[test]
     fn states_and_update() {
