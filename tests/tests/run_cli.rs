@@ -386,6 +386,19 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// `clnrm-lsp ARGS` (with `--watch`) in `cwd`, killed when the handle drops; its stdout lines.
+fn watch(cwd: &Path, args: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let mut child = Command::new(clnrm_lsp_bin())
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = line_reader(child.stdout.take().unwrap());
+    (KillOnDrop(child), rx)
+}
+
 #[test]
 fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
     let ws = workspace();
@@ -400,16 +413,7 @@ fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
         "w.clnrm.toml",
         &test_file(&[("a", "sh -c 'echo one'"), ("b", &appender(&count))]),
     );
-    let mut child = KillOnDrop(
-        Command::new(clnrm_lsp_bin())
-            .args(["run", "--watch", "."])
-            .current_dir(ws.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let rx = line_reader(child.0.stdout.take().unwrap());
+    let (_child, rx) = watch(ws.path(), &["run", "--watch", "."]);
     let first = next_cycle(&rx, Duration::from_secs(20)).expect("first results");
     assert!(
         first.iter().any(|l| l.contains("3 scenarios: 3 passed")),
@@ -486,16 +490,7 @@ fn watch_reruns_the_files_that_include_a_changed_template() {
         "plain.clnrm.toml",
         &test_file(&[("calm", "true")]),
     );
-    let mut child = KillOnDrop(
-        Command::new(clnrm_lsp_bin())
-            .args(["run", "--watch"])
-            .current_dir(ws.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let rx = line_reader(child.0.stdout.take().unwrap());
+    let (_child, rx) = watch(ws.path(), &["run", "--watch"]);
     let first = next_cycle(&rx, Duration::from_secs(20)).expect("first results");
     assert!(
         first.iter().any(|l| l.contains("2 scenarios: 2 passed")),
