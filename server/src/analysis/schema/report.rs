@@ -15,9 +15,9 @@ pub(super) fn diagnostics(
     index: &SpanIndex,
     text: &str,
 ) -> Vec<Diagnostic> {
-    let path = e.instance_path.as_str();
+    let path = e.instance_path().as_str();
     let place = display_path(path);
-    match &e.kind {
+    match e.kind() {
         K::AdditionalProperties { unexpected } => unexpected
             .iter()
             .map(|name| unknown_key(schema, index, text, path, name))
@@ -37,9 +37,12 @@ pub(super) fn diagnostics(
         }
         K::Type { kind } => {
             let expected = match kind {
-                TypeKind::Single(t) => article(&t.to_string()),
+                TypeKind::Single(t) => article(t.as_str()),
                 TypeKind::Multiple(ts) => {
-                    let names: Vec<String> = ts.iter().map(|t| article(&t.to_string())).collect();
+                    // Alphabetical, as jsonschema 0.33 listed them (0.60 iterates null first).
+                    let mut names: Vec<&str> = ts.iter().map(|t| t.as_str()).collect();
+                    names.sort_unstable();
+                    let names: Vec<String> = names.into_iter().map(article).collect();
                     names.join(" or ")
                 }
             };
@@ -49,7 +52,7 @@ pub(super) fn diagnostics(
             let found = if crate::analysis::rules::patterns::looks_secret(last, "x") {
                 "a value of another type".to_string()
             } else {
-                describe(&e.instance)
+                describe(e.instance())
             };
             vec![Diagnostic::new(
                 Code::InvalidType,
@@ -80,26 +83,26 @@ pub(super) fn diagnostics(
                         .map(|o| format!("`{o}`"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    describe(&e.instance)
+                    describe(e.instance())
                 ),
             )]
         }
         K::Minimum { limit } | K::ExclusiveMinimum { limit } => vec![value_diag(
             index,
             path,
-            format!("{place}: must be at least {limit}, found {}", e.instance),
+            format!("{place}: must be at least {limit}, found {}", e.instance()),
         )],
         K::Maximum { limit } | K::ExclusiveMaximum { limit } => vec![value_diag(
             index,
             path,
-            format!("{place}: must be at most {limit}, found {}", e.instance),
+            format!("{place}: must be at most {limit}, found {}", e.instance()),
         )],
         K::MinItems { limit } | K::MaxItems { limit } if *limit == 2 => vec![value_diag(
             index,
             path,
             format!(
                 "{place}: expected a pair of two span names, found {} item(s)",
-                e.instance.as_array().map_or(0, Vec::len)
+                e.instance().as_array().map_or(0, Vec::len)
             ),
         )],
         K::MinLength { .. } => vec![Diagnostic::new(
