@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::argv::{split, step_argv};
-use super::backend::{Backend, Invocation, RunLimits};
+use super::backend::{Backend, BackendKind, Invocation, RunLimits};
 use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome as Observed};
 use super::process::{run, CancelToken, ProcessOutcome};
 use super::result::{RunResult, RunStatus};
@@ -172,7 +172,9 @@ pub fn execute(
     } in commands
     {
         let remaining = timeout.saturating_sub(started.elapsed());
-        let cwd = match step_dir {
+        // A step's `workdir` is a host directory for local runs, the container's otherwise.
+        let local = backend.kind() == BackendKind::Local;
+        let cwd = match step_dir.filter(|_| local) {
             Some(dir) => match step_workdir(workdir.path(), dir) {
                 Ok(p) => p,
                 Err(e) => {
@@ -198,6 +200,7 @@ pub fn execute(
             env: &env,
             limits,
             workdir: &cwd,
+            container_dir: step_dir.filter(|_| !local),
             image: Some(image),
         };
         let mut spec = backend.command(&inv);

@@ -1,6 +1,6 @@
 //! Containers through the real `docker`/`podman` CLI:
-//! `<cli> run --rm -i --network host --name clnrm-<hash> -e K=V … [--memory Nm] [--cpus X]
-//! <image> argv…`; a timed-out or cancelled run's container is removed by name.
+//! `<cli> run --rm -i --network host --name clnrm-<hash> -e K=V … [-w DIR] [--memory Nm]
+//! [--cpus X] <image> argv…`; a timed-out or cancelled run's container is removed by name.
 //! Limits are the engine's (no host rlimits on the CLI process).
 
 use super::{spec, Backend, BackendKind, Invocation};
@@ -43,6 +43,10 @@ impl Container {
         for (k, v) in inv.env {
             a.push("-e".into());
             a.push(format!("{k}={v}"));
+        }
+        if let Some(dir) = inv.container_dir {
+            a.push("-w".into());
+            a.push(dir.into());
         }
         if let Some(mb) = inv.limits.memory_mb {
             a.push("--memory".into());
@@ -128,6 +132,7 @@ mod tests {
                 cpu_seconds: None,
             },
             workdir: &dir,
+            container_dir: Some("/app"),
             image: Some("busybox:1"),
         };
         let c = Container::new(BackendKind::Docker);
@@ -146,6 +151,8 @@ mod tests {
                 &name,
                 "-e",
                 "A=1 2",
+                "-w",
+                "/app",
                 "--memory",
                 "512m",
                 "--cpus",
@@ -170,6 +177,7 @@ mod tests {
             env: &[],
             limits: RunLimits::default(),
             workdir: &dir,
+            container_dir: None,
             image: None,
         };
         let c = Container::new(BackendKind::Podman);

@@ -50,6 +50,7 @@ mod tests {
                 cpu_seconds: Some(5),
             },
             workdir: &dir,
+            container_dir: None,
             image: None,
         });
         assert_eq!(s.cwd, dir);

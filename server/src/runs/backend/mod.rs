@@ -43,6 +43,8 @@ pub struct Invocation<'a> {
     pub limits: RunLimits,
     /// Fresh per-run directory (host side).
     pub workdir: &'a Path,
+    /// Working directory inside the container (a step's `workdir`), for container backends.
+    pub container_dir: Option<&'a str>,
     /// Service image, for container backends.
     pub image: Option<&'a str>,
 }
