@@ -125,8 +125,7 @@ fn nodes_json(diff: &TraceDiff, only_diffs: bool) -> Value {
 }
 
 fn emit_json(out: &mut impl Write, v: &Value) {
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    let _ = writeln!(out, "{text}");
+    let _ = out.write_all(super::output::pretty_json(v).as_bytes());
 }
 
 /// Two span files.

@@ -26,22 +26,25 @@ pub struct HumanOptions {
     pub color: bool,
 }
 
-struct Palette {
-    error: Style,
-    warning: Style,
-    info: Style,
-    bold: Style,
-    gutter: Style,
+/// The CLI's colours (all plain without colour).
+pub(crate) struct Palette {
+    pub error: Style,
+    pub warning: Style,
+    pub info: Style,
+    pub ok: Style,
+    pub bold: Style,
+    pub gutter: Style,
 }
 
 impl Palette {
-    fn new(color: bool) -> Self {
+    pub fn new(color: bool) -> Self {
         if !color {
             let plain = Style::new();
             return Self {
                 error: plain,
                 warning: plain,
                 info: plain,
+                ok: plain,
                 bold: plain,
                 gutter: plain,
             };
@@ -51,6 +54,7 @@ impl Palette {
             error: fg(AnsiColor::Red),
             warning: fg(AnsiColor::Yellow),
             info: fg(AnsiColor::Cyan),
+            ok: fg(AnsiColor::Green),
             bold: Style::new().bold(),
             gutter: fg(AnsiColor::Blue),
         }

@@ -109,10 +109,7 @@ pub fn render(outcome: &CheckOutcome) -> String {
             });
         }
     }
-    // Serialising plain structs of strings and numbers cannot fail.
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    super::pretty_json(&doc)
 }
 
 #[cfg(test)]

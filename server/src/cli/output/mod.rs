@@ -11,6 +11,7 @@ use std::ops::Range;
 use super::check::CheckOutcome;
 use crate::documents::{LineIndex, PositionEncoding};
 
+pub(crate) use human::Palette;
 pub use human::{render_diagnostics as human_diagnostics, HumanOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -24,6 +25,14 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=…::…`), shown as annotations.
     Github,
+}
+
+/// A JSON document as printed: pretty, with a final newline. Serialising our plain
+/// structs of strings and numbers cannot fail.
+pub fn pretty_json(v: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// Render `outcome` in `format`. `color` only affects the human format.

@@ -132,9 +132,7 @@ pub fn render(outcome: &CheckOutcome) -> String {
             "results": results,
         }]
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    super::pretty_json(&doc)
 }
 
 #[cfg(test)]

@@ -3,12 +3,11 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use anstyle::{AnsiColor, Style};
 use serde_json::{json, Value};
 
 use super::{FileOutcome, FileRun, RunReport, RunSummary};
 use crate::analysis::{Code, Diagnostic, Rendered};
-use crate::cli::output::{human_diagnostics, slash_path, HumanOptions, Locator};
+use crate::cli::output::{human_diagnostics, slash_path, HumanOptions, Locator, Palette};
 use crate::runs::expect::ExpectationFailure;
 use crate::runs::report::{diagnostics, seconds};
 use crate::runs::result::{RunResult, RunStatus};
@@ -16,23 +15,8 @@ use crate::runs::result::{RunResult, RunStatus};
 /// `✓ tests/api.clnrm.toml › smoke  0.42 s (cached)`, failures explained in the template,
 /// then the summary line.
 pub fn human(report: &RunReport, color: bool) -> String {
-    let paint = |c: AnsiColor| {
-        if color {
-            Style::new().fg_color(Some(c.into())).bold()
-        } else {
-            Style::new()
-        }
-    };
-    let (green, red, yellow) = (
-        paint(AnsiColor::Green),
-        paint(AnsiColor::Red),
-        paint(AnsiColor::Yellow),
-    );
-    let bold = if color {
-        Style::new().bold()
-    } else {
-        Style::new()
-    };
+    let p = Palette::new(color);
+    let (green, red, yellow, bold) = (p.ok, p.error, p.warning, p.bold);
     let opts = HumanOptions { color };
     let mut out = String::new();
     for f in &report.files {
@@ -180,9 +164,7 @@ pub fn json(report: &RunReport) -> String {
         "not_run": not_run,
         "summary": report.summary(),
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::cli::output::pretty_json(&doc)
 }
 
 fn result_json(
