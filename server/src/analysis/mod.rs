@@ -5,6 +5,7 @@
 //! an editor and `clnrm-lsp check` show the same diagnostics by construction.
 
 pub mod codes;
+mod contain;
 mod diagnostic;
 mod environment;
 mod key;
@@ -174,12 +175,36 @@ impl Analyzer {
 }
 
 /// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
+///
+/// It runs contained (see `contain`): a panic anywhere in it becomes a `render-error`
+/// diagnostic on the first line, and deep recursion has a stack sized for the limits.
 pub fn analyze_uncached(
     text: &str,
     kind: FileKind,
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
+    let names = deps.clone();
+    match contain::contained(|| pipeline(text, kind, deps, env)) {
+        Ok(analysis) => analysis,
+        Err(panic) => {
+            let line_end = text.find('\n').unwrap_or(text.len());
+            Analysis {
+                diagnostics: vec![Diagnostic::new(
+                    Code::RenderError,
+                    0..line_end,
+                    format!("analysis failed on an internal error ({panic}); please report this file"),
+                )],
+                dependencies: names,
+                ..Analysis::default()
+            }
+        }
+    }
+}
+
+pub(crate) use contain::caught;
+
+fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
     let mut analysis = Analysis {
         dependencies: deps,
         ..Analysis::default()

@@ -124,8 +124,13 @@ fn render_inner(
         scope.env_placeholders = env_placeholders.clone();
         let guard = functions::enter(scope);
         let mut out = Limited(Vec::with_capacity(text.len() + 256));
-        let result = Context::from_value(Value::Object(ctx.clone()))
-            .and_then(|c| tera.render_to(MAIN, &c, &mut out));
+        // Tera panics on some input (`i64::MIN % -1`, a macro call in arithmetic): the
+        // panic is this attempt's failure, reported at the tag that was running.
+        let result = crate::analysis::caught(|| {
+            Context::from_value(Value::Object(ctx.clone()))
+                .and_then(|c| tera.render_to(MAIN, &c, &mut out))
+        })
+        .unwrap_or_else(|panic| Err(tera::Error::msg(format!("Tera failed internally: {panic}"))));
         drop(guard);
         let exceeded = budget.exceeded();
         drop(budget);
