@@ -474,4 +474,22 @@ mod tests {
         assert!(size_of(&v, 1000) <= 1200);
         assert!(size_of(&v, usize::MAX) > 100_000);
     }
+
+    #[test]
+    fn a_passed_deadline_stops_the_render() {
+        let mut tera = Tera::default();
+        install(&mut tera);
+        let mut t = Template::new("x", None, "{% for i in [1, 2] %}{{ i }}{% endfor %}").unwrap();
+        instrument(&mut t);
+        tera.templates.insert("x".into(), t);
+        let past = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .unwrap_or_else(Instant::now);
+        let guard = enter(past);
+        assert!(tera.render("x", &tera::Context::new()).is_err());
+        assert_eq!(guard.exceeded().map(|e| e.code), Some(Code::RenderTimeout));
+        drop(guard);
+        // Without a budget (outside a render) nothing is counted.
+        assert_eq!(tera.render("x", &tera::Context::new()).unwrap(), "12");
+    }
 }
