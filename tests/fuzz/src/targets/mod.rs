@@ -2,6 +2,7 @@
 //! no abort, no hang, bounded memory), with the tokens its mutator inserts.
 
 mod analysis;
+mod selftest;
 mod span_import;
 mod template;
 
@@ -36,8 +37,19 @@ pub const TARGETS: &[Target] = &[
     // transport work (one `Target` entry and `targets/lsp.rs`).
 ];
 
+/// Dies in the way its input names (`panic`, `abort`, `overflow`, `hang`, `oom`): the
+/// driver's own test. Not in [`TARGETS`], so `all` never runs it.
+pub const SELFTEST: Target = Target {
+    name: "selftest",
+    run: selftest::run,
+    tokens: &[],
+};
+
 pub fn find(name: &str) -> Option<&'static Target> {
-    TARGETS.iter().find(|t| t.name == name)
+    TARGETS
+        .iter()
+        .chain(std::iter::once(&SELFTEST))
+        .find(|t| t.name == name)
 }
 
 /// A fuzz input as several files: the first is the file under test, and each line
