@@ -14,7 +14,7 @@ use super::pool::AnalysisPool;
 use super::server::{refresh_lenses, ClientFlags};
 use super::settings::ClientSettings;
 use super::workspace::Workspace;
-use crate::analysis::{Analysis, Analyzer, Diagnostic, Origin};
+use crate::analysis::{Analysis, Analyzer, Diagnostic};
 use crate::runs::plan::{self, Plan};
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
@@ -271,6 +271,35 @@ pub fn command_args(args: &[serde_json::Value]) -> Option<(lsp::Url, Option<Stri
     Some((uri, scenario))
 }
 
+/// A file's analysis and the diagnostics it shows (a closed file's include reading it).
+struct Analysed {
+    text: String,
+    diagnostics: Vec<Diagnostic>,
+    analysis: Arc<Analysis>,
+}
+
+/// Why a run did not start; a file with errors carries them (and the text they refer to).
+#[derive(Debug)]
+pub struct StartError {
+    pub message: String,
+    pub diagnostics: Option<(String, Vec<Diagnostic>)>,
+}
+
+impl From<String> for StartError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            diagnostics: None,
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// What a run started from the editor needs of the session; cheap to clone into tasks.
 #[derive(Clone)]
 pub struct RunContext {
@@ -303,33 +332,36 @@ impl RunContext {
         Ok(project)
     }
 
-    /// The analysis of `uri`: its open buffer's, else the file on disk.
-    async fn analysis(&self, uri: &lsp::Url, path: &Path) -> Result<Arc<Analysis>, String> {
+    /// The analysis of `uri` and what it shows: its open buffer's, else the file on disk
+    /// read and analysed as `check` does (encoding repair included).
+    async fn analysis(&self, uri: &lsp::Url, path: &Path) -> Result<Analysed, StartError> {
         if let Some(doc) = self.ws.documents.get(uri.as_str()) {
-            return self
+            let analysis = self
                 .scheduler
                 .analysis_of(uri.as_str(), &doc)
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| StartError::from(e.to_string()))?;
+            return Ok(Analysed {
+                text: doc.text.to_string(),
+                diagnostics: analysis.diagnostics.clone(),
+                analysis,
+            });
         }
         let loader = self.ws.loader();
         let analyzer = self.analyzer.clone();
         let root = self.ws.root_of(path);
         let path = path.to_path_buf();
-        self.pool
-            .run(move || {
-                use crate::analysis::SourceLoader as _;
-                let text = loader
-                    .load(&path)
-                    .ok_or_else(|| format!("cannot read {}", path.display()))?;
-                let origin = Origin {
-                    path: Some(&path),
-                    workspace_root: Some(&root),
-                };
-                Ok(analyzer.analyze(&text, origin, &loader))
-            })
+        let found = self
+            .pool
+            .run(move || crate::workspace::analyse_file(&path, &root, &analyzer, &loader))
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| StartError::from(e.to_string()))?;
+        let (report, analysis) = found.map_err(|e| StartError::from(e.to_string()))?;
+        Ok(Analysed {
+            text: report.text,
+            diagnostics: report.diagnostics,
+            analysis,
+        })
     }
 
     /// Plan and queue the scenarios of `uri` (all, or those named in `only`); returns how
@@ -340,14 +372,24 @@ impl RunContext {
         only: Vec<String>,
         priority: Priority,
         use_cache: bool,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StartError> {
         let path = self
             .ws
             .path_of(uri.as_str())
             .or_else(|| uri_to_path(uri))
             .ok_or_else(|| format!("not a file: {uri}"))?;
         let root = self.ws.root_of(&path);
-        let analysis = self.analysis(uri, &path).await?;
+        let Analysed {
+            text,
+            diagnostics,
+            analysis,
+        } = self.analysis(uri, &path).await?;
+        if let Err(why) = plan::refuse_errors(&diagnostics) {
+            return Err(StartError {
+                message: why.to_string(),
+                diagnostics: Some((text, diagnostics)),
+            });
+        }
         let project = self
             .project(&root)
             .await
@@ -402,7 +444,7 @@ impl RunContext {
     /// current scenarios become its lenses and diagnostics at once.
     pub async fn restore(&self, uri: lsp::Url, path: PathBuf) {
         let root = self.ws.root_of(&path);
-        let (Ok(analysis), Ok(project)) =
+        let (Ok(Analysed { analysis, .. }), Ok(project)) =
             (self.analysis(&uri, &path).await, self.project(&root).await)
         else {
             return;

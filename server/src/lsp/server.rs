@@ -21,11 +21,12 @@ use super::runs::{self as face_runs, RunContext, Runs};
 use super::settings::ClientSettings;
 use super::traces as lens_traces;
 use super::workspace::{normalize, Workspace};
-use crate::analysis::{Analysis, Analyzer, Environment, FileKind, Origin};
-use crate::documents::Document;
+use crate::analysis::{Analysis, Analyzer, Environment, FileKind};
+use crate::documents::{Document, PositionEncoding};
 use crate::ide::completion::Vocabulary;
-use crate::ide::symbols;
 use crate::runs::queue::Priority;
+use crate::workspace::symbols::workspace_symbols;
+use crate::workspace::ChangeKind;
 
 /// What the client said it can do, fixed at `initialize`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -160,6 +161,18 @@ pub(super) fn refresh_lenses(client: &Client, flags: ClientFlags) {
 pub fn job_error(e: JobError) -> Error {
     let mut err = Error::internal_error();
     err.message = e.to_string().into();
+    err
+}
+
+/// A refused run as an LSP error; a file with errors carries them in `data.diagnostics`,
+/// exactly as they would be published for the open file.
+fn start_error(e: face_runs::StartError, uri: &lsp::Url, enc: PositionEncoding) -> Error {
+    let mut err = Error::invalid_params(e.message);
+    if let Some((text, diags)) = e.diagnostics {
+        let index = crate::documents::LineIndex::new(&text);
+        let diags = convert::diagnostics(&diags, uri, &text, &index, enc);
+        err.data = Some(serde_json::json!({ "diagnostics": diags }));
+    }
     err
 }
 
@@ -353,24 +366,18 @@ impl LanguageServer for Server {
     async fn did_change_watched_files(&self, params: lsp::DidChangeWatchedFilesParams) {
         let mut any = false;
         let mut lenses_stale = false;
-        for change in params.changes {
-            if let Some(path) = uri_to_path(&change.uri) {
-                let name = path.file_name().and_then(|n| n.to_str());
-                if name == Some(crate::config::CLEANROOM_FILE)
-                    || path.ends_with(crate::config::CONFIG_FILE)
-                {
+        for path in params.changes.iter().filter_map(|c| uri_to_path(&c.uri)) {
+            match crate::workspace::classify(&path) {
+                ChangeKind::Config => {
                     self.runs.invalidate();
                     lenses_stale = true;
-                    continue;
                 }
-                if path.components().any(|c| c.as_os_str() == ".clnrm") {
-                    lenses_stale = true;
-                    continue;
-                }
-                if !self.ws.is_open(&path) {
+                ChangeKind::ProjectState => lenses_stale = true,
+                ChangeKind::Source if !self.ws.is_open(&path) => {
                     self.revalidate_dependents(&normalize(&path));
                     any = true;
                 }
+                ChangeKind::Source => {}
             }
         }
         if any {
@@ -432,11 +439,12 @@ impl LanguageServer for Server {
                 ));
             }
             // A user's explicit run goes first and runs again even when a result is cached.
+            let enc = self.ws.encoding();
             let queued = self
                 .run_context()
                 .start(&uri, only, Priority::Explicit, false)
                 .await
-                .map_err(Error::invalid_params)?;
+                .map_err(|e| start_error(e, &uri, enc))?;
             return Ok(Some(serde_json::json!({ "scenarios": queued })));
         }
         let Some((uri, scenario)) = lens_traces::command_args(&params.arguments) else {
@@ -659,45 +667,24 @@ impl LanguageServer for Server {
         let enc = self.ws.encoding();
         let found = self
             .engine(move || {
-                use crate::analysis::SourceLoader as _;
+                let files = workspace_symbols(&roots, &query, &analyzer, &loader);
                 let mut out = Vec::new();
-                for root in &roots {
-                    for target in crate::documents::discover::discover(std::slice::from_ref(root)).0
-                    {
-                        let path = target.path;
-                        let Some(text) = loader.load(&path) else {
-                            continue;
-                        };
-                        let analysis = analyzer.analyze(
-                            &text,
-                            Origin {
-                                path: Some(&path),
-                                workspace_root: Some(root),
-                            },
-                            &loader,
-                        );
-                        let Ok(uri) = lsp::Url::from_file_path(&path) else {
-                            continue;
-                        };
-                        let index = crate::documents::LineIndex::new(&text);
-                        for (sym, container) in
-                            symbols::flatten(&symbols::document_symbols(&analysis))
-                        {
-                            if symbols::matches_query(&sym.name, &query) {
-                                #[allow(deprecated)]
-                                out.push(lsp::SymbolInformation {
-                                    name: sym.name.clone(),
-                                    kind: face::symbol_kind(sym.kind),
-                                    tags: None,
-                                    deprecated: None,
-                                    location: lsp::Location::new(
-                                        uri.clone(),
-                                        convert::range(&index, &text, sym.selection.clone(), enc),
-                                    ),
-                                    container_name: container.map(str::to_string),
-                                });
-                            }
-                        }
+                for file in files {
+                    let Ok(uri) = lsp::Url::from_file_path(&file.path) else {
+                        continue;
+                    };
+                    let index = crate::documents::LineIndex::new(&file.text);
+                    for (sym, container) in file.symbols {
+                        let range = convert::range(&index, &file.text, sym.selection.clone(), enc);
+                        #[allow(deprecated)]
+                        out.push(lsp::SymbolInformation {
+                            name: sym.name,
+                            kind: face::symbol_kind(sym.kind),
+                            tags: None,
+                            deprecated: None,
+                            location: lsp::Location::new(uri.clone(), range),
+                            container_name: container,
+                        });
                     }
                 }
                 out
