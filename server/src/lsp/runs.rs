@@ -8,10 +8,10 @@ use dashmap::DashMap;
 use tower_lsp::lsp_types as lsp;
 use tower_lsp::Client;
 
+use super::client::{self, refresh_lenses, ClientFlags};
 use super::convert::uri_to_path;
-use super::diagnostics::Scheduler;
+use super::diagnostics::{RunResults, Scheduler};
 use super::pool::AnalysisPool;
-use super::server::{refresh_lenses, ClientFlags};
 use super::settings::ClientSettings;
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Diagnostic};
@@ -21,9 +21,6 @@ use crate::runs::queue::Priority;
 use crate::runs::report::{self, RunLens};
 use crate::runs::result::RunStatus;
 use crate::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
-
-pub const RUN_SCENARIO: &str = crate::ide::actions::RUN_SCENARIO;
-pub const RUN_FILE: &str = "clnrm.runFile";
 
 pub struct Runs {
     runner: Runner,
@@ -92,10 +89,6 @@ impl Runs {
 
     pub fn lenses(&self, project: &Project, path: &Path, analysis: &Analysis) -> Vec<RunLens> {
         report::lenses(&self.runner, project, path, analysis)
-    }
-
-    pub fn diagnostics(&self, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
-        report::last_run_diagnostics(&self.runner, path, analysis)
     }
 
     /// For `clnrm/cacheStats`: the executor and each loaded project's result cache.
@@ -244,6 +237,12 @@ fn percent(done: usize, total: usize) -> Option<u32> {
     (total > 0).then(|| u32::try_from(done * 100 / total).unwrap_or(100))
 }
 
+impl RunResults for Runs {
+    fn diagnostics(&self, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
+        report::last_run_diagnostics(&self.runner, path, analysis)
+    }
+}
+
 impl Default for Runs {
     fn default() -> Self {
         Self::new()
@@ -257,7 +256,7 @@ pub fn run_lens(uri: &lsp::Url, run: &RunLens, line: u32) -> lsp::CodeLens {
         range: lsp::Range::new(at, at),
         command: Some(lsp::Command {
             title: run.title.clone(),
-            command: RUN_SCENARIO.to_string(),
+            command: super::commands::Command::RunScenario.id().to_string(),
             arguments: Some(vec![serde_json::json!(uri), serde_json::json!(run.name)]),
         }),
         data: None,
@@ -322,12 +321,7 @@ impl RunContext {
             .await
             .map_err(|e| tower_lsp::jsonrpc::Error::invalid_params(e.to_string()))?;
         for message in errors {
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                client
-                    .show_message(lsp::MessageType::WARNING, message)
-                    .await
-            });
+            client::show_message(&self.client, lsp::MessageType::WARNING, message);
         }
         Ok(project)
     }
@@ -419,9 +413,11 @@ impl RunContext {
         };
         let ctx = self.clone();
         let changed = uri.clone();
-        tokio::spawn(report_batch(report, rx, move || {
-            ctx.results_changed(&changed)
-        }));
+        client::spawn(
+            &self.client,
+            "run progress",
+            report_batch(report, rx, move || ctx.results_changed(&changed)),
+        );
         let runs = self.runs.clone();
         // Cache lookups read the disk: off the async runtime.
         tokio::task::spawn_blocking(move || {
@@ -471,19 +467,10 @@ impl RunContext {
             if self.scheduler.pushes() {
                 self.scheduler.schedule(uri.as_str());
             } else if self.scheduler.runs_pushed() {
-                let ctx = self.clone();
-                let uri = uri.clone();
-                tokio::spawn(async move {
-                    if let Ok(analysis) = ctx.scheduler.analysis_of(uri.as_str(), &doc).await {
-                        let diags = ctx.scheduler.run_diagnostics(uri.as_str(), &doc, &analysis);
-                        ctx.client
-                            .publish_diagnostics(uri, diags, Some(doc.version))
-                            .await;
-                    }
-                });
+                self.scheduler.publish_runs(uri, doc);
             } else if self.flags.diagnostic_refresh {
                 let client = self.client.clone();
-                tokio::spawn(async move {
+                client::spawn(&self.client, "diagnostic refresh", async move {
                     if let Err(e) = client.workspace_diagnostic_refresh().await {
                         tracing::debug!("diagnostic refresh: {e}");
                     }
