@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, clnrm_lsp_release_bin};
+use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
 use clnrm_lsp_e2e::lsp::LspClient;
 use serde_json::{json, Value};
 
@@ -15,13 +15,10 @@ pub fn quick() -> bool {
     !std::env::args().any(|a| a == "--bench")
 }
 
-/// The binary under measurement: the release build for a real run (`CLNRM_LSP_BIN` overrides).
-pub fn server_bin(quick: bool) -> &'static Path {
-    if quick {
-        clnrm_lsp_bin()
-    } else {
-        clnrm_lsp_release_bin()
-    }
+/// The binary under measurement: cargo builds it in the bench profile (optimised) for
+/// `cargo bench`, in the test profile for a smoke run (`CLNRM_LSP_BIN` overrides).
+pub fn server_bin() -> &'static Path {
+    clnrm_lsp_bin()
 }
 
 pub struct Workspace {
