@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::bin_path::clnrm_lsp_bin;
+use crate::workspace::local_settings;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -74,13 +75,19 @@ impl LspClient {
         Self::spawn_with_log("info")
     }
 
-    /// Spawn and run `initialize`/`initialized` with the given client capabilities.
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities (and
+    /// the local backend pinned: see [`crate::workspace`]).
     pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
         let mut c = Self::spawn();
         let root_uri = root.map(|r| format!("file://{}", r.display()));
         let result = c.request(
             "initialize",
-            json!({ "processId": null, "rootUri": root_uri, "capabilities": capabilities }),
+            json!({
+                "processId": null,
+                "rootUri": root_uri,
+                "capabilities": capabilities,
+                "initializationOptions": local_settings(Value::Null),
+            }),
         );
         c.notify("initialized", json!({}));
         (c, result)

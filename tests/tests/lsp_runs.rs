@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::lsp::LspClient;
+use clnrm_lsp_e2e::workspace::{local_settings, pin_local};
 use serde_json::{json, Value};
 
 struct Workspace {
@@ -17,7 +18,7 @@ struct Workspace {
 fn workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+    pin_local(&root, "");
     Workspace { _dir: dir, root }
 }
 
@@ -62,7 +63,7 @@ fn start_with(ws: &Workspace, options: Value, capabilities: Value) -> LspClient 
             "processId": null,
             "rootUri": format!("file://{}", ws.root.display()),
             "capabilities": capabilities,
-            "initializationOptions": options,
+            "initializationOptions": local_settings(options),
         }),
     );
     c.notify("initialized", json!({}));

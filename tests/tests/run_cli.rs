@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
 use clnrm_lsp_e2e::cli::{code, run_in as clnrm, stderr, stdout};
+use clnrm_lsp_e2e::workspace::pin_local;
 
-/// A workspace root (it holds `.clnrm/`) in a fresh temporary directory.
+/// A workspace root (it holds `.clnrm/`, the local backend pinned) in a fresh temporary
+/// directory.
 fn workspace() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
-    std::fs::create_dir(ws.path().join(".clnrm")).unwrap();
+    pin_local(ws.path(), "");
     ws
 }
 
@@ -142,11 +144,7 @@ fn results_come_from_the_cache_unless_no_cache_and_a_changed_command_runs_again(
 fn a_scenario_that_ignores_sigterm_times_out_quickly() {
     let ws = workspace();
     // Not a test of the grace between SIGTERM and SIGKILL: keep it short.
-    std::fs::write(
-        ws.path().join(".clnrm/config.toml"),
-        "[executor]\nkill_grace_ms = 100\n",
-    )
-    .unwrap();
+    pin_local(ws.path(), "kill_grace_ms = 100\n");
     let text = "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"stuck\"\nrun = \"sh -c 'trap \\\"\\\" TERM; sleep 30'\"\ntimeout_ms = 500\n";
     write(ws.path(), "t.clnrm.toml", text);
     clnrm_lsp_bin(); // built before the clock starts
@@ -486,11 +484,10 @@ fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
 #[test]
 fn watch_reruns_the_files_that_include_a_changed_template() {
     let ws = workspace();
-    std::fs::write(
-        ws.path().join(".clnrm/config.toml"),
+    pin_local(
+        ws.path(),
         "[watch]\ndebounce_ms = 100\nignore = [\".clnrm/**\", \"drafts/**\"]\n",
-    )
-    .unwrap();
+    );
     std::fs::create_dir(ws.path().join("drafts")).unwrap();
     let part = write(
         ws.path(),

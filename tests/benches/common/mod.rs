@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
 use clnrm_lsp_e2e::lsp::LspClient;
+use clnrm_lsp_e2e::workspace::{local_settings, pin_local};
 use serde_json::{json, Value};
 
 /// `cargo bench` passes `--bench`; `cargo test --benches` and clippy builds do not, and
@@ -30,19 +31,15 @@ impl Workspace {
     /// A workspace with `.clnrm/` and the result cache off, so every save really runs.
     pub fn new() -> Self {
         let ws = Self::plain();
-        std::fs::write(
-            ws.root.join(".clnrm/config.toml"),
-            "[cache]\nenabled = false\n",
-        )
-        .unwrap();
+        pin_local(&ws.root, "[cache]\nenabled = false\n");
         ws
     }
 
-    /// A workspace with `.clnrm/` and the default configuration.
+    /// A workspace with `.clnrm/` and the default configuration (the local backend pinned).
     pub fn plain() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+        pin_local(&root, "");
         Self { _dir: dir, root }
     }
 
@@ -77,7 +74,7 @@ pub fn start_with(bin: &Path, ws: &Workspace, options: Value) -> LspClient {
                 "workspace": { "codeLens": { "refreshSupport": true } },
                 "textDocument": { "publishDiagnostics": { "versionSupport": true } }
             },
-            "initializationOptions": options,
+            "initializationOptions": local_settings(options),
         }),
     );
     c.notify("initialized", json!({}));
