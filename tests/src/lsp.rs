@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::bin_path::clnrm_lsp_bin;
+use crate::workspace::local_settings;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -74,13 +75,19 @@ impl LspClient {
         Self::spawn_with_log("info")
     }
 
-    /// Spawn and run `initialize`/`initialized` with the given client capabilities.
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities (and
+    /// the local backend pinned: see [`crate::workspace`]).
     pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
         let mut c = Self::spawn();
         let root_uri = root.map(|r| format!("file://{}", r.display()));
         let result = c.request(
             "initialize",
-            json!({ "processId": null, "rootUri": root_uri, "capabilities": capabilities }),
+            json!({
+                "processId": null,
+                "rootUri": root_uri,
+                "capabilities": capabilities,
+                "initializationOptions": local_settings(Value::Null),
+            }),
         );
         c.notify("initialized", json!({}));
         (c, result)
@@ -174,6 +181,25 @@ impl LspClient {
             .clone()
     }
 
+    /// Every `publishDiagnostics` for `uri`, in arrival order, up to and including the first
+    /// matching `pred`: a later version's publish is a barrier, so what arrived before it
+    /// is all that was ever going to arrive for the earlier versions.
+    pub fn published_until(
+        &mut self,
+        uri: &str,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let p = self.diagnostics_where(uri, |_| true);
+            let done = pred(&p);
+            seen.push(p);
+            if done {
+                return seen;
+            }
+        }
+    }
+
     /// All `publishDiagnostics` notifications received so far (consumed).
     pub fn drain_published(&mut self, uri: &str) -> Vec<Value> {
         while let Ok(msg) = self.incoming.try_recv() {
@@ -253,6 +279,24 @@ impl LspClient {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// `shutdown` + `exit`, then every message the server sent that was not consumed yet,
+    /// read until its stdout closes: the end of the stream is the barrier after which
+    /// nothing more can come. `None` if the process did not exit by itself.
+    pub fn shutdown_collect(mut self) -> Option<Vec<Value>> {
+        let _ = self.request_raw("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        let mut rest = std::mem::take(&mut self.pending);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.incoming.recv_timeout(left) {
+                Ok(msg) => rest.push(msg),
+                Err(RecvTimeoutError::Disconnected) => return Some(rest),
+                Err(RecvTimeoutError::Timeout) => return None,
+            }
+        }
     }
 
     /// `shutdown` + `exit`; returns whether the process exited by itself.

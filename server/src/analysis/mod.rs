@@ -4,6 +4,8 @@
 //! [`Analyzer::analyze`] is the one entry point for the LSP face and the CLI alike, so
 //! an editor and `clnrm-lsp check` show the same diagnostics by construction.
 
+#[cfg(test)]
+pub(crate) mod annotated;
 pub mod codes;
 mod diagnostic;
 mod environment;
