@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
 
+use crate::analysis::template::DiskLoader;
 use crate::analysis::{Dependency, SourceLoader};
 use crate::documents::{Document, DocumentStore, PositionEncoding};
 
@@ -142,11 +143,15 @@ pub struct OverlayLoader {
 
 impl SourceLoader for OverlayLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
         let uri = self.open_paths.get(&normalize(path)).map(|u| u.clone());
         if let Some(doc) = uri.and_then(|uri| self.documents.get(&uri)) {
             return Some(doc.text);
         }
-        std::fs::read_to_string(path).ok().map(Into::into)
+        DiskLoader.load_within(path, root)
     }
 }
 
