@@ -277,6 +277,21 @@ mod tests {
     }
 
     #[test]
+    fn disk_reads_stay_in_the_workspace_and_skip_special_files() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("escape")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero")).unwrap();
+        crate::documents::fs::testing::mkfifo(&root.join("fifo"));
+        let loader = Workspace::new().loader();
+        for name in ["escape", "zero", "fifo"] {
+            assert_eq!(loader.load_within(&root.join(name), Some(root)), None, "{name}");
+        }
+    }
+
+    #[test]
     fn dependents_follow_the_latest_analysis() {
         let idx = DependentsIndex::default();
         idx.set(
