@@ -65,7 +65,11 @@ fn includes_through_links_out_of_the_workspace_or_to_special_files_are_not_read(
     )
     .unwrap();
     let o = run(&ws, &["render", "t.clnrm.toml.tera"]);
-    assert!(stdout(&o).contains("description = \"fine\""), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("description = \"fine\""),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -77,7 +81,10 @@ fn special_test_files_are_errors_and_a_walk_skips_them() {
     std::os::unix::fs::symlink("../outside/secret.tera", ws.join("escape.clnrm.toml")).unwrap();
     std::fs::write(ws.join("ok.clnrm.toml"), "[meta]\nname = \"ok\"\n").unwrap();
     for (file, why) in [
-        ("zero.clnrm.toml", "is a character device, not a regular file"),
+        (
+            "zero.clnrm.toml",
+            "is a character device, not a regular file",
+        ),
         ("fifo.clnrm.toml", "is a FIFO, not a regular file"),
     ] {
         for cmd in ["check", "render"] {
@@ -111,4 +118,84 @@ fn special_workspace_config_is_an_error_not_a_hang() {
     std::fs::write(ws.join("ok.clnrm.toml"), "[meta]\nname = \"ok\"\n").unwrap();
     let o = run(&ws, &["check", "ok.clnrm.toml"]);
     assert!(o.status.code().is_some(), "{}", stderr(&o));
+}
+
+const TOKEN: &str = "sekret-tok-9876";
+
+/// A test whose unknown plugin, undefined service and wrongly typed value all come from
+/// `CLNRM_RT_API_TOKEN`.
+const LEAKY: &str = r#"[meta]
+name = "t"
+version = "1"
+[services.db]
+plugin = "{{ env(name="CLNRM_RT_API_TOKEN") }}"
+image = "alpine"
+[[scenario]]
+name = "s"
+service = "{{ env(name="CLNRM_RT_API_TOKEN") }}"
+run = "echo"
+timeout_ms = "{{ env(name="CLNRM_RT_API_TOKEN") }}"
+"#;
+
+fn run_with_token(cwd: &Path, args: &[&str]) -> Output {
+    let out = Command::new(clnrm_lsp_e2e::bin_path::clnrm_lsp_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("CLNRM_RT_API_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    out
+}
+
+#[test]
+fn secret_values_never_appear_in_any_output_format() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    std::fs::write(ws.join("t.clnrm.toml.tera"), LEAKY).unwrap();
+    for format in ["human", "json", "sarif", "github"] {
+        let o = run_with_token(&ws, &["check", "t.clnrm.toml.tera", "--format", format]);
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "{format}: {all}");
+        for code in ["unknown-plugin", "undefined-service", "invalid-type"] {
+            assert!(all.contains(code), "{format} lacks {code}: {all}");
+        }
+        assert!(!all.contains(TOKEN), "{format} prints the secret: {all}");
+        assert!(all.contains("••••••"), "{format}: {all}");
+    }
+    // `render` of a file that does not render: its diagnostics go to stderr, masked.
+    std::fs::write(
+        ws.join("bad.clnrm.toml.tera"),
+        "[meta]\nname = \"{{ env(name=\"CLNRM_RT_API_TOKEN\") }}\"\n{{ nope }}\n",
+    )
+    .unwrap();
+    let o = run_with_token(&ws, &["render", "bad.clnrm.toml.tera"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(TOKEN), "{}", stderr(&o));
+
+    // The language server's published diagnostics.
+    let mut c = clnrm_lsp_e2e::lsp::LspClient::spawn_env(
+        clnrm_lsp_e2e::bin_path::clnrm_lsp_bin(),
+        "info",
+        &[("CLNRM_RT_API_TOKEN", TOKEN)],
+    );
+    let root_uri = format!("file://{}", ws.display());
+    c.request(
+        "initialize",
+        serde_json::json!({ "processId": null, "rootUri": root_uri, "capabilities": {} }),
+    );
+    c.notify("initialized", serde_json::json!({}));
+    let uri = format!("{root_uri}/t.clnrm.toml.tera");
+    c.open(&uri, LEAKY, 1);
+    let published = c.diagnostics_where(&uri, |p| {
+        p["diagnostics"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["code"] == "undefined-service"))
+    });
+    let text = published.to_string();
+    assert!(
+        text.contains("unknown-plugin") && text.contains("invalid-type"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN), "{text}");
+    c.shutdown();
 }

@@ -287,7 +287,11 @@ mod tests {
         crate::documents::fs::testing::mkfifo(&root.join("fifo"));
         let loader = Workspace::new().loader();
         for name in ["escape", "zero", "fifo"] {
-            assert_eq!(loader.load_within(&root.join(name), Some(root)), None, "{name}");
+            assert_eq!(
+                loader.load_within(&root.join(name), Some(root)),
+                None,
+                "{name}"
+            );
         }
     }
 
