@@ -199,3 +199,21 @@ fn secret_values_never_appear_in_any_output_format() {
     assert!(!text.contains(TOKEN), "{text}");
     c.shutdown();
 }
+
+#[test]
+fn terminal_escapes_in_source_lines_are_shown_not_sent() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    std::fs::write(
+        ws.join("t.clnrm.toml"),
+        "[meta]\nname = \"t\"\nversion = \"1\"\nbogus\x1b]0;pwned\x07 = \"\x1b[2J\x1b[31mred\"\n",
+    )
+    .unwrap();
+    let o = run(&ws, &["check", "t.clnrm.toml", "--color", "never"]);
+    let text = stdout(&o);
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(
+        text.contains(r#"bogus\u{1b}]0;pwned\u{7} = "\u{1b}[2J\u{1b}[31mred""#),
+        "{text}"
+    );
+}
