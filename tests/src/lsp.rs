@@ -31,9 +31,15 @@ impl LspClient {
 
     /// Start the executable at `bin` (e.g. the release build, for benchmarks).
     pub fn spawn_bin(bin: &std::path::Path, log: &str) -> Self {
+        Self::spawn_env(bin, log, &[])
+    }
+
+    /// Start the server with extra environment variables.
+    pub fn spawn_env(bin: &std::path::Path, log: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin)
             .arg("--stdio")
             .env("CLNRM_LSP_LOG", log)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

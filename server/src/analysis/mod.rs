@@ -8,7 +8,7 @@
 pub(crate) mod annotated;
 pub mod codes;
 mod diagnostic;
-mod environment;
+pub mod environment;
 mod key;
 pub mod rules;
 pub mod schema;
@@ -176,12 +176,21 @@ impl Analyzer {
 }
 
 /// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
+/// Every diagnostic leaves through here, so this is where secret values are masked.
 pub fn analyze_uncached(
     text: &str,
     kind: FileKind,
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
+    let mut analysis = pipeline(text, kind, deps, env);
+    for d in &mut analysis.diagnostics {
+        env.mask_diagnostic(d);
+    }
+    analysis
+}
+
+fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
     let mut analysis = Analysis {
         dependencies: deps,
         ..Analysis::default()

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, Origin, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
+use crate::documents::fs::MAX_READ_BYTES;
 
 /// One checked file: the text the positions refer to, and its findings sorted by position.
 #[derive(Debug, Clone)]
@@ -79,10 +80,15 @@ pub fn analyse_target(
     target: &Target,
     analyzer: &Analyzer,
 ) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
-    let bytes = std::fs::read(&target.path).map_err(|e| DiscoverError {
-        path: target.path.clone(),
-        message: discover::io_message(&e),
-    })?;
+    // A walk never yields links; a file named on the command line may be one, but it must
+    // still end at a regular file of bounded size (not a FIFO, not /dev/zero).
+    let bytes =
+        crate::documents::fs::read_bytes(&target.path, None, MAX_READ_BYTES).map_err(|e| {
+            DiscoverError {
+                path: target.path.clone(),
+                message: e.to_string(),
+            }
+        })?;
     let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
     Ok(analyse_bytes(
         &target.path,

@@ -8,7 +8,8 @@ use super::check::check_bytes;
 use super::output::{human_diagnostics, HumanOptions};
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Environment, Origin};
-use crate::documents::discover::{io_message, workspace_root};
+use crate::documents::discover::workspace_root;
+use crate::documents::fs::{read_bytes, MAX_READ_BYTES};
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -27,10 +28,10 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: RenderArgs, color: bool) -> ExitCode {
-    let bytes = match std::fs::read(&args.file) {
+    let bytes = match read_bytes(&args.file, None, MAX_READ_BYTES) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("clnrm-lsp: {}: {}", args.file.display(), io_message(&e));
+            eprintln!("clnrm-lsp: {}: {e}", args.file.display());
             return ExitCode::from(2);
         }
     };

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::documents::fs::{read_text, CONFIG_READ_BYTES};
+
 /// Where our project state lives, relative to the workspace root.
 pub const STATE_DIR: &str = ".clnrm";
 pub const CONFIG_FILE: &str = ".clnrm/config.toml";
@@ -153,7 +155,7 @@ impl Config {
     pub fn load(root: &Path) -> Loaded {
         let mut errors = Vec::new();
         let path = root.join(CONFIG_FILE);
-        let ours = match std::fs::read_to_string(&path) {
+        let ours = match read_text(&path, Some(root), CONFIG_READ_BYTES) {
             Ok(text) => match Self::parse(&text) {
                 Ok(c) => Some(c),
                 Err(message) => {
@@ -164,7 +166,7 @@ impl Config {
                     None
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => {
                 errors.push(ConfigError {
                     path: path.clone(),
@@ -174,7 +176,7 @@ impl Config {
             }
         };
         let mut config = ours.unwrap_or_default();
-        let cleanroom = std::fs::read_to_string(root.join(CLEANROOM_FILE))
+        let cleanroom = read_text(&root.join(CLEANROOM_FILE), Some(root), CONFIG_READ_BYTES)
             .ok()
             .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok());
         if let Some(doc) = cleanroom {

@@ -108,14 +108,7 @@ pub fn workspace_root(start: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-/// `No such file or directory (os error 2)` reads better without the errno suffix.
-pub(crate) fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
-}
+pub(crate) use super::fs::io_message;
 
 #[cfg(test)]
 mod tests {

@@ -34,14 +34,28 @@ pub use deps::{EMBEDDED_MACROS, EMBEDDED_MACROS_NAME};
 /// reads the disk. Returns `None` when the file does not exist or cannot be read.
 pub trait SourceLoader: Send + Sync {
     fn load(&self, path: &Path) -> Option<Arc<str>>;
+
+    /// Load a dependency that must resolve (through symlinks) inside `root`.
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let _ = root;
+        self.load(path)
+    }
 }
 
-/// Reads straight from the file system.
+/// Reads straight from the file system, through the one opener (regular files only,
+/// bounded, symlinks resolved before the workspace check).
 pub struct DiskLoader;
 
 impl SourceLoader for DiskLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
-        std::fs::read_to_string(path).ok().map(Into::into)
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let limit = crate::documents::fs::MAX_READ_BYTES;
+        crate::documents::fs::read_text(path, root, limit)
+            .ok()
+            .map(Into::into)
     }
 }
 
