@@ -14,7 +14,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct LspClient {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed by [`LspClient::close_stdin`].
+    stdin: Option<ChildStdin>,
     incoming: Receiver<Value>,
     /// Messages read but not yet consumed by a wait.
     pending: Vec<Value>,
@@ -62,7 +63,7 @@ impl LspClient {
         });
         Self {
             child,
-            stdin,
+            stdin: Some(stdin),
             incoming,
             pending: Vec::new(),
             next_id: 1,
@@ -87,8 +88,29 @@ impl LspClient {
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stdin.write_all(bytes);
-        let _ = self.stdin.flush();
+        if let Some(stdin) = &mut self.stdin {
+            let _ = stdin.write_all(bytes);
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Close the server's stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The server's exit code once it ends by itself (`None`: killed by a signal, or
+    /// still running after [`TIMEOUT`], then killed).
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
     }
 
     fn send(&mut self, msg: &Value) {
