@@ -20,6 +20,8 @@ pub struct LspClient {
     /// Messages read but not yet consumed by a wait.
     pending: Vec<Value>,
     next_id: i64,
+    /// Server-to-client requests are left for the test to answer ([`LspClient::answer`]).
+    pub hold_server_requests: bool,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
@@ -67,6 +69,7 @@ impl LspClient {
             incoming,
             pending: Vec::new(),
             next_id: 1,
+            hold_server_requests: false,
             stderr: log_buf,
         }
     }
@@ -92,6 +95,11 @@ impl LspClient {
             let _ = stdin.write_all(bytes);
             let _ = stdin.flush();
         }
+    }
+
+    /// Answer a server-to-client request held back by `hold_server_requests`.
+    pub fn answer(&mut self, id: &Value, result: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": result }));
     }
 
     /// Close the server's stdin (end of input).
@@ -163,7 +171,10 @@ impl LspClient {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.incoming.recv_timeout(left) {
                 Ok(msg) => {
-                    if msg.get("method").is_some() && msg.get("id").is_some() {
+                    if msg.get("method").is_some()
+                        && msg.get("id").is_some()
+                        && !self.hold_server_requests
+                    {
                         let id = msg["id"].clone();
                         self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
                     }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod bounds;
+pub use bounds::{check_text, clamp_jobs, is_config_file, max_jobs};
+
 /// Where our project state lives, relative to the workspace root.
 pub const STATE_DIR: &str = ".clnrm";
 pub const CONFIG_FILE: &str = ".clnrm/config.toml";
@@ -118,6 +121,7 @@ impl ExecutorConfig {
     pub fn workers(&self) -> usize {
         self.jobs
             .filter(|j| *j > 0)
+            .map(clamp_jobs)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
@@ -180,7 +184,10 @@ impl Config {
         if let Some(doc) = cleanroom {
             config.apply_cleanroom(&doc);
         }
-        Loaded { config, errors }
+        Loaded {
+            config: config.clamped(),
+            errors,
+        }
     }
 
     /// Parse our own file's text (unknown keys are errors: a typo must not pass silently).
@@ -217,7 +224,9 @@ impl Config {
     pub fn with_client_settings(&self, settings: &serde_json::Value) -> Result<Config, String> {
         let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
         merge_json(&mut base, settings);
-        serde_json::from_value(base).map_err(|e| e.to_string())
+        serde_json::from_value(base)
+            .map(Config::clamped)
+            .map_err(|e| e.to_string())
     }
 
     /// The cache directory, resolved against the workspace root.
