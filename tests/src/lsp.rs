@@ -15,11 +15,14 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct LspClient {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed by [`LspClient::close_stdin`].
+    stdin: Option<ChildStdin>,
     incoming: Receiver<Value>,
     /// Messages read but not yet consumed by a wait.
     pending: Vec<Value>,
     next_id: i64,
+    /// Server-to-client requests are left for the test to answer ([`LspClient::answer`]).
+    pub hold_server_requests: bool,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
@@ -69,10 +72,11 @@ impl LspClient {
         });
         Self {
             child,
-            stdin,
+            stdin: Some(stdin),
             incoming,
             pending: Vec::new(),
             next_id: 1,
+            hold_server_requests: false,
             stderr: log_buf,
         }
     }
@@ -100,8 +104,34 @@ impl LspClient {
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stdin.write_all(bytes);
-        let _ = self.stdin.flush();
+        if let Some(stdin) = &mut self.stdin {
+            let _ = stdin.write_all(bytes);
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Answer a server-to-client request held back by `hold_server_requests`.
+    pub fn answer(&mut self, id: &Value, result: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": result }));
+    }
+
+    /// Close the server's stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The server's exit code once it ends by itself (`None`: killed by a signal, or
+    /// still running after [`TIMEOUT`], then killed).
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
     }
 
     fn send(&mut self, msg: &Value) {
@@ -154,7 +184,10 @@ impl LspClient {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.incoming.recv_timeout(left) {
                 Ok(msg) => {
-                    if msg.get("method").is_some() && msg.get("id").is_some() {
+                    if msg.get("method").is_some()
+                        && msg.get("id").is_some()
+                        && !self.hold_server_requests
+                    {
                         let id = msg["id"].clone();
                         self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
                     }

@@ -43,6 +43,9 @@ pub enum FileKind {
     /// A test named `*.toml` (e.g. `*.clnrm.toml`): full pipeline, and since clnrm's `run`
     /// parses such a file as raw TOML, Tera statements outside strings are reported.
     RawTest,
+    /// A workspace's `.clnrm/config.toml`: checked against the configuration's own
+    /// schema and bounds, not as a test.
+    Config,
 }
 
 impl FileKind {
@@ -50,6 +53,9 @@ impl FileKind {
         let Some(name) = path.and_then(|p| p.file_name()).and_then(|n| n.to_str()) else {
             return FileKind::Test;
         };
+        if path.is_some_and(crate::config::is_config_file) {
+            return FileKind::Config;
+        }
         if name.ends_with(".tera") && !name.ends_with(".clnrm.toml.tera") {
             FileKind::TemplateLibrary
         } else if name.ends_with(".toml") {
@@ -205,6 +211,11 @@ fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment
                 MAX_ANALYSED_BYTES
             ),
         ));
+        return analysis;
+    }
+
+    if kind == FileKind::Config {
+        analysis.diagnostics = crate::config::check_text(text);
         return analysis;
     }
 

@@ -257,6 +257,9 @@ impl LanguageServer for Server {
         }
         if self.flags().configuration {
             self.fetch_settings();
+        } else {
+            // initializationOptions, if any, were all this client will say.
+            self.runs.settle_trust();
         }
         tracing::info!(roots = ?self.ws.roots(), encoding = ?self.ws.encoding(), "clnrm-lsp ready");
     }
@@ -307,8 +310,12 @@ impl LanguageServer for Server {
         let runnable = self
             .ws
             .path_of(uri.as_str())
-            .is_some_and(|p| FileKind::of(Some(&p)) != FileKind::TemplateLibrary);
-        if runnable && self.runs.settings().runs_on_save() {
+            .is_some_and(|p| matches!(FileKind::of(Some(&p)), FileKind::Test | FileKind::RawTest));
+        let settings = self.runs.settings();
+        if runnable && settings.run_on_save && !settings.trusted() {
+            tracing::info!("save of {uri} not run: {}", settings.refusal());
+        }
+        if runnable && settings.runs_on_save() {
             // Never block the handler: typing goes on while the plan is made.
             let ctx = self.run_context();
             tokio::spawn(async move {
@@ -426,10 +433,9 @@ impl LanguageServer for Server {
                     )))
                 }
             };
-            if !self.runs.settings().trusted() {
-                return Err(Error::invalid_params(
-                    "the workspace is not trusted: clnrm runs nothing in it",
-                ));
+            let settings = self.runs.settings();
+            if !settings.trusted() {
+                return Err(Error::invalid_params(settings.refusal()));
             }
             // A user's explicit run goes first and runs again even when a result is cached.
             let queued = self
@@ -739,12 +745,14 @@ impl Server {
                 section: Some("clnrm".into()),
             };
             match client.configuration(vec![item]).await {
-                Ok(values) => {
-                    if let Some(v) = values.into_iter().next().filter(|v| v.is_object()) {
-                        runs.set_settings(ClientSettings::from_json(&v));
-                    }
+                Ok(values) => match values.into_iter().next().filter(|v| v.is_object()) {
+                    Some(v) => runs.set_settings(ClientSettings::from_json(&v)),
+                    None => runs.settle_trust(),
+                },
+                Err(e) => {
+                    tracing::debug!("workspace/configuration: {e}");
+                    runs.settle_trust();
                 }
-                Err(e) => tracing::debug!("workspace/configuration: {e}"),
             }
         });
     }
