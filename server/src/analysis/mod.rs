@@ -7,6 +7,7 @@
 #[cfg(test)]
 pub(crate) mod annotated;
 pub mod codes;
+mod contain;
 mod diagnostic;
 pub mod environment;
 mod key;
@@ -183,18 +184,38 @@ impl Analyzer {
 
 /// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
 /// Every diagnostic leaves through here, so this is where secret values are masked.
+///
+/// It runs contained (see `contain`): a panic anywhere in it becomes a `render-error`
+/// diagnostic on the first line, and deep recursion has a stack sized for the limits.
 pub fn analyze_uncached(
     text: &str,
     kind: FileKind,
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
-    let mut analysis = pipeline(text, kind, deps, env);
+    let names = deps.clone();
+    let mut analysis = match contain::contained(|| pipeline(text, kind, deps, env)) {
+        Ok(analysis) => analysis,
+        Err(panic) => {
+            let line_end = text.find('\n').unwrap_or(text.len());
+            Analysis {
+                diagnostics: vec![Diagnostic::new(
+                    Code::RenderError,
+                    0..line_end,
+                    format!("analysis failed on an internal error ({panic}); please report this file"),
+                )],
+                dependencies: names,
+                ..Analysis::default()
+            }
+        }
+    };
     for d in &mut analysis.diagnostics {
         env.mask_diagnostic(d);
     }
     analysis
 }
+
+pub(crate) use contain::caught;
 
 fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
     let mut analysis = Analysis {

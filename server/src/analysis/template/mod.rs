@@ -9,15 +9,15 @@
 //! Modules: `scan` (Tera lexer), `syntax` (stage a), `marks` (source markers and the
 //! map), `parse` (cached piecewise parsing), `context` (variables), `functions` (clnrm's
 //! functions and filters, deterministic), `render` (stage b), `deps` (imports/includes),
-//! `recursion` (recursive macro guard), `compat` (`clnrm run` raw-TOML note).
+//! `limits` (bounds on every evaluation), `compat` (`clnrm run` raw-TOML note).
 
 mod compat;
 mod context;
 mod deps;
 mod functions;
+mod limits;
 mod marks;
 mod parse;
-mod recursion;
 mod render;
 mod scan;
 mod syntax;

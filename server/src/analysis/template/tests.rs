@@ -629,3 +629,171 @@ fn nesting_just_under_the_limit_is_checked_without_overflow() {
     let (_, d) = run(&broken, FileKind::Test, &Environment::empty());
     assert!(!d.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Bounds (issue 10): every case gives a diagnostic at its place, never a crash or a hang.
+// Through `analyze_uncached`, which contains the render as every face does.
+
+fn dep(name: &str, text: &str) -> Dependency {
+    Dependency {
+        name: name.into(),
+        path: None,
+        text: Some(text.into()),
+    }
+}
+
+fn bounded(text: &str, deps: Vec<Dependency>) -> Vec<Diagnostic> {
+    crate::analysis::analyze_uncached(text, FileKind::Test, deps, &Environment::empty())
+        .diagnostics
+}
+
+/// The one diagnostic with `code`, and the source text it covers.
+fn one<'t>(text: &'t str, d: &[Diagnostic], code: Code) -> (&'t str, String) {
+    let found: Vec<&Diagnostic> = d.iter().filter(|d| d.code == code).collect();
+    assert_eq!(found.len(), 1, "{code:?} in {d:?}");
+    (&text[found[0].range.clone()], found[0].message.clone())
+}
+
+#[test]
+fn includes_of_itself_stop_at_the_depth_limit() {
+    let text = "{% include \"self.clnrm.toml.tera\" %}\n";
+    let d = bounded(text, vec![dep("self.clnrm.toml.tera", text)]);
+    let (at, msg) = one(text, &d, Code::RecursionLimit);
+    assert_eq!(at, text.trim_end());
+    assert!(
+        msg.contains("self.clnrm.toml.tera → self.clnrm.toml.tera"),
+        "{msg}"
+    );
+
+    let missing = "{% include \"self.clnrm.toml.tera\" ignore missing %}\n";
+    let d = bounded(missing, vec![dep("self.clnrm.toml.tera", missing)]);
+    one(missing, &d, Code::RecursionLimit);
+
+    // A → B → A, named as a chain.
+    let a = "x = 1\n{% include \"b.tera\" %}\n";
+    let b = "{% include \"a.clnrm.toml.tera\" %}\n";
+    let d = bounded(a, vec![dep("b.tera", b), dep("a.clnrm.toml.tera", a)]);
+    let (at, msg) = one(a, &d, Code::RecursionLimit);
+    assert_eq!(at, "{% include \"b.tera\" %}");
+    assert!(msg.contains("b.tera → a.clnrm.toml.tera → b.tera"), "{msg}");
+}
+
+#[test]
+fn recursive_macros_stop_whatever_the_spelling() {
+    for call in ["self::m(n=n)", "self :: m(n=n)", "self\n:: m(n=n)", "self::m( n = n )"] {
+        let text = format!(
+            "{{% macro m(n) %}}{{{{ {call} }}}}{{% endmacro m %}}\nv = \"{{{{ self::m(n=1) }}}}\"\n"
+        );
+        let d = bounded(&text, Vec::new());
+        let (at, msg) = one(&text, &d, Code::RecursionLimit);
+        assert_eq!(at, "{{ self::m(n=1) }}", "{call}");
+        assert!(msg.contains("self::m → self::m"), "{msg}");
+    }
+    // Recursion that ends renders: the limit is on depth, not on recursion itself.
+    let countdown = "{% macro c(n) %}{{ n }}{% if n > 0 %}{{ self::c(n=n-1) }}{% endif %}{% endmacro c %}\nv = \"{{ self::c(n=10) }}\"\n";
+    let a = crate::analysis::analyze_uncached(
+        countdown,
+        FileKind::Test,
+        Vec::new(),
+        &Environment::empty(),
+    );
+    assert!(
+        a.diagnostics.iter().all(|d| d.code.as_str().contains('-')
+            && !matches!(d.code, Code::RecursionLimit | Code::RenderError)),
+        "{:?}",
+        a.diagnostics
+    );
+    assert!(a.rendered.unwrap().text.contains("109876543210"));
+}
+
+#[test]
+fn import_and_extends_cycles_are_reported_the_same_way_every_time() {
+    // Mutual recursion through an import alias written with a tab.
+    let l1 = "{% import \"l2.tera\"\tas b %}{% macro a() %}{{ b::b() }}{% endmacro %}";
+    let l2 = "{% import \"l1.tera\"\tas a %}{% macro b() %}{{ a::a() }}{% endmacro %}";
+    let text = "{% import \"l1.tera\"\tas x %}\nv = \"{{ x::a() }}\"\n";
+    let d = bounded(text, vec![dep("l1.tera", l1), dep("l2.tera", l2)]);
+    let (_, msg) = one(text, &d, Code::RecursionLimit);
+    assert!(msg.contains("l1.tera → l2.tera → l1.tera"), "{msg}");
+
+    let own = "{% extends \"t.clnrm.toml.tera\" %}\n";
+    let a = "{% extends \"b.tera\" %}\n";
+    let b = "{% extends \"a.clnrm.toml.tera\" %}\n";
+    // Tera's own walk follows hash-map order: repeat to catch the bad orders.
+    for _ in 0..16 {
+        let d = bounded(own, vec![dep("t.clnrm.toml.tera", own)]);
+        let (at, msg) = one(own, &d, Code::RecursionLimit);
+        assert_eq!(at, own.trim_end());
+        assert!(msg.contains("this file → t.clnrm.toml.tera → t.clnrm.toml.tera"));
+        let d = bounded(a, vec![dep("b.tera", b), dep("a.clnrm.toml.tera", a)]);
+        let (_, msg) = one(a, &d, Code::RecursionLimit);
+        assert!(msg.contains("b.tera → a.clnrm.toml.tera → b.tera"), "{msg}");
+    }
+}
+
+#[test]
+fn a_deeply_nested_included_file_is_refused() {
+    let deep = format!(
+        "{}x{}",
+        "{% if true %}".repeat(10_000),
+        "{% endif %}".repeat(10_000)
+    );
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
+    for inner in [deep, parens] {
+        let text = "{% include \"deep.tera\" %}\n";
+        let d = bounded(text, vec![dep("deep.tera", &inner)]);
+        let (at, msg) = one(text, &d, Code::RenderError);
+        assert_eq!(at, text.trim_end());
+        assert!(msg.contains("levels deep"), "{msg}");
+    }
+}
+
+#[test]
+fn loops_values_and_output_are_bounded() {
+    let hundred: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    let text = format!(
+        "{{% set a = [{}] %}}\n{{% for i in a %}}{{% for j in a %}}{{% for k in a %}}{{% for l in a %}}{{% for m in a %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}\n",
+        hundred.join(",")
+    );
+    one(&text, &bounded(&text, Vec::new()), Code::IterationLimit);
+
+    let doubling = format!(
+        "{{% set_global s = \"ab\" %}}\n{}",
+        "{% set_global s = s ~ s %}\n".repeat(40)
+    );
+    let (at, msg) = one(&doubling, &bounded(&doubling, Vec::new()), Code::ValueTooLarge);
+    assert_eq!(at, "{% set_global s = s ~ s %}");
+    assert!(msg.contains("variable `s`"), "{msg}");
+
+    let concat = format!(
+        "{{% set_global s = [1, 2] %}}\n{}",
+        "{% set_global s = s | concat(with=s) %}\n".repeat(40)
+    );
+    one(&concat, &bounded(&concat, Vec::new()), Code::ValueTooLarge);
+
+    // One filter call that multiplies its input.
+    let replace = format!(
+        "{{% set s = \"{}\" %}}\n{{% set t = s | replace(from=\"a\", to=s) %}}\n",
+        "a".repeat(2000)
+    );
+    one(&replace, &bounded(&replace, Vec::new()), Code::ValueTooLarge);
+
+    // Output made inside a macro (buffered by Tera) counts too.
+    let big = format!(
+        "{{% macro m() %}}{{% for i in range(end=60000) %}}{}{{% endfor %}}{{% endmacro m %}}\nv = \"{{{{ self::m() }}}}\"\n",
+        "x".repeat(300)
+    );
+    one(&big, &bounded(&big, Vec::new()), Code::OutputTooLarge);
+}
+
+#[test]
+fn tera_panics_become_render_errors_at_the_tag() {
+    for tag in ["{{ -9223372036854775808 % -1 }}", "{{ 1 + m::a() }}"] {
+        let text = format!("x = 1\n{tag}\n");
+        let (at, msg) = one(&text, &bounded(&text, Vec::new()), Code::RenderError);
+        assert_eq!(at, tag);
+        assert!(msg.contains("Tera failed internally"), "{msg}");
+    }
+    let text = "{{ é::m(\"x\") }}\n";
+    assert!(!bounded(text, Vec::new()).is_empty());
+}
