@@ -74,6 +74,8 @@ codes! {
     RunPassed => "run-passed", Information, "The scenario's last run passed (shown on its header).";
     RunFailed => "run-failed", Error, "The scenario's last run failed, timed out or could not start (shown on its header).";
     ExpectationUnmet => "expectation-unmet", Error, "An expectation was not met by the last run: what was expected and what was observed.";
+    // Engine limits, added later (last, so SARIF rule indices stay put).
+    TooManyDiagnostics => "too-many-diagnostics", Warning, "A file has more findings than are reported; only the first ones are shown.";
 }
 
 impl serde::Serialize for Code {

@@ -30,6 +30,10 @@ use crate::cache::{BoundedCache, CacheStats};
 /// must never stall on a pasted log file.
 pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
 
+/// Findings reported per file; the rest are counted in one `too-many-diagnostics` summary,
+/// so a generated or pasted file cannot produce megabytes of output.
+pub const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
+
 /// What a file is, which decides how much of the pipeline applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
@@ -180,6 +184,47 @@ pub fn analyze_uncached(
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
+    let mut analysis = run_pipeline(text, kind, deps, env);
+    cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE);
+    analysis
+}
+
+/// Keep the first `max` findings by position and replace the rest by one summary at the
+/// first one dropped.
+pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>, max: usize) {
+    if diagnostics.len() <= max {
+        return;
+    }
+    diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
+    let dropped = diagnostics.split_off(max);
+    let (mut errors, mut warnings, mut others) = (0, 0, 0);
+    for d in &dropped {
+        match d.severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+            Severity::Information | Severity::Hint => others += 1,
+        }
+    }
+    let at = dropped.first().map_or(0, |d| d.range.start);
+    let severity = if errors > 0 {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    diagnostics.push(
+        Diagnostic::new(
+            Code::TooManyDiagnostics,
+            at..at,
+            format!(
+                "{} more findings from here on are not shown ({errors} errors, {warnings} warnings, {others} notes): fix the ones above first",
+                dropped.len()
+            ),
+        )
+        .with_severity(severity),
+    );
+}
+
+fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
     let mut analysis = Analysis {
         dependencies: deps,
         ..Analysis::default()
@@ -246,4 +291,26 @@ pub fn analyze_uncached(
     }
     analysis.rendered = Some(Arc::new(rendered));
     analysis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_per_file_are_capped_with_a_summary() {
+        let text =
+            "[meta]\nname = \"t\"\nversion = \"1\"\n".to_string() + &"[[scenario]]\n".repeat(5000);
+        let a = analyze_uncached(&text, FileKind::Test, Vec::new(), &Environment::empty());
+        assert_eq!(a.diagnostics.len(), MAX_DIAGNOSTICS_PER_FILE + 1);
+        let last = a.diagnostics.last().unwrap();
+        assert_eq!(last.code, Code::TooManyDiagnostics);
+        assert!(last.is_error());
+        assert!(last.message.contains("more findings"), "{}", last.message);
+        // The kept ones are the first by position, the summary sits after them.
+        assert!(a.diagnostics[..MAX_DIAGNOSTICS_PER_FILE]
+            .windows(2)
+            .all(|w| w[0].range.start <= w[1].range.start));
+        assert!(last.range.start >= a.diagnostics[MAX_DIAGNOSTICS_PER_FILE - 1].range.start);
+    }
 }

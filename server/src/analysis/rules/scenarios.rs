@@ -195,9 +195,8 @@ fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut HashMap<String, S
         let d = Diagnostic::new(
             Code::DuplicateName,
             ctx.value(&p),
-            format!("another {what} is already named `{n}`: results and reports will be ambiguous"),
+            format!("another {what} is already named `{n}`: results and baselines are stored by name, so one would overwrite the other; rename one"),
         )
-        .with_severity(Severity::Warning)
         .with_related(ctx.value(first), "first defined here");
         ctx.push(d);
     } else {
@@ -280,6 +279,7 @@ mod tests {
         let text = "[test.metadata]\nname = \"t\"\n[[steps]]\nname = \"a\"\ncommand = []\n[[steps]]\nname = \"a\"\ncommand = [\"x\"]\nexpected_output_regex = \"(oops\"\n[[steps]]\nname = \" \"\ncommand = [\"x\"]\n";
         let dup = with_code(text, Code::DuplicateName);
         assert_eq!(dup.len(), 1);
+        assert!(dup[0].1.is_error(), "results are stored by name");
         assert_eq!(dup[0].1.related[0].message, "first defined here");
         assert!(dup[0].1.range.start > dup[0].1.related[0].range.start);
         let empty: Vec<_> = with_code(text, Code::EmptyValue)
