@@ -60,6 +60,22 @@ impl FileKind {
             FileKind::Test
         }
     }
+
+    /// The kind of a file the user named explicitly (`check FILE`): a `*.toml.tera` is a
+    /// test whatever the rest of its name, as the user asked for it, except a `_`-prefixed
+    /// partial (clnrm's `_macros.toml.tera` convention), which stays a library.
+    pub fn of_named(path: &Path) -> Self {
+        let kind = Self::of(Some(path));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if kind == FileKind::TemplateLibrary
+            && name.ends_with(".toml.tera")
+            && !name.starts_with('_')
+        {
+            FileKind::Test
+        } else {
+            kind
+        }
+    }
 }
 
 /// Where a document lives: decides which templates it may import or include.
@@ -69,6 +85,9 @@ pub struct Origin<'a> {
     pub path: Option<&'a Path>,
     /// The workspace root; templates outside it are never read.
     pub workspace_root: Option<&'a Path>,
+    /// What the file is, when the caller knows better than its name (a file named on the
+    /// command line); `None`: [`FileKind::of`] its path.
+    pub kind: Option<FileKind>,
 }
 
 /// The result of analysing one text. Shared by content hash, so it must not depend on
@@ -148,7 +167,7 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
-        let kind = FileKind::of(origin.path);
+        let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
         let deps = template::collect_dependencies(text, origin, loader);
         let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
         if let Some(hit) = self.cache.get(&key) {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::check::check_bytes;
 use super::output::{human_diagnostics, HumanOptions};
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analyzer, Environment, Origin};
+use crate::analysis::{Analyzer, Environment, FileKind, Origin};
 use crate::documents::discover::{io_message, workspace_root};
 
 #[derive(Debug, clap::Args)]
@@ -45,6 +45,7 @@ pub fn run(args: RenderArgs, color: bool) -> ExitCode {
         Origin {
             path: Some(&abs),
             workspace_root: Some(&root),
+            kind: Some(FileKind::of_named(&abs)),
         },
         &DiskLoader,
     );

@@ -673,6 +673,7 @@ impl LanguageServer for Server {
                             Origin {
                                 path: Some(&path),
                                 workspace_root: Some(root),
+                                kind: None,
                             },
                             &loader,
                         );

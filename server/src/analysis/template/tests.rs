@@ -350,6 +350,7 @@ fn analyse_corpus(rel: &str) -> (String, Option<Rendered>, Vec<Diagnostic>) {
     let origin = Origin {
         path: Some(&path),
         workspace_root: Some(Path::new(CORPUS)),
+        kind: None,
     };
     let deps = collect_dependencies(&text, origin, &Disk);
     let mut d = Vec::new();
