@@ -138,6 +138,7 @@ pub fn render(
     let first_new = diags.len();
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
+        diags.extend(compat::step_command_vars(text, &scan));
     }
     let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));

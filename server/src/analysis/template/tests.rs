@@ -290,7 +290,7 @@ fn libraries_are_only_syntax_checked() {
 }
 
 #[test]
-fn raw_toml_tests_get_one_run_compat_note() {
+fn raw_toml_tests_get_one_run_compat_error() {
     let text = "[meta]\nname = \"x\"\n{% if true %}\n[a]\n{% endif %}\n";
     let (r, d) = run(text, FileKind::RawTest, &Environment::empty());
     assert!(r.is_some());
