@@ -147,16 +147,16 @@ fn corpus_verdicts() {
             .map(|d| d.code.as_str())
             .collect();
         let index = LineIndex::new(&text);
+        // An error's own line, or where it says the parser reports it (related), when we
+        // point at the cause (an unclosed string on the line before).
         let error_lines: BTreeSet<usize> = analysis
             .diagnostics
             .iter()
             .filter(|d| d.is_error())
-            .map(|d| {
-                index
-                    .line_col(&text, d.range.start, PositionEncoding::Utf8)
-                    .line as usize
-                    + 1
+            .flat_map(|d| {
+                std::iter::once(d.range.start).chain(d.related.iter().map(|r| r.range.start))
             })
+            .map(|at| index.line_col(&text, at, PositionEncoding::Utf8).line as usize + 1)
             .collect();
         snapshot.insert(
             rel.clone(),

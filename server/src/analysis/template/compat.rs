@@ -212,6 +212,12 @@ fn resolves(context: &Map<String, Value>, path: &str) -> bool {
     true
 }
 
+/// Whether byte `at` of `text` is inside a TOML comment (strings taken into account).
+pub fn in_toml_comment(text: &str, at: usize) -> bool {
+    text.get(..at)
+        .is_some_and(|before| advance(before, State::Code) == State::Comment)
+}
+
 fn advance(s: &str, mut state: State) -> State {
     let b = s.as_bytes();
     let mut i = 0;

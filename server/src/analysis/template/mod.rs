@@ -14,6 +14,7 @@
 mod compat;
 mod context;
 mod deps;
+mod explain;
 mod functions;
 mod marks;
 mod parse;
@@ -98,6 +99,19 @@ pub fn collect_dependencies(
 /// the rendered text with its source map, only when the real render succeeded. A template
 /// library is only syntax-checked.
 pub fn render(
+    text: &str,
+    kind: FileKind,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
+    let first_new = diags.len();
+    let rendered = check_and_render(text, kind, deps, env, diags);
+    explain::explain(text, &mut diags[first_new..]);
+    rendered
+}
+
+fn check_and_render(
     text: &str,
     kind: FileKind,
     deps: &[Dependency],
