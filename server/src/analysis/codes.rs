@@ -82,6 +82,8 @@ codes! {
     // Workspace configuration (`.clnrm/config.toml`).
     ConfigInvalid => "config-invalid", Error, "`.clnrm/config.toml` cannot be used (syntax, unknown key, wrong type): the defaults apply.";
     ConfigOutOfRange => "config-out-of-range", Warning, "A `.clnrm/config.toml` value is outside its bound (e.g. `jobs` over 4 per CPU) and the bound is used.";
+    // Engine limits, added later (last, so SARIF rule indices stay put).
+    TooManyDiagnostics => "too-many-diagnostics", Warning, "A file has more findings than are reported; only the first ones are shown.";
 }
 
 impl serde::Serialize for Code {

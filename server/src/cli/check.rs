@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, Origin, Severity};
+use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, FileKind, Origin, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
 use crate::documents::fs::MAX_READ_BYTES;
 
@@ -90,16 +90,18 @@ pub fn analyse_target(
             }
         })?;
     let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
+    let kind = target.explicit.then(|| FileKind::of_named(&target.path));
     Ok(analyse_bytes(
         &target.path,
         &abs,
         &target.root,
         bytes,
+        kind,
         analyzer,
     ))
 }
 
-/// Analyse one file's bytes. Invalid UTF-8 is reported at the first bad byte and the rest
+/// Analyse the bytes of a file the user named. Invalid UTF-8 is reported at the first bad byte and the rest
 /// is still analysed (lossily decoded), so one stray byte does not hide other problems.
 pub fn check_bytes(
     display_path: &Path,
@@ -108,7 +110,8 @@ pub fn check_bytes(
     bytes: Vec<u8>,
     analyzer: &Analyzer,
 ) -> FileReport {
-    analyse_bytes(display_path, abs_path, root, bytes, analyzer).0
+    let kind = FileKind::of_named(abs_path);
+    analyse_bytes(display_path, abs_path, root, bytes, Some(kind), analyzer).0
 }
 
 fn analyse_bytes(
@@ -116,6 +119,7 @@ fn analyse_bytes(
     abs_path: &Path,
     root: &Path,
     bytes: Vec<u8>,
+    kind: Option<FileKind>,
     analyzer: &Analyzer,
 ) -> (FileReport, Arc<Analysis>) {
     let (text, encoding) = match String::from_utf8(bytes) {
@@ -134,6 +138,7 @@ fn analyse_bytes(
     let origin = Origin {
         path: Some(abs_path),
         workspace_root: Some(root),
+        kind,
     };
     let analysis = analyzer.analyze(&text, origin, &DiskLoader);
     let mut diagnostics: Vec<Diagnostic> = encoding.into_iter().collect();
@@ -166,6 +171,30 @@ mod tests {
             .unwrap();
         assert_eq!(d.range, 16..16);
         assert!(report.text.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let file = dir.path().join("suite.toml.tera");
+        std::fs::write(&file, "[meta]\nname = \"{{ svc }}\"\n").unwrap();
+        let analyzer = Analyzer::new(Environment::empty());
+        let named = check_paths(std::slice::from_ref(&file), &analyzer);
+        let codes: Vec<_> = named.files[0].diagnostics.iter().map(|d| d.code).collect();
+        assert!(codes.contains(&Code::NoTests), "{codes:?}");
+        // A walk never picks it up; a `_` partial named explicitly stays a library.
+        assert!(check_paths(&[dir.path().to_path_buf()], &analyzer)
+            .files
+            .is_empty());
+        let partial = dir.path().join("_macros.toml.tera");
+        std::fs::write(&partial, "{% macro m() %}x{% endmacro m %}\n").unwrap();
+        let lib = check_paths(&[partial], &analyzer);
+        assert!(
+            lib.files[0].diagnostics.is_empty(),
+            "{:?}",
+            lib.files[0].diagnostics
+        );
     }
 
     #[test]

@@ -255,6 +255,7 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
     let origin = Origin {
         path: Some(&file),
         workspace_root: Some(&root),
+        kind: None,
     };
     let analysis = analyzer.analyze(&text, origin, &DiskLoader);
     let Ok(model) = crate::runs::plan::model(&analysis) else {

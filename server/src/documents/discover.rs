@@ -10,6 +10,8 @@ pub struct Target {
     pub path: PathBuf,
     /// Absolute workspace root (templates outside it are never read).
     pub root: PathBuf,
+    /// Named on the command line (not found by a walk): checked whatever its name.
+    pub explicit: bool,
 }
 
 /// A problem that makes `check` exit 2: a path that does not exist, or a walk error.
@@ -54,6 +56,7 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
             targets.push(Target {
                 path: arg.clone(),
                 root: workspace_root(&start),
+                explicit: true,
             });
         }
     }
@@ -83,6 +86,7 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
                     targets.push(Target {
                         path,
                         root: root.to_path_buf(),
+                        explicit: false,
                     });
                 }
             }

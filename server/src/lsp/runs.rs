@@ -334,6 +334,7 @@ impl RunContext {
                 let origin = Origin {
                     path: Some(&path),
                     workspace_root: Some(&root),
+                    kind: None,
                 };
                 Ok(analyzer.analyze(&text, origin, &loader))
             })

@@ -679,6 +679,7 @@ impl LanguageServer for Server {
                             Origin {
                                 path: Some(&path),
                                 workspace_root: Some(root),
+                                kind: None,
                             },
                             &loader,
                         );

@@ -195,9 +195,8 @@ fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut HashMap<String, S
         let d = Diagnostic::new(
             Code::DuplicateName,
             ctx.value(&p),
-            format!("another {what} is already named `{n}`: results and reports will be ambiguous"),
+            format!("another {what} is already named `{n}`: results and baselines are stored by name, so one would overwrite the other; rename one"),
         )
-        .with_severity(Severity::Warning)
         .with_related(ctx.value(first), "first defined here");
         ctx.push(d);
     } else {
@@ -322,7 +321,7 @@ mod tests {
             #           ^^ error[empty-value]
             [[steps]]
               name = "a"
-            #        ^^^ warning[duplicate-name]
+            #        ^^^ error[duplicate-name]
             command = ["x"]
               expected_output_regex = "(oops"
             #                         ^^^^^^^ error[invalid-regex]: unclosed

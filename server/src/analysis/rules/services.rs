@@ -121,18 +121,14 @@ fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
     let image_ptr = format!("{base}/image");
     match ctx.str_at(&image_ptr).map(str::to_string) {
         None if !ctx.has(&image_ptr) => {
-            let generic = plugin_name == "generic_container";
-            let message = if generic {
-                format!("service `{id}` has no `image`: clnrm requires one for generic_container")
+            // validate() demands an image for every plugin but network_service and ollama,
+            // even surrealdb/tgi/vllm which ignore it: `run` refuses to load the file.
+            let message = if plugin_name == "generic_container" {
+                format!("service `{id}` has no `image`: clnrm's loader requires one for generic_container (add `image = \"…\"`)")
             } else {
-                format!("service `{id}` has no `image`: clnrm's validate() requires one even for plugin `{plugin_name}`, which ignores it")
+                format!("service `{id}` has no `image`: clnrm's loader rejects the file (\"Service image is required\") even for plugin `{plugin_name}`, which ignores it; add `image = \"…\"`")
             };
-            let severity = if generic {
-                Severity::Error
-            } else {
-                Severity::Warning
-            };
-            ctx.report_as(Code::MissingKey, severity, ctx.key(base), message);
+            ctx.report(Code::MissingKey, ctx.key(base), message);
         }
         Some(image) if is_blank(&image) => {
             ctx.report(
@@ -282,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_image_error_for_generic_warning_otherwise() {
+    fn missing_image_is_an_error_except_for_network_service_and_ollama() {
         let text = format!(
             "{META}{}",
             fixture(
@@ -291,7 +287,7 @@ mod tests {
                 #          ^^^ error[missing-key]
                 ports = [8080]
                   [service.db]
-                #          ^^ warning[missing-key]
+                #          ^^ error[missing-key]: Service image is required
                 plugin = "surrealdb"
                 [service.ai]
                 plugin = "ollama"

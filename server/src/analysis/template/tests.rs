@@ -137,7 +137,7 @@ fn macros_of_other_files_map_to_the_call() {
 }
 
 #[test]
-fn every_undefined_variable_is_reported_at_its_uses() {
+fn each_undefined_variable_is_reported_once_with_its_other_uses_related() {
     let text = "a = \"{{ foo }}\"\nb = {{ bar }}\nc = \"{{ foo }}\"\nd = \"{{ baz | default(value=1) }}\"\ne = \"{{ vars.nope }}\"\n";
     let (r, d) = run(text, FileKind::Test, &Environment::empty());
     assert!(r.is_none());
@@ -147,12 +147,18 @@ fn every_undefined_variable_is_reported_at_its_uses() {
         [
             ("foo", Code::UndefinedVariable),
             ("bar", Code::UndefinedVariable),
-            ("foo", Code::UndefinedVariable),
             ("vars.nope", Code::UndefinedVariable),
         ]
     );
     assert_eq!(d[0].range.start, text.find("foo").unwrap());
-    assert_eq!(d[2].range.start, text.rfind("foo").unwrap());
+    assert!(d[0].message.contains("(used 2 times)"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("add `foo = \"…\"` under [vars]"),
+        "{}",
+        d[0].message
+    );
+    assert_eq!(d[0].related.len(), 1);
+    assert_eq!(d[0].related[0].range.start, text.rfind("foo").unwrap());
 }
 
 #[test]
@@ -284,7 +290,7 @@ fn libraries_are_only_syntax_checked() {
 }
 
 #[test]
-fn raw_toml_tests_get_one_run_compat_note() {
+fn raw_toml_tests_get_one_run_compat_error() {
     let text = "[meta]\nname = \"x\"\n{% if true %}\n[a]\n{% endif %}\n";
     let (r, d) = run(text, FileKind::RawTest, &Environment::empty());
     assert!(r.is_some());
@@ -350,6 +356,7 @@ fn analyse_corpus(rel: &str) -> (String, Option<Rendered>, Vec<Diagnostic>) {
     let origin = Origin {
         path: Some(&path),
         workspace_root: Some(Path::new(CORPUS)),
+        kind: None,
     };
     let deps = collect_dependencies(&text, origin, &Disk);
     let mut d = Vec::new();
