@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
-use crate::workspace::{analyse_file, FileReport};
+use crate::workspace::{analyse_target, FileReport};
 
 /// Everything `check` found: reports in path order, and the problems that make it exit 2.
 #[derive(Debug, Default)]
@@ -60,22 +60,51 @@ pub fn check_paths(paths: &[PathBuf], analyzer: &Analyzer) -> CheckOutcome {
 }
 
 fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {
-    analyse_file(&target.path, &target.root, analyzer, &DiskLoader).map(|(report, _)| report)
+    analyse_target(target, analyzer, &DiskLoader).map(|(report, _)| report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::Environment;
-    use crate::workspace::file::analyse_bytes;
+    use crate::analysis::{Code, Environment};
+    use crate::workspace::file::{analyse_bytes, FileBytes};
     use std::path::Path;
+
+    #[test]
+    fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let file = dir.path().join("suite.toml.tera");
+        std::fs::write(&file, "[meta]\nname = \"{{ svc }}\"\n").unwrap();
+        let analyzer = Analyzer::new(Environment::empty());
+        let named = check_paths(std::slice::from_ref(&file), &analyzer);
+        let codes: Vec<_> = named.files[0].diagnostics.iter().map(|d| d.code).collect();
+        assert!(codes.contains(&Code::NoTests), "{codes:?}");
+        // A walk never picks it up; a `_` partial named explicitly stays a library.
+        assert!(check_paths(&[dir.path().to_path_buf()], &analyzer)
+            .files
+            .is_empty());
+        let partial = dir.path().join("_macros.toml.tera");
+        std::fs::write(&partial, "{% macro m() %}x{% endmacro m %}\n").unwrap();
+        let lib = check_paths(&[partial], &analyzer);
+        assert!(
+            lib.files[0].diagnostics.is_empty(),
+            "{:?}",
+            lib.files[0].diagnostics
+        );
+    }
 
     #[test]
     fn summary_counts_by_severity() {
         let analyzer = Analyzer::new(Environment::empty());
         let p = Path::new("x.clnrm.toml");
-        let bytes = b"a = = 1\n".to_vec();
-        let (report, _) = analyse_bytes(p, p, Path::new("."), bytes, &analyzer, &DiskLoader);
+        let file = FileBytes {
+            display_path: p,
+            abs_path: p,
+            root: Path::new("."),
+            kind: None,
+        };
+        let (report, _) = analyse_bytes(&file, b"a = = 1\n".to_vec(), &analyzer, &DiskLoader);
         let outcome = CheckOutcome {
             files: vec![report],
             errors: Vec::new(),

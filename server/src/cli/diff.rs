@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Environment, Origin};
+use crate::documents::fs::MAX_READ_BYTES;
 use crate::traces::{
     self, baseline, render_text, DiffSettings, RenderOptions, ScenarioState, TraceDiff,
 };
@@ -233,7 +234,7 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
         Ok(f) => f,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
-    let text = match std::fs::read_to_string(&file) {
+    let text = match crate::documents::fs::read_text(&file, None, MAX_READ_BYTES) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
@@ -249,6 +250,7 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
     let origin = Origin {
         path: Some(&file),
         workspace_root: Some(&root),
+        kind: None,
     };
     let analysis = analyzer.analyze(&text, origin, &DiskLoader);
     let Ok(model) = crate::runs::plan::model(&analysis) else {
@@ -319,12 +321,7 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
                 report["error"] = json!(e.to_string());
                 human.push_str(&format!("error: {e}\n"));
                 // A malformed baseline may be replaced on request; nothing else is.
-                if args.update_baseline
-                    && matches!(
-                        e,
-                        traces::BaselineError::Syntax { .. } | traces::BaselineError::Shape { .. }
-                    )
-                {
+                if args.update_baseline && e.is_malformed() {
                     record = true;
                 } else {
                     outcome.error = true;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use super::output::{human_diagnostics, HumanOptions};
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analyzer, Environment};
+use crate::analysis::{Analyzer, Environment, FileKind};
 use crate::workspace::{analyse_file, root_of_file};
 
 #[derive(Debug, clap::Args)]
@@ -30,14 +30,16 @@ pub fn run(args: RenderArgs, color: bool) -> ExitCode {
     let analyzer = Analyzer::new(env);
     let abs = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
     let root = root_of_file(&abs, &[]);
-    // Encoding problems are reported like `check` does; the render itself uses the text.
-    let (report, analysis) = match analyse_file(&args.file, &root, &analyzer, &DiskLoader) {
-        Ok(found) => found,
-        Err(e) => {
-            eprintln!("clnrm-lsp: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // Read and analysed as `check` does a named file (encoding problems included).
+    let kind = Some(FileKind::of_named(&abs));
+    let (report, analysis) =
+        match analyse_file(&args.file, &root, kind, None, &analyzer, &DiskLoader) {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("clnrm-lsp: {e}");
+                return ExitCode::from(2);
+            }
+        };
     match &analysis.rendered {
         Some(rendered) => {
             let mut stdout = std::io::stdout().lock();

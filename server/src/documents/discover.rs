@@ -12,6 +12,8 @@ pub struct Target {
     pub path: PathBuf,
     /// Absolute workspace root (templates outside it are never read).
     pub root: PathBuf,
+    /// Named on the command line (not found by a walk): checked whatever its name.
+    pub explicit: bool,
 }
 
 /// A problem that makes `check` exit 2: a path that does not exist, or a walk error.
@@ -56,6 +58,7 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
             targets.push(Target {
                 path: arg.clone(),
                 root: find_root(&start),
+                explicit: true,
             });
         }
     }
@@ -85,6 +88,7 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
                     targets.push(Target {
                         path,
                         root: root.to_path_buf(),
+                        explicit: false,
                     });
                 }
             }
@@ -96,14 +100,7 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
     }
 }
 
-/// `No such file or directory (os error 2)` reads better without the errno suffix.
-pub fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
-}
+pub use super::fs::io_message;
 
 #[cfg(test)]
 mod tests {

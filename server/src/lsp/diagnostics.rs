@@ -158,6 +158,7 @@ impl Scheduler {
                 let origin = Origin {
                     path: path.as_deref(),
                     workspace_root: root.as_deref(),
+                    kind: None,
                 };
                 analyzer.analyze_with_info(&text, origin, &loader)
             })

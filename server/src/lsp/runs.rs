@@ -48,12 +48,21 @@ impl Runs {
     /// on next use.
     pub fn set_settings(&self, s: ClientSettings) {
         if let Some(n) = s.workers() {
-            self.runner.executor().set_workers(n);
+            self.runner
+                .executor()
+                .set_workers(crate::config::clamp_jobs(n));
         }
         let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
         *current = current.clone().then(s);
         drop(current);
         self.projects.clear();
+    }
+
+    /// The client will not tell its trust (no initializationOptions, no configuration
+    /// support, or an empty reply): it is known now, as "not untrusted".
+    pub fn settle_trust(&self) {
+        let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        *current = current.clone().known();
     }
 
     /// A configuration file changed on disk.
@@ -347,7 +356,9 @@ impl RunContext {
         let path = path.to_path_buf();
         let found = self
             .pool
-            .run(move || crate::workspace::analyse_file(&path, &root, &analyzer, &loader))
+            .run(move || {
+                crate::workspace::analyse_file(&path, &root, None, Some(&root), &analyzer, &loader)
+            })
             .await
             .map_err(|e| StartError::from(e.to_string()))?;
         let (report, analysis) = found.map_err(|e| StartError::from(e.to_string()))?;

@@ -167,12 +167,14 @@ impl Session {
                 section: Some("clnrm".into()),
             };
             match client.configuration(vec![item]).await {
-                Ok(values) => {
-                    if let Some(v) = values.into_iter().next().filter(|v| v.is_object()) {
-                        runs.set_settings(ClientSettings::from_json(&v));
-                    }
+                Ok(values) => match values.into_iter().next().filter(|v| v.is_object()) {
+                    Some(v) => runs.set_settings(ClientSettings::from_json(&v)),
+                    None => runs.settle_trust(),
+                },
+                Err(e) => {
+                    tracing::debug!("workspace/configuration: {e}");
+                    runs.settle_trust();
                 }
-                Err(e) => tracing::debug!("workspace/configuration: {e}"),
             }
         });
     }

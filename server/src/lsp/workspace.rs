@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
 
+use crate::analysis::template::DiskLoader;
 use crate::analysis::{Dependency, SourceLoader};
 use crate::documents::{Document, DocumentStore, PositionEncoding};
 
@@ -132,11 +133,15 @@ pub struct OverlayLoader {
 
 impl SourceLoader for OverlayLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
         let uri = self.open_paths.get(&normalize(path)).map(|u| u.clone());
         if let Some(doc) = uri.and_then(|uri| self.documents.get(&uri)) {
             return Some(doc.text);
         }
-        std::fs::read_to_string(path).ok().map(Into::into)
+        DiskLoader.load_within(path, root)
     }
 }
 
@@ -259,6 +264,25 @@ mod tests {
         ws.close("file:///part");
         assert_eq!(loader.load(&part).as_deref(), Some("on disk"));
         assert_eq!(loader.load(&dir.path().join("missing")), None);
+    }
+
+    #[test]
+    fn disk_reads_stay_in_the_workspace_and_skip_special_files() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("escape")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero")).unwrap();
+        crate::documents::fs::testing::mkfifo(&root.join("fifo"));
+        let loader = Workspace::new().loader();
+        for name in ["escape", "zero", "fifo"] {
+            assert_eq!(
+                loader.load_within(&root.join(name), Some(root)),
+                None,
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, Origin, SourceLoader};
-use crate::documents::discover::{io_message, DiscoverError};
+use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, FileKind, Origin, SourceLoader};
+use crate::documents::discover::{DiscoverError, Target};
+use crate::documents::fs::{read_bytes, MAX_READ_BYTES};
 
 /// One analysed file: the text the positions refer to, and its findings sorted by position.
 #[derive(Debug, Clone)]
@@ -24,42 +25,64 @@ impl FileReport {
     }
 }
 
-/// Read `path` (shown as `display_path`) and analyse it with includes read through
-/// `loader`: its report, and the analysis it came from (what runs are planned from).
-pub fn analyse_file(
-    display_path: &Path,
-    root: &Path,
+/// Read and analyse one discovered target (what `check` and `run` do with each file).
+pub fn analyse_target(
+    target: &Target,
     analyzer: &Analyzer,
     loader: &dyn SourceLoader,
 ) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
-    let bytes = std::fs::read(display_path).map_err(|e| DiscoverError {
+    // A file the user named is what they say it is, whatever its name.
+    let kind = target.explicit.then(|| FileKind::of_named(&target.path));
+    analyse_file(&target.path, &target.root, kind, None, analyzer, loader)
+}
+
+/// Read `path` (shown as `display_path`; a regular file of bounded size, inside `within`
+/// when given) and analyse it with includes read through `loader`: its report, and the
+/// analysis it came from (what runs are planned from).
+pub fn analyse_file(
+    display_path: &Path,
+    root: &Path,
+    kind: Option<FileKind>,
+    within: Option<&Path>,
+    analyzer: &Analyzer,
+    loader: &dyn SourceLoader,
+) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
+    let bytes = read_bytes(display_path, within, MAX_READ_BYTES).map_err(|e| DiscoverError {
         path: display_path.to_path_buf(),
-        message: io_message(&e),
+        message: e.to_string(),
     })?;
     let abs = std::path::absolute(display_path).unwrap_or_else(|_| display_path.to_path_buf());
-    Ok(analyse_bytes(
+    let file = FileBytes {
         display_path,
-        &abs,
+        abs_path: &abs,
         root,
-        bytes,
-        analyzer,
-        loader,
-    ))
+        kind,
+    };
+    Ok(analyse_bytes(&file, bytes, analyzer, loader))
+}
+
+/// Where a file's bytes came from, for [`analyse_bytes`].
+pub struct FileBytes<'a> {
+    /// The path as the user will see it.
+    pub display_path: &'a Path,
+    pub abs_path: &'a Path,
+    pub root: &'a Path,
+    /// What the file is when the caller knows better than its name.
+    pub kind: Option<FileKind>,
 }
 
 /// Analyse one file's bytes (see [`analyse_file`]).
 pub fn analyse_bytes(
-    display_path: &Path,
-    abs_path: &Path,
-    root: &Path,
+    file: &FileBytes<'_>,
     bytes: Vec<u8>,
     analyzer: &Analyzer,
     loader: &dyn SourceLoader,
 ) -> (FileReport, Arc<Analysis>) {
     let (text, encoding) = decode(bytes);
     let origin = Origin {
-        path: Some(abs_path),
-        workspace_root: Some(root),
+        path: Some(file.abs_path),
+        workspace_root: Some(file.root),
+        kind: file.kind,
     };
     let analysis = analyzer.analyze(&text, origin, loader);
     let mut diagnostics: Vec<Diagnostic> = encoding.into_iter().collect();
@@ -67,7 +90,7 @@ pub fn analyse_bytes(
     // Stable: equal positions keep pipeline order.
     diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
     let report = FileReport {
-        path: display_path.to_path_buf(),
+        path: file.display_path.to_path_buf(),
         text,
         diagnostics,
     };
@@ -101,7 +124,13 @@ mod tests {
     fn report(bytes: &[u8]) -> FileReport {
         let analyzer = Analyzer::new(Environment::empty());
         let p = Path::new("x.clnrm.toml");
-        analyse_bytes(p, p, Path::new("."), bytes.to_vec(), &analyzer, &DiskLoader).0
+        let file = FileBytes {
+            display_path: p,
+            abs_path: p,
+            root: Path::new("."),
+            kind: None,
+        };
+        analyse_bytes(&file, bytes.to_vec(), &analyzer, &DiskLoader).0
     }
 
     #[test]
@@ -123,6 +152,8 @@ mod tests {
         let e = analyse_file(
             Path::new("/nonexistent/x.clnrm.toml"),
             Path::new("/"),
+            None,
+            None,
             &analyzer,
             &DiskLoader,
         )

@@ -7,5 +7,5 @@ pub mod root;
 pub mod symbols;
 
 pub use changes::{classify, ChangeKind};
-pub use file::{analyse_file, FileReport};
+pub use file::{analyse_file, analyse_target, FileReport};
 pub use root::{find_root, root_of_file};

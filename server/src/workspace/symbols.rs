@@ -33,6 +33,7 @@ pub fn workspace_symbols(
             let origin = Origin {
                 path: Some(&path),
                 workspace_root: Some(root),
+                kind: None,
             };
             let analysis = analyzer.analyze(&text, origin, loader);
             let all = document_symbols(&analysis);

@@ -18,7 +18,7 @@ use crate::runs::project::Project;
 use crate::runs::queue::Priority;
 use crate::runs::result::RunResult;
 use crate::runs::runner::{BatchOptions, RunEvent, Runner};
-use crate::workspace::{analyse_file, FileReport};
+use crate::workspace::{analyse_target, FileReport};
 
 /// Options of a session, from the arguments.
 #[derive(Debug, Clone)]
@@ -108,12 +108,7 @@ impl Session {
         let start = Instant::now();
         let analysed: Vec<_> = targets
             .par_iter()
-            .map(|t| {
-                (
-                    t,
-                    analyse_file(&t.path, &t.root, &self.analyzer, &DiskLoader),
-                )
-            })
+            .map(|t| (t, analyse_target(t, &self.analyzer, &DiskLoader)))
             .collect();
         let mut prepared: Vec<Prepared> = analysed
             .into_iter()

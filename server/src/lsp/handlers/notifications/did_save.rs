@@ -14,8 +14,12 @@ pub(crate) fn run(session: &Session, params: lsp::DidSaveTextDocumentParams) {
     let runnable = session
         .ws
         .path_of(uri.as_str())
-        .is_some_and(|p| FileKind::of(Some(&p)) != FileKind::TemplateLibrary);
-    if runnable && session.runs.settings().runs_on_save() {
+        .is_some_and(|p| matches!(FileKind::of(Some(&p)), FileKind::Test | FileKind::RawTest));
+    let settings = session.runs.settings();
+    if runnable && settings.run_on_save && !settings.trusted() {
+        tracing::info!("save of {uri} not run: {}", settings.refusal());
+    }
+    if runnable && settings.runs_on_save() {
         // Never block the handler: typing goes on while the plan is made.
         let ctx = session.run_context();
         session.spawn("run on save", async move {

@@ -23,6 +23,9 @@ pub(crate) fn run(session: &Session, _: lsp::InitializedParams) {
     }
     if session.flags().configuration {
         session.fetch_settings();
+    } else {
+        // initializationOptions, if any, were all this client will say.
+        session.runs.settle_trust();
     }
     tracing::info!(roots = ?session.ws.roots(), encoding = ?session.ws.encoding(), "clnrm-lsp ready");
 }

@@ -74,10 +74,9 @@ async fn run_scenarios(
             )))
         }
     };
-    if !session.runs.settings().trusted() {
-        return Err(Error::invalid_params(
-            "the workspace is not trusted: clnrm runs nothing in it",
-        ));
+    let settings = session.runs.settings();
+    if !settings.trusted() {
+        return Err(Error::invalid_params(settings.refusal()));
     }
     // A user's explicit run goes first and runs again even when a result is cached.
     let enc = session.ws.encoding();
