@@ -14,6 +14,7 @@
 mod compat;
 mod context;
 mod deps;
+mod explain;
 mod functions;
 mod limits;
 mod marks;
@@ -34,14 +35,28 @@ pub use deps::{EMBEDDED_MACROS, EMBEDDED_MACROS_NAME};
 /// reads the disk. Returns `None` when the file does not exist or cannot be read.
 pub trait SourceLoader: Send + Sync {
     fn load(&self, path: &Path) -> Option<Arc<str>>;
+
+    /// Load a dependency that must resolve (through symlinks) inside `root`.
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let _ = root;
+        self.load(path)
+    }
 }
 
-/// Reads straight from the file system.
+/// Reads straight from the file system, through the one opener (regular files only,
+/// bounded, symlinks resolved before the workspace check).
 pub struct DiskLoader;
 
 impl SourceLoader for DiskLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
-        std::fs::read_to_string(path).ok().map(Into::into)
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let limit = crate::documents::fs::MAX_READ_BYTES;
+        crate::documents::fs::read_text(path, root, limit)
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -104,6 +119,19 @@ pub fn render(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
+    let first_new = diags.len();
+    let rendered = check_and_render(text, kind, deps, env, diags);
+    explain::explain(text, &mut diags[first_new..]);
+    rendered
+}
+
+fn check_and_render(
+    text: &str,
+    kind: FileKind,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
     let scan = scan::scan(text);
     if !syntax::nesting_ok(text, &scan, diags) {
         return None;
@@ -138,6 +166,7 @@ pub fn render(
     let first_new = diags.len();
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
+        diags.extend(compat::step_command_vars(text, &scan));
     }
     let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));

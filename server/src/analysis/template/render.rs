@@ -16,8 +16,8 @@ use tera::{Context, ErrorKind, Tera};
 use super::context::{self, Binding};
 use super::deps::{self, TemplateRef};
 use super::functions::{self, Scope};
-use super::marks::{self, Marked, Origin};
 use super::limits;
+use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
 use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment};
@@ -384,8 +384,18 @@ fn register_dependencies(
     // cycle, never ends: cycles are found here first, the same way on every run.
     // Tera's macro loader follows imports the same way.
     let cycles = [
-        ("`{% extends %}`", link_cycle(&tera.templates, main_links.0.into_iter().collect(), parent_of)),
-        ("`{% import %}`", link_cycle(&tera.templates, main_links.1.clone(), imports_of)),
+        (
+            "`{% extends %}`",
+            link_cycle(
+                &tera.templates,
+                main_links.0.into_iter().collect(),
+                parent_of,
+            ),
+        ),
+        (
+            "`{% import %}`",
+            link_cycle(&tera.templates, main_links.1.clone(), imports_of),
+        ),
     ];
     for (what, cycle) in cycles {
         if let Some(chain) = cycle {
@@ -515,9 +525,6 @@ fn report_undefined(
             None => String::new(),
         }
     };
-    let message = format!(
-        "undefined variable `{name}`: it is not in [vars], the environment or clnrm's defaults{hint}"
-    );
     let mut ranges = vec![failing.clone()];
     for tag in scan.tags().filter(|t| t.kind == TagKind::Expr) {
         if macro_ranges.iter().any(|m| m.contains(&tag.range.start)) {
@@ -535,9 +542,26 @@ fn report_undefined(
         }
     }
     ranges.sort_by_key(|r| r.start);
-    for r in ranges {
-        diags.push(Diagnostic::new(Code::UndefinedVariable, r, message.clone()));
+    // One finding per name, at its first use; the other uses are related locations.
+    let uses = match ranges.len() {
+        1 => String::new(),
+        n => format!(" (used {n} times)"),
+    };
+    let todo = if root == "matrix" || root == "otel" || name.contains(['.', '[']) {
+        "define it or guard it with `| default(value=…)`".to_string()
+    } else {
+        format!("add `{name} = \"…\"` under [vars], or guard it with `| default(value=…)`")
+    };
+    let message = format!(
+        "undefined variable `{name}`{uses}: it is not in [vars], the environment or clnrm's defaults{hint}; {todo}"
+    );
+    let mut rest = ranges.into_iter();
+    let Some(first) = rest.next() else { return };
+    let mut d = Diagnostic::new(Code::UndefinedVariable, first, message);
+    for r in rest {
+        d = d.with_related(r, format!("`{name}` is also used here"));
     }
+    diags.push(d);
 }
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {

@@ -137,7 +137,7 @@ fn macros_of_other_files_map_to_the_call() {
 }
 
 #[test]
-fn every_undefined_variable_is_reported_at_its_uses() {
+fn each_undefined_variable_is_reported_once_with_its_other_uses_related() {
     let text = "a = \"{{ foo }}\"\nb = {{ bar }}\nc = \"{{ foo }}\"\nd = \"{{ baz | default(value=1) }}\"\ne = \"{{ vars.nope }}\"\n";
     let (r, d) = run(text, FileKind::Test, &Environment::empty());
     assert!(r.is_none());
@@ -147,12 +147,18 @@ fn every_undefined_variable_is_reported_at_its_uses() {
         [
             ("foo", Code::UndefinedVariable),
             ("bar", Code::UndefinedVariable),
-            ("foo", Code::UndefinedVariable),
             ("vars.nope", Code::UndefinedVariable),
         ]
     );
     assert_eq!(d[0].range.start, text.find("foo").unwrap());
-    assert_eq!(d[2].range.start, text.rfind("foo").unwrap());
+    assert!(d[0].message.contains("(used 2 times)"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("add `foo = \"…\"` under [vars]"),
+        "{}",
+        d[0].message
+    );
+    assert_eq!(d[0].related.len(), 1);
+    assert_eq!(d[0].related[0].range.start, text.rfind("foo").unwrap());
 }
 
 #[test]
@@ -284,7 +290,7 @@ fn libraries_are_only_syntax_checked() {
 }
 
 #[test]
-fn raw_toml_tests_get_one_run_compat_note() {
+fn raw_toml_tests_get_one_run_compat_error() {
     let text = "[meta]\nname = \"x\"\n{% if true %}\n[a]\n{% endif %}\n";
     let (r, d) = run(text, FileKind::RawTest, &Environment::empty());
     assert!(r.is_some());
@@ -350,6 +356,7 @@ fn analyse_corpus(rel: &str) -> (String, Option<Rendered>, Vec<Diagnostic>) {
     let origin = Origin {
         path: Some(&path),
         workspace_root: Some(Path::new(CORPUS)),
+        kind: None,
     };
     let deps = collect_dependencies(&text, origin, &Disk);
     let mut d = Vec::new();
@@ -493,119 +500,6 @@ fn corpus_example_usage_reports_its_syntax_errors() {
     );
 }
 
-/// `cargo test -p clnrm-lsp --release --lib template_timing -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn template_timing() {
-    let mut text =
-        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
-    // Realistic density (the corpus has one tag per 4-8 lines): ~80 tags in 500 lines.
-    for i in 0..50 {
-        text.push_str(&format!(
-            "\n# scenario {i}\n[[scenario]]\nname = \"s{i}-{{{{ svc }}}}\"\nservice = \"api\"\nrun = \"echo {{{{ port }}}}\"\n\
-             timeout = \"30s\"\n[scenario.expect]\nexit_code = 0\nstdout = \"ok\"\n"
-        ));
-        if i % 3 == 0 {
-            text.push_str("{% if env == \"ci\" %}retries = 2{% endif %}\n");
-        }
-    }
-    let env = Environment::empty();
-    let n = 200;
-    let t0 = std::time::Instant::now();
-    for _ in 0..n {
-        let mut d = Vec::new();
-        let r = render(&text, FileKind::Test, &[], &env, &mut d);
-        assert!(r.is_some() && d.is_empty());
-    }
-    eprintln!(
-        "{} lines: {:?} per analysis (stages a+b)",
-        text.lines().count(),
-        t0.elapsed() / n
-    );
-}
-
-#[test]
-#[ignore]
-fn template_timing_parts() {
-    let mut text =
-        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
-    for i in 0..120 {
-        text.push_str(&format!(
-            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
-        ));
-    }
-    let n = 50;
-    let time = |label: &str, f: &dyn Fn()| {
-        let t0 = std::time::Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        eprintln!("{label}: {:?}", t0.elapsed() / n);
-    };
-    time("scan", &|| {
-        scan::scan(&text);
-    });
-    time("parse", &|| {
-        tera::Template::new("x", None, &text).unwrap();
-    });
-    time("clone", &|| {
-        let _ = functions::base().clone();
-    });
-    time("bindings", &|| {
-        context::bindings(&text, &Environment::empty());
-    });
-    let s = scan::scan(&text);
-    time("mark", &|| {
-        marks::mark(&text, &s);
-    });
-}
-
-#[test]
-#[ignore]
-fn tera_parse_costs() {
-    let n = 20;
-    let time = |label: &str, t: String| {
-        let t0 = std::time::Instant::now();
-        for _ in 0..n {
-            tera::Template::new("x", None, &t).unwrap();
-        }
-        eprintln!("{label}: {:?}", t0.elapsed() / n);
-    };
-    time("360 vars", "{{ x }}\n".repeat(360));
-    time("360 fn", "{{ f(a=1) }}\n".repeat(360));
-    time("360 filters", "{{ x | kebab }}\n".repeat(360));
-    time("120 if", "{% if env == \"ci\" %}x{% endif %}\n".repeat(120));
-    time("600 text lines", "name = \"abc def\"\n".repeat(600));
-}
-
-/// Prints stage a+b diagnostics of the corpus, for eyeballing:
-/// `cargo test -p clnrm-lsp --lib corpus_dump -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn corpus_dump() {
-    for path in corpus_files() {
-        let rel = path
-            .strip_prefix(CORPUS)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        let (text, r, d) = analyse_corpus(&rel);
-        if !is_template(&text) {
-            continue;
-        }
-        eprintln!("== {rel}: rendered={}", r.is_some());
-        for d in d {
-            let line = text[..d.range.start].matches('\n').count() + 1;
-            eprintln!(
-                "  {line}: {} {:?} {}",
-                d.code,
-                &text[d.range.clone()].chars().take(40).collect::<String>(),
-                d.message.chars().take(160).collect::<String>()
-            );
-        }
-    }
-}
-
 #[test]
 fn later_stage_errors_land_on_the_template() {
     use crate::analysis::analyze_uncached;
@@ -663,10 +557,11 @@ fn long_templates_parsed_in_pieces_render_like_tera() {
     assert!(r.is_none() && !d.is_empty());
 }
 
-/// A dense template (a tag per line) edited between analyses, like typing.
+/// A dense template (a tag per line): an edit in the middle still renders cleanly, and
+/// one syntax error there is one diagnostic on its line. (Its speed is the `analysis`
+/// benchmark's `edit/dense_template_edit_120_scenarios`.)
 #[test]
-#[ignore]
-fn template_timing_dense_edits() {
+fn a_dense_template_edited_in_the_middle() {
     let mut text = String::from("[vars]\nport = 8080\n");
     for i in 0..120 {
         text.push_str(&format!(
@@ -674,34 +569,22 @@ fn template_timing_dense_edits() {
         ));
     }
     let env = Environment::empty();
-    let n: u32 = 100;
     let mid = text.len() / 2;
-    let mut total = std::time::Duration::ZERO;
-    for k in 0..n {
-        let at = text[..mid].rfind('\n').map_or(0, |p| p + 1);
-        let t = format!("{}# edit {k}\n{}", &text[..at], &text[at..]);
-        let t0 = std::time::Instant::now();
-        let mut d = Vec::new();
-        let r = render(&t, FileKind::Test, &[], &env, &mut d);
-        total += t0.elapsed();
-        assert!(r.is_some() && d.is_empty(), "{d:?}");
-    }
+    let at = text[..mid].rfind('\n').map_or(0, |p| p + 1);
+    let edited = format!("{}# edit\n{}", &text[..at], &text[at..]);
+    let mut d = Vec::new();
+    assert!(render(&edited, FileKind::Test, &[], &env, &mut d).is_some());
+    assert!(d.is_empty(), "{d:?}");
+
     let broken = text.replacen("fake_name(seed=60)", "fake_name(seed=60", 1);
-    let t0 = std::time::Instant::now();
-    for _ in 0..n {
-        let mut d = Vec::new();
-        assert!(render(&broken, FileKind::Test, &[], &env, &mut d).is_none());
-        assert_eq!(d.len(), 1, "{d:?}");
-    }
-    eprintln!(
-        "dense with a syntax error: {:?} per analysis",
-        t0.elapsed() / n
-    );
-    eprintln!(
-        "{} lines, dense, edited: {:?} per analysis",
-        text.lines().count(),
-        total / n
-    );
+    let mut d = Vec::new();
+    assert!(render(&broken, FileKind::Test, &[], &env, &mut d).is_none());
+    assert_eq!(d.len(), 1, "{d:?}");
+    let line = broken[..d[0].range.start].matches('\n').count();
+    let want = broken[..broken.find("fake_name(seed=60").unwrap()]
+        .matches('\n')
+        .count();
+    assert_eq!(line, want, "{d:?}");
 }
 
 #[test]
@@ -767,8 +650,7 @@ fn dep(name: &str, text: &str) -> Dependency {
 }
 
 fn bounded(text: &str, deps: Vec<Dependency>) -> Vec<Diagnostic> {
-    crate::analysis::analyze_uncached(text, FileKind::Test, deps, &Environment::empty())
-        .diagnostics
+    crate::analysis::analyze_uncached(text, FileKind::Test, deps, &Environment::empty()).diagnostics
 }
 
 /// The one diagnostic with `code`, and the source text it covers.
@@ -804,7 +686,12 @@ fn includes_of_itself_stop_at_the_depth_limit() {
 
 #[test]
 fn recursive_macros_stop_whatever_the_spelling() {
-    for call in ["self::m(n=n)", "self :: m(n=n)", "self\n:: m(n=n)", "self::m( n = n )"] {
+    for call in [
+        "self::m(n=n)",
+        "self :: m(n=n)",
+        "self\n:: m(n=n)",
+        "self::m( n = n )",
+    ] {
         let text = format!(
             "{{% macro m(n) %}}{{{{ {call} }}}}{{% endmacro m %}}\nv = \"{{{{ self::m(n=1) }}}}\"\n"
         );
@@ -885,7 +772,11 @@ fn loops_values_and_output_are_bounded() {
         "{{% set_global s = \"ab\" %}}\n{}",
         "{% set_global s = s ~ s %}\n".repeat(40)
     );
-    let (at, msg) = one(&doubling, &bounded(&doubling, Vec::new()), Code::ValueTooLarge);
+    let (at, msg) = one(
+        &doubling,
+        &bounded(&doubling, Vec::new()),
+        Code::ValueTooLarge,
+    );
     assert_eq!(at, "{% set_global s = s ~ s %}");
     assert!(msg.contains("variable `s`"), "{msg}");
 
@@ -900,7 +791,11 @@ fn loops_values_and_output_are_bounded() {
         "{{% set s = \"{}\" %}}\n{{% set t = s | replace(from=\"a\", to=s) %}}\n",
         "a".repeat(2000)
     );
-    one(&replace, &bounded(&replace, Vec::new()), Code::ValueTooLarge);
+    one(
+        &replace,
+        &bounded(&replace, Vec::new()),
+        Code::ValueTooLarge,
+    );
 
     // Output made inside a macro (buffered by Tera) counts too.
     let big = format!(
