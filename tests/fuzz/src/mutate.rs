@@ -9,7 +9,7 @@ impl Rng {
         Self(seed.max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -23,7 +23,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 }
@@ -42,8 +42,9 @@ pub fn mutate(rng: &mut Rng, base: &[u8], other: &[u8], tokens: &[&[u8]]) -> Vec
                 v[i] ^= 1 << rng.below(8);
             }
             1 => {
-                let b = [b'{', b'}', b'%', b'#', b'"', b'\n', b'(', b')', b'[', b']', 0xC3, 0xE2]
-                    [rng.below(12)];
+                let b = [
+                    b'{', b'}', b'%', b'#', b'"', b'\n', b'(', b')', b'[', b']', 0xC3, 0xE2,
+                ][rng.below(12)];
                 v.insert(at, b);
             }
             2 if !v.is_empty() => {
