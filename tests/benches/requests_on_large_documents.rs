@@ -36,7 +36,7 @@ fn main() {
     let text = large(size);
     let lines = text.lines().count() as u32;
     let uri = ws.file("large.clnrm.toml", &text);
-    let bin = server_bin(quick);
+    let bin = server_bin();
     let mut c = start(bin, &ws);
     let opened = Instant::now();
     common::open_and_wait(&mut c, &uri, &text);
@@ -50,13 +50,41 @@ fn main() {
     // The middle of the file, on a key (`run`) so hover and completion have work to do.
     let at = json!({ "line": lines / 2 / 5 * 5 + 2, "character": 1 });
     let requests: Vec<(&str, &str, Value)> = vec![
-        ("hover", "textDocument/hover", json!({ "textDocument": doc, "position": at })),
-        ("completion", "textDocument/completion", json!({ "textDocument": doc, "position": at })),
-        ("documentSymbol", "textDocument/documentSymbol", json!({ "textDocument": doc })),
-        ("workspace/symbol", "workspace/symbol", json!({ "query": "scenario-1" })),
-        ("formatting", "textDocument/formatting", json!({ "textDocument": doc, "options": { "tabSize": 2, "insertSpaces": true } })),
-        ("foldingRange", "textDocument/foldingRange", json!({ "textDocument": doc })),
-        ("codeAction", "textDocument/codeAction", json!({ "textDocument": doc, "range": { "start": at, "end": at }, "context": { "diagnostics": [] } })),
+        (
+            "hover",
+            "textDocument/hover",
+            json!({ "textDocument": doc, "position": at }),
+        ),
+        (
+            "completion",
+            "textDocument/completion",
+            json!({ "textDocument": doc, "position": at }),
+        ),
+        (
+            "documentSymbol",
+            "textDocument/documentSymbol",
+            json!({ "textDocument": doc }),
+        ),
+        (
+            "workspace/symbol",
+            "workspace/symbol",
+            json!({ "query": "scenario-1" }),
+        ),
+        (
+            "formatting",
+            "textDocument/formatting",
+            json!({ "textDocument": doc, "options": { "tabSize": 2, "insertSpaces": true } }),
+        ),
+        (
+            "foldingRange",
+            "textDocument/foldingRange",
+            json!({ "textDocument": doc }),
+        ),
+        (
+            "codeAction",
+            "textDocument/codeAction",
+            json!({ "textDocument": doc, "range": { "start": at, "end": at }, "context": { "diagnostics": [] } }),
+        ),
     ];
     println!("| request | median | max | answer |");
     println!("|---|---|---|---|");

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::bin_path::clnrm_lsp_bin;
-use crate::workspace::local_settings;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -85,19 +84,15 @@ impl LspClient {
         Self::spawn_with_log("info")
     }
 
-    /// Spawn and run `initialize`/`initialized` with the given client capabilities (and
-    /// the local backend pinned: see [`crate::workspace`]).
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities and no
+    /// settings (a workspace that runs scenarios pins its backend in its config: see
+    /// [`crate::workspace`]).
     pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
         let mut c = Self::spawn();
         let root_uri = root.map(|r| format!("file://{}", r.display()));
         let result = c.request(
             "initialize",
-            json!({
-                "processId": null,
-                "rootUri": root_uri,
-                "capabilities": capabilities,
-                "initializationOptions": local_settings(Value::Null),
-            }),
+            json!({ "processId": null, "rootUri": root_uri, "capabilities": capabilities }),
         );
         c.notify("initialized", json!({}));
         (c, result)

@@ -20,15 +20,19 @@ fn a_self_including_file_does_not_take_the_directory_down() {
     )
     .expect("write");
     // A good file with one deliberate finding, so its own diagnostics are visible too.
-    let good = fs::read_to_string(workspace_root().join("tests/fixtures/valid/v1-scenario.clnrm.toml"))
-        .expect("fixture");
+    let good =
+        fs::read_to_string(workspace_root().join("tests/fixtures/valid/v1-scenario.clnrm.toml"))
+            .expect("fixture");
     fs::write(
         dir.path().join("good.clnrm.toml"),
         format!("{good}\n[unknown_table_for_bounds_test]\nx = 1\n"),
     )
     .expect("write");
 
-    let o = run_in(dir.path(), &["check", ".", "--format", "json", "--color", "never"]);
+    let o = run_in(
+        dir.path(),
+        &["check", ".", "--format", "json", "--color", "never"],
+    );
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -39,9 +43,9 @@ fn a_self_including_file_does_not_take_the_directory_down() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON output");
     let diags = v["diagnostics"].as_array().expect("diagnostics");
     let of = |file: &str, code: &str| {
-        diags.iter().any(|d| {
-            d["path"].as_str().is_some_and(|f| f.ends_with(file)) && d["code"] == code
-        })
+        diags
+            .iter()
+            .any(|d| d["path"].as_str().is_some_and(|f| f.ends_with(file)) && d["code"] == code)
     };
     assert!(of("self.clnrm.toml.tera", "recursion-limit"), "{diags:#?}");
     assert!(of("loops.clnrm.toml.tera", "value-too-large"), "{diags:#?}");
