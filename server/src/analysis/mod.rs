@@ -225,7 +225,9 @@ pub fn analyze_uncached(
                 diagnostics: vec![Diagnostic::new(
                     Code::RenderError,
                     0..line_end,
-                    format!("analysis failed on an internal error ({panic}); please report this file"),
+                    format!(
+                        "analysis failed on an internal error ({panic}); please report this file"
+                    ),
                 )],
                 dependencies: names,
                 ..Analysis::default()

@@ -8,7 +8,7 @@ use super::check::check_bytes;
 use super::output::{human_diagnostics, HumanOptions};
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Environment, FileKind, Origin};
-use crate::documents::discover::{io_message, workspace_root};
+use crate::documents::discover::workspace_root;
 use crate::documents::fs::{read_bytes, MAX_READ_BYTES};
 
 #[derive(Debug, clap::Args)]

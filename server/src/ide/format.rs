@@ -311,7 +311,10 @@ mod tests {
         // A template with a non-ASCII character outside its tags (a panic once).
         let tpl = "# a → b   \n[meta]\nname = \"{{ x }} → é\"   \n{% if x %}\n# ✓\n{% endif %}\n";
         let out = format(tpl).unwrap();
-        assert!(out.contains("# a → b\n") && out.contains("{{ x }} → é\""), "{out:?}");
+        assert!(
+            out.contains("# a → b\n") && out.contains("{{ x }} → é\""),
+            "{out:?}"
+        );
         assert_eq!(apply(tpl, &format_edits(tpl).unwrap()), out);
     }
 

@@ -232,11 +232,14 @@ pub fn install(tera: &mut Tera) {
         .collect();
     for (name, inner) in filters {
         let multiplies = MULTIPLYING.contains(&name.as_str());
-        tera.register_filter(&name.clone(), GuardedFilter {
-            name,
-            inner,
-            multiplies,
-        });
+        tera.register_filter(
+            &name.clone(),
+            GuardedFilter {
+                name,
+                inner,
+                multiplies,
+            },
+        );
     }
     let functions: Vec<(String, Arc<dyn tera::Function>)> = tera
         .functions
@@ -362,7 +365,8 @@ pub fn instrument(template: &mut Template) {
     }
     for (name, m) in template.macros.iter_mut() {
         instrument_body(&mut m.body);
-        m.body.insert(0, call_node(ENTER, &[("f", format!("{label}::{name}"))]));
+        m.body
+            .insert(0, call_node(ENTER, &[("f", format!("{label}::{name}"))]));
         m.body.push(call_node(LEAVE, &[]));
     }
 }

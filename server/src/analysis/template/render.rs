@@ -16,8 +16,8 @@ use tera::{Context, ErrorKind, Tera};
 use super::context::{self, Binding};
 use super::deps::{self, TemplateRef};
 use super::functions::{self, Scope};
-use super::marks::{self, Marked, Origin};
 use super::limits;
+use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
 use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment};
@@ -385,8 +385,18 @@ fn register_dependencies(
     // cycle, never ends: cycles are found here first, the same way on every run.
     // Tera's macro loader follows imports the same way.
     let cycles = [
-        ("`{% extends %}`", link_cycle(&tera.templates, main_links.0.into_iter().collect(), parent_of)),
-        ("`{% import %}`", link_cycle(&tera.templates, main_links.1.clone(), imports_of)),
+        (
+            "`{% extends %}`",
+            link_cycle(
+                &tera.templates,
+                main_links.0.into_iter().collect(),
+                parent_of,
+            ),
+        ),
+        (
+            "`{% import %}`",
+            link_cycle(&tera.templates, main_links.1.clone(), imports_of),
+        ),
     ];
     for (what, cycle) in cycles {
         if let Some(chain) = cycle {

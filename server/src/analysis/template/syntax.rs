@@ -52,9 +52,8 @@ pub fn nesting_ok(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool 
 /// Why `text` (a dependency) nests too deep for Tera's recursive parser, if it does.
 pub fn too_deep(text: &str) -> Option<String> {
     let scan = scan::scan(text);
-    (scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING).then(|| {
-        format!("it nests expressions or blocks more than {MAX_NESTING} levels deep")
-    })
+    (scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING)
+        .then(|| format!("it nests expressions or blocks more than {MAX_NESTING} levels deep"))
 }
 
 /// Checks the syntax of `text` on its own; pushes every problem found and returns whether

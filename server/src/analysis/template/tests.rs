@@ -650,8 +650,7 @@ fn dep(name: &str, text: &str) -> Dependency {
 }
 
 fn bounded(text: &str, deps: Vec<Dependency>) -> Vec<Diagnostic> {
-    crate::analysis::analyze_uncached(text, FileKind::Test, deps, &Environment::empty())
-        .diagnostics
+    crate::analysis::analyze_uncached(text, FileKind::Test, deps, &Environment::empty()).diagnostics
 }
 
 /// The one diagnostic with `code`, and the source text it covers.
@@ -687,7 +686,12 @@ fn includes_of_itself_stop_at_the_depth_limit() {
 
 #[test]
 fn recursive_macros_stop_whatever_the_spelling() {
-    for call in ["self::m(n=n)", "self :: m(n=n)", "self\n:: m(n=n)", "self::m( n = n )"] {
+    for call in [
+        "self::m(n=n)",
+        "self :: m(n=n)",
+        "self\n:: m(n=n)",
+        "self::m( n = n )",
+    ] {
         let text = format!(
             "{{% macro m(n) %}}{{{{ {call} }}}}{{% endmacro m %}}\nv = \"{{{{ self::m(n=1) }}}}\"\n"
         );
@@ -768,7 +772,11 @@ fn loops_values_and_output_are_bounded() {
         "{{% set_global s = \"ab\" %}}\n{}",
         "{% set_global s = s ~ s %}\n".repeat(40)
     );
-    let (at, msg) = one(&doubling, &bounded(&doubling, Vec::new()), Code::ValueTooLarge);
+    let (at, msg) = one(
+        &doubling,
+        &bounded(&doubling, Vec::new()),
+        Code::ValueTooLarge,
+    );
     assert_eq!(at, "{% set_global s = s ~ s %}");
     assert!(msg.contains("variable `s`"), "{msg}");
 
@@ -783,7 +791,11 @@ fn loops_values_and_output_are_bounded() {
         "{{% set s = \"{}\" %}}\n{{% set t = s | replace(from=\"a\", to=s) %}}\n",
         "a".repeat(2000)
     );
-    one(&replace, &bounded(&replace, Vec::new()), Code::ValueTooLarge);
+    one(
+        &replace,
+        &bounded(&replace, Vec::new()),
+        Code::ValueTooLarge,
+    );
 
     // Output made inside a macro (buffered by Tera) counts too.
     let big = format!(
