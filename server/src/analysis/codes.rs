@@ -42,11 +42,6 @@ codes! {
     FunctionError => "function-error", Error, "A template function or filter failed (e.g. env() of an unset variable, a missing argument).";
     TemplateNotFound => "template-not-found", Error, "An imported or included template does not exist inside the workspace.";
     RenderError => "render-error", Error, "The template failed to render for another reason.";
-    RecursionLimit => "recursion-limit", Error, "Macros or includes nest deeper than one render allows (a template that calls or includes itself); the message names the chain.";
-    IterationLimit => "iteration-limit", Error, "Loops run more iterations than one render allows.";
-    ValueTooLarge => "value-too-large", Error, "A variable, or a filter's or function's result, grows past the size one render allows.";
-    OutputTooLarge => "output-too-large", Error, "The template renders more bytes than one render allows.";
-    RenderTimeout => "render-timeout", Error, "Rendering took longer than one render allows.";
     // Stage c: TOML.
     TomlSyntax => "toml-syntax", Error, "The rendered text is not valid TOML.";
     TomlCompat => "toml-compat", Warning, "TOML syntax that clnrm's own parser rejects or reads differently.";
@@ -82,7 +77,12 @@ codes! {
     // Workspace configuration (`.clnrm/config.toml`).
     ConfigInvalid => "config-invalid", Error, "`.clnrm/config.toml` cannot be used (syntax, unknown key, wrong type): the defaults apply.";
     ConfigOutOfRange => "config-out-of-range", Warning, "A `.clnrm/config.toml` value is outside its bound (e.g. `jobs` over 4 per CPU) and the bound is used.";
-    // Engine limits, added later (last, so SARIF rule indices stay put).
+    // Engine limits, added later (new codes go last: SARIF rule indices stay put).
+    RecursionLimit => "recursion-limit", Error, "Macros or includes nest deeper than one render allows (a template that calls or includes itself); the message names the chain.";
+    IterationLimit => "iteration-limit", Error, "Loops run more iterations than one render allows.";
+    ValueTooLarge => "value-too-large", Error, "A variable, or a filter's or function's result, grows past the size one render allows.";
+    OutputTooLarge => "output-too-large", Error, "The template renders more bytes than one render allows.";
+    RenderTimeout => "render-timeout", Error, "Rendering took longer than one render allows.";
     TooManyDiagnostics => "too-many-diagnostics", Warning, "A file has more findings than are reported; only the first ones are shown.";
 }
 

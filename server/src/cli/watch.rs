@@ -14,8 +14,8 @@ use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use super::run::{report_problems, Printer, Problems, Session};
 use super::write_stdout;
-use crate::config::find_root;
 use crate::documents::discover::{self, Target};
+use crate::workspace::{classify, find_root, ChangeKind};
 
 /// A watched workspace root and the `[watch] ignore` patterns that apply under it.
 struct Root {
@@ -71,6 +71,9 @@ pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> Exit
 
     let quiet = Duration::from_millis(debounce.max(1));
     while let Some(changed) = next_batch(&rx, quiet, &|p| !ignored(&roots, p)) {
+        if changed.iter().any(|p| classify(p) == ChangeKind::Config) {
+            session.reopen_projects();
+        }
         let affected = affected(paths, &changed, session);
         if affected.is_empty() {
             continue;
@@ -180,8 +183,9 @@ fn ignored(roots: &[Root], path: &Path) -> bool {
 
 /// The test files (re-discovered, so new files count) a batch of changes affects.
 fn affected(paths: &[PathBuf], changed: &BTreeSet<PathBuf>, session: &Session) -> Vec<Target> {
-    let mut hit: BTreeSet<PathBuf> = changed.clone();
-    for c in changed {
+    let sources = changed.iter().filter(|c| classify(c) == ChangeKind::Source);
+    let mut hit: BTreeSet<PathBuf> = sources.clone().cloned().collect();
+    for c in sources {
         hit.extend(session.dependents(c));
     }
     let (targets, _) = discover::discover(paths);

@@ -253,11 +253,6 @@ fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value) {
     }
 }
 
-/// The workspace root of `start` (see `documents::discover::workspace_root`).
-pub fn find_root(start: &Path) -> PathBuf {
-    crate::documents::discover::workspace_root(start)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,28 +2,25 @@
 //! decide nothing themselves.
 
 mod capabilities;
+mod client;
+mod commands;
 mod convert;
 mod diagnostics;
 mod exit;
 mod framing;
+mod handlers;
 pub mod ide;
 mod pool;
 mod runs;
 mod server;
+mod session;
 mod settings;
 mod traces;
 mod transport;
 mod workspace;
 
+pub use commands::Command;
 pub use server::Server;
-
-/// Every command `workspace/executeCommand` accepts.
-pub const COMMANDS: [&str; 4] = [
-    runs::RUN_SCENARIO,
-    runs::RUN_FILE,
-    traces::SHOW_TRACE_DIFF,
-    traces::UPDATE_BASELINE,
-];
 
 /// Serve LSP over stdin/stdout until the client exits; returns the process exit code.
 pub async fn serve_stdio() -> u8 {
