@@ -234,20 +234,6 @@ impl LspClient {
         }
     }
 
-    /// All `publishDiagnostics` notifications received so far (consumed).
-    pub fn drain_published(&mut self, uri: &str) -> Vec<Value> {
-        while let Ok(msg) = self.incoming.try_recv() {
-            self.pending.push(msg);
-        }
-        let (taken, kept): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|m| {
-                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
-            });
-        self.pending = kept;
-        taken.into_iter().map(|m| m["params"].clone()).collect()
-    }
-
     pub fn open(&mut self, uri: &str, text: &str, version: i64) {
         self.notify(
             "textDocument/didOpen",
