@@ -6,6 +6,7 @@
 //!
 //!   cargo bench -p clnrm-lsp-e2e --bench requests_on_large_documents
 //!   CLNRM_LSP_BIN=/path/to/other/clnrm-lsp cargo bench … (to compare two builds)
+//!   CLNRM_BENCH_MB=4 cargo bench …                       (another document size)
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::panic)]
 
 mod common;
@@ -30,7 +31,12 @@ fn large(bytes: usize) -> String {
 
 fn main() {
     let quick = common::quick();
-    let size = if quick { 1 << 20 } else { 20 << 20 };
+    // `CLNRM_BENCH_MB` picks another size (e.g. 4: just under the analysis bound).
+    let mb: usize = std::env::var("CLNRM_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let size = if quick { 1 << 20 } else { mb << 20 };
     let rounds = if quick { 2 } else { 7 };
     let ws = Workspace::plain();
     let text = large(size);
@@ -50,13 +56,41 @@ fn main() {
     // The middle of the file, on a key (`run`) so hover and completion have work to do.
     let at = json!({ "line": lines / 2 / 5 * 5 + 2, "character": 1 });
     let requests: Vec<(&str, &str, Value)> = vec![
-        ("hover", "textDocument/hover", json!({ "textDocument": doc, "position": at })),
-        ("completion", "textDocument/completion", json!({ "textDocument": doc, "position": at })),
-        ("documentSymbol", "textDocument/documentSymbol", json!({ "textDocument": doc })),
-        ("workspace/symbol", "workspace/symbol", json!({ "query": "scenario-1" })),
-        ("formatting", "textDocument/formatting", json!({ "textDocument": doc, "options": { "tabSize": 2, "insertSpaces": true } })),
-        ("foldingRange", "textDocument/foldingRange", json!({ "textDocument": doc })),
-        ("codeAction", "textDocument/codeAction", json!({ "textDocument": doc, "range": { "start": at, "end": at }, "context": { "diagnostics": [] } })),
+        (
+            "hover",
+            "textDocument/hover",
+            json!({ "textDocument": doc, "position": at }),
+        ),
+        (
+            "completion",
+            "textDocument/completion",
+            json!({ "textDocument": doc, "position": at }),
+        ),
+        (
+            "documentSymbol",
+            "textDocument/documentSymbol",
+            json!({ "textDocument": doc }),
+        ),
+        (
+            "workspace/symbol",
+            "workspace/symbol",
+            json!({ "query": "scenario-1" }),
+        ),
+        (
+            "formatting",
+            "textDocument/formatting",
+            json!({ "textDocument": doc, "options": { "tabSize": 2, "insertSpaces": true } }),
+        ),
+        (
+            "foldingRange",
+            "textDocument/foldingRange",
+            json!({ "textDocument": doc }),
+        ),
+        (
+            "codeAction",
+            "textDocument/codeAction",
+            json!({ "textDocument": doc, "range": { "start": at, "end": at }, "context": { "diagnostics": [] } }),
+        ),
     ];
     println!("| request | median | max | answer |");
     println!("|---|---|---|---|");

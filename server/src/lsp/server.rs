@@ -685,7 +685,8 @@ impl LanguageServer for Server {
                         let Ok(uri) = lsp::Url::from_file_path(&path) else {
                             continue;
                         };
-                        let index = crate::documents::LineIndex::new(&text);
+                        // Only files with a match pay for a line index.
+                        let mut index = None;
                         for (sym, container) in
                             symbols::flatten(&symbols::document_symbols(&analysis))
                         {
@@ -698,7 +699,14 @@ impl LanguageServer for Server {
                                     deprecated: None,
                                     location: lsp::Location::new(
                                         uri.clone(),
-                                        convert::range(&index, &text, sym.selection.clone(), enc),
+                                        convert::range(
+                                            index.get_or_insert_with(|| {
+                                                crate::documents::LineIndex::new(&text)
+                                            }),
+                                            &text,
+                                            sym.selection.clone(),
+                                            enc,
+                                        ),
                                     ),
                                     container_name: container.map(str::to_string),
                                 });
