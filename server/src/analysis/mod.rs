@@ -177,6 +177,19 @@ impl Analyzer {
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
+        if text.len() > MAX_ANALYSED_BYTES {
+            // Nothing is analysed: no dependency scan, no hash of the whole text (the key
+            // stands for the size, all the result depends on), nothing worth caching.
+            let key = ContentKey::for_analysis(&text.len().to_string(), kind, &self.env, &[]);
+            let analysis = analyze_uncached(text, kind, Vec::new(), &self.env);
+            return (
+                Arc::new(analysis),
+                AnalysisInfo {
+                    key,
+                    cache_hit: false,
+                },
+            );
+        }
         let deps = template::collect_dependencies(text, origin, loader);
         let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
         if let Some(hit) = self.cache.get(&key) {
