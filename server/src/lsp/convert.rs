@@ -118,9 +118,19 @@ pub fn diagnostic(
     let related: Vec<lsp::DiagnosticRelatedInformation> = d
         .related
         .iter()
-        .map(|r| lsp::DiagnosticRelatedInformation {
-            location: lsp::Location::new(uri.clone(), range(index, text, r.range.clone(), enc)),
-            message: r.message.clone(),
+        .map(|r| {
+            let location = match &r.file {
+                // A place in a library: its own file, positions in its own text.
+                Some(f) => lsp::Location::new(
+                    lsp::Url::from_file_path(&f.path).unwrap_or_else(|()| uri.clone()),
+                    range(&LineIndex::new(&f.text), &f.text, r.range.clone(), enc),
+                ),
+                None => lsp::Location::new(uri.clone(), range(index, text, r.range.clone(), enc)),
+            };
+            lsp::DiagnosticRelatedInformation {
+                location,
+                message: r.message.clone(),
+            }
         })
         .collect();
     let data = d.fix.as_ref().map(|fix| {

@@ -151,10 +151,12 @@ pub fn render_diagnostics(
             );
         }
         for r in &d.related {
-            let at = loc.position(r.range.start);
+            let (file, span) = super::related_place(r, &loc);
+            let at = span.start;
+            let file = file.map_or_else(|| shown.to_string(), |f| f.display().to_string());
             let _ = writeln!(
                 out,
-                "{g}{pad} ={g:#} {}note{:#}: {shown}:{}:{}: {}",
+                "{g}{pad} ={g:#} {}note{:#}: {file}:{}:{}: {}",
                 p.bold, p.bold, at.line, at.column, r.message
             );
         }

@@ -48,6 +48,9 @@ struct Entry {
 
 #[derive(Serialize)]
 struct RelatedEntry {
+    /// Only when the place is in another file (a template library).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
     range: Span,
     message: String,
 }
@@ -90,9 +93,13 @@ pub fn render(outcome: &CheckOutcome) -> String {
                 related: d
                     .related
                     .iter()
-                    .map(|r| RelatedEntry {
-                        range: loc.span(&r.range),
-                        message: r.message.clone(),
+                    .map(|r| {
+                        let (file, range) = super::related_place(r, &loc);
+                        RelatedEntry {
+                            path: file.map(|f| slash_path(&f)),
+                            range,
+                            message: r.message.clone(),
+                        }
                     })
                     .collect(),
                 fix: d.fix.as_ref().map(|f| FixEntry {

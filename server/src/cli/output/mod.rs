@@ -45,6 +45,24 @@ pub fn render(outcome: &CheckOutcome, format: Format, opts: &HumanOptions) -> St
     }
 }
 
+/// Where a related place is: its file (`None`: the diagnostic's own) shown relative to
+/// the working directory when possible, and its span.
+pub fn related_place(
+    r: &crate::analysis::Related,
+    own: &Locator<'_>,
+) -> (Option<std::path::PathBuf>, Span) {
+    match &r.file {
+        None => (None, own.span(&r.range)),
+        Some(f) => {
+            let shown = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| f.path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+                .unwrap_or_else(|| f.path.clone());
+            (Some(shown), Locator::new(&f.text).span(&r.range))
+        }
+    }
+}
+
 /// A 1-based position, column in characters, with its byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Position {
