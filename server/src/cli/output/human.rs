@@ -79,15 +79,14 @@ pub fn render(outcome: &CheckOutcome, opts: &HumanOptions) -> String {
             opts,
         ));
     }
-    let p = Palette::new(opts.color);
-    let _ = writeln!(
-        out,
-        "{}{}{:#}",
-        p.bold,
-        summary_line(&outcome.summary()),
-        p.bold
-    );
+    out.push_str(&summary(&outcome.summary(), opts));
     out
+}
+
+/// The closing summary line, in bold on a terminal.
+pub fn summary(s: &Summary, opts: &HumanOptions) -> String {
+    let p = Palette::new(opts.color);
+    format!("{}{}{:#}\n", p.bold, summary_line(s), p.bold)
 }
 
 /// Every diagnostic of one file, each followed by a blank line.
