@@ -218,6 +218,36 @@ mod tests {
     }
 
     #[test]
+    fn a_related_place_in_a_library_uses_its_own_uri_and_text() {
+        let text = "{% import \"_lib.toml.tera\" as m %}\n";
+        let lib = "\n\nports = \"oops\"\n";
+        let file = std::sync::Arc::new(crate::analysis::SourceFile {
+            path: "/w/_lib.toml.tera".into(),
+            text: lib.into(),
+        });
+        let at = lib.find("\"oops").unwrap();
+        let d = Diagnostic::new(Code::InvalidType, 0..10, "wrong type").with_related_in(
+            file,
+            at..at + 6,
+            "it comes from here",
+        );
+        let uri = lsp::Url::parse("file:///w/x.clnrm.toml.tera").unwrap();
+        let l = diagnostic(
+            &d,
+            &uri,
+            text,
+            &LineIndex::new(text),
+            PositionEncoding::Utf16,
+        );
+        let rel = &l.related_information.unwrap()[0];
+        assert_eq!(rel.location.uri.as_str(), "file:///w/_lib.toml.tera");
+        assert_eq!(
+            rel.location.range,
+            lsp::Range::new(lsp::Position::new(2, 8), lsp::Position::new(2, 14))
+        );
+    }
+
+    #[test]
     fn only_file_uris_have_paths() {
         let file = lsp::Url::parse("file:///tmp/a%20b.clnrm.toml").unwrap();
         assert_eq!(
