@@ -173,6 +173,37 @@ fn check_and_render(
     rendered
 }
 
+/// The library behind the tag at `offset` of `text`: the name of an `{% include %}`, or
+/// of the import whose namespace a `{{ ns::macro(…) }}` call uses.
+pub fn library_of_tag(text: &str, offset: usize) -> Option<String> {
+    let scan = scan::scan(text);
+    let tag = scan.tags().find(|t| t.range.contains(&offset))?;
+    let inner = &text[tag.inner.clone()];
+    let refs = deps::references(text);
+    if tag.keyword(text) == "include" {
+        return refs
+            .into_iter()
+            .find(|r| r.tag == tag.range)
+            .map(|r| r.name);
+    }
+    let call = inner.trim_start();
+    let ns_end = call.find("::")?;
+    let ns = &call[..ns_end];
+    refs.into_iter()
+        .find(|r| {
+            text.get(r.tag.clone())
+                .and_then(|t| t.rsplit_once(" as "))
+                .is_some_and(|(_, after)| {
+                    after
+                        .trim_start()
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        == Some(ns)
+                })
+        })
+        .map(|r| r.name)
+}
+
 /// The variables `text` renders with: name, value and where the value comes from.
 pub fn bindings(text: &str, env: &Environment) -> Vec<Binding> {
     context::bindings(text, env)
