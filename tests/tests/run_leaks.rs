@@ -155,3 +155,44 @@ fn the_next_start_kills_what_a_killed_owner_left() {
         alive_with(&m)
     );
 }
+
+#[test]
+fn sigkill_of_the_server_leaves_nothing_running() {
+    let ws = workspace();
+    let root = ws.path().canonicalize().unwrap();
+    let m = marker(304);
+    test_file(&root, "long.clnrm.toml", &format!("sleep {m}"));
+    let text = std::fs::read_to_string(root.join("long.clnrm.toml")).unwrap();
+    let uri = format!("file://{}/long.clnrm.toml", root.display());
+    let mut c = clnrm_lsp_e2e::lsp::LspClient::spawn();
+    c.request(
+        "initialize",
+        serde_json::json!({
+            "processId": null,
+            "rootUri": format!("file://{}", root.display()),
+            "capabilities": {},
+        }),
+    );
+    c.notify("initialized", serde_json::json!({}));
+    c.open(&uri, &text, 1);
+    c.diagnostics_where(&uri, |_| true);
+    c.notify(
+        "textDocument/didSave",
+        serde_json::json!({ "textDocument": { "uri": uri } }),
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || !alive_with(&m).is_empty()),
+        "the scenario never started: {}",
+        c.stderr()
+    );
+    let status = Command::new("kill")
+        .args(["-KILL", &c.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        eventually(Duration::from_secs(20), || alive_with(&m).is_empty()),
+        "`sleep {m}` outlived a SIGKILLed server: {:?}",
+        alive_with(&m)
+    );
+}
