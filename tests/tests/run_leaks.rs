@@ -45,7 +45,10 @@ fn alive_with(marker: &str) -> Vec<u32> {
             continue;
         }
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .map(|s| s.lines().any(|l| l.starts_with("State:") && l.contains('Z')))
+            .map(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
             .unwrap_or(true);
         if !zombie {
             out.push(pid);

@@ -13,21 +13,24 @@
 //!
 //! Where `/proc` is not readable, all of this quietly does nothing beyond the group kill.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The environment variable that marks the processes of a run.
 pub const RUN_MARKER: &str = "CLNRM_LSP_RUN";
 
+/// Set once we are a subreaper: every leftover of our runs is then in our own process
+/// tree, and a run's end need not look at the whole system.
+static SUBREAPER: AtomicBool = AtomicBool::new(false);
+
 /// Make this process the subreaper of its descendants and kill what dead owners left.
 /// Called once at start-up by the CLI and the server.
 pub fn init() {
     // SAFETY: prctl with an integer argument; failure only means orphans go to init.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
-    let killed = kill_marked(|marker| !owner_alive(marker));
+    let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+    SUBREAPER.store(ok, Ordering::Relaxed);
+    let killed = kill_marked(all_processes(), |marker| !owner_alive(marker));
     if killed > 0 {
         tracing::info!("killed {killed} process(es) left behind by runs of a dead clnrm-lsp");
     }
@@ -51,13 +54,66 @@ pub fn new_marker() -> String {
 
 /// Kill every process left by the run marked `marker` (daemons that escaped its group).
 pub fn kill_run(marker: &str) -> usize {
-    kill_marked(|m| m == marker)
+    kill_marked(candidates(), |m| m == marker)
 }
 
 /// Kill every process left by any run of this process (at exit, on a signal).
 pub fn kill_own() -> usize {
     let prefix = format!("{}.", owner_tag());
-    kill_marked(|m| m.starts_with(&prefix))
+    kill_marked(candidates(), |m| m.starts_with(&prefix))
+}
+
+/// Where our runs' leftovers can be: as a subreaper, our own process tree (a few
+/// processes; a system-wide scan costs ~3 ms per run end at 100 processes); else anywhere.
+fn candidates() -> Vec<i32> {
+    if SUBREAPER.load(Ordering::Relaxed) {
+        if let Some(tree) = descendants(std::process::id() as i32) {
+            return tree;
+        }
+    }
+    all_processes()
+}
+
+fn all_processes() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
+/// Every descendant of `root`, from `/proc/PID/task/TID/children`; `None` when the kernel
+/// does not offer those files. A process that exits hands its children to us (the
+/// subreaper) before it disappears, so a walk never loses a live descendant.
+fn descendants(root: i32) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            if pid == root {
+                return None;
+            }
+            continue;
+        };
+        for task in tasks.flatten() {
+            let path = task.path().join("children");
+            let Ok(children) = std::fs::read_to_string(&path) else {
+                if pid == root {
+                    return None;
+                }
+                continue;
+            };
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if !out.contains(&child) && out.len() < 100_000 {
+                    out.push(child);
+                    queue.push(child);
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Whether the owner named in `marker` is still running (same pid, same start time).
@@ -107,18 +163,12 @@ fn marker_of(pid: i32) -> Option<String> {
         .map(str::to_string)
 }
 
-/// SIGKILL every live process whose marker satisfies `pred`; reap those that were
+/// SIGKILL every process of `pids` whose marker satisfies `pred`; reap those that were
 /// reparented to us. Returns how many were killed.
-fn kill_marked(pred: impl Fn(&str) -> bool) -> usize {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
+fn kill_marked(pids: Vec<i32>, pred: impl Fn(&str) -> bool) -> usize {
     let me = std::process::id() as i32;
     let mut killed = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
+    for pid in pids {
         if pid == me {
             continue;
         }
@@ -212,18 +262,56 @@ mod tests {
     }
 
     #[test]
+    fn descendants_walk_the_whole_tree() {
+        let mut c = Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let sh = c.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let tree = loop {
+            let tree = descendants(std::process::id() as i32).unwrap();
+            let grandchildren = tree
+                .iter()
+                .filter(|&&p| stat(p).is_some_and(|s| s.ppid == sh))
+                .count();
+            if grandchildren == 2 {
+                break tree;
+            }
+            assert!(Instant::now() < deadline, "{tree:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(tree.contains(&sh));
+        for p in tree
+            .iter()
+            .filter(|&&p| stat(p).is_some_and(|s| s.ppid == sh))
+        {
+            // SAFETY: a test killing its own grandchildren.
+            unsafe { libc::kill(*p, libc::SIGKILL) };
+        }
+        let _ = c.wait();
+    }
+
+    #[test]
     fn the_sweep_spares_live_owners_and_kills_dead_ones() {
         // An owner that is alive: ourselves.
         assert!(owner_alive(&new_marker()));
         // A dead owner: a pid that cannot exist, or ours with another start time.
         assert!(!owner_alive("999999999.1.1"));
         let start = stat(std::process::id() as i32).unwrap().start;
-        assert!(!owner_alive(&format!("{}.{}.1", std::process::id(), start + 1)));
+        assert!(!owner_alive(&format!(
+            "{}.{}.1",
+            std::process::id(),
+            start + 1
+        )));
         assert!(owner_alive("not-a-marker"));
         let dead = format!("999999999.{start}.7");
         let mut c = marked_sleep(&dead);
         let pid = wait_marked(&dead);
-        assert!(kill_marked(|m| m == dead && !owner_alive(m)) == 1);
+        assert_eq!(
+            kill_marked(all_processes(), |m| m == dead && !owner_alive(m)),
+            1
+        );
         let _ = c.wait();
         assert!(!running(pid));
     }
