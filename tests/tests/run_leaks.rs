@@ -102,6 +102,30 @@ fn a_daemon_that_setsids_away_dies_with_its_run() {
 }
 
 #[test]
+fn a_daemon_that_also_clears_its_environment_dies_with_the_cli() {
+    let ws = workspace();
+    let m = marker(305);
+    let ready = ws.path().join("ready");
+    // No marker and no group: only the subreaper's process tree still knows it.
+    test_file(
+        ws.path(),
+        "d.clnrm.toml",
+        &format!(
+            "sh -c 'env -i setsid sh -c \"echo ok > {r}; exec sleep {m}\" > /dev/null 2>&1 < /dev/null & \
+             while [ ! -s {r} ]; do sleep 0.05; done'",
+            r = ready.display()
+        ),
+    );
+    let o = run_in(ws.path(), &["run", "d.clnrm.toml"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        eventually(Duration::from_secs(20), || alive_with(&m).is_empty()),
+        "daemon `sleep {m}` outlived clnrm-lsp: {:?}",
+        alive_with(&m)
+    );
+}
+
+#[test]
 fn sigkill_of_clnrm_lsp_run_leaves_nothing_running() {
     let ws = workspace();
     let m = marker(300);

@@ -57,10 +57,24 @@ pub fn kill_run(marker: &str) -> usize {
     kill_marked(candidates(), |m| m == marker)
 }
 
-/// Kill every process left by any run of this process (at exit, on a signal).
+/// Kill every process left by any run of this process (at exit, on a signal). As a
+/// subreaper, that is our whole process tree: everything we spawn is a run, and an orphan
+/// that cleared its environment (no marker) was still adopted by us.
 pub fn kill_own() -> usize {
+    if SUBREAPER.load(Ordering::Relaxed) {
+        if let Some(tree) = descendants(std::process::id() as i32) {
+            let me = std::process::id() as i32;
+            let killed: Vec<i32> = tree
+                .into_iter()
+                // SAFETY: kill only sends a signal.
+                .filter(|&pid| pid != me && unsafe { libc::kill(pid, libc::SIGKILL) } == 0)
+                .collect();
+            reap(&killed, me);
+            return killed.len();
+        }
+    }
     let prefix = format!("{}.", owner_tag());
-    kill_marked(candidates(), |m| m.starts_with(&prefix))
+    kill_marked(all_processes(), |m| m.starts_with(&prefix))
 }
 
 /// Where our runs' leftovers can be: as a subreaper, our own process tree (a few
