@@ -35,10 +35,10 @@ fn serve_or_run(cli: Cli) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(clnrm_lsp::lsp::serve_stdio());
+            let code = runtime.block_on(clnrm_lsp::lsp::serve_stdio());
             // The stdin reader may still block in a read: do not wait for it.
             runtime.shutdown_background();
-            ExitCode::SUCCESS
+            ExitCode::from(code)
         }
     }
 }

@@ -5,6 +5,7 @@ use std::process::Output;
 
 use clnrm_lsp_e2e::bin_path::fixtures;
 use clnrm_lsp_e2e::cli::{run_in_bounded, stdout};
+use clnrm_lsp_e2e::workspace::pin_local;
 
 fn traces() -> std::path::PathBuf {
     fixtures().join("traces")
@@ -129,7 +130,7 @@ fn malformed_baseline_is_an_error_and_untouched_until_update() {
 fn file_mode_compares_last_runs_with_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::create_dir(root.join(".clnrm")).unwrap();
+    pin_local(root, "");
     std::fs::create_dir(root.join("tests")).unwrap();
     std::fs::copy(
         traces().join("smoke.clnrm.toml"),
@@ -191,11 +192,7 @@ fn file_mode_compares_last_runs_with_baselines() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 
     // [diff] settings from .clnrm/config.toml: an ignored attribute is no difference.
-    std::fs::write(
-        root.join(".clnrm/config.toml"),
-        "[diff]\nignore_attributes = [\"retries\"]\n",
-    )
-    .unwrap();
+    pin_local(root, "[diff]\nignore_attributes = [\"retries\"]\n");
     let o = diff(
         &[
             "tests/smoke.clnrm.toml",
@@ -273,12 +270,10 @@ fn file_mode_compares_last_runs_with_baselines() {
 #[test]
 fn two_file_mode_honours_the_workspace_diff_settings() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
-    std::fs::write(
-        dir.path().join(".clnrm/config.toml"),
+    pin_local(
+        dir.path(),
         "[diff]\nonly_differences = true\nignore_attributes = [\"retries\", \"exit\"]\n",
-    )
-    .unwrap();
+    );
     for f in ["baseline.json", "current_changed.json"] {
         std::fs::copy(traces().join(f), dir.path().join(f)).unwrap();
     }

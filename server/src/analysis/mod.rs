@@ -4,7 +4,10 @@
 //! [`Analyzer::analyze`] is the one entry point for the LSP face and the CLI alike, so
 //! an editor and `clnrm-lsp check` show the same diagnostics by construction.
 
+#[cfg(test)]
+pub(crate) mod annotated;
 pub mod codes;
+mod contain;
 mod diagnostic;
 pub mod environment;
 mod key;
@@ -30,6 +33,10 @@ use crate::cache::{BoundedCache, CacheStats};
 /// must never stall on a pasted log file.
 pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
 
+/// Findings reported per file; the rest are counted in one `too-many-diagnostics` summary,
+/// so a generated or pasted file cannot produce megabytes of output.
+pub const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
+
 /// What a file is, which decides how much of the pipeline applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
@@ -41,6 +48,9 @@ pub enum FileKind {
     /// A test named `*.toml` (e.g. `*.clnrm.toml`): full pipeline, and since clnrm's `run`
     /// parses such a file as raw TOML, Tera statements outside strings are reported.
     RawTest,
+    /// A workspace's `.clnrm/config.toml`: checked against the configuration's own
+    /// schema and bounds, not as a test.
+    Config,
 }
 
 impl FileKind {
@@ -48,12 +58,31 @@ impl FileKind {
         let Some(name) = path.and_then(|p| p.file_name()).and_then(|n| n.to_str()) else {
             return FileKind::Test;
         };
+        if path.is_some_and(crate::config::is_config_file) {
+            return FileKind::Config;
+        }
         if name.ends_with(".tera") && !name.ends_with(".clnrm.toml.tera") {
             FileKind::TemplateLibrary
         } else if name.ends_with(".toml") {
             FileKind::RawTest
         } else {
             FileKind::Test
+        }
+    }
+
+    /// The kind of a file the user named explicitly (`check FILE`): a `*.toml.tera` is a
+    /// test whatever the rest of its name, as the user asked for it, except a `_`-prefixed
+    /// partial (clnrm's `_macros.toml.tera` convention), which stays a library.
+    pub fn of_named(path: &Path) -> Self {
+        let kind = Self::of(Some(path));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if kind == FileKind::TemplateLibrary
+            && name.ends_with(".toml.tera")
+            && !name.starts_with('_')
+        {
+            FileKind::Test
+        } else {
+            kind
         }
     }
 }
@@ -65,6 +94,9 @@ pub struct Origin<'a> {
     pub path: Option<&'a Path>,
     /// The workspace root; templates outside it are never read.
     pub workspace_root: Option<&'a Path>,
+    /// What the file is, when the caller knows better than its name (a file named on the
+    /// command line); `None`: [`FileKind::of`] its path.
+    pub kind: Option<FileKind>,
 }
 
 /// The result of analysing one text. Shared by content hash, so it must not depend on
@@ -144,7 +176,7 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
-        let kind = FileKind::of(origin.path);
+        let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
         let deps = template::collect_dependencies(text, origin, loader);
         let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
         if let Some(hit) = self.cache.get(&key) {
@@ -175,20 +207,78 @@ impl Analyzer {
 
 /// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
 /// Every diagnostic leaves through here, so this is where secret values are masked.
+///
+/// It runs contained (see `contain`): a panic anywhere in it becomes a `render-error`
+/// diagnostic on the first line, and deep recursion has a stack sized for the limits.
 pub fn analyze_uncached(
     text: &str,
     kind: FileKind,
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
-    let mut analysis = pipeline(text, kind, deps, env);
+    let names = deps.clone();
+    let mut analysis = match contain::contained(|| run_pipeline(text, kind, deps, env)) {
+        Ok(analysis) => analysis,
+        Err(panic) => {
+            let line_end = text.find('\n').unwrap_or(text.len());
+            Analysis {
+                diagnostics: vec![Diagnostic::new(
+                    Code::RenderError,
+                    0..line_end,
+                    format!(
+                        "analysis failed on an internal error ({panic}); please report this file"
+                    ),
+                )],
+                dependencies: names,
+                ..Analysis::default()
+            }
+        }
+    };
+    cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE);
     for d in &mut analysis.diagnostics {
         env.mask_diagnostic(d);
     }
     analysis
 }
 
-fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
+pub(crate) use contain::caught;
+
+/// Keep the first `max` findings by position and replace the rest by one summary at the
+/// first one dropped.
+pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>, max: usize) {
+    if diagnostics.len() <= max {
+        return;
+    }
+    diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
+    let dropped = diagnostics.split_off(max);
+    let (mut errors, mut warnings, mut others) = (0, 0, 0);
+    for d in &dropped {
+        match d.severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+            Severity::Information | Severity::Hint => others += 1,
+        }
+    }
+    let at = dropped.first().map_or(0, |d| d.range.start);
+    let severity = if errors > 0 {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    diagnostics.push(
+        Diagnostic::new(
+            Code::TooManyDiagnostics,
+            at..at,
+            format!(
+                "{} more findings from here on are not shown ({errors} errors, {warnings} warnings, {others} notes): fix the ones above first",
+                dropped.len()
+            ),
+        )
+        .with_severity(severity),
+    );
+}
+
+fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
     let mut analysis = Analysis {
         dependencies: deps,
         ..Analysis::default()
@@ -203,6 +293,11 @@ fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment
                 MAX_ANALYSED_BYTES
             ),
         ));
+        return analysis;
+    }
+
+    if kind == FileKind::Config {
+        analysis.diagnostics = crate::config::check_text(text);
         return analysis;
     }
 
@@ -255,4 +350,26 @@ fn pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment
     }
     analysis.rendered = Some(Arc::new(rendered));
     analysis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_per_file_are_capped_with_a_summary() {
+        let text =
+            "[meta]\nname = \"t\"\nversion = \"1\"\n".to_string() + &"[[scenario]]\n".repeat(5000);
+        let a = analyze_uncached(&text, FileKind::Test, Vec::new(), &Environment::empty());
+        assert_eq!(a.diagnostics.len(), MAX_DIAGNOSTICS_PER_FILE + 1);
+        let last = a.diagnostics.last().unwrap();
+        assert_eq!(last.code, Code::TooManyDiagnostics);
+        assert!(last.is_error());
+        assert!(last.message.contains("more findings"), "{}", last.message);
+        // The kept ones are the first by position, the summary sits after them.
+        assert!(a.diagnostics[..MAX_DIAGNOSTICS_PER_FILE]
+            .windows(2)
+            .all(|w| w[0].range.start <= w[1].range.start));
+        assert!(last.range.start >= a.diagnostics[MAX_DIAGNOSTICS_PER_FILE - 1].range.start);
+    }
 }

@@ -1,24 +1,13 @@
 //! `check`: discover, read, analyse in parallel with one shared [`Analyzer`], collect.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, Origin, Severity};
+use crate::analysis::{Analyzer, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
-use crate::documents::fs::MAX_READ_BYTES;
-
-/// One checked file: the text the positions refer to, and its findings sorted by position.
-#[derive(Debug, Clone)]
-pub struct FileReport {
-    pub path: PathBuf,
-    /// The file's text; for a file that is not UTF-8, its lossy decoding (same bytes up to
-    /// the first invalid one, where the diagnostic points).
-    pub text: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
+use crate::workspace::{analyse_target, FileReport};
 
 /// Everything `check` found: reports in path order, and the problems that make it exit 2.
 #[derive(Debug, Default)]
@@ -71,108 +60,51 @@ pub fn check_paths(paths: &[PathBuf], analyzer: &Analyzer) -> CheckOutcome {
 }
 
 fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {
-    analyse_target(target, analyzer).map(|(report, _)| report)
-}
-
-/// Read and analyse one target (`check` and `run` share this): its report, and the
-/// analysis it came from (what `run` plans from).
-pub fn analyse_target(
-    target: &Target,
-    analyzer: &Analyzer,
-) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
-    // A walk never yields links; a file named on the command line may be one, but it must
-    // still end at a regular file of bounded size (not a FIFO, not /dev/zero).
-    let bytes =
-        crate::documents::fs::read_bytes(&target.path, None, MAX_READ_BYTES).map_err(|e| {
-            DiscoverError {
-                path: target.path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-    let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
-    Ok(analyse_bytes(
-        &target.path,
-        &abs,
-        &target.root,
-        bytes,
-        analyzer,
-    ))
-}
-
-/// Analyse one file's bytes. Invalid UTF-8 is reported at the first bad byte and the rest
-/// is still analysed (lossily decoded), so one stray byte does not hide other problems.
-pub fn check_bytes(
-    display_path: &Path,
-    abs_path: &Path,
-    root: &Path,
-    bytes: Vec<u8>,
-    analyzer: &Analyzer,
-) -> FileReport {
-    analyse_bytes(display_path, abs_path, root, bytes, analyzer).0
-}
-
-fn analyse_bytes(
-    display_path: &Path,
-    abs_path: &Path,
-    root: &Path,
-    bytes: Vec<u8>,
-    analyzer: &Analyzer,
-) -> (FileReport, Arc<Analysis>) {
-    let (text, encoding) = match String::from_utf8(bytes) {
-        Ok(text) => (text, None),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let diag = Diagnostic::new(
-                Code::InvalidEncoding,
-                at..at,
-                format!("the file is not valid UTF-8: invalid byte at offset {at}"),
-            );
-            (text, Some(diag))
-        }
-    };
-    let origin = Origin {
-        path: Some(abs_path),
-        workspace_root: Some(root),
-    };
-    let analysis = analyzer.analyze(&text, origin, &DiskLoader);
-    let mut diagnostics: Vec<Diagnostic> = encoding.into_iter().collect();
-    diagnostics.extend(analysis.diagnostics.iter().cloned());
-    // Stable: equal positions keep pipeline order.
-    diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
-    let report = FileReport {
-        path: display_path.to_path_buf(),
-        text,
-        diagnostics,
-    };
-    (report, analysis)
+    analyse_target(target, analyzer, &DiskLoader).map(|(report, _)| report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::Environment;
+    use crate::analysis::{Code, Environment};
+    use crate::workspace::file::{analyse_bytes, FileBytes};
+    use std::path::Path;
 
     #[test]
-    fn invalid_utf8_is_reported_at_the_first_bad_byte() {
+    fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let file = dir.path().join("suite.toml.tera");
+        std::fs::write(&file, "[meta]\nname = \"{{ svc }}\"\n").unwrap();
         let analyzer = Analyzer::new(Environment::empty());
-        let bytes = b"[meta]\nname = \"a\xffb\"\n".to_vec();
-        let p = Path::new("x.clnrm.toml");
-        let report = check_bytes(p, p, Path::new("."), bytes, &analyzer);
-        let d = report
-            .diagnostics
-            .iter()
-            .find(|d| d.code == Code::InvalidEncoding)
-            .unwrap();
-        assert_eq!(d.range, 16..16);
-        assert!(report.text.contains('\u{FFFD}'));
+        let named = check_paths(std::slice::from_ref(&file), &analyzer);
+        let codes: Vec<_> = named.files[0].diagnostics.iter().map(|d| d.code).collect();
+        assert!(codes.contains(&Code::NoTests), "{codes:?}");
+        // A walk never picks it up; a `_` partial named explicitly stays a library.
+        assert!(check_paths(&[dir.path().to_path_buf()], &analyzer)
+            .files
+            .is_empty());
+        let partial = dir.path().join("_macros.toml.tera");
+        std::fs::write(&partial, "{% macro m() %}x{% endmacro m %}\n").unwrap();
+        let lib = check_paths(&[partial], &analyzer);
+        assert!(
+            lib.files[0].diagnostics.is_empty(),
+            "{:?}",
+            lib.files[0].diagnostics
+        );
     }
 
     #[test]
     fn summary_counts_by_severity() {
         let analyzer = Analyzer::new(Environment::empty());
         let p = Path::new("x.clnrm.toml");
-        let report = check_bytes(p, p, Path::new("."), b"a = = 1\n".to_vec(), &analyzer);
+        let file = FileBytes {
+            display_path: p,
+            abs_path: p,
+            root: Path::new("."),
+            kind: None,
+        };
+        let (report, _) = analyse_bytes(&file, b"a = = 1\n".to_vec(), &analyzer, &DiskLoader);
         let outcome = CheckOutcome {
             files: vec![report],
             errors: Vec::new(),

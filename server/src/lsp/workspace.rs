@@ -74,30 +74,20 @@ impl Workspace {
         self.roots.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The innermost root holding `path`; a document with no path (an unsaved buffer)
-    /// belongs to the first root.
+    /// The root a document is analysed against: its file's root by the one rule
+    /// (`workspace::root`, the client's folders first); a document with no path (an unsaved
+    /// buffer) belongs to the first folder.
     pub fn root_for(&self, path: Option<&Path>) -> Option<PathBuf> {
-        let roots = self.roots.read().unwrap_or_else(|p| p.into_inner());
         match path {
-            Some(path) => {
-                let path = normalize(path);
-                roots
-                    .iter()
-                    .filter(|r| path.starts_with(&r.path))
-                    .max_by_key(|r| r.path.components().count())
-                    .map(|r| r.path.clone())
-            }
-            None => roots.first().map(|r| r.path.clone()),
+            Some(path) => Some(self.root_of(path)),
+            None => self.roots().first().map(|r| r.path.clone()),
         }
     }
 
-    /// The workspace root of a file: the client's folder holding it, else the nearest
-    /// ancestor with `.clnrm/`, `cleanroom.toml` or `.git`, else its directory.
+    /// The workspace root of a file.
     pub fn root_of(&self, path: &Path) -> PathBuf {
-        if let Some(root) = self.root_for(Some(path)) {
-            return root;
-        }
-        crate::documents::discover::workspace_root(path.parent().unwrap_or(Path::new("/")))
+        let folders: Vec<PathBuf> = self.roots().into_iter().map(|r| r.path).collect();
+        crate::workspace::root_of_file(&normalize(path), &folders)
     }
 
     pub fn open(&self, uri: &str, path: Option<&Path>, text: String, version: i32) -> Document {
@@ -323,7 +313,11 @@ mod tests {
             ws.root_for(Some(Path::new("/w/a.clnrm.toml"))),
             Some(PathBuf::from("/w"))
         );
-        assert_eq!(ws.root_for(Some(Path::new("/elsewhere/a"))), None);
+        // Outside every folder: the rule's marked ancestor, else the file's directory.
+        assert_eq!(
+            ws.root_for(Some(Path::new("/nonexistent-elsewhere/a"))),
+            Some(PathBuf::from("/nonexistent-elsewhere"))
+        );
         assert_eq!(ws.root_for(None), Some(PathBuf::from("/w")));
     }
 }

@@ -174,6 +174,7 @@ mod tests {
         let origin = Origin {
             path: Some(Path::new("/ws/tests/t.clnrm.toml.tera")),
             workspace_root: Some(Path::new("/ws")),
+            kind: None,
         };
         let deps = collect(text, origin, &l);
         let names: Vec<(&str, bool)> = deps
@@ -197,6 +198,7 @@ mod tests {
         let origin = Origin {
             path: Some(Path::new("/ws/t/x.clnrm.toml.tera")),
             workspace_root: Some(Path::new("/ws")),
+            kind: None,
         };
         let deps = collect("{% include \"../../etc/secret.tera\" %}", origin, &l);
         assert_eq!(deps[0].text, None);

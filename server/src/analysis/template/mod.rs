@@ -9,15 +9,16 @@
 //! Modules: `scan` (Tera lexer), `syntax` (stage a), `marks` (source markers and the
 //! map), `parse` (cached piecewise parsing), `context` (variables), `functions` (clnrm's
 //! functions and filters, deterministic), `render` (stage b), `deps` (imports/includes),
-//! `recursion` (recursive macro guard), `compat` (`clnrm run` raw-TOML note).
+//! `limits` (bounds on every evaluation), `compat` (`clnrm run` raw-TOML note).
 
 mod compat;
 mod context;
 mod deps;
+mod explain;
 mod functions;
+mod limits;
 mod marks;
 mod parse;
-mod recursion;
 mod render;
 mod scan;
 mod syntax;
@@ -118,6 +119,19 @@ pub fn render(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
+    let first_new = diags.len();
+    let rendered = check_and_render(text, kind, deps, env, diags);
+    explain::explain(text, &mut diags[first_new..]);
+    rendered
+}
+
+fn check_and_render(
+    text: &str,
+    kind: FileKind,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
     let scan = scan::scan(text);
     if !syntax::nesting_ok(text, &scan, diags) {
         return None;
@@ -152,6 +166,7 @@ pub fn render(
     let first_new = diags.len();
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
+        diags.extend(compat::step_command_vars(text, &scan));
     }
     let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));

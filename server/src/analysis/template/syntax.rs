@@ -49,6 +49,13 @@ pub fn nesting_ok(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool 
     true
 }
 
+/// Why `text` (a dependency) nests too deep for Tera's recursive parser, if it does.
+pub fn too_deep(text: &str) -> Option<String> {
+    let scan = scan::scan(text);
+    (scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING)
+        .then(|| format!("it nests expressions or blocks more than {MAX_NESTING} levels deep"))
+}
+
 /// Checks the syntax of `text` on its own; pushes every problem found and returns whether
 /// it is valid.
 #[cfg(test)]
@@ -275,9 +282,12 @@ fn positional_macro_args(text: &str, inner: Range<usize>, out: &mut Vec<Diagnost
             continue;
         }
         if &bytes[i..i + 2] == b"::" {
+            // After the last non-identifier character, whatever its width (`é::m`).
             let name_start = code[..i]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .map_or(0, |p| p + 1);
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                .map_or(0, |(p, c)| p + c.len_utf8());
             let mut j = i + 2;
             while j < bytes.len() && scan::is_ident_byte(bytes[j]) {
                 j += 1;

@@ -116,7 +116,7 @@ pub fn render(outcome: &CheckOutcome) -> String {
 mod tests {
     use super::*;
     use crate::analysis::{Diagnostic, Edit, Fix};
-    use crate::cli::check::FileReport;
+    use crate::workspace::FileReport;
 
     #[test]
     fn fixes_and_related_places_carry_positions() {
