@@ -268,7 +268,17 @@ fn failures_are_diagnostics_on_the_header_and_the_expectation() {
         "{unmet:?}"
     );
     assert!(unmet[0]["message"].as_str().unwrap().contains("observed"));
-    let titles = run_lens_titles(&mut c, &uri);
+    // Lenses follow the run state, which may trail the published diagnostics on a loaded
+    // machine: wait until no scenario is shown running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let titles = loop {
+        let titles = run_lens_titles(&mut c, &uri);
+        if !titles.iter().any(|t| t.contains("running")) {
+            break titles;
+        }
+        assert!(Instant::now() < deadline, "{titles:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
         titles.iter().all(|t| t.starts_with("✗ failed: ")),
         "{titles:?}"
