@@ -138,7 +138,7 @@ fn check_and_render(
     }
     if !scan.problems.is_empty() {
         // The scan stopped at an unterminated tag: the marked text would be truncated.
-        let main = match tera::Template::new(render::MAIN, None, text) {
+        let main = match parse::new_template(render::MAIN, text) {
             Err(e) => syntax::tera_error(text, &e),
             Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
         };

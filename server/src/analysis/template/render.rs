@@ -72,7 +72,7 @@ fn render_inner(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    let mut tera = functions::base().clone();
+    let mut tera = limits::guarded().clone();
     let main_links = (
         parsed.parent.as_deref(),
         parsed
@@ -93,7 +93,6 @@ fn render_inner(
 
     let mut parsed = parsed;
     limits::instrument(&mut parsed);
-    limits::install(&mut tera);
     tera.templates.insert(MAIN.to_string(), parsed);
     if let Err(e) = tera
         .build_inheritance_chains()
