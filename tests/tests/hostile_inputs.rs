@@ -171,6 +171,17 @@ fn secret_values_never_appear_in_any_output_format() {
     let o = run_with_token(&ws, &["render", "bad.clnrm.toml.tera"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!stderr(&o).contains(TOKEN), "{}", stderr(&o));
+    // `render` of a file that renders: masked unless asked for.
+    std::fs::write(
+        ws.join("ok.clnrm.toml.tera"),
+        "[meta]\nname = \"{{ env(name=\"CLNRM_RT_API_TOKEN\") }}\"\n",
+    )
+    .unwrap();
+    let o = run_with_token(&ws, &["render", "ok.clnrm.toml.tera"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("name = \"••••••\""), "{}", stdout(&o));
+    let o = run_with_token(&ws, &["render", "ok.clnrm.toml.tera", "--show-secrets"]);
+    assert!(stdout(&o).contains(TOKEN), "{}", stdout(&o));
 
     // The language server's published diagnostics.
     let mut c = clnrm_lsp_e2e::lsp::LspClient::spawn_env(
