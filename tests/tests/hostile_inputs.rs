@@ -40,7 +40,11 @@ fn includes_through_links_out_of_the_workspace_or_to_special_files_are_not_read(
     mkfifo(&ws.join("fifo.tera"));
     std::fs::write(ws.join("inside.tera"), "description = \"fine\"\n").unwrap();
     std::os::unix::fs::symlink("inside.tera", ws.join("link.tera")).unwrap();
-    for name in ["escape.tera", "zero.tera", "fifo.tera"] {
+    for (name, why) in [
+        ("escape.tera", "resolves outside the workspace ("),
+        ("zero.tera", "resolves outside the workspace (/dev/zero)"),
+        ("fifo.tera", "is a FIFO, not a regular file"),
+    ] {
         std::fs::write(
             ws.join("t.clnrm.toml.tera"),
             format!("[meta]\nname = \"t\"\n{{% include \"{name}\" %}}\n"),
@@ -50,7 +54,9 @@ fn includes_through_links_out_of_the_workspace_or_to_special_files_are_not_read(
         assert_eq!(o.status.code(), Some(1), "{name}: {}", stdout(&o));
         assert!(!stdout(&o).contains("TOP-SECRET"), "{name}: {}", stdout(&o));
         assert!(
-            stderr(&o).contains(&format!("template `{name}` not found")),
+            stderr(&o).contains(&format!(
+                "error[template-not-found]: template `{name}` {why}"
+            )),
             "{name}: {}",
             stderr(&o)
         );
