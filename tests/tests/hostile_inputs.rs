@@ -223,3 +223,21 @@ fn terminal_escapes_in_source_lines_are_shown_not_sent() {
         "{text}"
     );
 }
+
+#[test]
+fn run_output_shows_escapes_in_scenario_names_and_strips_them_from_command_output() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir(ws.join(".clnrm")).unwrap();
+    std::fs::write(ws.join(".clnrm/config.toml"), "[executor]\nbackend = \"local\"\n").unwrap();
+    std::fs::write(
+        ws.join("t.clnrm.toml"),
+        "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"s\\u001b]0;pwned\\u0007\"\nrun = \"sh -c 'printf \\\"\\\\033[2Jboom\\\" >&2; exit 3'\"\n",
+    )
+    .unwrap();
+    let o = run(&ws, &["run", "t.clnrm.toml", "--color", "never"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}{}", stderr(&o));
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(text.contains(r"› s\u{1b}]0;pwned\u{7}  failed"), "{text}");
+}
