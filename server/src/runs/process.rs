@@ -413,15 +413,25 @@ mod tests {
 
     #[test]
     fn cancel_stops_a_running_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
         let token = CancelToken::new();
         let t2 = token.clone();
+        let marker = started.clone();
+        // Cancel once the process is really running (it says so), not after a guess.
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !marker.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             t2.cancel();
         });
-        let o = run(&spec("sleep 5"), &token);
+        let script = format!("touch {}; exec sleep 30", started.display());
+        let o = run(&spec(&script), &token);
+        assert!(started.exists(), "the process ran");
         assert!(o.cancelled);
-        assert!(o.duration < Duration::from_secs(2));
+        // Stopped, not left to its 30 s sleep.
+        assert!(o.duration < Duration::from_secs(20), "{:?}", o.duration);
     }
 
     #[test]
