@@ -229,7 +229,11 @@ fn run_output_shows_escapes_in_scenario_names_and_strips_them_from_command_outpu
     let dir = workspace();
     let ws = dir.path().join("ws");
     std::fs::create_dir(ws.join(".clnrm")).unwrap();
-    std::fs::write(ws.join(".clnrm/config.toml"), "[executor]\nbackend = \"local\"\n").unwrap();
+    std::fs::write(
+        ws.join(".clnrm/config.toml"),
+        "[executor]\nbackend = \"local\"\n",
+    )
+    .unwrap();
     std::fs::write(
         ws.join("t.clnrm.toml"),
         "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"s\\u001b]0;pwned\\u0007\"\nrun = \"sh -c 'printf \\\"\\\\033[2Jboom\\\" >&2; exit 3'\"\n",
