@@ -17,8 +17,7 @@ struct Ws {
 fn workspace(config: &str) -> Ws {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
-    std::fs::write(root.join(".clnrm/config.toml"), config).unwrap();
+    clnrm_lsp_e2e::workspace::pin_local(&root, config);
     Ws { _dir: dir, root }
 }
 
@@ -101,21 +100,20 @@ fn nothing_runs_before_the_configuration_reply() {
     let resp = run_file(&mut c, &uri);
     let err = resp["error"]["message"].as_str().unwrap_or_default();
     assert!(err.contains("have not arrived"), "{resp}");
-    let deadline = Instant::now() + TIMEOUT;
-    while !c
-        .stderr()
-        .contains("not run: the client's settings have not arrived")
-    {
-        assert!(Instant::now() < deadline, "no log of the dropped save");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    assert!(
+        c.log_shows("not run: the client's settings have not arrived"),
+        "no log of the dropped save"
+    );
     assert_eq!(
         run_threads(c.pid()),
         0,
         "no run worker before a run is allowed"
     );
     // A client without a word on trust (Neovim, Helix) is trusted once it has answered.
-    c.answer(&ask["id"], json!([{ "runOnSave": true }]));
+    c.answer(
+        &ask["id"],
+        json!([{ "runOnSave": true, "executor": { "backend": "local" } }]),
+    );
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let resp = run_file(&mut c, &uri);

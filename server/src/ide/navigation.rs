@@ -33,6 +33,9 @@ pub fn definition(
     vocab: &Vocabulary,
     deps: &[Dependency],
 ) -> Vec<Location> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     match target_at(text, offset) {
         Some(Target::Service(id)) => service_headers(text, &id).into_iter().map(here).collect(),
         Some(Target::Span(name)) => span_definitions(text, &name)
@@ -53,6 +56,9 @@ pub fn definition(
 
 /// Every place naming the same service or span as the cursor, definitions included.
 pub fn references(text: &str, offset: usize) -> Vec<Range<usize>> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     let mut out = match target_at(text, offset) {
         Some(Target::Service(id)) => {
             let mut v = service_headers(text, &id);
@@ -257,6 +263,7 @@ mod tests {
         let dep = Dependency {
             name: "_m.toml.tera".into(),
             path: Some("/w/_m.toml.tera".into()),
+            problem: None,
             text: Some("{% macro span(name) %}[[expect.span]]{% endmacro %}".into()),
         };
         let defs = definition(text, text.find("m::span").unwrap() + 4, &vocab, &[dep]);

@@ -41,6 +41,13 @@ pub trait SourceLoader: Send + Sync {
         let _ = root;
         self.load(path)
     }
+
+    /// After a failed [`SourceLoader::load_within`]: why the file at `path`, if it exists,
+    /// could not be read.
+    fn problem(&self, path: &Path, root: Option<&Path>) -> Option<String> {
+        let _ = (path, root);
+        None
+    }
 }
 
 /// Reads straight from the file system, through the one opener (regular files only,
@@ -58,6 +65,14 @@ impl SourceLoader for DiskLoader {
             .ok()
             .map(Into::into)
     }
+
+    fn problem(&self, path: &Path, root: Option<&Path>) -> Option<String> {
+        let limit = crate::documents::fs::MAX_READ_BYTES;
+        match crate::documents::fs::read_text(path, root, limit) {
+            Err(e) if !e.is_not_found() => Some(e.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// A template named by `{% import %}`, `{% include %}` or `{% extends %}`.
@@ -69,6 +84,9 @@ pub struct Dependency {
     pub path: Option<PathBuf>,
     /// Its content; `None` when not found (or outside the workspace).
     pub text: Option<Arc<str>>,
+    /// Why a file that exists was not read: "resolves outside the workspace (…)", "is a
+    /// FIFO, not a regular file"…
+    pub problem: Option<String>,
 }
 
 /// The rendered TOML text and how to map its bytes back to the template.
@@ -171,6 +189,37 @@ fn check_and_render(
     let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
     rendered
+}
+
+/// The library behind the tag at `offset` of `text`: the name of an `{% include %}`, or
+/// of the import whose namespace a `{{ ns::macro(…) }}` call uses.
+pub fn library_of_tag(text: &str, offset: usize) -> Option<String> {
+    let scan = scan::scan(text);
+    let tag = scan.tags().find(|t| t.range.contains(&offset))?;
+    let inner = &text[tag.inner.clone()];
+    let refs = deps::references(text);
+    if tag.keyword(text) == "include" {
+        return refs
+            .into_iter()
+            .find(|r| r.tag == tag.range)
+            .map(|r| r.name);
+    }
+    let call = inner.trim_start();
+    let ns_end = call.find("::")?;
+    let ns = &call[..ns_end];
+    refs.into_iter()
+        .find(|r| {
+            text.get(r.tag.clone())
+                .and_then(|t| t.rsplit_once(" as "))
+                .is_some_and(|(_, after)| {
+                    after
+                        .trim_start()
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        == Some(ns)
+                })
+        })
+        .map(|r| r.name)
 }
 
 /// The variables `text` renders with: name, value and where the value comes from.

@@ -209,8 +209,8 @@ fn lex_tag(text: &str, start: usize, kind: TagKind, out: &mut Scan) -> Option<Ta
                 out.max_call_depth = out.max_call_depth.max(calls);
             }
             b')' | b']' => {
-                let was_call = open.pop() == Some(true);
-                calls -= usize::from(was_call);
+                let closes_call = open.pop() == Some(true);
+                calls -= usize::from(closes_call);
             }
             c if c == close_char && bytes.get(pos + 1) == Some(&b'}') => {
                 return Some(close_tag(bytes, start, inner_start, pos, trim_left, kind));
