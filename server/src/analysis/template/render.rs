@@ -532,9 +532,11 @@ fn broken_namespaces(text: &str, broken: &[String]) -> Vec<String> {
         .filter(|r| broken.contains(&r.name))
         .filter_map(|r| {
             let tag = text.get(r.tag.clone())?;
-            let after = tag.rsplit_once(" as ")?.1;
-            let ns: String = after
-                .trim_start()
+            // `as` after any whitespace (`{% import "l.tera"\tas m %}` is valid Tera).
+            let mut words = tag.split_whitespace();
+            words.find(|w| *w == "as")?;
+            let ns: String = words
+                .next()?
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
