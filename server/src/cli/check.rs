@@ -54,7 +54,18 @@ impl CheckOutcome {
 
 /// Discover and check `paths` (the CLI's `check` and the benchmark call this).
 pub fn check_paths(paths: &[PathBuf], analyzer: &Analyzer) -> CheckOutcome {
-    let (targets, mut errors) = discover::discover(paths);
+    let (mut targets, mut errors) = discover::discover(paths);
+    // A checked workspace root's own configuration is checked too (bounds, typos).
+    for dir in paths.iter().filter(|p| p.is_dir()) {
+        let config = dir.join(crate::config::CONFIG_FILE);
+        if config.is_file() && !targets.iter().any(|t| t.path == config) {
+            let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+            targets.push(Target {
+                path: config,
+                root: discover::workspace_root(&abs),
+            });
+        }
+    }
     let results: Vec<Result<FileReport, DiscoverError>> = targets
         .par_iter()
         .map(|t| check_target(t, analyzer))
