@@ -42,7 +42,7 @@ fn main() {
     let text = large(size);
     let lines = text.lines().count() as u32;
     let uri = ws.file("large.clnrm.toml", &text);
-    let bin = server_bin(quick);
+    let bin = server_bin();
     let mut c = start(bin, &ws);
     let opened = Instant::now();
     common::open_and_wait(&mut c, &uri, &text);

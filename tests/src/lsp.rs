@@ -33,9 +33,15 @@ impl LspClient {
 
     /// Start the executable at `bin` (e.g. the release build, for benchmarks).
     pub fn spawn_bin(bin: &std::path::Path, log: &str) -> Self {
+        Self::spawn_env(bin, log, &[])
+    }
+
+    /// Start the server with extra environment variables.
+    pub fn spawn_env(bin: &std::path::Path, log: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin)
             .arg("--stdio")
             .env("CLNRM_LSP_LOG", log)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -78,7 +84,9 @@ impl LspClient {
         Self::spawn_with_log("info")
     }
 
-    /// Spawn and run `initialize`/`initialized` with the given client capabilities.
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities and no
+    /// settings (a workspace that runs scenarios pins its backend in its config: see
+    /// [`crate::workspace`]).
     pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
         let mut c = Self::spawn();
         let root_uri = root.map(|r| format!("file://{}", r.display()));
@@ -207,18 +215,23 @@ impl LspClient {
             .clone()
     }
 
-    /// All `publishDiagnostics` notifications received so far (consumed).
-    pub fn drain_published(&mut self, uri: &str) -> Vec<Value> {
-        while let Ok(msg) = self.incoming.try_recv() {
-            self.pending.push(msg);
+    /// Every `publishDiagnostics` for `uri`, in arrival order, up to and including the first
+    /// matching `pred`: a later version's publish is a barrier, so what arrived before it
+    /// is all that was ever going to arrive for the earlier versions.
+    pub fn published_until(
+        &mut self,
+        uri: &str,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let p = self.diagnostics_where(uri, |_| true);
+            let done = pred(&p);
+            seen.push(p);
+            if done {
+                return seen;
+            }
         }
-        let (taken, kept): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|m| {
-                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
-            });
-        self.pending = kept;
-        taken.into_iter().map(|m| m["params"].clone()).collect()
     }
 
     pub fn open(&mut self, uri: &str, text: &str, version: i64) {
@@ -286,6 +299,24 @@ impl LspClient {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// `shutdown` + `exit`, then every message the server sent that was not consumed yet,
+    /// read until its stdout closes: the end of the stream is the barrier after which
+    /// nothing more can come. `None` if the process did not exit by itself.
+    pub fn shutdown_collect(mut self) -> Option<Vec<Value>> {
+        let _ = self.request_raw("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        let mut rest = std::mem::take(&mut self.pending);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.incoming.recv_timeout(left) {
+                Ok(msg) => rest.push(msg),
+                Err(RecvTimeoutError::Disconnected) => return Some(rest),
+                Err(RecvTimeoutError::Timeout) => return None,
+            }
+        }
     }
 
     /// `shutdown` + `exit`; returns whether the process exited by itself.

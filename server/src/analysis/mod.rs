@@ -4,10 +4,14 @@
 //! [`Analyzer::analyze`] is the one entry point for the LSP face and the CLI alike, so
 //! an editor and `clnrm-lsp check` show the same diagnostics by construction.
 
+#[cfg(test)]
+pub(crate) mod annotated;
 pub mod codes;
+mod contain;
 mod diagnostic;
-mod environment;
+pub mod environment;
 mod key;
+mod library;
 pub mod rules;
 pub mod schema;
 pub mod source_map;
@@ -18,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use codes::Code;
-pub use diagnostic::{Diagnostic, Edit, Fix, Related, Severity};
+pub use diagnostic::{Diagnostic, Edit, Fix, Related, Severity, SourceFile};
 pub use environment::Environment;
 pub use key::ContentKey;
 pub use source_map::SourceMap;
@@ -29,6 +33,10 @@ use crate::cache::{BoundedCache, CacheStats};
 /// Files larger than this get a single diagnostic instead of a full analysis: a keystroke
 /// must never stall on a pasted log file.
 pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
+
+/// Findings reported per file; the rest are counted in one `too-many-diagnostics` summary,
+/// so a generated or pasted file cannot produce megabytes of output.
+pub const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
 
 /// What a file is, which decides how much of the pipeline applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +70,22 @@ impl FileKind {
             FileKind::Test
         }
     }
+
+    /// The kind of a file the user named explicitly (`check FILE`): a `*.toml.tera` is a
+    /// test whatever the rest of its name, as the user asked for it, except a `_`-prefixed
+    /// partial (clnrm's `_macros.toml.tera` convention), which stays a library.
+    pub fn of_named(path: &Path) -> Self {
+        let kind = Self::of(Some(path));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if kind == FileKind::TemplateLibrary
+            && name.ends_with(".toml.tera")
+            && !name.starts_with('_')
+        {
+            FileKind::Test
+        } else {
+            kind
+        }
+    }
 }
 
 /// Where a document lives: decides which templates it may import or include.
@@ -71,6 +95,9 @@ pub struct Origin<'a> {
     pub path: Option<&'a Path>,
     /// The workspace root; templates outside it are never read.
     pub workspace_root: Option<&'a Path>,
+    /// What the file is, when the caller knows better than its name (a file named on the
+    /// command line); `None`: [`FileKind::of`] its path.
+    pub kind: Option<FileKind>,
 }
 
 /// The result of analysing one text. Shared by content hash, so it must not depend on
@@ -150,7 +177,7 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
-        let kind = FileKind::of(origin.path);
+        let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
         if text.len() > MAX_ANALYSED_BYTES {
             // Nothing is analysed: no dependency scan, no hash of the whole text (the key
             // stands for the size, all the result depends on), nothing worth caching.
@@ -193,12 +220,79 @@ impl Analyzer {
 }
 
 /// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
+/// Every diagnostic leaves through here, so this is where secret values are masked.
+///
+/// It runs contained (see `contain`): a panic anywhere in it becomes a `render-error`
+/// diagnostic on the first line, and deep recursion has a stack sized for the limits.
 pub fn analyze_uncached(
     text: &str,
     kind: FileKind,
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
+    let names = deps.clone();
+    let mut analysis = match contain::contained(|| run_pipeline(text, kind, deps, env)) {
+        Ok(analysis) => analysis,
+        Err(panic) => {
+            let line_end = text.find('\n').unwrap_or(text.len());
+            Analysis {
+                diagnostics: vec![Diagnostic::new(
+                    Code::RenderError,
+                    0..line_end,
+                    format!(
+                        "analysis failed on an internal error ({panic}); please report this file"
+                    ),
+                )],
+                dependencies: names,
+                ..Analysis::default()
+            }
+        }
+    };
+    cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE);
+    for d in &mut analysis.diagnostics {
+        env.mask_diagnostic(d);
+    }
+    analysis
+}
+
+pub(crate) use contain::caught;
+
+/// Keep the first `max` findings by position and replace the rest by one summary at the
+/// first one dropped.
+pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>, max: usize) {
+    if diagnostics.len() <= max {
+        return;
+    }
+    diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
+    let dropped = diagnostics.split_off(max);
+    let (mut errors, mut warnings, mut others) = (0, 0, 0);
+    for d in &dropped {
+        match d.severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+            Severity::Information | Severity::Hint => others += 1,
+        }
+    }
+    let at = dropped.first().map_or(0, |d| d.range.start);
+    let severity = if errors > 0 {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    diagnostics.push(
+        Diagnostic::new(
+            Code::TooManyDiagnostics,
+            at..at,
+            format!(
+                "{} more findings from here on are not shown ({errors} errors, {warnings} warnings, {others} notes): fix the ones above first",
+                dropped.len()
+            ),
+        )
+        .with_severity(severity),
+    );
+}
+
+fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
     let mut analysis = Analysis {
         dependencies: deps,
         ..Analysis::default()
@@ -247,9 +341,22 @@ pub fn analyze_uncached(
         schema::validate(&doc, &rendered.text, &mut found);
         rules::check(&doc, &rendered.text, &mut found);
     }
+    let mut libraries = library::Libraries::new(text, &analysis.dependencies);
     for mut d in found {
+        let in_rendered = d.range.clone();
         d.range = rendered.map.to_source(d.range.clone());
-        for r in &mut d.related {
+        if !rendered.map.is_verbatim(in_rendered.clone()) {
+            let snippet = rendered.text.get(in_rendered.clone()).unwrap_or("");
+            let line_start = rendered.text[..in_rendered.start.min(rendered.text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line_end = rendered.text[line_start..]
+                .find('\n')
+                .map_or(rendered.text.len(), |i| line_start + i);
+            libraries.relate(&mut d, snippet, &rendered.text[line_start..line_end]);
+        }
+        // Places in other files (libraries) are already in their own positions.
+        for r in d.related.iter_mut().filter(|r| r.file.is_none()) {
             r.range = rendered.map.to_source(r.range.clone());
         }
         if let Some(fix) = &mut d.fix {
@@ -270,4 +377,26 @@ pub fn analyze_uncached(
     }
     analysis.rendered = Some(Arc::new(rendered));
     analysis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_per_file_are_capped_with_a_summary() {
+        let text =
+            "[meta]\nname = \"t\"\nversion = \"1\"\n".to_string() + &"[[scenario]]\n".repeat(5000);
+        let a = analyze_uncached(&text, FileKind::Test, Vec::new(), &Environment::empty());
+        assert_eq!(a.diagnostics.len(), MAX_DIAGNOSTICS_PER_FILE + 1);
+        let last = a.diagnostics.last().unwrap();
+        assert_eq!(last.code, Code::TooManyDiagnostics);
+        assert!(last.is_error());
+        assert!(last.message.contains("more findings"), "{}", last.message);
+        // The kept ones are the first by position, the summary sits after them.
+        assert!(a.diagnostics[..MAX_DIAGNOSTICS_PER_FILE]
+            .windows(2)
+            .all(|w| w[0].range.start <= w[1].range.start));
+        assert!(last.range.start >= a.diagnostics[MAX_DIAGNOSTICS_PER_FILE - 1].range.start);
+    }
 }

@@ -23,12 +23,11 @@ pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
         }
         Err(e) => {
             let first = clamp(e.span().unwrap_or(0..0), text);
-            let mut message = clean_message(e.message());
-            if message == "duplicate key" {
-                let key = text.get(first.clone()).unwrap_or_default();
-                message = format!("duplicate key `{key}`: clnrm rejects a key defined twice");
-            }
-            let mut found = vec![Diagnostic::new(Code::TomlSyntax, first.clone(), message)];
+            let message = clean_message(e.message());
+            let mut found = vec![explain(
+                text,
+                Diagnostic::new(Code::TomlSyntax, first.clone(), message),
+            )];
             // After an error the parser's view is unreliable until the next table header:
             // keep one error per section so cascades don't bury the real ones.
             let headers = header_starts(text);
@@ -39,11 +38,18 @@ pub fn parse(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Document> {
                     break;
                 }
                 let s = section(range.start);
-                if seen_sections.contains(&s) {
+                // A "missing comma" at a table header is the echo of an earlier unclosed
+                // array or string, not a place to add a comma.
+                let echo = headers.binary_search(&range.start).is_ok()
+                    && message.starts_with("missing comma");
+                if seen_sections.contains(&s) || echo {
                     continue;
                 }
                 seen_sections.push(s);
-                found.push(Diagnostic::new(Code::TomlSyntax, range, message));
+                found.push(explain(
+                    text,
+                    Diagnostic::new(Code::TomlSyntax, range, message),
+                ));
             }
             found.sort_by_key(|d| (d.range.start, d.range.end));
             diags.extend(found);
@@ -110,6 +116,87 @@ fn describe(e: &toml_parser::ParseError) -> String {
         }
     }
     message
+}
+
+/// Parser wording → what is wrong and what to do, for the common slips.
+fn explain(text: &str, mut d: Diagnostic) -> Diagnostic {
+    let at = d.range.start.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if d.message == "duplicate key" {
+        let key = text.get(d.range.clone()).unwrap_or_default().to_string();
+        d.message = format!(
+            "duplicate key `{key}`: clnrm rejects a key defined twice in one table; remove one of them or rename it"
+        );
+        if let Some(first) = first_definition(text, line_start, &key) {
+            d = d.with_related(first, format!("`{key}` is first defined here"));
+        }
+    } else if d
+        .message
+        .starts_with("missing comma between array elements")
+    {
+        // `["a", "b,` + newline: the string ran to the end of its line, so the parser
+        // saw the next line's element with no comma before it.
+        if let Some(quote) = unclosed_string_before(text, line_start) {
+            d.message = "this string is not closed: a `\"…\"` string ends at the end of its line, so the next line reads as an element with no comma before it; close the string with `\"` (or use `\"\"\"` for a multi-line string)".to_string();
+            let at = d.range.clone();
+            d.range = quote..quote + 1;
+            d = d.with_related(at, "where the TOML parser (and clnrm) reports it");
+        } else {
+            d.message = "missing comma between array elements: add `,` after the previous element"
+                .to_string();
+        }
+    }
+    d
+}
+
+/// The key `key` defined earlier in the same table as the line at `line_start`.
+fn first_definition(text: &str, line_start: usize, key: &str) -> Option<Range<usize>> {
+    let section_start = header_starts(&text[..line_start])
+        .last()
+        .copied()
+        .unwrap_or(0);
+    let mut offset = section_start;
+    for line in text[section_start..line_start].split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        let rest = &line[indent..];
+        let bare = rest.strip_prefix(key).is_some_and(|after| {
+            let after = after.trim_start();
+            after.starts_with('=') || after.starts_with('.')
+        });
+        let quoted = rest.starts_with(&format!("\"{key}\""));
+        if bare || quoted {
+            let len = if quoted { key.len() + 2 } else { key.len() };
+            return Some(offset + indent..offset + indent + len);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The opening quote of a one-line basic string left open on the line before `line_start`.
+fn unclosed_string_before(text: &str, line_start: usize) -> Option<usize> {
+    let before = text[..line_start].trim_end_matches(['\n', '\r']);
+    let prev_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &before[prev_start..];
+    if line.contains("\"\"\"") || line.contains("'''") {
+        return None;
+    }
+    let mut open: Option<usize> = None;
+    let mut chars = line.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (open, c) {
+            (None, '#') => break,
+            (None, '"') => open = Some(i),
+            // A literal string: skip to its end.
+            (None, '\'') if !chars.by_ref().any(|(_, c)| c == '\'') => return None,
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(_), '"') => open = None,
+            _ => {}
+        }
+    }
+    open.map(|i| prev_start + i)
 }
 
 fn clean_message(message: &str) -> String {
@@ -297,6 +384,23 @@ mod tests {
         assert!(d[0].message.contains("duplicate key `plugin`"), "{d:?}");
         assert_eq!(&text[d[0].range.clone()], "plugin");
         assert!(d[0].range.start > 10);
+        assert_eq!(d[0].related[0].range, 4..10, "{d:?}");
+        assert_eq!(d[0].related[0].message, "`plugin` is first defined here");
+    }
+
+    #[test]
+    fn missing_comma_after_an_unclosed_string_points_at_the_string() {
+        let text = "[[steps]]\ncommand = [\"echo\", \"hi,\n  \"x\"]\n";
+        let d = errors(text);
+        assert!(
+            d[0].message.starts_with("this string is not closed"),
+            "{d:?}"
+        );
+        assert_eq!(d[0].range.start, text.find("\"hi").unwrap());
+        let reported = d[0].related[0].range.start;
+        assert_eq!(&text[reported..reported + 3], "\"x\"");
+        let plain = errors("a = [\"x\"\n\"y\"]\n");
+        assert!(plain[0].message.contains("add `,`"), "{plain:?}");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::documents::fs::{read_text, CONFIG_READ_BYTES};
+
 mod bounds;
 pub use bounds::{check_text, clamp_jobs, is_config_file, max_jobs};
 
@@ -157,7 +159,7 @@ impl Config {
     pub fn load(root: &Path) -> Loaded {
         let mut errors = Vec::new();
         let path = root.join(CONFIG_FILE);
-        let ours = match std::fs::read_to_string(&path) {
+        let ours = match read_text(&path, Some(root), CONFIG_READ_BYTES) {
             Ok(text) => match Self::parse(&text) {
                 Ok(c) => Some(c),
                 Err(message) => {
@@ -168,7 +170,7 @@ impl Config {
                     None
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => {
                 errors.push(ConfigError {
                     path: path.clone(),
@@ -178,7 +180,7 @@ impl Config {
             }
         };
         let mut config = ours.unwrap_or_default();
-        let cleanroom = std::fs::read_to_string(root.join(CLEANROOM_FILE))
+        let cleanroom = read_text(&root.join(CLEANROOM_FILE), Some(root), CONFIG_READ_BYTES)
             .ok()
             .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok());
         if let Some(doc) = cleanroom {
@@ -249,11 +251,6 @@ fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value) {
         }
         (slot, v) => *slot = v.clone(),
     }
-}
-
-/// The workspace root of `start` (see `documents::discover::workspace_root`).
-pub fn find_root(start: &Path) -> PathBuf {
-    crate::documents::discover::workspace_root(start)
 }
 
 #[cfg(test)]

@@ -121,7 +121,8 @@ pub fn complete(text: &str, offset: usize, vocab: &Vocabulary) -> Vec<Completion
     }
     let offset = clamp(text, offset);
     if let Some(tag) = tera_tag_at(text, offset) {
-        return if tag.open == "{#" {
+        // Between the two braces of `{{` is not inside the tag yet: nothing to offer.
+        return if tag.open == "{#" || offset < tag.range.start + 2 {
             Vec::new()
         } else {
             in_tag(text, offset, tag.range.start + 2, vocab)
@@ -611,6 +612,11 @@ mod tests {
         assert!(complete(text, before, &vocab())
             .iter()
             .all(|i| i.kind != CompletionKind::Variable));
+        // Between the braces of `{{` (a panic once): nothing from the tag's vocabulary.
+        for t in ["{{", "{{ }}", "x = \"{{\"", "{%", "{% x %}"] {
+            let at = t.find('{').unwrap() + 1;
+            assert!(complete(t, at, &vocab()).is_empty(), "{t}");
+        }
         // Offsets inside a multi-byte character do not panic.
         let _ = complete(text, 6, &vocab());
         let _ = complete(text, 999, &vocab());

@@ -487,7 +487,9 @@ mod tests {
             Priority::OnSave,
             vec![(tag("f", "s"), work(move |_| tx.send(()).unwrap()))],
         );
-        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+        // The only worker is blocked: the job waits in the queue (a state, not a timing).
+        assert_eq!(exec.stats().queued, 1);
+        assert!(rx.try_recv().is_err());
         exec.set_workers(2);
         rx.recv_timeout(LONG).unwrap();
         assert_eq!(exec.stats().workers, 2);

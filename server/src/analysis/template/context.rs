@@ -156,46 +156,116 @@ pub fn context_value(bindings: &[Binding]) -> Map<String, Value> {
 }
 
 /// The `[vars]`/`[variables]` entries, read line by line like clnrm's loader (the text is
-/// a template, so it cannot be parsed as TOML as a whole). Values holding Tera markup are
-/// skipped: they are rendered text, not values.
+/// a template, so it cannot be parsed as TOML as a whole). Sub-tables (`[vars.database]`)
+/// and dotted keys (`database.host = …`) nest, as `run` reads `[vars]` as a TOML table, so
+/// `{{ vars.database.host }}` resolves. Values holding Tera markup are skipped: they are
+/// rendered text, not values. Each entry is a top-level name with the range of its first line.
 pub fn scan_vars(text: &str) -> Vec<(String, Value, Range<usize>)> {
-    let mut out = Vec::new();
-    let mut in_vars = false;
+    let mut out: Vec<(String, Value, Range<usize>)> = Vec::new();
+    // The path below `[vars]` of the current section; `None` outside [vars].
+    let mut section: Option<Vec<String>> = None;
     let mut offset = 0;
     for raw_line in text.split_inclusive('\n') {
         let line_start = offset;
         offset += raw_line.len();
         let line = raw_line.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim();
+        let key_start = line_start + (line.len() - line.trim_start().len());
+        let line_range = key_start..line_start + line.len();
         if trimmed.starts_with('[') {
-            let header = trimmed.split('#').next().unwrap_or("").trim();
-            in_vars = header == "[vars]" || header == "[variables]";
+            section = vars_section(trimmed);
+            if let Some(path) = section.as_ref().filter(|p| !p.is_empty()) {
+                insert_path(&mut out, path, None, &line_range);
+            }
             continue;
         }
-        if !in_vars || trimmed.is_empty() || trimmed.starts_with('#') {
+        let Some(prefix) = &section else { continue };
+        if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
         let Some(eq) = line.find('=') else { continue };
-        let key = line[..eq].trim().trim_matches(|c| c == '"' || c == '\'');
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        let Some(key) = dotted_key(&line[..eq]) else {
             continue;
-        }
+        };
         let value_text = line[eq + 1..].trim();
         if super::is_template(value_text) {
             continue;
         }
-        let key_start = line_start + (line.len() - line.trim_start().len());
-        out.push((
-            key.to_string(),
-            parse_value(value_text),
-            key_start..line_start + line.len(),
-        ));
+        let mut path = prefix.clone();
+        path.extend(key);
+        insert_path(&mut out, &path, Some(parse_value(value_text)), &line_range);
     }
     out
+}
+
+/// `[vars]` → `Some([])`, `[vars.database]` → `Some(["database"])`, other headers → `None`
+/// (also `[[vars.x]]`: arrays of tables are not variables clnrm's scanner knows).
+fn vars_section(header_line: &str) -> Option<Vec<String>> {
+    let header = header_line.split('#').next().unwrap_or("").trim();
+    let inner = header.strip_prefix('[')?.strip_suffix(']')?;
+    if inner.starts_with('[') {
+        return None;
+    }
+    let mut parts = dotted_key(inner)?;
+    let first = parts.first()?.clone();
+    if first != "vars" && first != "variables" {
+        return None;
+    }
+    parts.remove(0);
+    Some(parts)
+}
+
+/// A bare or quoted dotted key (`a.b`, `"a".b`), as its parts; `None` if it is not one.
+fn dotted_key(text: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> = text
+        .split('.')
+        .map(|p| p.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+        .collect();
+    let valid = |p: &String| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    parts.iter().all(valid).then_some(parts)
+}
+
+/// Set `path` (top-level name first) to `value`, creating tables on the way; with no value,
+/// only make sure the table exists. A later line for the same key wins.
+fn insert_path(
+    out: &mut Vec<(String, Value, Range<usize>)>,
+    path: &[String],
+    value: Option<Value>,
+    range: &Range<usize>,
+) {
+    let Some((top, rest)) = path.split_first() else {
+        return;
+    };
+    let index = match out.iter().position(|(k, _, _)| k == top) {
+        Some(i) => i,
+        None => {
+            out.push((top.clone(), Value::Object(Map::new()), range.clone()));
+            out.len() - 1
+        }
+    };
+    let slot = &mut out[index].1;
+    if rest.is_empty() {
+        if let Some(v) = value {
+            *slot = v;
+            out[index].2 = range.clone();
+        }
+        return;
+    }
+    let mut node = slot;
+    for part in rest {
+        if !node.is_object() {
+            *node = Value::Object(Map::new());
+        }
+        let Value::Object(map) = node else { return };
+        node = map.entry(part.clone()).or_insert(Value::Object(Map::new()));
+    }
+    if let Some(v) = value {
+        *node = v;
+    }
 }
 
 /// A TOML value as JSON; text that is not a TOML value is kept as a string, like the
@@ -311,5 +381,47 @@ mod tests {
         assert_eq!(ctx["vars"]["svc"], Value::String("clnrm".into()));
         assert!(ctx["matrix"].as_object().unwrap().is_empty());
         assert!(ctx["otel"].as_object().unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod scan_vars_tests {
+    use super::*;
+
+    #[test]
+    fn sub_tables_dotted_keys_and_arrays_nest_under_their_top_level_name() {
+        let text = "[vars]\nname = \"x\"\nports = [1, 2]\nlimits.cpu = 2\n\n[vars.database]\nhost = \"db\"\nport = 5432\n[vars.database.pool]\nsize = 4\n[meta]\nname = \"t\"\n";
+        let vars = scan_vars(text);
+        let names: Vec<_> = vars.iter().map(|v| v.0.as_str()).collect();
+        assert_eq!(names, ["name", "ports", "limits", "database"]);
+        assert_eq!(vars[1].1, serde_json::json!([1, 2]));
+        assert_eq!(vars[2].1, serde_json::json!({"cpu": 2}));
+        assert_eq!(
+            vars[3].1,
+            serde_json::json!({"host": "db", "port": 5432, "pool": {"size": 4}})
+        );
+        assert_eq!(&text[vars[3].2.clone()], "[vars.database]");
+    }
+
+    #[test]
+    fn nested_vars_resolve_in_a_render() {
+        let text = "[vars.database]\nhost = \"db\"\n\n[meta]\nname = \"{{ vars.database.host }}-{{ database.host }}\"\nversion = \"1\"\n[[steps]]\nname = \"s\"\ncommand = [\"true\"]\n";
+        let analysis = crate::analysis::analyze_uncached(
+            text,
+            crate::analysis::FileKind::Test,
+            Vec::new(),
+            &Environment::empty(),
+        );
+        assert!(
+            analysis.diagnostics.iter().all(|d| !d.is_error()),
+            "{:?}",
+            analysis.diagnostics
+        );
+        let rendered = analysis.rendered.as_ref().unwrap();
+        assert!(
+            rendered.text.contains("name = \"db-db\""),
+            "{}",
+            rendered.text
+        );
     }
 }

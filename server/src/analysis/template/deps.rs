@@ -107,7 +107,7 @@ fn resolve(
         let Some(path) = join_inside(base, name, root) else {
             continue;
         };
-        if let Some(text) = loader.load(&path) {
+        if let Some(text) = loader.load_within(&path, root) {
             return Dependency {
                 name: name.to_string(),
                 path: Some(path),
@@ -174,6 +174,7 @@ mod tests {
         let origin = Origin {
             path: Some(Path::new("/ws/tests/t.clnrm.toml.tera")),
             workspace_root: Some(Path::new("/ws")),
+            kind: None,
         };
         let deps = collect(text, origin, &l);
         let names: Vec<(&str, bool)> = deps
@@ -197,6 +198,7 @@ mod tests {
         let origin = Origin {
             path: Some(Path::new("/ws/t/x.clnrm.toml.tera")),
             workspace_root: Some(Path::new("/ws")),
+            kind: None,
         };
         let deps = collect("{% include \"../../etc/secret.tera\" %}", origin, &l);
         assert_eq!(deps[0].text, None);

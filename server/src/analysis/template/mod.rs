@@ -9,15 +9,16 @@
 //! Modules: `scan` (Tera lexer), `syntax` (stage a), `marks` (source markers and the
 //! map), `parse` (cached piecewise parsing), `context` (variables), `functions` (clnrm's
 //! functions and filters, deterministic), `render` (stage b), `deps` (imports/includes),
-//! `recursion` (recursive macro guard), `compat` (`clnrm run` raw-TOML note).
+//! `limits` (bounds on every evaluation), `compat` (`clnrm run` raw-TOML note).
 
 mod compat;
 mod context;
 mod deps;
+mod explain;
 mod functions;
+mod limits;
 mod marks;
 mod parse;
-mod recursion;
 mod render;
 mod scan;
 mod syntax;
@@ -34,14 +35,28 @@ pub use deps::{EMBEDDED_MACROS, EMBEDDED_MACROS_NAME};
 /// reads the disk. Returns `None` when the file does not exist or cannot be read.
 pub trait SourceLoader: Send + Sync {
     fn load(&self, path: &Path) -> Option<Arc<str>>;
+
+    /// Load a dependency that must resolve (through symlinks) inside `root`.
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let _ = root;
+        self.load(path)
+    }
 }
 
-/// Reads straight from the file system.
+/// Reads straight from the file system, through the one opener (regular files only,
+/// bounded, symlinks resolved before the workspace check).
 pub struct DiskLoader;
 
 impl SourceLoader for DiskLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
-        std::fs::read_to_string(path).ok().map(Into::into)
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let limit = crate::documents::fs::MAX_READ_BYTES;
+        crate::documents::fs::read_text(path, root, limit)
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -104,13 +119,26 @@ pub fn render(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
+    let first_new = diags.len();
+    let rendered = check_and_render(text, kind, deps, env, diags);
+    explain::explain(text, &mut diags[first_new..]);
+    rendered
+}
+
+fn check_and_render(
+    text: &str,
+    kind: FileKind,
+    deps: &[Dependency],
+    env: &Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
     let scan = scan::scan(text);
     if !syntax::nesting_ok(text, &scan, diags) {
         return None;
     }
     if !scan.problems.is_empty() {
         // The scan stopped at an unterminated tag: the marked text would be truncated.
-        let main = match tera::Template::new(render::MAIN, None, text) {
+        let main = match parse::new_template(render::MAIN, text) {
             Err(e) => syntax::tera_error(text, &e),
             Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
         };
@@ -138,10 +166,42 @@ pub fn render(
     let first_new = diags.len();
     if kind == FileKind::RawTest {
         diags.extend(compat::raw_run_check(text, &scan));
+        diags.extend(compat::step_command_vars(text, &scan));
     }
     let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
     rendered
+}
+
+/// The library behind the tag at `offset` of `text`: the name of an `{% include %}`, or
+/// of the import whose namespace a `{{ ns::macro(…) }}` call uses.
+pub fn library_of_tag(text: &str, offset: usize) -> Option<String> {
+    let scan = scan::scan(text);
+    let tag = scan.tags().find(|t| t.range.contains(&offset))?;
+    let inner = &text[tag.inner.clone()];
+    let refs = deps::references(text);
+    if tag.keyword(text) == "include" {
+        return refs
+            .into_iter()
+            .find(|r| r.tag == tag.range)
+            .map(|r| r.name);
+    }
+    let call = inner.trim_start();
+    let ns_end = call.find("::")?;
+    let ns = &call[..ns_end];
+    refs.into_iter()
+        .find(|r| {
+            text.get(r.tag.clone())
+                .and_then(|t| t.rsplit_once(" as "))
+                .is_some_and(|(_, after)| {
+                    after
+                        .trim_start()
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        == Some(ns)
+                })
+        })
+        .map(|r| r.name)
 }
 
 /// The variables `text` renders with: name, value and where the value comes from.

@@ -94,7 +94,11 @@ pub fn render(outcome: &CheckOutcome) -> String {
                     .iter()
                     .enumerate()
                     .map(|(i, r)| {
-                        let mut l = location(&loc.span(&r.range));
+                        let (file, span) = super::related_place(r, &loc);
+                        let mut l = location(&span);
+                        if let Some(f) = file {
+                            l["physicalLocation"]["artifactLocation"] = json!({ "uri": uri(&f) });
+                        }
                         l["id"] = json!(i);
                         l["message"] = json!({ "text": r.message });
                         l
@@ -142,7 +146,7 @@ mod tests {
     #[test]
     fn results_point_at_their_rule_and_carry_fixes() {
         use crate::analysis::{Diagnostic, Edit, Fix};
-        use crate::cli::check::FileReport;
+        use crate::workspace::FileReport;
         let d = Diagnostic::new(Code::UnknownKey, 7..11, "unknown key")
             .with_related(0..6, "table")
             .with_fix(Fix {

@@ -217,6 +217,7 @@ pub(crate) fn fixture_report() -> RunReport {
     let origin = Origin {
         path: None,
         workspace_root: None,
+        kind: None,
     };
     let analysis = analyzer.analyze(TEXT, origin, &DiskLoader);
     assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);

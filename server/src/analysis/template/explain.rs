@@ -1,0 +1,105 @@
+//! Tera's parser speaks in grammar terms ("expected `or`, `and`, … or a variable end");
+//! these rewrite its syntax errors into what is wrong and what to do, for the slips people
+//! actually make in TOML templates.
+
+use super::compat::in_toml_comment;
+use crate::analysis::{Code, Diagnostic, Edit, Fix};
+
+/// Improve every `tera-syntax` finding in `diags` (positions in `text`).
+pub fn explain(text: &str, diags: &mut [Diagnostic]) {
+    for d in diags.iter_mut().filter(|d| d.code == Code::TeraSyntax) {
+        single_brace_close(text, d);
+        in_comment(text, d);
+    }
+}
+
+/// `{{ svc }_smoke`: the expression was closed with one brace.
+fn single_brace_close(text: &str, d: &mut Diagnostic) {
+    let start = d.range.start.min(text.len());
+    let Some(opener) = text[..start.saturating_add(2).min(text.len())].rfind("{{") else {
+        return;
+    };
+    let line_end = text[opener..].find('\n').map_or(text.len(), |e| opener + e);
+    let tag = &text[opener..line_end];
+    let grammar = d.message.contains("a variable end (`}}`)");
+    let unclosed = d.message.contains("is never closed by `}}`");
+    if !(grammar || unclosed) {
+        return;
+    }
+    // The first `}` of the tag that is not part of `}}`.
+    let b = tag.as_bytes();
+    let Some(i) = (2..b.len()).find(|&i| b[i] == b'}' && b.get(i + 1) != Some(&b'}')) else {
+        return;
+    };
+    if b[2..i].contains(&b'}') {
+        return;
+    }
+    let at = opener + i;
+    d.range = at..at + 1;
+    d.message = "`{{` closed with `}`: an expression ends with `}}`".to_string();
+    d.fix = Some(Fix {
+        title: "Close the expression with `}}`".to_string(),
+        edits: vec![Edit {
+            range: at..at + 1,
+            new_text: "}}".to_string(),
+        }],
+    });
+}
+
+/// A tag inside a TOML comment: Tera reads comments too.
+fn in_comment(text: &str, d: &mut Diagnostic) {
+    let start = d.range.start.min(text.len());
+    let window = &text[..start.saturating_add(2).min(text.len())];
+    let opener = [window.rfind("{{"), window.rfind("{%")]
+        .into_iter()
+        .flatten()
+        .max();
+    let Some(opener) = opener else { return };
+    // Only when the tag starts on the error's line: an earlier opener is another tag.
+    if text[opener..start].contains('\n') || !in_toml_comment(text, opener) {
+        return;
+    }
+    let delim = &text[opener..opener + 2];
+    d.message = format!(
+        "this `{delim}` is inside a TOML comment, but clnrm renders the whole file, comments included, and Tera cannot read it ({}); wrap it in `{{% raw %}}…{{% endraw %}}` to keep it literal, or write a Tera comment `{{# … #}}`",
+        d.message
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{analyze_uncached, Environment, FileKind};
+
+    fn first(text: &str) -> Diagnostic {
+        let a = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
+        a.diagnostics.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn single_brace_close_is_named_and_fixed() {
+        for text in [
+            "[meta]\nname = \"{{ svc }_smoke\"\n",
+            "[meta]\nname = \"{{ svc }_smoke\"\nversion = \"{{ env }}\"\n",
+        ] {
+            let d = first(text);
+            assert_eq!(
+                d.message,
+                "`{{` closed with `}`: an expression ends with `}}`"
+            );
+            assert_eq!(&text[d.range.clone()], "}");
+            assert_eq!(d.fix.unwrap().edits[0].new_text, "}}");
+        }
+    }
+
+    #[test]
+    fn a_tag_in_a_toml_comment_says_so_and_suggests_raw() {
+        let text = "[meta]\nname = \"t\"\n# render with {{ }} here\n";
+        let d = first(text);
+        assert_eq!(d.code, Code::TeraSyntax);
+        assert!(d.message.contains("inside a TOML comment"), "{}", d.message);
+        assert!(d.message.contains("{% raw %}"), "{}", d.message);
+        let text = "a = \"# not a comment {{ }}\"\n";
+        assert!(!first(text).message.contains("TOML comment"));
+    }
+}
