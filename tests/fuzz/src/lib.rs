@@ -220,7 +220,9 @@ fn save_crash(dir: &Path, input: &[u8], why: &str) -> std::io::Result<PathBuf> {
 pub fn fuzz(target: &'static Target, options: &Options) -> std::io::Result<Report> {
     let seeds: Vec<Vec<u8>> = inputs_in(&options.root.join("corpus").join(target.name))
         .into_iter()
-        .chain(inputs_in(&options.root.join("regressions").join(target.name)))
+        .chain(inputs_in(
+            &options.root.join("regressions").join(target.name),
+        ))
         .map(|(_, b)| b)
         .collect();
     let mut pool: Vec<Vec<u8>> = if seeds.is_empty() {

@@ -34,14 +34,13 @@ fn real_main() -> Result<bool, String> {
     };
     let number = |name: &str, default: u64| -> Result<u64, String> {
         flag(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| format!("{name} wants a number, not `{v}`"))
+            v.parse()
+                .map_err(|_| format!("{name} wants a number, not `{v}`"))
         })
     };
     let options = Options {
-        root: flag("--root").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-            PathBuf::from,
-        ),
+        root: flag("--root")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from),
         seconds: number("--seconds", 60)?,
         seed: number(
             "--seed",
@@ -64,10 +63,7 @@ fn real_main() -> Result<bool, String> {
     let mut out = std::io::stdout();
     match args.first().map(String::as_str) {
         Some("child") => {
-            let target = pick(args.get(1))?
-                .into_iter()
-                .next()
-                .ok_or("no target")?;
+            let target = pick(args.get(1))?.into_iter().next().ok_or("no target")?;
             child_main(target, options.memory_mb).map_err(|e| e.to_string())?;
             Ok(true)
         }

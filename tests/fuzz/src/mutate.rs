@@ -42,8 +42,9 @@ pub fn mutate(rng: &mut Rng, base: &[u8], other: &[u8], tokens: &[&[u8]]) -> Vec
                 v[i] ^= 1 << rng.below(8);
             }
             1 => {
-                let b = [b'{', b'}', b'%', b'#', b'"', b'\n', b'(', b')', b'[', b']', 0xC3, 0xE2]
-                    [rng.below(12)];
+                let b = [
+                    b'{', b'}', b'%', b'#', b'"', b'\n', b'(', b')', b'[', b']', 0xC3, 0xE2,
+                ][rng.below(12)];
                 v.insert(at, b);
             }
             2 if !v.is_empty() => {

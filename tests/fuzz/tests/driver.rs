@@ -11,16 +11,30 @@ fn panics_aborts_overflows_hangs_and_oom_are_crashes() {
         std::fs::write(dir.join(case), case).unwrap();
     }
     let o = Command::new(env!("CARGO_BIN_EXE_clnrm-fuzz"))
-        .args(["replay", "selftest", "--timeout-ms", "1500", "--memory-mb", "512", "--root"])
+        .args([
+            "replay",
+            "selftest",
+            "--timeout-ms",
+            "1500",
+            "--memory-mb",
+            "512",
+            "--root",
+        ])
         .arg(&root)
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
-    assert!(out.contains("replayed 6 regression cases, 5 crashed"), "{out}{err}");
+    assert!(
+        out.contains("replayed 6 regression cases, 5 crashed"),
+        "{out}{err}"
+    );
     for case in ["panic", "abort", "overflow", "hang", "oom"] {
-        assert!(err.contains(&format!("selftest/{case} crashes again")), "{case}: {err}");
+        assert!(
+            err.contains(&format!("selftest/{case} crashes again")),
+            "{case}: {err}"
+        );
     }
     assert!(err.contains("hang"), "{err}");
     let _ = std::fs::remove_dir_all(&root);

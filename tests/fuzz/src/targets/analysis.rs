@@ -42,6 +42,7 @@ pub fn run(input: &[u8]) {
     let origin = Origin {
         path: Some(&path),
         workspace_root: Some(root),
+        kind: None,
     };
     let env = Environment::from_vars([("CLNRM_FUZZ".to_string(), "1".to_string())]);
     let analyzer = Analyzer::new(env.clone());

@@ -7,6 +7,7 @@ pub fn run(input: &[u8]) {
         b"panic" => panic!("selftest panic"),
         b"abort" => std::process::abort(),
         b"overflow" => {
+            #[allow(unconditional_recursion)]
             fn down(n: u64) -> u64 {
                 let pad = [n; 64];
                 std::hint::black_box(&pad);
