@@ -9,6 +9,8 @@ impl Rng {
         Self(seed.max(1))
     }
 
+    // An endless generator, not an iterator.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
