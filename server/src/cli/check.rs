@@ -77,7 +77,19 @@ pub fn check_streaming(
     analyzer: &Analyzer,
     mut emit: impl FnMut(FileReport),
 ) -> Streamed {
-    let (targets, mut errors) = discover::discover(paths);
+    let (mut targets, mut errors) = discover::discover(paths);
+    // A checked workspace root's own configuration is checked too (bounds, typos).
+    for dir in paths.iter().filter(|p| p.is_dir()) {
+        let config = dir.join(crate::config::CONFIG_FILE);
+        if config.is_file() && !targets.iter().any(|t| t.path == config) {
+            let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+            targets.push(Target {
+                path: config,
+                root: crate::workspace::root::find_root(&abs),
+                explicit: false,
+            });
+        }
+    }
     let mut summary = Summary::default();
     for batch in targets.chunks(BATCH) {
         let results: Vec<Result<FileReport, DiscoverError>> = batch
