@@ -46,6 +46,7 @@ fn cached_reanalysis(c: &mut Criterion) {
     let origin = Origin {
         path: Some(&path),
         workspace_root: Some(path.parent().unwrap()),
+        kind: None,
     };
     analyzer.analyze(&text, origin, &DiskLoader);
     let mut g = c.benchmark_group("cache");
