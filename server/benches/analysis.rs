@@ -32,11 +32,37 @@ fn edit_to_diagnostics(c: &mut Criterion) {
             ))
         })
     });
+    // A tag on every line (the corpus has one per 4-8): the template path's worst case.
+    let dense = dense_template(120);
+    let dense_at = dense[..dense.len() / 2].rfind('\n').map_or(0, |p| p + 1);
+    g.bench_function("dense_template_edit_120_scenarios", |b| {
+        b.iter(|| {
+            n += 1;
+            let t = format!("{}# edit {n}\n{}", &dense[..dense_at], &dense[dense_at..]);
+            black_box(analysis::analyze_uncached(
+                &t,
+                FileKind::Test,
+                Vec::new(),
+                &env,
+            ))
+        })
+    });
     let plain = common::plain(500);
     g.bench_function("toml_edit_parse_500_lines_floor", |b| {
         b.iter(|| black_box(toml_edit::Document::parse(black_box(plain.clone())).is_ok()))
     });
     g.finish();
+}
+
+/// `scenarios` scenarios, each with a filter, a function call, a variable and an `if`.
+fn dense_template(scenarios: usize) -> String {
+    let mut text = String::from("[meta]\nname = \"dense\"\nversion = \"1\"\n[vars]\nport = 8080\n");
+    for i in 0..scenarios {
+        text.push_str(&format!(
+            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
+        ));
+    }
+    text
 }
 
 fn cached_reanalysis(c: &mut Criterion) {

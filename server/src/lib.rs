@@ -13,6 +13,7 @@ pub mod lsp;
 pub mod model;
 pub mod runs;
 pub mod traces;
+pub mod workspace;
 
 /// Version of the engine; part of every cache key so a new build never reuses old answers.
 pub const ENGINE_VERSION: &str = concat!(env!("CARGO_PKG_NAME"), "@", env!("CARGO_PKG_VERSION"));

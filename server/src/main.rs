@@ -6,6 +6,8 @@ use clnrm_lsp::runs::process::kill_all;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Orphans of our runs come to us; leftovers of a killed predecessor die now.
+    clnrm_lsp::runs::reaper::init();
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
     if let Err(e) = ctrlc::set_handler(|| {
         kill_all();
@@ -33,10 +35,10 @@ fn serve_or_run(cli: Cli) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(clnrm_lsp::lsp::serve_stdio());
+            let code = runtime.block_on(clnrm_lsp::lsp::serve_stdio());
             // The stdin reader may still block in a read: do not wait for it.
             runtime.shutdown_background();
-            ExitCode::SUCCESS
+            ExitCode::from(code)
         }
     }
 }

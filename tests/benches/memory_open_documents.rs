@@ -34,7 +34,7 @@ fn mib(kib: u64) -> String {
 
 fn main() {
     let quick = common::quick();
-    let bin = common::server_bin(quick);
+    let bin = common::server_bin();
     let total = if quick { 20 } else { DOCUMENTS };
     // After one document the fixed costs are in (the compiled schema is built lazily, on
     // the first validation); the later rows show the cost per open document.

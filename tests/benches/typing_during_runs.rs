@@ -159,7 +159,7 @@ fn phase(bin: &Path, template: &str, load: Option<&Load>, edits: usize, quick: b
 
 fn main() {
     let quick = common::quick();
-    let bin = common::server_bin(quick);
+    let bin = common::server_bin();
     let (rounds, edits, count, loop_n, sleep) = if quick {
         (1, 10, 2, 100_000, 1)
     } else {

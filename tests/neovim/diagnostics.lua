@@ -15,7 +15,12 @@ end
 
 local ok, err = pcall(function()
   local clnrm = require("clnrm")
-  clnrm.setup({ cmd = { os.getenv("CLNRM_LSP_BIN"), "--stdio" } })
+  clnrm.setup({
+    cmd = { os.getenv("CLNRM_LSP_BIN"), "--stdio" },
+    -- Not a container test: the module's default `auto` would pick any docker or podman
+    -- that happens to answer on this machine.
+    settings = { executor = { backend = "local" } },
+  })
   vim.cmd("edit " .. os.getenv("CLNRM_FIXTURE"))
   table.insert(out, "filetype " .. vim.bo.filetype)
   local got = vim.wait(15000, function()

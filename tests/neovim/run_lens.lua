@@ -24,7 +24,12 @@ local function lens_titles()
 end
 
 local ok, err = pcall(function()
-  require("clnrm").setup({ cmd = { os.getenv("CLNRM_LSP_BIN"), "--stdio" } })
+  require("clnrm").setup({
+    cmd = { os.getenv("CLNRM_LSP_BIN"), "--stdio" },
+    -- Not a container test: the module's default `auto` would pick any docker or podman
+    -- that happens to answer on this machine.
+    settings = { executor = { backend = "local" } },
+  })
   vim.cmd("edit " .. os.getenv("CLNRM_FIXTURE"))
   local attached = vim.wait(15000, function()
     return #vim.lsp.buf_get_clients(0) > 0 and #lens_titles() > 0

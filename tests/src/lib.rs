@@ -4,3 +4,4 @@ pub mod bin_path;
 pub mod cli;
 pub mod lsp;
 pub mod procs;
+pub mod workspace;

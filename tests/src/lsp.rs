@@ -14,11 +14,14 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct LspClient {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed by [`LspClient::close_stdin`].
+    stdin: Option<ChildStdin>,
     incoming: Receiver<Value>,
     /// Messages read but not yet consumed by a wait.
     pending: Vec<Value>,
     next_id: i64,
+    /// Server-to-client requests are left for the test to answer ([`LspClient::answer`]).
+    pub hold_server_requests: bool,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
@@ -30,9 +33,15 @@ impl LspClient {
 
     /// Start the executable at `bin` (e.g. the release build, for benchmarks).
     pub fn spawn_bin(bin: &std::path::Path, log: &str) -> Self {
+        Self::spawn_env(bin, log, &[])
+    }
+
+    /// Start the server with extra environment variables.
+    pub fn spawn_env(bin: &std::path::Path, log: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin)
             .arg("--stdio")
             .env("CLNRM_LSP_LOG", log)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -62,10 +71,11 @@ impl LspClient {
         });
         Self {
             child,
-            stdin,
+            stdin: Some(stdin),
             incoming,
             pending: Vec::new(),
             next_id: 1,
+            hold_server_requests: false,
             stderr: log_buf,
         }
     }
@@ -74,7 +84,9 @@ impl LspClient {
         Self::spawn_with_log("info")
     }
 
-    /// Spawn and run `initialize`/`initialized` with the given client capabilities.
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities and no
+    /// settings (a workspace that runs scenarios pins its backend in its config: see
+    /// [`crate::workspace`]).
     pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
         let mut c = Self::spawn();
         let root_uri = root.map(|r| format!("file://{}", r.display()));
@@ -87,8 +99,34 @@ impl LspClient {
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stdin.write_all(bytes);
-        let _ = self.stdin.flush();
+        if let Some(stdin) = &mut self.stdin {
+            let _ = stdin.write_all(bytes);
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Answer a server-to-client request held back by `hold_server_requests`.
+    pub fn answer(&mut self, id: &Value, result: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": result }));
+    }
+
+    /// Close the server's stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The server's exit code once it ends by itself (`None`: killed by a signal, or
+    /// still running after [`TIMEOUT`], then killed).
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
     }
 
     fn send(&mut self, msg: &Value) {
@@ -141,7 +179,10 @@ impl LspClient {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.incoming.recv_timeout(left) {
                 Ok(msg) => {
-                    if msg.get("method").is_some() && msg.get("id").is_some() {
+                    if msg.get("method").is_some()
+                        && msg.get("id").is_some()
+                        && !self.hold_server_requests
+                    {
                         let id = msg["id"].clone();
                         self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
                     }
@@ -174,18 +215,23 @@ impl LspClient {
             .clone()
     }
 
-    /// All `publishDiagnostics` notifications received so far (consumed).
-    pub fn drain_published(&mut self, uri: &str) -> Vec<Value> {
-        while let Ok(msg) = self.incoming.try_recv() {
-            self.pending.push(msg);
+    /// Every `publishDiagnostics` for `uri`, in arrival order, up to and including the first
+    /// matching `pred`: a later version's publish is a barrier, so what arrived before it
+    /// is all that was ever going to arrive for the earlier versions.
+    pub fn published_until(
+        &mut self,
+        uri: &str,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let p = self.diagnostics_where(uri, |_| true);
+            let done = pred(&p);
+            seen.push(p);
+            if done {
+                return seen;
+            }
         }
-        let (taken, kept): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|m| {
-                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
-            });
-        self.pending = kept;
-        taken.into_iter().map(|m| m["params"].clone()).collect()
     }
 
     pub fn open(&mut self, uri: &str, text: &str, version: i64) {
@@ -253,6 +299,24 @@ impl LspClient {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// `shutdown` + `exit`, then every message the server sent that was not consumed yet,
+    /// read until its stdout closes: the end of the stream is the barrier after which
+    /// nothing more can come. `None` if the process did not exit by itself.
+    pub fn shutdown_collect(mut self) -> Option<Vec<Value>> {
+        let _ = self.request_raw("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        let mut rest = std::mem::take(&mut self.pending);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.incoming.recv_timeout(left) {
+                Ok(msg) => rest.push(msg),
+                Err(RecvTimeoutError::Disconnected) => return Some(rest),
+                Err(RecvTimeoutError::Timeout) => return None,
+            }
+        }
     }
 
     /// `shutdown` + `exit`; returns whether the process exited by itself.

@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::Output;
 
 use clnrm_lsp_e2e::bin_path::fixtures;
-use clnrm_lsp_e2e::cli::{run_in, stdout};
+use clnrm_lsp_e2e::cli::{run_in_bounded, stdout};
+use clnrm_lsp_e2e::workspace::pin_local;
 
 fn traces() -> std::path::PathBuf {
     fixtures().join("traces")
@@ -13,7 +14,8 @@ fn traces() -> std::path::PathBuf {
 fn diff(args: &[&str], cwd: &Path) -> Output {
     let mut all = vec!["diff"];
     all.extend_from_slice(args);
-    run_in(cwd, &all)
+    // Bounded: some tests hand it FIFOs and devices.
+    run_in_bounded(cwd, &all, std::time::Duration::from_secs(60))
 }
 
 fn two(baseline: &str, current: &str, extra: &[&str]) -> Output {
@@ -128,7 +130,7 @@ fn malformed_baseline_is_an_error_and_untouched_until_update() {
 fn file_mode_compares_last_runs_with_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::create_dir(root.join(".clnrm")).unwrap();
+    pin_local(root, "");
     std::fs::create_dir(root.join("tests")).unwrap();
     std::fs::copy(
         traces().join("smoke.clnrm.toml"),
@@ -190,11 +192,7 @@ fn file_mode_compares_last_runs_with_baselines() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 
     // [diff] settings from .clnrm/config.toml: an ignored attribute is no difference.
-    std::fs::write(
-        root.join(".clnrm/config.toml"),
-        "[diff]\nignore_attributes = [\"retries\"]\n",
-    )
-    .unwrap();
+    pin_local(root, "[diff]\nignore_attributes = [\"retries\"]\n");
     let o = diff(
         &[
             "tests/smoke.clnrm.toml",
@@ -220,6 +218,50 @@ fn file_mode_compares_last_runs_with_baselines() {
     );
     assert_eq!(std::fs::read_to_string(&bl).unwrap(), "[{\"name\": 1}]");
 
+    // A baseline that is not UTF-8, or a link to /dev/zero, or a FIFO: named, and replaced
+    // on request (never read without bound, never hung on).
+    let fifo = |p: &Path| {
+        let status = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    for (make, why) in [
+        (
+            &(|p: &Path| std::fs::write(p, [b'[', 0xff, 0xfe, b']']).unwrap()) as &dyn Fn(&Path),
+            "is not valid UTF-8",
+        ),
+        (
+            &|p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap(),
+            "is a character device, not a regular file",
+        ),
+        (&fifo, "is a FIFO, not a regular file"),
+    ] {
+        std::fs::remove_file(&bl).unwrap();
+        make(&bl);
+        let o = diff(&["tests/smoke.clnrm.toml", "--scenario", "smoke"], root);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stdout(&o).contains(&format!("smoke.json: malformed span file: {why}")),
+            "{}",
+            stdout(&o)
+        );
+        let o = diff(
+            &[
+                "tests/smoke.clnrm.toml",
+                "--scenario",
+                "smoke",
+                "--update-baseline",
+            ],
+            root,
+        );
+        assert_eq!(o.status.code(), Some(0), "{why}: {}", stdout(&o));
+        assert!(std::fs::symlink_metadata(&bl).unwrap().is_file());
+        let o = diff(&["tests/smoke.clnrm.toml", "--scenario", "smoke"], root);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    }
+
     // Unknown scenario: usage error.
     let o = diff(&["tests/smoke.clnrm.toml", "--scenario", "nope"], root);
     assert_eq!(o.status.code(), Some(2));
@@ -228,12 +270,10 @@ fn file_mode_compares_last_runs_with_baselines() {
 #[test]
 fn two_file_mode_honours_the_workspace_diff_settings() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
-    std::fs::write(
-        dir.path().join(".clnrm/config.toml"),
+    pin_local(
+        dir.path(),
         "[diff]\nonly_differences = true\nignore_attributes = [\"retries\", \"exit\"]\n",
-    )
-    .unwrap();
+    );
     for f in ["baseline.json", "current_changed.json"] {
         std::fs::copy(traces().join(f), dir.path().join(f)).unwrap();
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::lsp::LspClient;
+use clnrm_lsp_e2e::workspace::{local_settings, pin_local};
 use serde_json::{json, Value};
 
 struct Workspace {
@@ -17,7 +18,7 @@ struct Workspace {
 fn workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+    pin_local(&root, "");
     Workspace { _dir: dir, root }
 }
 
@@ -62,7 +63,7 @@ fn start_with(ws: &Workspace, options: Value, capabilities: Value) -> LspClient 
             "processId": null,
             "rootUri": format!("file://{}", ws.root.display()),
             "capabilities": capabilities,
-            "initializationOptions": options,
+            "initializationOptions": local_settings(options),
         }),
     );
     c.notify("initialized", json!({}));
@@ -267,7 +268,16 @@ fn failures_are_diagnostics_on_the_header_and_the_expectation() {
         "{unmet:?}"
     );
     assert!(unmet[0]["message"].as_str().unwrap().contains("observed"));
-    let titles = run_lens_titles(&mut c, &uri);
+    // The lenses follow the diagnostics (the runner forgets a finished job just after its
+    // result is published, and a lens refresh follows): wait until neither says "running".
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let titles = loop {
+        let titles = run_lens_titles(&mut c, &uri);
+        if titles.iter().all(|t| t.starts_with("✗ failed: ")) || Instant::now() > deadline {
+            break titles;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
         titles.iter().all(|t| t.starts_with("✗ failed: ")),
         "{titles:?}"
@@ -299,19 +309,32 @@ fn an_untrusted_workspace_or_run_on_save_off_runs_nothing() {
         if options["trusted"] == false {
             let err = resp["error"]["message"].as_str().unwrap();
             assert!(err.contains("not trusted"), "{err}");
+            // The save's own decision, logged.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !c.stderr().contains("not run: the workspace is not trusted") {
+                assert!(Instant::now() < deadline, "no log of the refused save");
+                std::thread::sleep(Duration::from_millis(20));
+            }
         } else {
             // runOnSave off still allows an explicit run.
             assert_eq!(resp["result"]["scenarios"], 1, "{resp}");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while lines(&ws.count()) < 1 {
-                assert!(Instant::now() < deadline, "runFile did not run");
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            c.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
+                .expect("the explicit run begins");
+            let end = c
+                .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+                .expect("the explicit run ends");
+            assert_eq!(end["params"]["value"]["message"], "1 passed, 0 failed");
         }
-        std::thread::sleep(Duration::from_millis(500));
+        // Barrier: the server's exit (its runs stop with it). Over the whole session only
+        // the explicit run began, and only it appended to the count.
+        let rest = c.shutdown_collect().expect("server exits");
+        let begun = rest
+            .iter()
+            .filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
+            .count();
+        assert_eq!(begun, 0, "a run began after the explicit one: {rest:?}");
         let expected = usize::from(options["trusted"] != false);
         assert_eq!(lines(&ws.count()), expected, "{options}");
-        assert!(c.shutdown());
     }
 }
 
@@ -395,12 +418,19 @@ fn pulling_clients_get_run_results_once() {
                 .wait_for(|m| m["method"] == "workspace/diagnostic/refresh")
                 .is_some());
             assert_eq!(pull(&mut c), 1, "the pulled report carries the run result");
-            assert!(c.drain_published(&uri).is_empty(), "nothing pushed");
+            // Nothing pushed in the whole session, read to the end of the server's output.
+            let rest = c.shutdown_collect().expect("server exits");
+            assert!(
+                !rest
+                    .iter()
+                    .any(|m| m["method"] == "textDocument/publishDiagnostics"),
+                "nothing pushed: {rest:?}"
+            );
         } else {
             let pushed = run_diagnostics(&mut c, &uri);
             assert_eq!(pushed.len(), 1);
             assert_eq!(pull(&mut c), 0, "not twice");
+            assert!(c.shutdown());
         }
-        assert!(c.shutdown());
     }
 }

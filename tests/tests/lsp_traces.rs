@@ -31,7 +31,7 @@ fn put_trace(root: &Path, fixture: &str) {
 fn lenses_follow_the_trace_and_its_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+    clnrm_lsp_e2e::workspace::pin_local(&root, "");
     let text = std::fs::read_to_string(fixtures().join("traces/smoke.clnrm.toml")).unwrap();
     std::fs::write(root.join("smoke.clnrm.toml"), &text).unwrap();
     let uri = format!("file://{}/smoke.clnrm.toml", root.display());

@@ -65,7 +65,8 @@ fn neovim_shows_the_servers_diagnostics_at_the_right_place() {
 #[test]
 fn neovim_shows_the_run_result_after_write() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
+    // Not a container test (the script also sends `backend = "local"`).
+    clnrm_lsp_e2e::workspace::pin_local(dir.path(), "");
     let fixture = dir.path().join("ok.clnrm.toml");
     std::fs::write(
         &fixture,

@@ -126,3 +126,80 @@ fn editor_and_cli_report_the_same_diagnostics() {
     );
     assert!(c.shutdown());
 }
+
+/// Start a server on `root` that may run (so `clnrm.runFile` gets as far as planning).
+fn trusted_server(root: &Path) -> LspClient {
+    let mut c = LspClient::spawn();
+    c.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": format!("file://{}", root.display()),
+            "capabilities": { "general": { "positionEncodings": ["utf-8"] } },
+            "initializationOptions": { "trusted": true },
+        }),
+    );
+    c.notify("initialized", json!({}));
+    c
+}
+
+/// `clnrm.runFile` on a file with errors refuses, carrying the diagnostics it refused for.
+fn run_file_keys(c: &mut LspClient, uri: &str) -> Vec<Key> {
+    let resp = c.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "clnrm.runFile", "arguments": [uri] }),
+    );
+    let err = &resp["error"];
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("fix them first"),
+        "{resp}"
+    );
+    lsp_keys(&err["data"])
+}
+
+#[test]
+fn check_an_open_document_and_run_file_agree_on_a_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".clnrm")).unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    // Not UTF-8 (a Latin-1 byte in the comment), and an error of its own.
+    let latin1 = root.join("latin1.clnrm.toml");
+    let bytes = b"# caf\xe9\n[meta]\nname = 1\nversion = \"1.0.0\"\n\n[[scenario]]\nname = \"s\"\nrun = \"echo\"\n";
+    std::fs::write(&latin1, bytes).unwrap();
+    let syntax = root.join("syntax.clnrm.toml");
+    std::fs::copy(fixtures().join("invalid/toml-syntax.clnrm.toml"), &syntax).unwrap();
+
+    let mut c = trusted_server(&root);
+    for path in [&latin1, &syntax] {
+        let bytes = std::fs::read(path).unwrap();
+        // What the editor holds: the file decoded (lossily, as editors show bad bytes).
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let cli = cli_keys(path, &text);
+        assert!(cli.iter().any(|k| k.1 == 1), "{}: {cli:?}", path.display());
+        let uri = format!("file://{}", path.display());
+
+        // Closed: the run reads the file from disk exactly as `check` does.
+        assert_eq!(run_file_keys(&mut c, &uri), cli, "{}", path.display());
+
+        // Open: the buffer is text, so only the encoding error is not the editor's.
+        let decoded: Vec<Key> = cli
+            .iter()
+            .filter(|k| k.0 != "invalid-encoding")
+            .cloned()
+            .collect();
+        c.open(&uri, &text, 1);
+        let published = c.diagnostics_where(&uri, |_| true);
+        assert_eq!(lsp_keys(&published), decoded, "{}", path.display());
+        assert_eq!(run_file_keys(&mut c, &uri), decoded, "{}", path.display());
+    }
+    assert!(
+        cli_keys(&latin1, &String::from_utf8_lossy(bytes))
+            .iter()
+            .any(|k| k.0 == "invalid-encoding"),
+        "the non-UTF-8 case is exercised"
+    );
+    assert!(c.shutdown());
+}

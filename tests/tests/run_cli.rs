@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
 use clnrm_lsp_e2e::cli::{code, run_in as clnrm, stderr, stdout};
+use clnrm_lsp_e2e::workspace::pin_local;
 
-/// A workspace root (it holds `.clnrm/`) in a fresh temporary directory.
+/// A workspace root (it holds `.clnrm/`, the local backend pinned) in a fresh temporary
+/// directory.
 fn workspace() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
-    std::fs::create_dir(ws.path().join(".clnrm")).unwrap();
+    pin_local(ws.path(), "");
     ws
 }
 
@@ -141,6 +143,8 @@ fn results_come_from_the_cache_unless_no_cache_and_a_changed_command_runs_again(
 #[test]
 fn a_scenario_that_ignores_sigterm_times_out_quickly() {
     let ws = workspace();
+    // Not a test of the grace between SIGTERM and SIGKILL: keep it short.
+    pin_local(ws.path(), "[executor]\nkill_grace_ms = 100\n");
     let text = "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"stuck\"\nrun = \"sh -c 'trap \\\"\\\" TERM; sleep 30'\"\ntimeout_ms = 500\n";
     write(ws.path(), "t.clnrm.toml", text);
     clnrm_lsp_bin(); // built before the clock starts
@@ -348,8 +352,8 @@ fn scenario_selects_one_and_an_unknown_name_is_a_usage_error() {
     assert_eq!(lines_in(&count), 1, "nothing ran");
 }
 
-/// Lines of a child's stdout, as they come.
-fn line_reader(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+/// Lines of a child's stdout or stderr, as they come.
+fn line_reader(stdout: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -386,24 +390,40 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// `clnrm-lsp ARGS` (with `--watch`) in `cwd`, killed when the handle drops; its stdout lines.
-fn watch(cwd: &Path, args: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>) {
+/// `clnrm-lsp ARGS` (with `--watch`) in `cwd`, killed when the handle drops; its stdout
+/// lines. Returns once the first run's results are printed and the watcher is set up (its
+/// "watching" line on stderr), so a change made afterwards is seen.
+fn watch(cwd: &Path, args: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>, Vec<String>) {
     let mut child = Command::new(clnrm_lsp_bin())
         .args(args)
         .current_dir(cwd)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let rx = line_reader(child.stdout.take().unwrap());
-    (KillOnDrop(child), rx)
+    let errors = line_reader(child.stderr.take().unwrap());
+    let child = KillOnDrop(child);
+    let first = next_cycle(&rx, Duration::from_secs(30)).expect("first results");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = errors.recv_timeout(left).expect("the watcher starts");
+        if line.contains("watching") {
+            break;
+        }
+    }
+    (child, rx, first)
 }
 
+/// Every watch test proves "this change triggered nothing" the same way: a later change
+/// that does trigger a run is the barrier, and its cycle must be the first one and hold
+/// only what the later change affects.
 #[test]
 fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
     let ws = workspace();
     let count = ws.path().join("count");
-    write(
+    let other = write(
         ws.path(),
         "other.clnrm.toml",
         &test_file(&[("calm", "true")]),
@@ -413,34 +433,22 @@ fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
         "w.clnrm.toml",
         &test_file(&[("a", "sh -c 'echo one'"), ("b", &appender(&count))]),
     );
-    let (_child, rx) = watch(ws.path(), &["run", "--watch", "."]);
-    let first = next_cycle(&rx, Duration::from_secs(20)).expect("first results");
+    let (_child, rx, first) = watch(ws.path(), &["run", "--watch", "."]);
     assert!(
         first.iter().any(|l| l.contains("3 scenarios: 3 passed")),
         "{first:?}"
     );
     assert_eq!(lines_in(&count), 1);
 
-    // A change under an ignored path (`.clnrm/**` by default) triggers nothing.
+    // A change under an ignored path (`.clnrm/**` by default) triggers nothing; then
+    // changing one command re-runs that file only; its other scenario is a cache hit.
     std::fs::write(ws.path().join(".clnrm/x"), "x").unwrap();
-    assert!(
-        next_cycle(&rx, Duration::from_millis(1500)).is_none(),
-        "ignored change re-ran"
-    );
-
-    // Changing one command re-runs that file only; its other scenario is a cache hit.
     std::fs::write(
         &file,
         test_file(&[("a", "sh -c 'echo two'"), ("b", &appender(&count))]),
     )
     .unwrap();
-    let changed = Instant::now();
-    let second = next_cycle(&rx, Duration::from_secs(10)).expect("re-run after the change");
-    assert!(
-        changed.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        changed.elapsed()
-    );
+    let second = next_cycle(&rx, Duration::from_secs(30)).expect("re-run after the change");
     let text = second.join("\n");
     assert!(text.contains("✓ w.clnrm.toml › a  "), "{text}");
     let a = second.iter().find(|l| l.contains("› a  ")).unwrap();
@@ -459,21 +467,27 @@ fn watch_reruns_a_changed_file_and_ignores_ignored_paths() {
         1,
         "the unchanged scenario came from the cache"
     );
-    // The re-run reads the file and writes the cache: that must not trigger another.
+
+    // The re-run read the file and wrote the cache: that must not trigger another. The
+    // barrier: a change to the other file; the next cycle is its run, and only its.
+    std::fs::write(&other, test_file(&[("calm", "true"), ("more", "true")])).unwrap();
+    let third = next_cycle(&rx, Duration::from_secs(30)).expect("re-run of the other file");
+    let text = third.join("\n");
     assert!(
-        next_cycle(&rx, Duration::from_millis(1500)).is_none(),
-        "a run triggered itself"
+        !text.contains("w.clnrm.toml"),
+        "a run triggered itself: {text}"
     );
+    assert!(text.contains("✓ other.clnrm.toml › more"), "{text}");
+    assert!(text.contains("2 scenarios: 2 passed"), "{text}");
 }
 
 #[test]
 fn watch_reruns_the_files_that_include_a_changed_template() {
     let ws = workspace();
-    std::fs::write(
-        ws.path().join(".clnrm/config.toml"),
+    pin_local(
+        ws.path(),
         "[watch]\ndebounce_ms = 100\nignore = [\".clnrm/**\", \"drafts/**\"]\n",
-    )
-    .unwrap();
+    );
     std::fs::create_dir(ws.path().join("drafts")).unwrap();
     let part = write(
         ws.path(),
@@ -490,33 +504,32 @@ fn watch_reruns_the_files_that_include_a_changed_template() {
         "plain.clnrm.toml",
         &test_file(&[("calm", "true")]),
     );
-    let (_child, rx) = watch(ws.path(), &["run", "--watch"]);
-    let first = next_cycle(&rx, Duration::from_secs(20)).expect("first results");
+    let (_child, rx, first) = watch(ws.path(), &["run", "--watch"]);
     assert!(
         first.iter().any(|l| l.contains("2 scenarios: 2 passed")),
         "{first:?}"
     );
 
     // A test file under a path the configuration ignores triggers nothing (it would run
-    // if its change counted: it is new and `run` was given the whole workspace).
+    // if its change counted: it is new and `run` was given the whole workspace). The
+    // include's change that follows is the barrier: its cycle comes first and has no draft.
     write(
         ws.path(),
         "drafts/d.clnrm.toml",
         &test_file(&[("draft", "true")]),
     );
-    assert!(next_cycle(&rx, Duration::from_millis(1000)).is_none());
-
     std::fs::write(
         &part,
         "[[scenario]]\nname = \"inc\"\nrun = \"sh -c 'echo 2; exit 4'\"\n",
     )
     .unwrap();
-    let second = next_cycle(&rx, Duration::from_secs(10)).expect("re-run after the change");
+    let second = next_cycle(&rx, Duration::from_secs(30)).expect("re-run after the change");
     let text = second.join("\n");
     assert!(
         text.contains("✗ inc.clnrm.toml.tera › inc  failed: exit 4"),
         "{text}"
     );
+    assert!(!text.contains("draft"), "an ignored file ran: {text}");
     assert!(!text.contains("plain.clnrm.toml"), "{text}");
 }
 

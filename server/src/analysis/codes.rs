@@ -74,7 +74,15 @@ codes! {
     RunPassed => "run-passed", Information, "The scenario's last run passed (shown on its header).";
     RunFailed => "run-failed", Error, "The scenario's last run failed, timed out or could not start (shown on its header).";
     ExpectationUnmet => "expectation-unmet", Error, "An expectation was not met by the last run: what was expected and what was observed.";
-    // Engine limits, added later (last, so SARIF rule indices stay put).
+    // Workspace configuration (`.clnrm/config.toml`).
+    ConfigInvalid => "config-invalid", Error, "`.clnrm/config.toml` cannot be used (syntax, unknown key, wrong type): the defaults apply.";
+    ConfigOutOfRange => "config-out-of-range", Warning, "A `.clnrm/config.toml` value is outside its bound (e.g. `jobs` over 4 per CPU) and the bound is used.";
+    // Engine limits, added later (new codes go last: SARIF rule indices stay put).
+    RecursionLimit => "recursion-limit", Error, "Macros or includes nest deeper than one render allows (a template that calls or includes itself); the message names the chain.";
+    IterationLimit => "iteration-limit", Error, "Loops run more iterations than one render allows.";
+    ValueTooLarge => "value-too-large", Error, "A variable, or a filter's or function's result, grows past the size one render allows.";
+    OutputTooLarge => "output-too-large", Error, "The template renders more bytes than one render allows.";
+    RenderTimeout => "render-timeout", Error, "Rendering took longer than one render allows.";
     TooManyDiagnostics => "too-many-diagnostics", Warning, "A file has more findings than are reported; only the first ones are shown.";
 }
 

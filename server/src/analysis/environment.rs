@@ -5,11 +5,34 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use super::Diagnostic;
+
+/// Parts of a variable name that say its value is secret (`CLNRM_RT_API_TOKEN`,
+/// `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`...). The one rule: hover, completion and every
+/// diagnostic mask such values.
+const SECRET_MARKERS: [&str; 5] = ["TOKEN", "KEY", "SECRET", "PASSWORD", "CREDENTIAL"];
+
+/// What a secret value is shown as.
+pub const MASK: &str = "••••••";
+
+/// Values shorter than this are not masked inside messages: masking `1` or `on` would
+/// garble every message while hiding nothing worth hiding.
+const MIN_MASKED_LEN: usize = 4;
+
+/// Whether a variable's name says its value is secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_MARKERS.iter().any(|m| upper.contains(m))
+}
+
 #[derive(Debug, Clone)]
 pub struct Environment {
     vars: BTreeMap<String, String>,
     user_vars: BTreeMap<String, String>,
     fingerprint: [u8; 32],
+    /// Values of secret-looking variables, longest first (so a value containing another
+    /// is masked whole).
+    secrets: Vec<String>,
 }
 
 impl Environment {
@@ -30,10 +53,60 @@ impl Environment {
             h.update((v.len() as u64).to_le_bytes());
             h.update(v.as_bytes());
         }
-        Self {
+        let mut env = Self {
             vars,
             user_vars: BTreeMap::new(),
             fingerprint: h.finalize().into(),
+            secrets: Vec::new(),
+        };
+        env.collect_secrets();
+        env
+    }
+
+    fn collect_secrets(&mut self) {
+        let mut secrets: Vec<String> = self
+            .vars
+            .iter()
+            .chain(&self.user_vars)
+            .filter(|(k, v)| is_secret_name(k) && v.len() >= MIN_MASKED_LEN)
+            .map(|(_, v)| v.clone())
+            .collect();
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.dedup();
+        self.secrets = secrets;
+    }
+
+    /// `text` with every secret value replaced by [`MASK`].
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    fn reveals(&self, text: &str) -> bool {
+        self.secrets.iter().any(|s| text.contains(s.as_str()))
+    }
+
+    /// Mask secret values in everything a diagnostic shows: message, related messages, the
+    /// fix's title. A fix whose edits would write a secret into the file is dropped.
+    pub fn mask_diagnostic(&self, d: &mut Diagnostic) {
+        if self.secrets.is_empty() {
+            return;
+        }
+        d.message = self.mask(&d.message);
+        for r in &mut d.related {
+            r.message = self.mask(&r.message);
+        }
+        if let Some(fix) = &mut d.fix {
+            if fix.edits.iter().any(|e| self.reveals(&e.new_text)) {
+                d.fix = None;
+            } else {
+                fix.title = self.mask(&fix.title);
+            }
         }
     }
 
@@ -64,6 +137,7 @@ impl Environment {
             h.update(v.as_bytes());
         }
         self.fingerprint = h.finalize().into();
+        self.collect_secrets();
         self
     }
 
@@ -75,6 +149,43 @@ impl Environment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_values_are_masked_in_every_part_of_a_diagnostic() {
+        let env = Environment::from_vars([
+            ("CLNRM_RT_API_TOKEN".to_string(), "tok-12345".to_string()),
+            ("db_password".to_string(), "hunter2".to_string()),
+            ("MY_KEY".to_string(), "ab".to_string()),
+            ("HOME".to_string(), "/home/me".to_string()),
+        ])
+        .with_user_vars([("secret_word".to_string(), "xyzzy".to_string())]);
+        let mut d = Diagnostic::new(
+            super::super::Code::UnknownPlugin,
+            0..1,
+            "plugin `tok-12345` is unknown (hunter2, xyzzy, /home/me, ab)",
+        )
+        .with_related(2..3, "see tok-12345");
+        d.fix = Some(super::super::Fix {
+            title: "replace hunter2".into(),
+            edits: vec![],
+        });
+        env.mask_diagnostic(&mut d);
+        assert_eq!(
+            d.message,
+            "plugin `••••••` is unknown (••••••, ••••••, /home/me, ab)"
+        );
+        assert_eq!(d.related[0].message, "see ••••••");
+        assert_eq!(d.fix.as_ref().unwrap().title, "replace ••••••");
+        d.fix = Some(super::super::Fix {
+            title: "t".into(),
+            edits: vec![super::super::Edit {
+                range: 0..1,
+                new_text: "tok-12345".into(),
+            }],
+        });
+        env.mask_diagnostic(&mut d);
+        assert!(d.fix.is_none(), "a fix that writes a secret is dropped");
+    }
 
     #[test]
     fn user_vars_change_the_fingerprint() {

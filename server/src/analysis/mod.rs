@@ -4,9 +4,12 @@
 //! [`Analyzer::analyze`] is the one entry point for the LSP face and the CLI alike, so
 //! an editor and `clnrm-lsp check` show the same diagnostics by construction.
 
+#[cfg(test)]
+pub(crate) mod annotated;
 pub mod codes;
+mod contain;
 mod diagnostic;
-mod environment;
+pub mod environment;
 mod key;
 mod library;
 pub mod rules;
@@ -46,6 +49,9 @@ pub enum FileKind {
     /// A test named `*.toml` (e.g. `*.clnrm.toml`): full pipeline, and since clnrm's `run`
     /// parses such a file as raw TOML, Tera statements outside strings are reported.
     RawTest,
+    /// A workspace's `.clnrm/config.toml`: checked against the configuration's own
+    /// schema and bounds, not as a test.
+    Config,
 }
 
 impl FileKind {
@@ -53,6 +59,9 @@ impl FileKind {
         let Some(name) = path.and_then(|p| p.file_name()).and_then(|n| n.to_str()) else {
             return FileKind::Test;
         };
+        if path.is_some_and(crate::config::is_config_file) {
+            return FileKind::Config;
+        }
         if name.ends_with(".tera") && !name.ends_with(".clnrm.toml.tera") {
             FileKind::TemplateLibrary
         } else if name.ends_with(".toml") {
@@ -169,6 +178,19 @@ impl Analyzer {
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
+        if text.len() > MAX_ANALYSED_BYTES {
+            // Nothing is analysed: no dependency scan, no hash of the whole text (the key
+            // stands for the size, all the result depends on), nothing worth caching.
+            let key = ContentKey::for_analysis(&text.len().to_string(), kind, &self.env, &[]);
+            let analysis = analyze_uncached(text, kind, Vec::new(), &self.env);
+            return (
+                Arc::new(analysis),
+                AnalysisInfo {
+                    key,
+                    cache_hit: false,
+                },
+            );
+        }
         let deps = template::collect_dependencies(text, origin, loader);
         let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
         if let Some(hit) = self.cache.get(&key) {
@@ -198,16 +220,42 @@ impl Analyzer {
 }
 
 /// The pipeline itself, with no cache. `deps` are the resolved imports/includes.
+/// Every diagnostic leaves through here, so this is where secret values are masked.
+///
+/// It runs contained (see `contain`): a panic anywhere in it becomes a `render-error`
+/// diagnostic on the first line, and deep recursion has a stack sized for the limits.
 pub fn analyze_uncached(
     text: &str,
     kind: FileKind,
     deps: Vec<Dependency>,
     env: &Environment,
 ) -> Analysis {
-    let mut analysis = run_pipeline(text, kind, deps, env);
+    let names = deps.clone();
+    let mut analysis = match contain::contained(|| run_pipeline(text, kind, deps, env)) {
+        Ok(analysis) => analysis,
+        Err(panic) => {
+            let line_end = text.find('\n').unwrap_or(text.len());
+            Analysis {
+                diagnostics: vec![Diagnostic::new(
+                    Code::RenderError,
+                    0..line_end,
+                    format!(
+                        "analysis failed on an internal error ({panic}); please report this file"
+                    ),
+                )],
+                dependencies: names,
+                ..Analysis::default()
+            }
+        }
+    };
     cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE);
+    for d in &mut analysis.diagnostics {
+        env.mask_diagnostic(d);
+    }
     analysis
 }
+
+pub(crate) use contain::caught;
 
 /// Keep the first `max` findings by position and replace the rest by one summary at the
 /// first one dropped.
@@ -259,6 +307,11 @@ fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environ
                 MAX_ANALYSED_BYTES
             ),
         ));
+        return analysis;
+    }
+
+    if kind == FileKind::Config {
+        analysis.diagnostics = crate::config::check_text(text);
         return analysis;
     }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BoundedCache;
 use crate::analysis::ContentKey;
+use crate::documents::fs::{read_bytes, ReadError, MAX_READ_BYTES};
 
 /// Version of the on-disk envelope; entries of another format are misses.
 pub const RESULT_FORMAT: u32 = 1;
@@ -195,7 +196,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             return Some(v);
         }
         let started = Instant::now();
-        let bytes = match std::fs::read(self.path_of(key)) {
+        let bytes = match read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES) {
             Ok(b) => b,
             Err(_) => {
                 // Absent, or removed by another process between listing and reading.
@@ -320,10 +321,12 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             let Some(stem) = e.path.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            let bytes = match std::fs::read(&e.path) {
+            // A FIFO, a device or a link out of the cache is a bad entry, not an error.
+            let bytes = match read_bytes(&e.path, Some(&self.dir), MAX_READ_BYTES) {
                 Ok(b) => b,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(err),
+                Err(err) if err.is_not_found() => continue,
+                Err(ReadError::Io(err)) => return Err(err),
+                Err(_) => Vec::new(),
             };
             if decode::<V>(&bytes, stem).is_some() {
                 report.ok += 1;
@@ -430,7 +433,7 @@ impl<V> ResultCache<V> {
     }
 
     fn persisted(&self) -> Counts {
-        std::fs::read(self.dir.join(STATS_FILE))
+        read_bytes(&self.dir.join(STATS_FILE), Some(&self.dir), MAX_READ_BYTES)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -544,6 +547,31 @@ mod tests {
         c.put(&key(7), &run(2)).unwrap();
         let fresh = ResultCache::<Run>::new(dir.path(), 8);
         assert_eq!(fresh.get(&key(7)), Some(run(2)));
+    }
+
+    #[test]
+    fn special_file_entries_are_misses_not_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let c = ResultCache::<Run>::new(dir.path(), 8);
+        c.put(&key(3), &run(1)).unwrap();
+        let good = c.path_of(&key(3));
+        for k in [1, 2] {
+            std::fs::create_dir_all(c.path_of(&key(k)).parent().unwrap()).unwrap();
+        }
+        std::os::unix::fs::symlink("/dev/zero", c.path_of(&key(1))).unwrap();
+        crate::documents::fs::testing::mkfifo(&c.path_of(&key(2)));
+        // A valid entry, but outside the cache: not read.
+        let moved = outside.path().join("entry.json");
+        std::fs::rename(&good, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &good).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join(STATS_FILE)).unwrap();
+        let fresh = ResultCache::<Run>::new(dir.path(), 8);
+        for k in [1, 2, 3] {
+            assert_eq!(fresh.get(&key(k)), None, "key {k}");
+        }
+        let report = fresh.verify(false).unwrap();
+        assert_eq!(report.ok, 0);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
     let root = match args.root {
         Some(r) => r,
         None => match std::env::current_dir() {
-            Ok(cwd) => crate::documents::discover::workspace_root(&cwd),
+            Ok(cwd) => crate::workspace::find_root(&cwd),
             Err(e) => {
                 eprintln!("clnrm-lsp: cannot read the current directory: {e}");
                 return ExitCode::from(2);

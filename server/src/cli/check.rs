@@ -1,23 +1,13 @@
 //! `check`: discover, read, analyse in parallel with one shared [`Analyzer`], collect.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analysis, Analyzer, Code, Diagnostic, FileKind, Origin, Severity};
+use crate::analysis::{Analyzer, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
-
-/// One checked file: the text the positions refer to, and its findings sorted by position.
-#[derive(Debug, Clone)]
-pub struct FileReport {
-    pub path: PathBuf,
-    /// The file's text; for a file that is not UTF-8, its lossy decoding (same bytes up to
-    /// the first invalid one, where the diagnostic points).
-    pub text: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
+use crate::workspace::{analyse_target, FileReport};
 
 /// Everything `check` found: reports in path order, and the problems that make it exit 2.
 #[derive(Debug, Default)]
@@ -108,102 +98,15 @@ pub fn check_streaming(
 }
 
 fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {
-    analyse_target(target, analyzer).map(|(report, _)| report)
-}
-
-/// Read and analyse one target (`check` and `run` share this): its report, and the
-/// analysis it came from (what `run` plans from).
-pub fn analyse_target(
-    target: &Target,
-    analyzer: &Analyzer,
-) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
-    let bytes = std::fs::read(&target.path).map_err(|e| DiscoverError {
-        path: target.path.clone(),
-        message: discover::io_message(&e),
-    })?;
-    let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
-    let kind = target.explicit.then(|| FileKind::of_named(&target.path));
-    Ok(analyse_bytes(
-        &target.path,
-        &abs,
-        &target.root,
-        bytes,
-        kind,
-        analyzer,
-    ))
-}
-
-/// Analyse the bytes of a file the user named. Invalid UTF-8 is reported at the first bad byte and the rest
-/// is still analysed (lossily decoded), so one stray byte does not hide other problems.
-pub fn check_bytes(
-    display_path: &Path,
-    abs_path: &Path,
-    root: &Path,
-    bytes: Vec<u8>,
-    analyzer: &Analyzer,
-) -> FileReport {
-    let kind = FileKind::of_named(abs_path);
-    analyse_bytes(display_path, abs_path, root, bytes, Some(kind), analyzer).0
-}
-
-fn analyse_bytes(
-    display_path: &Path,
-    abs_path: &Path,
-    root: &Path,
-    bytes: Vec<u8>,
-    kind: Option<FileKind>,
-    analyzer: &Analyzer,
-) -> (FileReport, Arc<Analysis>) {
-    let (text, encoding) = match String::from_utf8(bytes) {
-        Ok(text) => (text, None),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let diag = Diagnostic::new(
-                Code::InvalidEncoding,
-                at..at,
-                format!("the file is not valid UTF-8: invalid byte at offset {at}"),
-            );
-            (text, Some(diag))
-        }
-    };
-    let origin = Origin {
-        path: Some(abs_path),
-        workspace_root: Some(root),
-        kind,
-    };
-    let analysis = analyzer.analyze(&text, origin, &DiskLoader);
-    let mut diagnostics: Vec<Diagnostic> = encoding.into_iter().collect();
-    diagnostics.extend(analysis.diagnostics.iter().cloned());
-    // Stable: equal positions keep pipeline order.
-    diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
-    let report = FileReport {
-        path: display_path.to_path_buf(),
-        text,
-        diagnostics,
-    };
-    (report, analysis)
+    analyse_target(target, analyzer, &DiskLoader).map(|(report, _)| report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::Environment;
-
-    #[test]
-    fn invalid_utf8_is_reported_at_the_first_bad_byte() {
-        let analyzer = Analyzer::new(Environment::empty());
-        let bytes = b"[meta]\nname = \"a\xffb\"\n".to_vec();
-        let p = Path::new("x.clnrm.toml");
-        let report = check_bytes(p, p, Path::new("."), bytes, &analyzer);
-        let d = report
-            .diagnostics
-            .iter()
-            .find(|d| d.code == Code::InvalidEncoding)
-            .unwrap();
-        assert_eq!(d.range, 16..16);
-        assert!(report.text.contains('\u{FFFD}'));
-    }
+    use crate::analysis::{Code, Environment};
+    use crate::workspace::file::{analyse_bytes, FileBytes};
+    use std::path::Path;
 
     #[test]
     fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {
@@ -233,7 +136,13 @@ mod tests {
     fn summary_counts_by_severity() {
         let analyzer = Analyzer::new(Environment::empty());
         let p = Path::new("x.clnrm.toml");
-        let report = check_bytes(p, p, Path::new("."), b"a = = 1\n".to_vec(), &analyzer);
+        let file = FileBytes {
+            display_path: p,
+            abs_path: p,
+            root: Path::new("."),
+            kind: None,
+        };
+        let (report, _) = analyse_bytes(&file, b"a = = 1\n".to_vec(), &analyzer, &DiskLoader);
         let outcome = CheckOutcome {
             files: vec![report],
             errors: Vec::new(),

@@ -15,9 +15,11 @@ use serde_json::{json, Value};
 
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Environment, Origin};
+use crate::documents::fs::MAX_READ_BYTES;
 use crate::traces::{
     self, baseline, render_text, DiffSettings, RenderOptions, ScenarioState, TraceDiff,
 };
+use crate::workspace::root_of_file;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -139,7 +141,7 @@ fn diff_files(
     // `[diff]` settings of the workspace holding the current file (or --root) apply too.
     let root = match &args.root {
         Some(r) => r.clone(),
-        None => find_root(&std::path::absolute(current_path).unwrap_or_default()),
+        None => root_of_file(&std::path::absolute(current_path).unwrap_or_default(), &[]),
     };
     let settings = match load_settings(&root) {
         Ok(s) => s,
@@ -218,12 +220,6 @@ fn diff_files(
     outcome.code()
 }
 
-/// The workspace root of a file (see `documents::discover::workspace_root`).
-fn find_root(file: &Path) -> PathBuf {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    crate::documents::discover::workspace_root(dir)
-}
-
 fn load_settings(root: &Path) -> Result<DiffSettings, String> {
     DiffSettings::load(root)
 }
@@ -238,13 +234,13 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
         Ok(f) => f,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
-    let text = match std::fs::read_to_string(&file) {
+    let text = match crate::documents::fs::read_text(&file, None, MAX_READ_BYTES) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
     let root = match &args.root {
         Some(r) => std::path::absolute(r).unwrap_or_else(|_| r.clone()),
-        None => find_root(&file),
+        None => root_of_file(&file, &[]),
     };
     let settings = match load_settings(&root) {
         Ok(s) => s,
@@ -325,12 +321,7 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
                 report["error"] = json!(e.to_string());
                 human.push_str(&format!("error: {e}\n"));
                 // A malformed baseline may be replaced on request; nothing else is.
-                if args.update_baseline
-                    && matches!(
-                        e,
-                        traces::BaselineError::Syntax { .. } | traces::BaselineError::Shape { .. }
-                    )
-                {
+                if args.update_baseline && e.is_malformed() {
                     record = true;
                 } else {
                     outcome.error = true;

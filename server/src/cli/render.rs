@@ -4,11 +4,10 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::check::check_bytes;
 use super::output::{human_diagnostics, HumanOptions};
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analyzer, Environment, FileKind, Origin};
-use crate::documents::discover::{io_message, workspace_root};
+use crate::analysis::{Analyzer, Environment, FileKind};
+use crate::workspace::{analyse_file, root_of_file};
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -27,28 +26,20 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: RenderArgs, color: bool) -> ExitCode {
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("clnrm-lsp: {}: {}", args.file.display(), io_message(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let abs = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
-    let root = workspace_root(abs.parent().unwrap_or(&abs));
     let env = Environment::capture().with_user_vars(args.vars);
     let analyzer = Analyzer::new(env);
-    // Encoding problems are reported like `check` does; the render itself uses the text.
-    let report = check_bytes(&args.file, &abs, &root, bytes, &analyzer);
-    let analysis = analyzer.analyze(
-        &report.text,
-        Origin {
-            path: Some(&abs),
-            workspace_root: Some(&root),
-            kind: Some(FileKind::of_named(&abs)),
-        },
-        &DiskLoader,
-    );
+    let abs = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
+    let root = root_of_file(&abs, &[]);
+    // Read and analysed as `check` does a named file (encoding problems included).
+    let kind = Some(FileKind::of_named(&abs));
+    let (report, analysis) =
+        match analyse_file(&args.file, &root, kind, None, &analyzer, &DiskLoader) {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("clnrm-lsp: {e}");
+                return ExitCode::from(2);
+            }
+        };
     match &analysis.rendered {
         Some(rendered) => {
             let mut stdout = std::io::stdout().lock();

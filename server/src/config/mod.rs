@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::documents::fs::{read_text, CONFIG_READ_BYTES};
+
+mod bounds;
+pub use bounds::{check_text, clamp_jobs, is_config_file, max_jobs};
+
 /// Where our project state lives, relative to the workspace root.
 pub const STATE_DIR: &str = ".clnrm";
 pub const CONFIG_FILE: &str = ".clnrm/config.toml";
@@ -118,6 +123,7 @@ impl ExecutorConfig {
     pub fn workers(&self) -> usize {
         self.jobs
             .filter(|j| *j > 0)
+            .map(clamp_jobs)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
@@ -153,7 +159,7 @@ impl Config {
     pub fn load(root: &Path) -> Loaded {
         let mut errors = Vec::new();
         let path = root.join(CONFIG_FILE);
-        let ours = match std::fs::read_to_string(&path) {
+        let ours = match read_text(&path, Some(root), CONFIG_READ_BYTES) {
             Ok(text) => match Self::parse(&text) {
                 Ok(c) => Some(c),
                 Err(message) => {
@@ -164,7 +170,7 @@ impl Config {
                     None
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => {
                 errors.push(ConfigError {
                     path: path.clone(),
@@ -174,13 +180,16 @@ impl Config {
             }
         };
         let mut config = ours.unwrap_or_default();
-        let cleanroom = std::fs::read_to_string(root.join(CLEANROOM_FILE))
+        let cleanroom = read_text(&root.join(CLEANROOM_FILE), Some(root), CONFIG_READ_BYTES)
             .ok()
             .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok());
         if let Some(doc) = cleanroom {
             config.apply_cleanroom(&doc);
         }
-        Loaded { config, errors }
+        Loaded {
+            config: config.clamped(),
+            errors,
+        }
     }
 
     /// Parse our own file's text (unknown keys are errors: a typo must not pass silently).
@@ -217,7 +226,9 @@ impl Config {
     pub fn with_client_settings(&self, settings: &serde_json::Value) -> Result<Config, String> {
         let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
         merge_json(&mut base, settings);
-        serde_json::from_value(base).map_err(|e| e.to_string())
+        serde_json::from_value(base)
+            .map(Config::clamped)
+            .map_err(|e| e.to_string())
     }
 
     /// The cache directory, resolved against the workspace root.
@@ -240,11 +251,6 @@ fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value) {
         }
         (slot, v) => *slot = v.clone(),
     }
-}
-
-/// The workspace root of `start` (see `documents::discover::workspace_root`).
-pub fn find_root(start: &Path) -> PathBuf {
-    crate::documents::discover::workspace_root(start)
 }
 
 #[cfg(test)]

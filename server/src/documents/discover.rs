@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::workspace::find_root;
+
 /// A file to check, and the workspace root its includes resolve against.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Target {
@@ -49,13 +51,13 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
         };
         let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
         if meta.is_dir() {
-            let root = workspace_root(&abs);
+            let root = find_root(&abs);
             walk(arg, &root, &mut targets, &mut errors);
         } else {
             let start = abs.parent().unwrap_or(&abs).to_path_buf();
             targets.push(Target {
                 path: arg.clone(),
-                root: workspace_root(&start),
+                root: find_root(&start),
                 explicit: true,
             });
         }
@@ -98,28 +100,7 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
     }
 }
 
-/// Nearest ancestor (itself included) holding `.clnrm/`, clnrm's `cleanroom.toml` or
-/// `.git`; else `start` itself.
-pub fn workspace_root(start: &Path) -> PathBuf {
-    start
-        .ancestors()
-        .find(|dir| {
-            dir.join(".clnrm").is_dir()
-                || dir.join("cleanroom.toml").is_file()
-                || dir.join(".git").exists()
-        })
-        .unwrap_or(start)
-        .to_path_buf()
-}
-
-/// `No such file or directory (os error 2)` reads better without the errno suffix.
-pub(crate) fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
-}
+pub use super::fs::io_message;
 
 #[cfg(test)]
 mod tests {
@@ -168,24 +149,5 @@ mod tests {
         assert_eq!(targets[0].path, file);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].path, missing);
-    }
-
-    #[test]
-    fn workspace_root_is_the_nearest_marked_ancestor() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("proj/.clnrm")).unwrap();
-        std::fs::create_dir_all(d.join("proj/tests/deep")).unwrap();
-        assert_eq!(workspace_root(&d.join("proj/tests/deep")), d.join("proj"));
-        let lone = d.join("lone");
-        std::fs::create_dir_all(&lone).unwrap();
-        // Unmarked all the way up: the directory itself. (The temp dir may sit inside a
-        // checkout or a marked folder; then that ancestor is the right answer.)
-        let marked = d.ancestors().find(|a| {
-            a.join(".clnrm").is_dir()
-                || a.join("cleanroom.toml").is_file()
-                || a.join(".git").exists()
-        });
-        assert_eq!(workspace_root(&lone), marked.unwrap_or(&lone));
     }
 }

@@ -13,11 +13,17 @@ pub enum ActionKind {
     Source,
 }
 
-/// A command the face runs through `workspace/executeCommand` for a scenario.
+/// What a scenario source action does (the face names it as one of its commands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ScenarioAction {
+    Run,
+    RecordBaseline,
+}
+
+/// A scenario action the face runs through its command mechanism.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ScenarioCommand {
-    /// `clnrm.runScenario` or `clnrm.updateBaseline`.
-    pub command: &'static str,
+    pub action: ScenarioAction,
     pub scenario: String,
 }
 
@@ -32,9 +38,6 @@ pub struct Action {
     pub preferred: bool,
 }
 
-pub const RUN_SCENARIO: &str = "clnrm.runScenario";
-pub const UPDATE_BASELINE: &str = "clnrm.updateBaseline";
-
 /// Actions for the byte `range` of `text`, given the diagnostics the client sent back.
 pub fn code_actions(
     text: &str,
@@ -43,6 +46,9 @@ pub fn code_actions(
     analysis: &Analysis,
 ) -> Vec<Action> {
     let mut out = Vec::new();
+    if super::too_large(text) {
+        return out;
+    }
     for (i, d) in diagnostics.iter().enumerate() {
         if let Some(fix) = &d.fix {
             out.push(Action {
@@ -74,16 +80,16 @@ pub fn code_actions(
         }
     }
     if let Some(scenario) = scenario_at(&document_symbols(analysis), range.start) {
-        for (command, verb) in [
-            (RUN_SCENARIO, "Run scenario"),
-            (UPDATE_BASELINE, "Record trace baseline for"),
+        for (action, verb) in [
+            (ScenarioAction::Run, "Run scenario"),
+            (ScenarioAction::RecordBaseline, "Record trace baseline for"),
         ] {
             out.push(Action {
                 title: format!("{verb} '{scenario}'"),
                 kind: ActionKind::Source,
                 edits: Vec::new(),
                 command: Some(ScenarioCommand {
-                    command,
+                    action,
                     scenario: scenario.clone(),
                 }),
                 fixes: None,
@@ -212,11 +218,14 @@ mod tests {
         let commands: Vec<_> = actions
             .iter()
             .filter_map(|a| a.command.as_ref())
-            .map(|c| (c.command, c.scenario.as_str()))
+            .map(|c| (c.action, c.scenario.as_str()))
             .collect();
         assert_eq!(
             commands,
-            [(RUN_SCENARIO, "smoke"), (UPDATE_BASELINE, "smoke")]
+            [
+                (ScenarioAction::Run, "smoke"),
+                (ScenarioAction::RecordBaseline, "smoke")
+            ]
         );
         assert!(code_actions("", 0..0, &[], &analysis("")).is_empty());
     }

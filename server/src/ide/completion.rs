@@ -50,6 +50,10 @@ pub struct Vocabulary {
 impl Vocabulary {
     /// The variables, functions, filters and imported macros visible in `text`.
     pub fn of(text: &str, env: &Environment, deps: &[Dependency]) -> Self {
+        if super::too_large(text) {
+            // Nothing here scans a text that large (see `MAX_EDITED_BYTES`).
+            return Self::default();
+        }
         let mut macros = Vec::new();
         for (alias, file) in imports(text) {
             if let Some(src) = deps
@@ -112,9 +116,13 @@ fn macro_names(text: &str) -> Vec<String> {
 
 /// Completion items at `offset` in `text`.
 pub fn complete(text: &str, offset: usize, vocab: &Vocabulary) -> Vec<CompletionItem> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     let offset = clamp(text, offset);
     if let Some(tag) = tera_tag_at(text, offset) {
-        return if tag.open == "{#" {
+        // Between the two braces of `{{` is not inside the tag yet: nothing to offer.
+        return if tag.open == "{#" || offset < tag.range.start + 2 {
             Vec::new()
         } else {
             in_tag(text, offset, tag.range.start + 2, vocab)
@@ -604,6 +612,11 @@ mod tests {
         assert!(complete(text, before, &vocab())
             .iter()
             .all(|i| i.kind != CompletionKind::Variable));
+        // Between the braces of `{{` (a panic once): nothing from the tag's vocabulary.
+        for t in ["{{", "{{ }}", "x = \"{{\"", "{%", "{% x %}"] {
+            let at = t.find('{').unwrap() + 1;
+            assert!(complete(t, at, &vocab()).is_empty(), "{t}");
+        }
         // Offsets inside a multi-byte character do not panic.
         let _ = complete(text, 6, &vocab());
         let _ = complete(text, 999, &vocab());

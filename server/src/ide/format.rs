@@ -14,10 +14,15 @@ use crate::analysis::{template, Edit};
 pub enum FormatError {
     #[error("not formatted: the file has TOML syntax errors ({0}); fix them first")]
     Syntax(String),
+    #[error("not formatted: the file is {0} bytes; files over {max} bytes are not formatted", max = super::MAX_EDITED_BYTES)]
+    TooLarge(usize),
 }
 
 /// The formatted text of a whole document.
 pub fn format(text: &str) -> Result<String, FormatError> {
+    if super::too_large(text) {
+        return Err(FormatError::TooLarge(text.len()));
+    }
     if template::is_template(text) {
         return Ok(normalize_whitespace(text, &protected_template_spans(text)));
     }
@@ -212,7 +217,8 @@ fn protected_template_spans(text: &str) -> Vec<Range<usize>> {
             i = tag.end;
             continue;
         }
-        i += 1;
+        // By whole characters: `text[i..]` must stay on a boundary (`→` is 3 bytes).
+        i += text[i..].chars().next().map_or(1, char::len_utf8);
     }
     if let Some((start, _)) = string_start {
         spans.push(start..text.len());
@@ -307,6 +313,14 @@ mod tests {
         assert_eq!(format("").unwrap(), "");
         let text = "[meta]\nname = \"é😀\"  \n";
         assert_eq!(format(text).unwrap(), "[meta]\nname = \"é😀\"\n");
+        // A template with a non-ASCII character outside its tags (a panic once).
+        let tpl = "# a → b   \n[meta]\nname = \"{{ x }} → é\"   \n{% if x %}\n# ✓\n{% endif %}\n";
+        let out = format(tpl).unwrap();
+        assert!(
+            out.contains("# a → b\n") && out.contains("{{ x }} → é\""),
+            "{out:?}"
+        );
+        assert_eq!(apply(tpl, &format_edits(tpl).unwrap()), out);
     }
 
     #[test]

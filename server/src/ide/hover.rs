@@ -12,25 +12,21 @@ pub struct Hover {
     pub markdown: String,
 }
 
-const SECRET_MARKERS: [&str; 4] = ["TOKEN", "KEY", "SECRET", "PASSWORD"];
-
-/// Whether a variable's name says its value is secret.
-pub fn is_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_MARKERS.iter().any(|m| upper.contains(m))
-}
-
 /// The value as it may be shown: masked for secret-looking names.
 pub fn display_value(name: &str, value: &serde_json::Value) -> String {
+    use crate::analysis::environment::{is_secret_name, MASK};
     let empty = matches!(value, serde_json::Value::String(s) if s.is_empty());
-    if is_secret(name) && !empty {
-        "••••••".into()
+    if is_secret_name(name) && !empty {
+        MASK.into()
     } else {
         value.to_string()
     }
 }
 
 pub fn hover(text: &str, offset: usize, vocab: &Vocabulary) -> Option<Hover> {
+    if super::too_large(text) {
+        return None;
+    }
     let word = word_at(text, offset)?;
     let name = &text[word.clone()];
     if tera_tag_at(text, offset).is_some() {

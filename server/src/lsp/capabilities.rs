@@ -2,6 +2,8 @@
 
 use tower_lsp::lsp_types as lsp;
 
+use super::client::ClientFlags;
+
 use super::convert::encoding_kind;
 use crate::documents::PositionEncoding;
 
@@ -21,6 +23,33 @@ pub fn negotiate_encoding(caps: &lsp::ClientCapabilities) -> PositionEncoding {
 }
 
 /// Whether the client lets us register a file watcher at run time.
+/// Everything the session needs to know of the client, resolved once at `initialize`.
+pub fn client_flags(caps: &lsp::ClientCapabilities) -> ClientFlags {
+    let workspace = caps.workspace.as_ref();
+    ClientFlags {
+        pull_diagnostics: caps
+            .text_document
+            .as_ref()
+            .and_then(|t| t.diagnostic.as_ref())
+            .is_some(),
+        dynamic_watchers: supports_dynamic_watchers(caps),
+        lens_refresh: workspace
+            .and_then(|w| w.code_lens.as_ref())
+            .and_then(|c| c.refresh_support)
+            .unwrap_or(false),
+        diagnostic_refresh: workspace
+            .and_then(|w| w.diagnostic.as_ref())
+            .and_then(|d| d.refresh_support)
+            .unwrap_or(false),
+        work_done_progress: caps
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false),
+        configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
+    }
+}
+
 pub fn supports_dynamic_watchers(caps: &lsp::ClientCapabilities) -> bool {
     caps.workspace
         .as_ref()
@@ -82,7 +111,10 @@ pub fn server_capabilities(enc: PositionEncoding) -> lsp::ServerCapabilities {
             resolve_provider: Some(false),
         }),
         execute_command_provider: Some(lsp::ExecuteCommandOptions {
-            commands: super::COMMANDS.iter().map(|c| c.to_string()).collect(),
+            commands: super::commands::Command::ALL
+                .iter()
+                .map(|c| c.id().to_string())
+                .collect(),
             ..Default::default()
         }),
         workspace: Some(lsp::WorkspaceServerCapabilities {

@@ -14,9 +14,9 @@ use dashmap::DashMap;
 use tower_lsp::lsp_types as lsp;
 use tower_lsp::Client;
 
+use super::client;
 use super::convert::{self, uri_to_path};
 use super::pool::{AnalysisPool, JobError};
-use super::runs::Runs;
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Origin};
 use crate::documents::Document;
@@ -31,12 +31,22 @@ struct DocState {
     latest: Option<(i32, Arc<Analysis>)>,
 }
 
+/// The last run results of a file as diagnostics (the session's runs provide them; the
+/// scheduler only shows them).
+pub trait RunResults: Send + Sync {
+    fn diagnostics(
+        &self,
+        path: &std::path::Path,
+        analysis: &Analysis,
+    ) -> Vec<crate::analysis::Diagnostic>;
+}
+
 pub struct Scheduler {
     client: Client,
     ws: Arc<Workspace>,
     analyzer: Arc<Analyzer>,
     pool: Arc<AnalysisPool>,
-    runs: Arc<Runs>,
+    runs: Arc<dyn RunResults>,
     docs: DashMap<String, Arc<Mutex<DocState>>>,
     push: AtomicBool,
     runs_pushed: AtomicBool,
@@ -48,7 +58,7 @@ impl Scheduler {
         ws: Arc<Workspace>,
         analyzer: Arc<Analyzer>,
         pool: Arc<AnalysisPool>,
-        runs: Arc<Runs>,
+        runs: Arc<dyn RunResults>,
     ) -> Self {
         Self {
             client,
@@ -92,7 +102,9 @@ impl Scheduler {
         }
         let this = self.clone();
         let uri = uri.to_string();
-        tokio::spawn(async move { this.work(uri, state).await });
+        client::spawn(&self.client, "analysis scheduler", async move {
+            this.work(uri, state).await
+        });
     }
 
     async fn work(self: Arc<Self>, uri: String, state: Arc<Mutex<DocState>>) {
@@ -252,6 +264,30 @@ impl Scheduler {
             return Vec::new();
         };
         convert::diagnostics(diags, &url, &doc.text, &doc.line_index, self.ws.encoding())
+    }
+
+    /// A closed document: clear what was published for it.
+    pub fn publish_cleared(&self, uri: lsp::Url) {
+        if self.pushes() || self.runs_pushed() {
+            let c = self.client.clone();
+            client::spawn(&self.client, "clearing diagnostics", async move {
+                c.publish_diagnostics(uri, Vec::new(), None).await
+            });
+        }
+    }
+
+    /// Push the run results of `doc` alone (for clients that pull the rest).
+    pub fn publish_runs(self: &Arc<Self>, uri: &lsp::Url, doc: Document) {
+        let this = self.clone();
+        let uri = uri.clone();
+        client::spawn(&self.client, "publishing run results", async move {
+            if let Ok(analysis) = this.analysis_of(uri.as_str(), &doc).await {
+                let diags = this.run_diagnostics(uri.as_str(), &doc, &analysis);
+                this.client
+                    .publish_diagnostics(uri, diags, Some(doc.version))
+                    .await;
+            }
+        });
     }
 
     /// A client that pulls but cannot be told to pull again gets run results pushed on

@@ -1,7 +1,9 @@
 //! tower-lsp stops serving on `exit` only when the next message or end of input arrives;
 //! an editor waiting for the process to end would wait forever. This wrapper notices the
-//! `exit` notification so the server can return at once.
+//! `exit` notification so the server can return at once, and whether `shutdown` came
+//! first (the spec's exit code: 0 after `shutdown`, 1 without).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -12,17 +14,40 @@ use tower_service::Service;
 pub struct ExitWatch<S> {
     inner: S,
     exited: Arc<Notify>,
+    shut_down: Arc<AtomicBool>,
+}
+
+/// What the session saw of its end.
+#[derive(Clone)]
+pub struct Ending {
+    pub exited: Arc<Notify>,
+    shut_down: Arc<AtomicBool>,
+}
+
+impl Ending {
+    /// The process exit code: 0 after `shutdown`, 1 otherwise (`exit` or end of input).
+    pub fn code(&self) -> u8 {
+        if self.shut_down.load(Ordering::SeqCst) {
+            0
+        } else {
+            1
+        }
+    }
 }
 
 impl<S> ExitWatch<S> {
-    pub fn new(inner: S) -> (Self, Arc<Notify>) {
-        let exited = Arc::new(Notify::new());
+    pub fn new(inner: S) -> (Self, Ending) {
+        let ending = Ending {
+            exited: Arc::new(Notify::new()),
+            shut_down: Arc::new(AtomicBool::new(false)),
+        };
         (
             Self {
                 inner,
-                exited: exited.clone(),
+                exited: ending.exited.clone(),
+                shut_down: ending.shut_down.clone(),
             },
-            exited,
+            ending,
         )
     }
 }
@@ -38,6 +63,9 @@ impl<S: Service<Request, Response = Option<Response>>> Service<Request> for Exit
 
     fn call(&mut self, req: Request) -> Self::Future {
         let exit = req.method() == "exit";
+        if req.method() == "shutdown" {
+            self.shut_down.store(true, Ordering::SeqCst);
+        }
         let fut = self.inner.call(req);
         if exit {
             self.exited.notify_one();

@@ -197,7 +197,9 @@ pub fn code_actions(
         .map(|a| {
             let command = a.command.as_ref().map(|c| Command {
                 title: a.title.clone(),
-                command: c.command.to_string(),
+                command: crate::lsp::commands::Command::for_action(c.action)
+                    .id()
+                    .to_string(),
                 arguments: Some(vec![serde_json::json!(uri), serde_json::json!(c.scenario)]),
             });
             let edit = (!a.edits.is_empty()).then(|| WorkspaceEdit {

@@ -8,22 +8,19 @@ use dashmap::DashMap;
 use tower_lsp::lsp_types as lsp;
 use tower_lsp::Client;
 
+use super::client::{self, refresh_lenses, ClientFlags};
 use super::convert::uri_to_path;
-use super::diagnostics::Scheduler;
+use super::diagnostics::{RunResults, Scheduler};
 use super::pool::AnalysisPool;
-use super::server::{refresh_lenses, ClientFlags};
 use super::settings::ClientSettings;
 use super::workspace::Workspace;
-use crate::analysis::{Analysis, Analyzer, Diagnostic, Origin};
+use crate::analysis::{Analysis, Analyzer, Diagnostic};
 use crate::runs::plan::{self, Plan};
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
 use crate::runs::report::{self, RunLens};
 use crate::runs::result::RunStatus;
 use crate::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
-
-pub const RUN_SCENARIO: &str = crate::ide::actions::RUN_SCENARIO;
-pub const RUN_FILE: &str = "clnrm.runFile";
 
 pub struct Runs {
     runner: Runner,
@@ -51,12 +48,21 @@ impl Runs {
     /// on next use.
     pub fn set_settings(&self, s: ClientSettings) {
         if let Some(n) = s.workers() {
-            self.runner.executor().set_workers(n);
+            self.runner
+                .executor()
+                .set_workers(crate::config::clamp_jobs(n));
         }
         let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
         *current = current.clone().then(s);
         drop(current);
         self.projects.clear();
+    }
+
+    /// The client will not tell its trust (no initializationOptions, no configuration
+    /// support, or an empty reply): it is known now, as "not untrusted".
+    pub fn settle_trust(&self) {
+        let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        *current = current.clone().known();
     }
 
     /// A configuration file changed on disk.
@@ -92,10 +98,6 @@ impl Runs {
 
     pub fn lenses(&self, project: &Project, path: &Path, analysis: &Analysis) -> Vec<RunLens> {
         report::lenses(&self.runner, project, path, analysis)
-    }
-
-    pub fn diagnostics(&self, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
-        report::last_run_diagnostics(&self.runner, path, analysis)
     }
 
     /// For `clnrm/cacheStats`: the executor and each loaded project's result cache.
@@ -244,6 +246,12 @@ fn percent(done: usize, total: usize) -> Option<u32> {
     (total > 0).then(|| u32::try_from(done * 100 / total).unwrap_or(100))
 }
 
+impl RunResults for Runs {
+    fn diagnostics(&self, path: &Path, analysis: &Analysis) -> Vec<Diagnostic> {
+        report::last_run_diagnostics(&self.runner, path, analysis)
+    }
+}
+
 impl Default for Runs {
     fn default() -> Self {
         Self::new()
@@ -257,7 +265,7 @@ pub fn run_lens(uri: &lsp::Url, run: &RunLens, line: u32) -> lsp::CodeLens {
         range: lsp::Range::new(at, at),
         command: Some(lsp::Command {
             title: run.title.clone(),
-            command: RUN_SCENARIO.to_string(),
+            command: super::commands::Command::RunScenario.id().to_string(),
             arguments: Some(vec![serde_json::json!(uri), serde_json::json!(run.name)]),
         }),
         data: None,
@@ -269,6 +277,35 @@ pub fn command_args(args: &[serde_json::Value]) -> Option<(lsp::Url, Option<Stri
     let uri = lsp::Url::parse(args.first()?.as_str()?).ok()?;
     let scenario = args.get(1).and_then(|s| s.as_str()).map(str::to_string);
     Some((uri, scenario))
+}
+
+/// A file's analysis and the diagnostics it shows (a closed file's include reading it).
+struct Analysed {
+    text: String,
+    diagnostics: Vec<Diagnostic>,
+    analysis: Arc<Analysis>,
+}
+
+/// Why a run did not start; a file with errors carries them (and the text they refer to).
+#[derive(Debug)]
+pub struct StartError {
+    pub message: String,
+    pub diagnostics: Option<(String, Vec<Diagnostic>)>,
+}
+
+impl From<String> for StartError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            diagnostics: None,
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// What a run started from the editor needs of the session; cheap to clone into tasks.
@@ -293,44 +330,43 @@ impl RunContext {
             .await
             .map_err(|e| tower_lsp::jsonrpc::Error::invalid_params(e.to_string()))?;
         for message in errors {
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                client
-                    .show_message(lsp::MessageType::WARNING, message)
-                    .await
-            });
+            client::show_message(&self.client, lsp::MessageType::WARNING, message);
         }
         Ok(project)
     }
 
-    /// The analysis of `uri`: its open buffer's, else the file on disk.
-    async fn analysis(&self, uri: &lsp::Url, path: &Path) -> Result<Arc<Analysis>, String> {
+    /// The analysis of `uri` and what it shows: its open buffer's, else the file on disk
+    /// read and analysed as `check` does (encoding repair included).
+    async fn analysis(&self, uri: &lsp::Url, path: &Path) -> Result<Analysed, StartError> {
         if let Some(doc) = self.ws.documents.get(uri.as_str()) {
-            return self
+            let analysis = self
                 .scheduler
                 .analysis_of(uri.as_str(), &doc)
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| StartError::from(e.to_string()))?;
+            return Ok(Analysed {
+                text: doc.text.to_string(),
+                diagnostics: analysis.diagnostics.clone(),
+                analysis,
+            });
         }
         let loader = self.ws.loader();
         let analyzer = self.analyzer.clone();
         let root = self.ws.root_of(path);
         let path = path.to_path_buf();
-        self.pool
+        let found = self
+            .pool
             .run(move || {
-                use crate::analysis::SourceLoader as _;
-                let text = loader
-                    .load(&path)
-                    .ok_or_else(|| format!("cannot read {}", path.display()))?;
-                let origin = Origin {
-                    path: Some(&path),
-                    workspace_root: Some(&root),
-                    kind: None,
-                };
-                Ok(analyzer.analyze(&text, origin, &loader))
+                crate::workspace::analyse_file(&path, &root, None, Some(&root), &analyzer, &loader)
             })
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| StartError::from(e.to_string()))?;
+        let (report, analysis) = found.map_err(|e| StartError::from(e.to_string()))?;
+        Ok(Analysed {
+            text: report.text,
+            diagnostics: report.diagnostics,
+            analysis,
+        })
     }
 
     /// Plan and queue the scenarios of `uri` (all, or those named in `only`); returns how
@@ -341,14 +377,24 @@ impl RunContext {
         only: Vec<String>,
         priority: Priority,
         use_cache: bool,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StartError> {
         let path = self
             .ws
             .path_of(uri.as_str())
             .or_else(|| uri_to_path(uri))
             .ok_or_else(|| format!("not a file: {uri}"))?;
         let root = self.ws.root_of(&path);
-        let analysis = self.analysis(uri, &path).await?;
+        let Analysed {
+            text,
+            diagnostics,
+            analysis,
+        } = self.analysis(uri, &path).await?;
+        if let Err(why) = plan::refuse_errors(&diagnostics) {
+            return Err(StartError {
+                message: why.to_string(),
+                diagnostics: Some((text, diagnostics)),
+            });
+        }
         let project = self
             .project(&root)
             .await
@@ -378,9 +424,11 @@ impl RunContext {
         };
         let ctx = self.clone();
         let changed = uri.clone();
-        tokio::spawn(report_batch(report, rx, move || {
-            ctx.results_changed(&changed)
-        }));
+        client::spawn(
+            &self.client,
+            "run progress",
+            report_batch(report, rx, move || ctx.results_changed(&changed)),
+        );
         let runs = self.runs.clone();
         // Cache lookups read the disk: off the async runtime.
         tokio::task::spawn_blocking(move || {
@@ -403,7 +451,7 @@ impl RunContext {
     /// current scenarios become its lenses and diagnostics at once.
     pub async fn restore(&self, uri: lsp::Url, path: PathBuf) {
         let root = self.ws.root_of(&path);
-        let (Ok(analysis), Ok(project)) =
+        let (Ok(Analysed { analysis, .. }), Ok(project)) =
             (self.analysis(&uri, &path).await, self.project(&root).await)
         else {
             return;
@@ -430,19 +478,10 @@ impl RunContext {
             if self.scheduler.pushes() {
                 self.scheduler.schedule(uri.as_str());
             } else if self.scheduler.runs_pushed() {
-                let ctx = self.clone();
-                let uri = uri.clone();
-                tokio::spawn(async move {
-                    if let Ok(analysis) = ctx.scheduler.analysis_of(uri.as_str(), &doc).await {
-                        let diags = ctx.scheduler.run_diagnostics(uri.as_str(), &doc, &analysis);
-                        ctx.client
-                            .publish_diagnostics(uri, diags, Some(doc.version))
-                            .await;
-                    }
-                });
+                self.scheduler.publish_runs(uri, doc);
             } else if self.flags.diagnostic_refresh {
                 let client = self.client.clone();
-                tokio::spawn(async move {
+                client::spawn(&self.client, "diagnostic refresh", async move {
                     if let Err(e) = client.workspace_diagnostic_refresh().await {
                         tracing::debug!("diagnostic refresh: {e}");
                     }

@@ -9,7 +9,11 @@ pub struct ClientSettings {
     pub run_on_save: bool,
     /// The client's word on workspace trust: an untrusted workspace runs nothing.
     /// Clients without a notion of trust (Neovim, Helix) don't send it: trusted.
+    /// Anything but JSON `true` counts as `false` (fails closed).
     pub trusted: Option<bool>,
+    /// The client has spoken (initializationOptions, a configuration reply or the
+    /// knowledge that none will come): until then nothing runs.
+    pub known: bool,
     /// `[executor]` keys the client overrides, in the config file's shape.
     pub overlay: Value,
 }
@@ -19,6 +23,7 @@ impl Default for ClientSettings {
         Self {
             run_on_save: true,
             trusted: None,
+            known: false,
             overlay: Value::Null,
         }
     }
@@ -29,12 +34,16 @@ impl ClientSettings {
     /// Missing or ill-typed keys keep their defaults.
     pub fn from_json(v: &Value) -> Self {
         let v = v.get("clnrm").unwrap_or(v);
-        let mut s = Self::default();
+        let mut s = Self {
+            known: true,
+            ..Self::default()
+        };
         if let Some(b) = v.get("runOnSave").and_then(Value::as_bool) {
             s.run_on_save = b;
         }
-        if let Some(b) = v.get("trusted").and_then(Value::as_bool) {
-            s.trusted = Some(b);
+        // `"false"`, `0`, `null`: a wrongly typed answer must not open the door.
+        if let Some(t) = v.get("trusted") {
+            s.trusted = Some(*t == Value::Bool(true));
         }
         let mut executor = serde_json::Map::new();
         let exec = v.get("executor");
@@ -60,13 +69,32 @@ impl ClientSettings {
     pub fn then(self, newer: ClientSettings) -> ClientSettings {
         ClientSettings {
             trusted: newer.trusted.or(self.trusted),
+            known: newer.known || self.known,
             ..newer
         }
     }
 
-    /// Whether anything may run (commands included).
+    /// The client's trust is known even though it sent nothing (it has no way to).
+    pub fn known(self) -> ClientSettings {
+        ClientSettings {
+            known: true,
+            ..self
+        }
+    }
+
+    /// Whether anything may run (commands included): only once the client's word on
+    /// trust is known, and it is not "untrusted".
     pub fn trusted(&self) -> bool {
-        self.trusted != Some(false)
+        self.known && self.trusted != Some(false)
+    }
+
+    /// Why nothing may run, for logs and command errors.
+    pub fn refusal(&self) -> &'static str {
+        if self.known {
+            "the workspace is not trusted: clnrm runs nothing in it"
+        } else {
+            "the client's settings have not arrived yet: clnrm runs nothing until it knows whether the workspace is trusted"
+        }
     }
 
     /// Whether saves start runs.
@@ -114,5 +142,30 @@ mod tests {
         let none = ClientSettings::from_json(&Value::Null);
         assert!(none.runs_on_save());
         assert_eq!(none.overlay(), None);
+    }
+
+    #[test]
+    fn trust_fails_closed() {
+        for bad in [
+            json!("false"),
+            json!("true"),
+            json!(0),
+            json!(1),
+            Value::Null,
+            json!({}),
+        ] {
+            let s = ClientSettings::from_json(&json!({ "trusted": bad }));
+            assert!(!s.trusted() && !s.runs_on_save(), "{bad}");
+        }
+        assert!(ClientSettings::from_json(&json!({ "trusted": true })).trusted());
+        // Nothing heard yet: nothing runs; a client that cannot say is trusted once known.
+        let unknown = ClientSettings::default();
+        assert!(!unknown.trusted() && !unknown.runs_on_save());
+        assert!(unknown.clone().known().runs_on_save());
+        // Knowing stays known; a later word without `trusted` keeps the earlier one.
+        let told = unknown.then(ClientSettings::from_json(&json!({ "trusted": "yes" })));
+        assert!(told.known && !told.trusted());
+        let later = told.then(ClientSettings::from_json(&json!({ "runOnSave": true })));
+        assert!(!later.trusted());
     }
 }

@@ -6,10 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use tower_lsp::lsp_types as lsp;
 
+use super::commands::Command;
 use crate::traces::{self, DiffSettings, RenderOptions, ScenarioState};
-
-pub const SHOW_TRACE_DIFF: &str = "clnrm.showTraceDiff";
-pub const UPDATE_BASELINE: &str = "clnrm.updateBaseline";
 
 /// A scenario's trace lens on `line`: the last trace against its baseline.
 pub fn lens(
@@ -23,19 +21,19 @@ pub fn lens(
     let (title, command) = match traces::compare_scenario(root, settings, path, scenario) {
         Ok(d) => {
             let command = match d.state {
-                ScenarioState::NoBaseline { .. } => UPDATE_BASELINE,
-                _ => SHOW_TRACE_DIFF,
+                ScenarioState::NoBaseline { .. } => Command::UpdateBaseline,
+                _ => Command::ShowTraceDiff,
             };
             (d.lens_title(), command)
         }
-        Err(e) => (format!("trace: {e}"), SHOW_TRACE_DIFF),
+        Err(e) => (format!("trace: {e}"), Command::ShowTraceDiff),
     };
     let at = lsp::Position::new(line, 0);
     lsp::CodeLens {
         range: lsp::Range::new(at, at),
         command: Some(lsp::Command {
             title,
-            command: command.to_string(),
+            command: command.id().to_string(),
             arguments: Some(vec![json!(uri), json!(scenario)]),
         }),
         data: None,

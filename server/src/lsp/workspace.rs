@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
 
+use crate::analysis::template::DiskLoader;
 use crate::analysis::{Dependency, SourceLoader};
 use crate::documents::{Document, DocumentStore, PositionEncoding};
 
@@ -73,30 +74,20 @@ impl Workspace {
         self.roots.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The innermost root holding `path`; a document with no path (an unsaved buffer)
-    /// belongs to the first root.
+    /// The root a document is analysed against: its file's root by the one rule
+    /// (`workspace::root`, the client's folders first); a document with no path (an unsaved
+    /// buffer) belongs to the first folder.
     pub fn root_for(&self, path: Option<&Path>) -> Option<PathBuf> {
-        let roots = self.roots.read().unwrap_or_else(|p| p.into_inner());
         match path {
-            Some(path) => {
-                let path = normalize(path);
-                roots
-                    .iter()
-                    .filter(|r| path.starts_with(&r.path))
-                    .max_by_key(|r| r.path.components().count())
-                    .map(|r| r.path.clone())
-            }
-            None => roots.first().map(|r| r.path.clone()),
+            Some(path) => Some(self.root_of(path)),
+            None => self.roots().first().map(|r| r.path.clone()),
         }
     }
 
-    /// The workspace root of a file: the client's folder holding it, else the nearest
-    /// ancestor with `.clnrm/`, `cleanroom.toml` or `.git`, else its directory.
+    /// The workspace root of a file.
     pub fn root_of(&self, path: &Path) -> PathBuf {
-        if let Some(root) = self.root_for(Some(path)) {
-            return root;
-        }
-        crate::documents::discover::workspace_root(path.parent().unwrap_or(Path::new("/")))
+        let folders: Vec<PathBuf> = self.roots().into_iter().map(|r| r.path).collect();
+        crate::workspace::root_of_file(&normalize(path), &folders)
     }
 
     pub fn open(&self, uri: &str, path: Option<&Path>, text: String, version: i32) -> Document {
@@ -142,11 +133,15 @@ pub struct OverlayLoader {
 
 impl SourceLoader for OverlayLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
         let uri = self.open_paths.get(&normalize(path)).map(|u| u.clone());
         if let Some(doc) = uri.and_then(|uri| self.documents.get(&uri)) {
             return Some(doc.text);
         }
-        std::fs::read_to_string(path).ok().map(Into::into)
+        DiskLoader.load_within(path, root)
     }
 }
 
@@ -272,6 +267,25 @@ mod tests {
     }
 
     #[test]
+    fn disk_reads_stay_in_the_workspace_and_skip_special_files() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("escape")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("zero")).unwrap();
+        crate::documents::fs::testing::mkfifo(&root.join("fifo"));
+        let loader = Workspace::new().loader();
+        for name in ["escape", "zero", "fifo"] {
+            assert_eq!(
+                loader.load_within(&root.join(name), Some(root)),
+                None,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn dependents_follow_the_latest_analysis() {
         let idx = DependentsIndex::default();
         idx.set(
@@ -299,7 +313,11 @@ mod tests {
             ws.root_for(Some(Path::new("/w/a.clnrm.toml"))),
             Some(PathBuf::from("/w"))
         );
-        assert_eq!(ws.root_for(Some(Path::new("/elsewhere/a"))), None);
+        // Outside every folder: the rule's marked ancestor, else the file's directory.
+        assert_eq!(
+            ws.root_for(Some(Path::new("/nonexistent-elsewhere/a"))),
+            Some(PathBuf::from("/nonexistent-elsewhere"))
+        );
         assert_eq!(ws.root_for(None), Some(PathBuf::from("/w")));
     }
 }

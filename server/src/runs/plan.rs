@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::key::run_key;
 use super::project::Project;
-use crate::analysis::{Analysis, ContentKey};
+use crate::analysis::{Analysis, ContentKey, Diagnostic};
 use crate::model::TestFile;
 
 #[derive(Debug, Clone)]
@@ -38,6 +38,14 @@ pub enum PlanError {
     Model(String),
 }
 
+/// A file with errors (its analysis's, or reading it: `invalid-encoding`) never runs.
+pub fn refuse_errors(diagnostics: &[Diagnostic]) -> Result<(), PlanError> {
+    match diagnostics.iter().filter(|d| d.is_error()).count() {
+        0 => Ok(()),
+        errors => Err(PlanError::Invalid(errors)),
+    }
+}
+
 /// The runs of `path` (all scenarios, or those named `only`), planned for `project`.
 pub fn plan(
     path: &Path,
@@ -45,10 +53,7 @@ pub fn plan(
     project: &Project,
     only: &[String],
 ) -> Result<Plan, PlanError> {
-    let errors = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        return Err(PlanError::Invalid(errors));
-    }
+    refuse_errors(&analysis.diagnostics)?;
     let file = model(analysis)?;
     if file.scenarios.is_empty() {
         return Err(PlanError::Empty);

@@ -64,6 +64,9 @@ struct State {
     next_batch: u64,
     next_job: u64,
     next_worker: usize,
+    /// Threads start with the first submission: a server whose runs are never allowed
+    /// (an untrusted workspace) starts none, whatever `jobs` says.
+    started: bool,
     shutdown: bool,
 }
 
@@ -98,7 +101,7 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// `workers` threads (at least 1), named `clnrm-run-<n>`.
+    /// `workers` threads (at least 1), named `clnrm-run-<n>`, started on first use.
     pub fn new(workers: usize) -> Self {
         let inner = Arc::new(Inner {
             state: Mutex::new(State::default()),
@@ -124,25 +127,8 @@ impl Executor {
             return;
         }
         st.target = n.max(1);
-        // Exited surplus workers leave finished handles behind; drop them (a no-op detach).
-        st.handles.retain(|h| !h.is_finished());
-        while st.live < st.target {
-            let id = st.next_worker;
-            st.next_worker += 1;
-            let worker_inner = Arc::clone(inner);
-            match thread::Builder::new()
-                .name(format!("clnrm-run-{id}"))
-                .spawn(move || worker_loop(&worker_inner))
-            {
-                Ok(h) => {
-                    st.live += 1;
-                    st.handles.push(h);
-                }
-                Err(err) => {
-                    tracing::error!(%err, "cannot start a run worker thread");
-                    break;
-                }
-            }
+        if st.started {
+            grow(inner, &mut st);
         }
         drop(st);
         // Idle surplus workers notice the smaller target and exit.
@@ -166,6 +152,10 @@ impl Executor {
                 run_work(Job { tag, token, work });
             }
             return;
+        }
+        if !st.started {
+            st.started = true;
+            grow(inner, &mut st);
         }
         let batch = st.next_batch;
         st.next_batch += 1;
@@ -224,6 +214,30 @@ impl Executor {
     /// Cancel everything and join the workers (also done when the last handle is dropped).
     pub fn shutdown(&self) {
         shutdown(self.inner());
+    }
+}
+
+/// Start workers up to the target.
+fn grow(inner: &Arc<Inner>, st: &mut State) {
+    // Exited surplus workers leave finished handles behind; drop them (a no-op detach).
+    st.handles.retain(|h| !h.is_finished());
+    while st.live < st.target {
+        let id = st.next_worker;
+        st.next_worker += 1;
+        let worker_inner = Arc::clone(inner);
+        match thread::Builder::new()
+            .name(format!("clnrm-run-{id}"))
+            .spawn(move || worker_loop(&worker_inner))
+        {
+            Ok(h) => {
+                st.live += 1;
+                st.handles.push(h);
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot start a run worker thread");
+                break;
+            }
+        }
     }
 }
 
@@ -473,7 +487,9 @@ mod tests {
             Priority::OnSave,
             vec![(tag("f", "s"), work(move |_| tx.send(()).unwrap()))],
         );
-        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+        // The only worker is blocked: the job waits in the queue (a state, not a timing).
+        assert_eq!(exec.stats().queued, 1);
+        assert!(rx.try_recv().is_err());
         exec.set_workers(2);
         rx.recv_timeout(LONG).unwrap();
         assert_eq!(exec.stats().workers, 2);
@@ -481,10 +497,20 @@ mod tests {
     }
 
     #[test]
-    fn shrinking_stops_surplus_workers() {
+    fn workers_start_on_first_submission_and_shrink() {
         let exec = Executor::new(3);
-        exec.set_workers(1);
         let inner = Arc::clone(exec.inner());
+        exec.set_workers(2000);
+        assert_eq!(inner.lock().live, 0, "no thread before a run");
+        exec.set_workers(3);
+        let (tx, rx) = mpsc::channel();
+        exec.submit(
+            Priority::OnSave,
+            vec![(tag("f", "a"), work(move |_| tx.send(()).unwrap()))],
+        );
+        rx.recv_timeout(LONG).unwrap();
+        assert_eq!(inner.lock().live, 3);
+        exec.set_workers(1);
         assert!(wait_until(|| inner.lock().live == 1));
         assert_eq!(exec.stats().workers, 1);
     }

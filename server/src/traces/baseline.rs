@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::import::{parse_spans, ImportError};
 use super::{DiffSettings, Span};
+use crate::documents::fs::{ReadError, MAX_READ_BYTES};
 
 /// Where the runner leaves the last trace of each scenario, under the workspace root.
 pub const TRACES_DIR: &str = ".clnrm/traces";
@@ -50,6 +51,9 @@ pub enum BaselineError {
         at: String,
         message: String,
     },
+    /// Not a span file at all: not UTF-8, not a regular file, too large.
+    #[error("{}: malformed span file: {message}", path.display())]
+    Unreadable { path: PathBuf, message: String },
     #[error("scenario {scenario:?} has not run yet (no trace at {})", path.display())]
     NoTrace { scenario: String, path: PathBuf },
     #[error("{} is not inside the workspace {}", file.display(), root.display())]
@@ -57,6 +61,14 @@ pub enum BaselineError {
 }
 
 impl BaselineError {
+    /// The file exists but is no span file: `--update-baseline` may replace it.
+    pub fn is_malformed(&self) -> bool {
+        matches!(
+            self,
+            Self::Syntax { .. } | Self::Shape { .. } | Self::Unreadable { .. }
+        )
+    }
+
     fn malformed(path: &Path, e: ImportError) -> Self {
         match e {
             ImportError::Syntax {
@@ -175,13 +187,19 @@ struct SpanFile<'a> {
 /// Read a span file; `Ok(None)` when it does not exist. Malformed → an error naming the
 /// file and the position; the file is left alone.
 pub fn load_spans(path: &Path) -> Result<Option<Vec<Span>>, BaselineError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::documents::fs::read_text(path, None, MAX_READ_BYTES) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(ReadError::Io(source)) => {
             return Err(BaselineError::Io {
                 path: path.to_path_buf(),
                 source,
+            })
+        }
+        Err(e) => {
+            return Err(BaselineError::Unreadable {
+                path: path.to_path_buf(),
+                message: e.to_string(),
             })
         }
     };
@@ -357,6 +375,29 @@ mod tests {
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1
         );
+    }
+
+    #[test]
+    fn special_and_binary_span_files_are_malformed_not_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let fifo = dir.path().join("fifo.json");
+        crate::documents::fs::testing::mkfifo(&fifo);
+        let binary = dir.path().join("bin.json");
+        std::fs::write(&binary, [b'{', 0xff, 0xfe, b'}']).unwrap();
+        for (path, why) in [
+            (&zero, "is a character device, not a regular file"),
+            (&fifo, "is a FIFO, not a regular file"),
+            (&binary, "is not valid UTF-8"),
+        ] {
+            let e = load_spans(path).unwrap_err();
+            assert!(e.is_malformed(), "{e}");
+            assert_eq!(
+                e.to_string(),
+                format!("{}: malformed span file: {why}", path.display())
+            );
+        }
     }
 
     #[test]

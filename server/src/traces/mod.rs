@@ -3,10 +3,11 @@
 //!
 //! For an editor or the CLI, per scenario: [`compare_scenario`] gives a [`ScenarioDiff`]
 //! (its [`ScenarioDiff::lens_title`] is the code lens), [`render_text`] /
-//! [`render_markdown`] show it, and [`update_baseline`] records the last trace.
+//! [`render_markdown`] show it, [`render_html`] draws it as a waterfall page, and [`update_baseline`] records the last trace.
 
 pub mod baseline;
 pub mod diff;
+mod html;
 pub mod import;
 pub mod render;
 mod scenario;
@@ -17,6 +18,7 @@ pub mod tree;
 
 pub use baseline::BaselineError;
 pub use diff::{Change, DiffNode, Mark, TraceDiff};
+pub use html::{render_html, HtmlScenario};
 pub use import::{parse_spans, ImportError};
 pub use render::{render_markdown, render_text, RenderOptions};
 pub use scenario::{compare_scenario, update_baseline, ScenarioDiff, ScenarioState};

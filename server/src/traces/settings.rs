@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::documents::fs::CONFIG_READ_BYTES;
+
 /// The `[diff]` section. Every key is optional; the defaults compare structure, names,
 /// kinds, statuses, attributes and events, and ignore what differs on every run
 /// (span/trace ids and timestamps).
@@ -54,10 +56,10 @@ impl DiffSettings {
     /// when the file does not exist, an error naming the file when it is unreadable or bad.
     pub fn load(root: &std::path::Path) -> Result<Self, String> {
         let path = root.join(".clnrm").join("config.toml");
-        match std::fs::read_to_string(&path) {
+        match crate::documents::fs::read_text(&path, Some(root), CONFIG_READ_BYTES) {
             Ok(text) => Self::from_config_toml(&text)
                 .map_err(|e| format!("{}: {}", path.display(), e.trim_end())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) if e.is_not_found() => Ok(Self::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
     }

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clnrm_lsp_e2e::bin_path::{clnrm_lsp_bin, clnrm_lsp_release_bin};
+use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
 use clnrm_lsp_e2e::lsp::LspClient;
+use clnrm_lsp_e2e::workspace::{local_settings, pin_local};
 use serde_json::{json, Value};
 
 /// `cargo bench` passes `--bench`; `cargo test --benches` and clippy builds do not, and
@@ -15,13 +16,10 @@ pub fn quick() -> bool {
     !std::env::args().any(|a| a == "--bench")
 }
 
-/// The binary under measurement: the release build for a real run (`CLNRM_LSP_BIN` overrides).
-pub fn server_bin(quick: bool) -> &'static Path {
-    if quick {
-        clnrm_lsp_bin()
-    } else {
-        clnrm_lsp_release_bin()
-    }
+/// The binary under measurement: cargo builds it in the bench profile (optimised) for
+/// `cargo bench`, in the test profile for a smoke run (`CLNRM_LSP_BIN` overrides).
+pub fn server_bin() -> &'static Path {
+    clnrm_lsp_bin()
 }
 
 pub struct Workspace {
@@ -33,19 +31,15 @@ impl Workspace {
     /// A workspace with `.clnrm/` and the result cache off, so every save really runs.
     pub fn new() -> Self {
         let ws = Self::plain();
-        std::fs::write(
-            ws.root.join(".clnrm/config.toml"),
-            "[cache]\nenabled = false\n",
-        )
-        .unwrap();
+        pin_local(&ws.root, "[cache]\nenabled = false\n");
         ws
     }
 
-    /// A workspace with `.clnrm/` and the default configuration.
+    /// A workspace with `.clnrm/` and the default configuration (the local backend pinned).
     pub fn plain() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        std::fs::create_dir_all(root.join(".clnrm")).unwrap();
+        pin_local(&root, "");
         Self { _dir: dir, root }
     }
 
@@ -80,7 +74,7 @@ pub fn start_with(bin: &Path, ws: &Workspace, options: Value) -> LspClient {
                 "workspace": { "codeLens": { "refreshSupport": true } },
                 "textDocument": { "publishDiagnostics": { "versionSupport": true } }
             },
-            "initializationOptions": options,
+            "initializationOptions": local_settings(options),
         }),
     );
     c.notify("initialized", json!({}));

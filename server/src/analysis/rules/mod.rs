@@ -51,6 +51,23 @@ pub(crate) mod test_support {
             .collect()
     }
 
+    /// The rules' diagnostics of `codes` for an annotated fixture (see
+    /// [`crate::analysis::annotated`]) must be exactly its annotations; returns the fixture
+    /// text and those diagnostics, for what annotations do not say (related places, fixes).
+    #[track_caller]
+    pub fn check_annotated(
+        fixture: &str,
+        codes: &[crate::analysis::Code],
+    ) -> (String, Vec<Diagnostic>) {
+        let text = crate::analysis::annotated::fixture(fixture);
+        let found: Vec<Diagnostic> = rules(&text)
+            .into_iter()
+            .filter(|d| codes.contains(&d.code))
+            .collect();
+        crate::analysis::annotated::assert_annotated(&text, &found);
+        (text, found)
+    }
+
     /// A valid minimal v1 file to build on.
     pub const V1: &str = "[meta]\nname = \"t\"\nversion = \"1\"\n[service.db]\nimage = \"alpine\"\n[[scenario]]\nname = \"s\"\nservice = \"db\"\nrun = \"echo hi\"\n";
 }

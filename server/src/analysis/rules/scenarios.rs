@@ -237,7 +237,8 @@ fn service_ref(ctx: &mut Ctx<'_>, pointer: &str, services: &[(&'static str, Stri
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use crate::analysis::{Code, Severity};
+    use crate::analysis::annotated::fixture;
+    use crate::analysis::Code;
 
     #[test]
     fn valid_file_has_no_findings() {
@@ -246,61 +247,120 @@ mod tests {
 
     #[test]
     fn incomplete_scenarios() {
-        let text = "[meta]\nname = \"t\"\nversion = \"1\"\n[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nrun = \"echo\"\n";
-        let d = with_code(text, Code::IncompleteScenario);
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].0, "[[scenario]]");
-        assert_eq!(d[0].1.severity, Severity::Error);
-        assert!(d[0].1.range.start < d[1].1.range.start);
-        assert_eq!(d[1].1.severity, Severity::Warning);
+        check_annotated(
+            r#"
+            [meta]
+            name = "t"
+            version = "1"
+              [[scenario]]
+            # ^^^^^^^^^^^^ error[incomplete-scenario]
+            name = "a"
+              [[scenario]]
+            # ^^^^^^^^^^^^ warning[incomplete-scenario]
+            name = "b"
+            run = "echo"
+        "#,
+            &[Code::IncompleteScenario],
+        );
     }
 
     #[test]
     fn undefined_services_and_suggestion() {
-        let text = format!("{V1}[[scenario]]\nname = \"s2\"\nservice = \"dbb\"\nrun = \"x\"\n[[steps]]\nname = \"a\"\ncommand = [\"x\"]\nservice = \"zzz\"\n");
-        let d = with_code(&text, Code::UndefinedService);
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].0, "\"dbb\"");
-        assert!(d[0].1.message.contains("did you mean `db`?"));
-        assert_eq!(d[1].0, "\"zzz\"");
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [[scenario]]
+                name = "s2"
+                  service = "dbb"
+                #           ^^^^^ error[undefined-service]: did you mean `db`?
+                run = "x"
+                [[steps]]
+                name = "a"
+                command = ["x"]
+                  service = "zzz"
+                #           ^^^^^ error[undefined-service]
+            "#
+            )
+        );
+        check_annotated(&text, &[Code::UndefinedService]);
     }
 
     #[test]
     fn v1_service_hidden_by_legacy_map_is_a_warning() {
-        let text = format!("{V1}[services.other]\nimage = \"x\"\n");
-        let d = with_code(&text, Code::UndefinedService);
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].0, "\"db\"");
-        assert_eq!(d[0].1.severity, Severity::Warning);
+        let text = format!(
+            "{}{}",
+            fixture(
+                r#"
+                [meta]
+                name = "t"
+                version = "1"
+                [service.db]
+                image = "alpine"
+                [[scenario]]
+                name = "s"
+                  service = "db"
+                #           ^^^^ warning[undefined-service]
+                run = "echo hi"
+            "#
+            ),
+            "[services.other]\nimage = \"x\"\n"
+        );
+        check_annotated(&text, &[Code::UndefinedService]);
     }
 
     #[test]
     fn duplicates_blank_and_regex() {
-        let text = "[test.metadata]\nname = \"t\"\n[[steps]]\nname = \"a\"\ncommand = []\n[[steps]]\nname = \"a\"\ncommand = [\"x\"]\nexpected_output_regex = \"(oops\"\n[[steps]]\nname = \" \"\ncommand = [\"x\"]\n";
-        let dup = with_code(text, Code::DuplicateName);
-        assert_eq!(dup.len(), 1);
-        assert!(dup[0].1.is_error(), "results are stored by name");
-        assert_eq!(dup[0].1.related[0].message, "first defined here");
-        assert!(dup[0].1.range.start > dup[0].1.related[0].range.start);
-        let empty: Vec<_> = with_code(text, Code::EmptyValue)
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(empty, vec!["[]", "\" \""]);
-        let re = with_code(text, Code::InvalidRegex);
-        assert_eq!(re[0].0, "\"(oops\"");
-        assert!(re[0].1.message.contains("unclosed"), "{}", re[0].1.message);
+        let (_, found) = check_annotated(
+            r#"
+            [test.metadata]
+            name = "t"
+            [[steps]]
+            name = "a"
+              command = []
+            #           ^^ error[empty-value]
+            [[steps]]
+              name = "a"
+            #        ^^^ error[duplicate-name]
+            command = ["x"]
+              expected_output_regex = "(oops"
+            #                         ^^^^^^^ error[invalid-regex]: unclosed
+            [[steps]]
+              name = " "
+            #        ^^^ error[empty-value]
+            command = ["x"]
+        "#,
+            &[Code::DuplicateName, Code::EmptyValue, Code::InvalidRegex],
+        );
+        let dup = found
+            .iter()
+            .find(|d| d.code == Code::DuplicateName)
+            .unwrap();
+        assert_eq!(dup.related[0].message, "first defined here");
+        assert!(dup.range.start > dup.related[0].range.start);
     }
 
     #[test]
     fn run_line_and_inert_keys() {
-        let text = format!("{V1}[[scenario]]\nname = \"q\"\nservice = \"db\"\nrun = \"echo 'x\"\ntimeout_ms = 5\n[[scenario.steps]]\nname = \"a\"\ncommand = [\"x\"]\n");
-        assert_eq!(with_code(&text, Code::InvalidValue)[0].0, "\"echo 'x\"");
-        let compat: Vec<_> = with_code(&text, Code::RunCompat)
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(compat, vec!["timeout_ms", "steps"]);
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [[scenario]]
+                name = "q"
+                service = "db"
+                  run = "echo 'x"
+                #       ^^^^^^^^^ error[invalid-value]
+                  timeout_ms = 5
+                # ^^^^^^^^^^ info[run-compat]
+                  [[scenario.steps]]
+                #            ^^^^^ info[run-compat]
+                name = "a"
+                command = ["x"]
+            "#
+            )
+        );
+        check_annotated(&text, &[Code::InvalidValue, Code::RunCompat]);
     }
 
     #[test]

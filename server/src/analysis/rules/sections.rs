@@ -205,6 +205,7 @@ fn weaver(ctx: &mut Ctx<'_>) {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
+    use crate::analysis::annotated::fixture;
     use crate::analysis::Code;
 
     #[test]
@@ -224,12 +225,16 @@ mod tests {
 
     #[test]
     fn blank_names() {
-        let text = "[meta]\nname = \"  \"\nversion = \"\"\n";
-        let found: Vec<_> = with_code(text, Code::EmptyValue)
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(found, vec!["\"  \"", "\"\""]);
+        check_annotated(
+            r#"
+            [meta]
+              name = "  "
+            #        ^^^^ error[empty-value]
+              version = ""
+            #           ^^ error[empty-value]
+        "#,
+            &[Code::EmptyValue],
+        );
     }
 
     #[test]
@@ -242,12 +247,19 @@ mod tests {
     fn otel_exporter_and_protocol() {
         let text = format!("{V1}[otel]\nexporter = \"OTLP\"\nprotocol = \"HTTP/JSON\"\n");
         assert!(with_code(&text, Code::InvalidValue).is_empty());
-        let text = format!("{V1}[otel]\nexporter = \"otlp-http\"\nprotocol = \"tcp\"\n");
-        let found: Vec<_> = with_code(&text, Code::InvalidValue)
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(found, vec!["\"otlp-http\"", "\"tcp\""]);
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [otel]
+                  exporter = "otlp-http"
+                #            ^^^^^^^^^^^ error[invalid-value]
+                  protocol = "tcp"
+                #            ^^^^^ error[invalid-value]
+            "#
+            )
+        );
+        check_annotated(&text, &[Code::InvalidValue]);
     }
 
     #[test]

@@ -256,7 +256,8 @@ pub(super) fn env(ctx: &mut Ctx<'_>, pointer: &str) {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use crate::analysis::{Code, Severity};
+    use crate::analysis::annotated::fixture;
+    use crate::analysis::Code;
 
     const META: &str =
         "[meta]\nname = \"t\"\nversion = \"1\"\n[[scenario]]\nname = \"s\"\nrun = \"x\"\n";
@@ -278,14 +279,22 @@ mod tests {
 
     #[test]
     fn missing_image_is_an_error_except_for_network_service_and_ollama() {
-        let text = format!("{META}[service.gen]\nports = [8080]\n[service.db]\nplugin = \"surrealdb\"\n[service.ai]\nplugin = \"ollama\"\n");
-        let d = with_code(&text, Code::MissingKey);
-        assert_eq!(d.len(), 2, "{d:?}");
-        assert_eq!(d[0].0, "gen");
-        assert_eq!(d[0].1.severity, Severity::Error);
-        assert_eq!(d[1].0, "db");
-        assert_eq!(d[1].1.severity, Severity::Error);
-        assert!(d[1].1.message.contains("Service image is required"));
+        let text = format!(
+            "{META}{}",
+            fixture(
+                r#"
+                  [service.gen]
+                #          ^^^ error[missing-key]
+                ports = [8080]
+                  [service.db]
+                #          ^^ error[missing-key]: Service image is required
+                plugin = "surrealdb"
+                [service.ai]
+                plugin = "ollama"
+            "#
+            )
+        );
+        check_annotated(&text, &[Code::MissingKey]);
         let text = format!("{META}[service.gen]\nimage = \" \"\n");
         assert_eq!(with_code(&text, Code::EmptyValue)[0].0, "\" \"");
     }
@@ -293,25 +302,35 @@ mod tests {
     #[test]
     fn volumes_ports_and_env() {
         let text = format!(
-            "{META}[service.a]\nimage = \"x\"\nports = [80, 9000]\nvolumes = [{{ host_path = \"./data\", container_path = \"/etc/x\" }}]\nenv = {{ API_TOKEN = \"abc\", \"BAD-NAME\" = \"1\", DB_PASSWORD = \"$P\" }}\n[service.b]\nimage = \"y\"\nports = [9000]\n"
+            "{META}{}",
+            fixture(
+                r#"
+                [service.a]
+                image = "x"
+                  ports = [80, 9000]
+                #          ^^ warning[invalid-service]
+                  volumes = [{ host_path = "./data", container_path = "/etc/x" }]
+                #                          ^^^^^^^^ error[invalid-service]
+                #                                                     ^^^^^^^^ warning[invalid-service]
+                  env = { API_TOKEN = "abc", "BAD-NAME" = "1", DB_PASSWORD = "$P" }
+                #                     ^^^^^ warning[secret-value]
+                #                            ^^^^^^^^^^ warning[invalid-service]
+                [service.b]
+                image = "y"
+                  ports = [9000]
+                #          ^^^^ warning[invalid-service]
+            "#
+            )
         );
-        let d = with_code(&text, Code::InvalidService);
-        let found: Vec<_> = d.iter().map(|(s, d)| (s.as_str(), d.severity)).collect();
-        assert_eq!(
-            found,
-            vec![
-                ("80", Severity::Warning),
-                ("\"./data\"", Severity::Error),
-                ("\"/etc/x\"", Severity::Warning),
-                ("\"BAD-NAME\"", Severity::Warning),
-                ("9000", Severity::Warning),
-            ]
-        );
-        assert_eq!(d[4].1.related.len(), 1);
-        let s = with_code(&text, Code::SecretValue);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].0, "\"abc\"");
-        assert!(!s[0].1.message.contains("abc"), "never show the secret");
+        let (_, found) = check_annotated(&text, &[Code::InvalidService, Code::SecretValue]);
+        let reused = found
+            .iter()
+            .filter(|d| d.code == Code::InvalidService)
+            .nth(4)
+            .unwrap();
+        assert_eq!(reused.related.len(), 1, "the port's other user");
+        let secret = found.iter().find(|d| d.code == Code::SecretValue).unwrap();
+        assert!(!secret.message.contains("abc"), "never show the secret");
     }
 
     #[test]

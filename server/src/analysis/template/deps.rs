@@ -107,7 +107,7 @@ fn resolve(
         let Some(path) = join_inside(base, name, root) else {
             continue;
         };
-        if let Some(text) = loader.load(&path) {
+        if let Some(text) = loader.load_within(&path, root) {
             return Dependency {
                 name: name.to_string(),
                 path: Some(path),

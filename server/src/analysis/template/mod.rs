@@ -9,16 +9,16 @@
 //! Modules: `scan` (Tera lexer), `syntax` (stage a), `marks` (source markers and the
 //! map), `parse` (cached piecewise parsing), `context` (variables), `functions` (clnrm's
 //! functions and filters, deterministic), `render` (stage b), `deps` (imports/includes),
-//! `recursion` (recursive macro guard), `compat` (`clnrm run` raw-TOML note).
+//! `limits` (bounds on every evaluation), `compat` (`clnrm run` raw-TOML note).
 
 mod compat;
 mod context;
 mod deps;
 mod explain;
 mod functions;
+mod limits;
 mod marks;
 mod parse;
-mod recursion;
 mod render;
 mod scan;
 mod syntax;
@@ -35,14 +35,28 @@ pub use deps::{EMBEDDED_MACROS, EMBEDDED_MACROS_NAME};
 /// reads the disk. Returns `None` when the file does not exist or cannot be read.
 pub trait SourceLoader: Send + Sync {
     fn load(&self, path: &Path) -> Option<Arc<str>>;
+
+    /// Load a dependency that must resolve (through symlinks) inside `root`.
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let _ = root;
+        self.load(path)
+    }
 }
 
-/// Reads straight from the file system.
+/// Reads straight from the file system, through the one opener (regular files only,
+/// bounded, symlinks resolved before the workspace check).
 pub struct DiskLoader;
 
 impl SourceLoader for DiskLoader {
     fn load(&self, path: &Path) -> Option<Arc<str>> {
-        std::fs::read_to_string(path).ok().map(Into::into)
+        self.load_within(path, None)
+    }
+
+    fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
+        let limit = crate::documents::fs::MAX_READ_BYTES;
+        crate::documents::fs::read_text(path, root, limit)
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -124,7 +138,7 @@ fn check_and_render(
     }
     if !scan.problems.is_empty() {
         // The scan stopped at an unterminated tag: the marked text would be truncated.
-        let main = match tera::Template::new(render::MAIN, None, text) {
+        let main = match parse::new_template(render::MAIN, text) {
             Err(e) => syntax::tera_error(text, &e),
             Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
         };

@@ -16,8 +16,8 @@ use tera::{Context, ErrorKind, Tera};
 use super::context::{self, Binding};
 use super::deps::{self, TemplateRef};
 use super::functions::{self, Scope};
+use super::limits;
 use super::marks::{self, Marked, Origin};
-use super::recursion;
 use super::scan::{self, Scan, Tag, TagKind};
 use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
@@ -25,8 +25,6 @@ use std::sync::Arc;
 
 /// The name the template itself is registered under.
 pub const MAIN: &str = "__clnrm_template__";
-/// Renders producing more than this are stopped (a runaway loop, not a test file).
-const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 /// Uses reported per undefined variable.
 const MAX_USES: usize = 100;
 /// Retries with stand-ins, to find further errors.
@@ -44,6 +42,7 @@ enum Failure {
     EnvUnset(String),
     Call { name: String, detail: String },
     TooLarge,
+    Limit(limits::Exceeded),
     Other(String),
 }
 
@@ -73,38 +72,27 @@ fn render_inner(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    let mut tera = functions::base().clone();
-    let (available, broken) = register_dependencies(&mut tera, text, deps, diags);
-    let mut degraded = !available;
+    let mut tera = limits::guarded().clone();
+    let main_links = (
+        parsed.parent.as_deref(),
+        parsed
+            .imported_macro_files
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect(),
+    );
+    let (registered, broken) = register_dependencies(&mut tera, text, main_links, deps, diags);
+    let mut degraded = match registered {
+        Registered::All => false,
+        Registered::Some => true,
+        // Tera itself would recurse without end on these.
+        Registered::Cycle => return None,
+    };
     // `{% import "broken" as m %}`: its macros are already explained at the import.
     let broken_ns = broken_namespaces(text, &broken);
 
-    let mut files: Vec<(&str, &str)> = vec![("", text)];
-    files.extend(
-        deps.iter()
-            .filter_map(|d| Some((d.name.as_str(), d.text.as_deref()?))),
-    );
-    if let Some((file, name, range)) = recursion::find_cycle(&files) {
-        let range = if file == 0 {
-            range
-        } else {
-            // The tag of this template that leads to the recursive library.
-            let refs = deps::references(text);
-            refs.iter()
-                .find(|r| Some(r.name.as_str()) == files.get(file).map(|f| f.0))
-                .or(refs.first())
-                .map_or(0..0, |r| r.tag.clone())
-        };
-        diags.push(
-            Diagnostic::new(
-                Code::RenderError,
-                range,
-                format!("macro `{name}` can call itself; Tera has no recursion limit, so this template is not rendered while editing"),
-            )
-            .with_severity(crate::analysis::Severity::Warning),
-        );
-        return None;
-    }
+    let mut parsed = parsed;
+    limits::instrument(&mut parsed);
     tera.templates.insert(MAIN.to_string(), parsed);
     if let Err(e) = tera
         .build_inheritance_chains()
@@ -132,14 +120,23 @@ fn render_inner(
     } else {
         MAX_ATTEMPTS
     };
+    let deadline = std::time::Instant::now() + limits::MAX_RENDER_TIME;
     for _ in 0..attempts {
+        let budget = limits::enter(deadline);
         let mut scope = Scope::new(env.clone(), now);
         scope.env_placeholders = env_placeholders.clone();
         let guard = functions::enter(scope);
         let mut out = Limited(Vec::with_capacity(text.len() + 256));
-        let result = Context::from_value(Value::Object(ctx.clone()))
-            .and_then(|c| tera.render_to(MAIN, &c, &mut out));
+        // Tera panics on some input (`i64::MIN % -1`, a macro call in arithmetic): the
+        // panic is this attempt's failure, reported at the tag that was running.
+        let result = crate::analysis::caught(|| {
+            Context::from_value(Value::Object(ctx.clone()))
+                .and_then(|c| tera.render_to(MAIN, &c, &mut out))
+        })
+        .unwrap_or_else(|panic| Err(tera::Error::msg(format!("Tera failed internally: {panic}"))));
         drop(guard);
+        let exceeded = budget.exceeded();
+        drop(budget);
         let err = match result {
             Ok(()) => {
                 if degraded || !seen.is_empty() {
@@ -161,7 +158,10 @@ fn render_inner(
             }
             Err(e) => e,
         };
-        let failure = classify(&err);
+        let failure = match exceeded {
+            Some(e) => Failure::Limit(e),
+            None => classify(&err),
+        };
         if seen.contains(&failure) {
             break;
         }
@@ -261,13 +261,17 @@ fn render_inner(
             }
             Failure::TooLarge => {
                 diags.push(Diagnostic::new(
-                    Code::RenderError,
+                    Code::OutputTooLarge,
                     here.clone(),
                     format!(
                         "the rendered output exceeds {} MiB; rendering stopped",
-                        MAX_OUTPUT >> 20
+                        limits::MAX_OUTPUT_BYTES >> 20
                     ),
                 ));
+                false
+            }
+            Failure::Limit(e) => {
+                diags.push(Diagnostic::new(e.code, here.clone(), e.message.clone()));
                 false
             }
             Failure::Other(msg) => {
@@ -290,15 +294,25 @@ fn render_inner(
     None
 }
 
+/// What [`register_dependencies`] managed.
+enum Registered {
+    All,
+    /// Some dependency is missing or broken (reported).
+    Some,
+    /// Extends or imports form a cycle (reported): Tera must not see these templates.
+    Cycle,
+}
+
 /// Registers each dependency's text under its name; reports missing or broken ones at
-/// the tag that names them, a broken one with its own error as a related place. Returns
-/// whether everything was available, and the names of the libraries that do not parse.
+/// the tag that names them, a broken one with its own error as a related place. Also
+/// returns the names of the libraries that do not parse.
 fn register_dependencies(
     tera: &mut Tera,
     text: &str,
+    main_links: (Option<&str>, Vec<&str>),
     deps: &[Dependency],
     diags: &mut Vec<Diagnostic>,
-) -> (bool, Vec<String>) {
+) -> (Registered, Vec<String>) {
     let mut broken = Vec::new();
     let refs = deps::references(text);
     let tag_of = |name: &str| -> Range<usize> {
@@ -312,6 +326,16 @@ fn register_dependencies(
     for d in deps {
         match &d.text {
             Some(t) => {
+                if let Some(problem) = super::syntax::too_deep(t) {
+                    diags.push(Diagnostic::new(
+                        Code::RenderError,
+                        tag_of(&d.name),
+                        format!("`{}` is not checked: {problem}", d.name),
+                    ));
+                    ok = false;
+                    templates.push((d.name.clone(), String::new()));
+                    continue;
+                }
                 let parsed = super::parse::dependency(&d.name, t);
                 if let Err(e) = &parsed {
                     let mut inner = super::syntax::tera_error(t, e);
@@ -335,7 +359,8 @@ fn register_dependencies(
                     broken.push(d.name.clone());
                     ok = false;
                     templates.push((d.name.clone(), String::new()));
-                } else if let Ok(p) = parsed {
+                } else if let Ok(mut p) = parsed {
+                    limits::instrument(&mut p);
                     tera.templates.insert(d.name.clone(), p);
                 }
             }
@@ -380,15 +405,96 @@ fn register_dependencies(
             templates.push((r.name.clone(), String::new()));
         }
     }
+    // Tera's own chain walk follows hash-map order and, from a template outside the
+    // cycle, never ends: cycles are found here first, the same way on every run.
+    // Tera's macro loader follows imports the same way.
+    let cycles = [
+        (
+            "`{% extends %}`",
+            link_cycle(
+                &tera.templates,
+                main_links.0.into_iter().collect(),
+                parent_of,
+            ),
+        ),
+        (
+            "`{% import %}`",
+            link_cycle(&tera.templates, main_links.1.clone(), imports_of),
+        ),
+    ];
+    for (what, cycle) in cycles {
+        if let Some(chain) = cycle {
+            let first = chain.get(1).map_or("", String::as_str);
+            diags.push(Diagnostic::new(
+                Code::RecursionLimit,
+                tag_of(first),
+                format!("{what} forms a cycle: {}", chain.join(" → ")),
+            ));
+            return (Registered::Cycle, broken);
+        }
+    }
     if let Err(e) = tera.add_raw_templates(templates) {
         diags.push(Diagnostic::new(
             Code::RenderError,
             refs.first().map_or(0..0, |r| r.tag.clone()),
             chain_text(&e),
         ));
-        return (false, broken);
+        return (Registered::Some, broken);
     }
-    (ok, broken)
+    let registered = if ok {
+        Registered::All
+    } else {
+        Registered::Some
+    };
+    (registered, broken)
+}
+
+/// The first cycle through the links `next` gives (a template's parent, or the files
+/// it imports), from this template (whose links are `main`), then from each dependency in
+/// name order: the chain, `this file → a → b → a`. Depth-first with an explicit stack.
+fn link_cycle<'t>(
+    templates: &'t std::collections::HashMap<String, tera::Template>,
+    main: Vec<&'t str>,
+    next: impl Fn(&'t tera::Template) -> Vec<&'t str>,
+) -> Option<Vec<String>> {
+    let mut names: Vec<&String> = templates.keys().collect();
+    names.sort_unstable();
+    let mut starts: Vec<(String, Vec<&str>)> = vec![("this file".to_string(), main)];
+    starts.extend(names.into_iter().map(|n| (n.clone(), next(&templates[n]))));
+    let mut done: Vec<&str> = Vec::new();
+    for (start, links) in starts {
+        // (name, its links not yet followed)
+        let mut path: Vec<(String, std::vec::IntoIter<&str>)> = vec![(start, links.into_iter())];
+        while let Some((_, links)) = path.last_mut() {
+            let Some(n) = links.next() else {
+                path.pop();
+                continue;
+            };
+            if path.iter().any(|(p, _)| p == n) {
+                let mut chain: Vec<String> = path.iter().map(|(p, _)| p.clone()).collect();
+                chain.push(n.to_string());
+                return Some(chain);
+            }
+            if done.contains(&n) {
+                continue;
+            }
+            done.push(n);
+            let links = templates.get(n).map(&next).unwrap_or_default();
+            path.push((n.to_string(), links.into_iter()));
+        }
+    }
+    None
+}
+
+fn parent_of(t: &tera::Template) -> Vec<&str> {
+    t.parent.as_deref().into_iter().collect()
+}
+
+fn imports_of(t: &tera::Template) -> Vec<&str> {
+    t.imported_macro_files
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .collect()
 }
 
 fn unknown(what: &str, name: &str, range: Range<usize>) -> Diagnostic {
@@ -729,7 +835,7 @@ fn mention(text: &str, tag: &Tag, failure: &Failure) -> Option<Range<usize>> {
                 && (code.contains(&format!("\"{name}\"")) || code.contains(&format!("'{name}'"))))
             .then(|| tag.range.clone())
         }
-        Failure::TooLarge | Failure::Other(_) => None,
+        Failure::TooLarge | Failure::Limit(_) | Failure::Other(_) => None,
     }
 }
 
@@ -763,12 +869,12 @@ fn first_tag(scan: &Scan) -> Range<usize> {
     scan.tags().next().map_or(0..0, |t| t.range.clone())
 }
 
-/// A writer that refuses to grow past [`MAX_OUTPUT`].
+/// A writer that refuses to grow past [`limits::MAX_OUTPUT_BYTES`].
 struct Limited(Vec<u8>);
 
 impl Write for Limited {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.len() + buf.len() > MAX_OUTPUT {
+        if self.0.len() + buf.len() > limits::MAX_OUTPUT_BYTES {
             return Err(std::io::Error::other("rendered output too large"));
         }
         self.0.extend_from_slice(buf);

@@ -500,119 +500,6 @@ fn corpus_example_usage_reports_its_syntax_errors() {
     );
 }
 
-/// `cargo test -p clnrm-lsp --release --lib template_timing -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn template_timing() {
-    let mut text =
-        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
-    // Realistic density (the corpus has one tag per 4-8 lines): ~80 tags in 500 lines.
-    for i in 0..50 {
-        text.push_str(&format!(
-            "\n# scenario {i}\n[[scenario]]\nname = \"s{i}-{{{{ svc }}}}\"\nservice = \"api\"\nrun = \"echo {{{{ port }}}}\"\n\
-             timeout = \"30s\"\n[scenario.expect]\nexit_code = 0\nstdout = \"ok\"\n"
-        ));
-        if i % 3 == 0 {
-            text.push_str("{% if env == \"ci\" %}retries = 2{% endif %}\n");
-        }
-    }
-    let env = Environment::empty();
-    let n = 200;
-    let t0 = std::time::Instant::now();
-    for _ in 0..n {
-        let mut d = Vec::new();
-        let r = render(&text, FileKind::Test, &[], &env, &mut d);
-        assert!(r.is_some() && d.is_empty());
-    }
-    eprintln!(
-        "{} lines: {:?} per analysis (stages a+b)",
-        text.lines().count(),
-        t0.elapsed() / n
-    );
-}
-
-#[test]
-#[ignore]
-fn template_timing_parts() {
-    let mut text =
-        String::from("[vars]\nport = 8080\n\n[meta]\nname = \"{{ svc }}\"\nversion = \"1\"\n");
-    for i in 0..120 {
-        text.push_str(&format!(
-            "\n[[scenario]]\nname = \"s{i}-{{{{ svc | kebab }}}}\"\nrun = \"echo {{{{ fake_name(seed={i}) }}}} {{{{ port }}}}\"\n{{% if env == \"ci\" %}}service = \"api\"{{% endif %}}\n"
-        ));
-    }
-    let n = 50;
-    let time = |label: &str, f: &dyn Fn()| {
-        let t0 = std::time::Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        eprintln!("{label}: {:?}", t0.elapsed() / n);
-    };
-    time("scan", &|| {
-        scan::scan(&text);
-    });
-    time("parse", &|| {
-        tera::Template::new("x", None, &text).unwrap();
-    });
-    time("clone", &|| {
-        let _ = functions::base().clone();
-    });
-    time("bindings", &|| {
-        context::bindings(&text, &Environment::empty());
-    });
-    let s = scan::scan(&text);
-    time("mark", &|| {
-        marks::mark(&text, &s);
-    });
-}
-
-#[test]
-#[ignore]
-fn tera_parse_costs() {
-    let n = 20;
-    let time = |label: &str, t: String| {
-        let t0 = std::time::Instant::now();
-        for _ in 0..n {
-            tera::Template::new("x", None, &t).unwrap();
-        }
-        eprintln!("{label}: {:?}", t0.elapsed() / n);
-    };
-    time("360 vars", "{{ x }}\n".repeat(360));
-    time("360 fn", "{{ f(a=1) }}\n".repeat(360));
-    time("360 filters", "{{ x | kebab }}\n".repeat(360));
-    time("120 if", "{% if env == \"ci\" %}x{% endif %}\n".repeat(120));
-    time("600 text lines", "name = \"abc def\"\n".repeat(600));
-}
-
-/// Prints stage a+b diagnostics of the corpus, for eyeballing:
-/// `cargo test -p clnrm-lsp --lib corpus_dump -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn corpus_dump() {
-    for path in corpus_files() {
-        let rel = path
-            .strip_prefix(CORPUS)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        let (text, r, d) = analyse_corpus(&rel);
-        if !is_template(&text) {
-            continue;
-        }
-        eprintln!("== {rel}: rendered={}", r.is_some());
-        for d in d {
-            let line = text[..d.range.start].matches('\n').count() + 1;
-            eprintln!(
-                "  {line}: {} {:?} {}",
-                d.code,
-                &text[d.range.clone()].chars().take(40).collect::<String>(),
-                d.message.chars().take(160).collect::<String>()
-            );
-        }
-    }
-}
-
 #[test]
 fn later_stage_errors_land_on_the_template() {
     use crate::analysis::analyze_uncached;
@@ -670,10 +557,11 @@ fn long_templates_parsed_in_pieces_render_like_tera() {
     assert!(r.is_none() && !d.is_empty());
 }
 
-/// A dense template (a tag per line) edited between analyses, like typing.
+/// A dense template (a tag per line): an edit in the middle still renders cleanly, and
+/// one syntax error there is one diagnostic on its line. (Its speed is the `analysis`
+/// benchmark's `edit/dense_template_edit_120_scenarios`.)
 #[test]
-#[ignore]
-fn template_timing_dense_edits() {
+fn a_dense_template_edited_in_the_middle() {
     let mut text = String::from("[vars]\nport = 8080\n");
     for i in 0..120 {
         text.push_str(&format!(
@@ -681,34 +569,22 @@ fn template_timing_dense_edits() {
         ));
     }
     let env = Environment::empty();
-    let n: u32 = 100;
     let mid = text.len() / 2;
-    let mut total = std::time::Duration::ZERO;
-    for k in 0..n {
-        let at = text[..mid].rfind('\n').map_or(0, |p| p + 1);
-        let t = format!("{}# edit {k}\n{}", &text[..at], &text[at..]);
-        let t0 = std::time::Instant::now();
-        let mut d = Vec::new();
-        let r = render(&t, FileKind::Test, &[], &env, &mut d);
-        total += t0.elapsed();
-        assert!(r.is_some() && d.is_empty(), "{d:?}");
-    }
+    let at = text[..mid].rfind('\n').map_or(0, |p| p + 1);
+    let edited = format!("{}# edit\n{}", &text[..at], &text[at..]);
+    let mut d = Vec::new();
+    assert!(render(&edited, FileKind::Test, &[], &env, &mut d).is_some());
+    assert!(d.is_empty(), "{d:?}");
+
     let broken = text.replacen("fake_name(seed=60)", "fake_name(seed=60", 1);
-    let t0 = std::time::Instant::now();
-    for _ in 0..n {
-        let mut d = Vec::new();
-        assert!(render(&broken, FileKind::Test, &[], &env, &mut d).is_none());
-        assert_eq!(d.len(), 1, "{d:?}");
-    }
-    eprintln!(
-        "dense with a syntax error: {:?} per analysis",
-        t0.elapsed() / n
-    );
-    eprintln!(
-        "{} lines, dense, edited: {:?} per analysis",
-        text.lines().count(),
-        total / n
-    );
+    let mut d = Vec::new();
+    assert!(render(&broken, FileKind::Test, &[], &env, &mut d).is_none());
+    assert_eq!(d.len(), 1, "{d:?}");
+    let line = broken[..d[0].range.start].matches('\n').count();
+    let want = broken[..broken.find("fake_name(seed=60").unwrap()]
+        .matches('\n')
+        .count();
+    assert_eq!(line, want, "{d:?}");
 }
 
 #[test]
@@ -759,4 +635,184 @@ fn nesting_just_under_the_limit_is_checked_without_overflow() {
     let broken = format!("{{{{ {}1{} }}}}", "(".repeat(64), ")".repeat(63));
     let (_, d) = run(&broken, FileKind::Test, &Environment::empty());
     assert!(!d.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Bounds (issue 10): every case gives a diagnostic at its place, never a crash or a hang.
+// Through `analyze_uncached`, which contains the render as every face does.
+
+fn dep(name: &str, text: &str) -> Dependency {
+    Dependency {
+        name: name.into(),
+        path: None,
+        text: Some(text.into()),
+    }
+}
+
+fn bounded(text: &str, deps: Vec<Dependency>) -> Vec<Diagnostic> {
+    crate::analysis::analyze_uncached(text, FileKind::Test, deps, &Environment::empty()).diagnostics
+}
+
+/// The one diagnostic with `code`, and the source text it covers.
+fn one<'t>(text: &'t str, d: &[Diagnostic], code: Code) -> (&'t str, String) {
+    let found: Vec<&Diagnostic> = d.iter().filter(|d| d.code == code).collect();
+    assert_eq!(found.len(), 1, "{code:?} in {d:?}");
+    (&text[found[0].range.clone()], found[0].message.clone())
+}
+
+#[test]
+fn includes_of_itself_stop_at_the_depth_limit() {
+    let text = "{% include \"self.clnrm.toml.tera\" %}\n";
+    let d = bounded(text, vec![dep("self.clnrm.toml.tera", text)]);
+    let (at, msg) = one(text, &d, Code::RecursionLimit);
+    assert_eq!(at, text.trim_end());
+    assert!(
+        msg.contains("self.clnrm.toml.tera → self.clnrm.toml.tera"),
+        "{msg}"
+    );
+
+    let missing = "{% include \"self.clnrm.toml.tera\" ignore missing %}\n";
+    let d = bounded(missing, vec![dep("self.clnrm.toml.tera", missing)]);
+    one(missing, &d, Code::RecursionLimit);
+
+    // A → B → A, named as a chain.
+    let a = "x = 1\n{% include \"b.tera\" %}\n";
+    let b = "{% include \"a.clnrm.toml.tera\" %}\n";
+    let d = bounded(a, vec![dep("b.tera", b), dep("a.clnrm.toml.tera", a)]);
+    let (at, msg) = one(a, &d, Code::RecursionLimit);
+    assert_eq!(at, "{% include \"b.tera\" %}");
+    assert!(msg.contains("b.tera → a.clnrm.toml.tera → b.tera"), "{msg}");
+}
+
+#[test]
+fn recursive_macros_stop_whatever_the_spelling() {
+    for call in [
+        "self::m(n=n)",
+        "self :: m(n=n)",
+        "self\n:: m(n=n)",
+        "self::m( n = n )",
+    ] {
+        let text = format!(
+            "{{% macro m(n) %}}{{{{ {call} }}}}{{% endmacro m %}}\nv = \"{{{{ self::m(n=1) }}}}\"\n"
+        );
+        let d = bounded(&text, Vec::new());
+        let (at, msg) = one(&text, &d, Code::RecursionLimit);
+        assert_eq!(at, "{{ self::m(n=1) }}", "{call}");
+        assert!(msg.contains("self::m → self::m"), "{msg}");
+    }
+    // Recursion that ends renders: the limit is on depth, not on recursion itself.
+    let countdown = "{% macro c(n) %}{{ n }}{% if n > 0 %}{{ self::c(n=n-1) }}{% endif %}{% endmacro c %}\nv = \"{{ self::c(n=10) }}\"\n";
+    let a = crate::analysis::analyze_uncached(
+        countdown,
+        FileKind::Test,
+        Vec::new(),
+        &Environment::empty(),
+    );
+    assert!(
+        a.diagnostics.iter().all(|d| d.code.as_str().contains('-')
+            && !matches!(d.code, Code::RecursionLimit | Code::RenderError)),
+        "{:?}",
+        a.diagnostics
+    );
+    assert!(a.rendered.unwrap().text.contains("109876543210"));
+}
+
+#[test]
+fn import_and_extends_cycles_are_reported_the_same_way_every_time() {
+    // Mutual recursion through an import alias written with a tab.
+    let l1 = "{% import \"l2.tera\"\tas b %}{% macro a() %}{{ b::b() }}{% endmacro %}";
+    let l2 = "{% import \"l1.tera\"\tas a %}{% macro b() %}{{ a::a() }}{% endmacro %}";
+    let text = "{% import \"l1.tera\"\tas x %}\nv = \"{{ x::a() }}\"\n";
+    let d = bounded(text, vec![dep("l1.tera", l1), dep("l2.tera", l2)]);
+    let (_, msg) = one(text, &d, Code::RecursionLimit);
+    assert!(msg.contains("l1.tera → l2.tera → l1.tera"), "{msg}");
+
+    let own = "{% extends \"t.clnrm.toml.tera\" %}\n";
+    let a = "{% extends \"b.tera\" %}\n";
+    let b = "{% extends \"a.clnrm.toml.tera\" %}\n";
+    // Tera's own walk follows hash-map order: repeat to catch the bad orders.
+    for _ in 0..16 {
+        let d = bounded(own, vec![dep("t.clnrm.toml.tera", own)]);
+        let (at, msg) = one(own, &d, Code::RecursionLimit);
+        assert_eq!(at, own.trim_end());
+        assert!(msg.contains("this file → t.clnrm.toml.tera → t.clnrm.toml.tera"));
+        let d = bounded(a, vec![dep("b.tera", b), dep("a.clnrm.toml.tera", a)]);
+        let (_, msg) = one(a, &d, Code::RecursionLimit);
+        assert!(msg.contains("b.tera → a.clnrm.toml.tera → b.tera"), "{msg}");
+    }
+}
+
+#[test]
+fn a_deeply_nested_included_file_is_refused() {
+    let deep = format!(
+        "{}x{}",
+        "{% if true %}".repeat(10_000),
+        "{% endif %}".repeat(10_000)
+    );
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
+    for inner in [deep, parens] {
+        let text = "{% include \"deep.tera\" %}\n";
+        let d = bounded(text, vec![dep("deep.tera", &inner)]);
+        let (at, msg) = one(text, &d, Code::RenderError);
+        assert_eq!(at, text.trim_end());
+        assert!(msg.contains("levels deep"), "{msg}");
+    }
+}
+
+#[test]
+fn loops_values_and_output_are_bounded() {
+    let hundred: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    let text = format!(
+        "{{% set a = [{}] %}}\n{{% for i in a %}}{{% for j in a %}}{{% for k in a %}}{{% for l in a %}}{{% for m in a %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}{{% endfor %}}\n",
+        hundred.join(",")
+    );
+    one(&text, &bounded(&text, Vec::new()), Code::IterationLimit);
+
+    let doubling = format!(
+        "{{% set_global s = \"ab\" %}}\n{}",
+        "{% set_global s = s ~ s %}\n".repeat(40)
+    );
+    let (at, msg) = one(
+        &doubling,
+        &bounded(&doubling, Vec::new()),
+        Code::ValueTooLarge,
+    );
+    assert_eq!(at, "{% set_global s = s ~ s %}");
+    assert!(msg.contains("variable `s`"), "{msg}");
+
+    let concat = format!(
+        "{{% set_global s = [1, 2] %}}\n{}",
+        "{% set_global s = s | concat(with=s) %}\n".repeat(40)
+    );
+    one(&concat, &bounded(&concat, Vec::new()), Code::ValueTooLarge);
+
+    // One filter call that multiplies its input.
+    let replace = format!(
+        "{{% set s = \"{}\" %}}\n{{% set t = s | replace(from=\"a\", to=s) %}}\n",
+        "a".repeat(2000)
+    );
+    one(
+        &replace,
+        &bounded(&replace, Vec::new()),
+        Code::ValueTooLarge,
+    );
+
+    // Output made inside a macro (buffered by Tera) counts too.
+    let big = format!(
+        "{{% macro m() %}}{{% for i in range(end=60000) %}}{}{{% endfor %}}{{% endmacro m %}}\nv = \"{{{{ self::m() }}}}\"\n",
+        "x".repeat(300)
+    );
+    one(&big, &bounded(&big, Vec::new()), Code::OutputTooLarge);
+}
+
+#[test]
+fn tera_panics_become_render_errors_at_the_tag() {
+    for tag in ["{{ -9223372036854775808 % -1 }}", "{{ 1 + m::a() }}"] {
+        let text = format!("x = 1\n{tag}\n");
+        let (at, msg) = one(&text, &bounded(&text, Vec::new()), Code::RenderError);
+        assert_eq!(at, tag);
+        assert!(msg.contains("Tera failed internally"), "{msg}");
+    }
+    let text = "{{ é::m(\"x\") }}\n";
+    assert!(!bounded(text, Vec::new()).is_empty());
 }

@@ -20,6 +20,42 @@ use crate::cli::check::{CheckOutcome, Summary};
 /// Tabs are shown as this many spaces so the caret line lines up.
 const TAB: &str = "    ";
 
+/// How a character of the source or of a message reaches the terminal: a tab as spaces,
+/// control characters (C0 but tab, DEL, C1) as visible `\u{1b}` text, so a file cannot
+/// move the cursor, retitle the window or recolour the output.
+fn shown_char(c: char, out: &mut String) {
+    match c {
+        '\t' => out.push_str(TAB),
+        c if c.is_control() => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// `text` as [`shown_char`] shows it (newlines in messages stay newlines).
+pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\n' {
+            out.push(c);
+        } else {
+            shown_char(c, &mut out);
+        }
+    }
+    out.into()
+}
+
+/// Columns `c` takes once shown.
+fn shown_width(c: char) -> usize {
+    let mut s = String::new();
+    shown_char(c, &mut s);
+    s.chars().count()
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HumanOptions {
     /// Emit ANSI colours.
@@ -98,7 +134,8 @@ pub fn render_diagnostics(
 ) -> String {
     let p = Palette::new(opts.color);
     let loc = Locator::new(text);
-    let shown = path.display();
+    let shown = path.display().to_string();
+    let shown = visible(&shown);
     let mut out = String::new();
     for d in diagnostics {
         let span = loc.span(&d.range);
@@ -113,7 +150,7 @@ pub fn render_diagnostics(
             d.severity.as_str(),
             d.code,
             p.bold,
-            d.message,
+            visible(&d.message),
             p.bold,
         );
 
@@ -122,23 +159,21 @@ pub fn render_diagnostics(
         let pad = " ".repeat(number.len());
         let g = p.gutter;
         let _ = writeln!(out, "{g}{pad} |{g:#}");
-        let _ = writeln!(out, "{g}{number} |{g:#} {}", line.replace('\t', TAB));
+        let mut source = String::with_capacity(line.len());
+        line.chars().for_each(|c| shown_char(c, &mut source));
+        let _ = writeln!(out, "{g}{number} |{g:#} {source}");
         let start_col = span.start.column as usize - 1;
         let end_col = if span.end.line == span.start.line {
             span.end.column as usize - 1
         } else {
             line.chars().count()
         };
-        let indent: String = line
-            .chars()
-            .take(start_col)
-            .map(|c| if c == '\t' { TAB } else { " " })
-            .collect();
+        let indent = " ".repeat(line.chars().take(start_col).map(shown_width).sum());
         let width: usize = line
             .chars()
             .skip(start_col)
             .take(end_col.saturating_sub(start_col))
-            .map(|c| if c == '\t' { TAB.len() } else { 1 })
+            .map(shown_width)
             .sum();
         let carets = "^".repeat(width.max(1));
         let _ = writeln!(out, "{g}{pad} |{g:#} {indent}{sev}{carets}{sev:#}");
@@ -146,7 +181,9 @@ pub fn render_diagnostics(
             let _ = writeln!(
                 out,
                 "{g}{pad} ={g:#} {}help{:#}: {}",
-                p.bold, p.bold, fix.title
+                p.bold,
+                p.bold,
+                visible(&fix.title)
             );
         }
         for r in &d.related {
@@ -155,8 +192,13 @@ pub fn render_diagnostics(
             let file = file.map_or_else(|| shown.to_string(), |f| f.display().to_string());
             let _ = writeln!(
                 out,
-                "{g}{pad} ={g:#} {}note{:#}: {file}:{}:{}: {}",
-                p.bold, p.bold, at.line, at.column, r.message
+                "{g}{pad} ={g:#} {}note{:#}: {}:{}:{}: {}",
+                p.bold,
+                p.bold,
+                visible(&file),
+                at.line,
+                at.column,
+                visible(&r.message)
             );
         }
         out.push('\n');
@@ -219,6 +261,37 @@ mod tests {
         let coloured =
             render_diagnostics(Path::new("f"), "abc", &[d], &HumanOptions { color: true });
         assert!(coloured.contains("\x1b["));
+    }
+
+    #[test]
+    fn control_characters_from_the_file_are_shown_not_sent() {
+        // A window-title OSC, a colour CSI, a C1 CSI and DEL in a source line, quoted by
+        // the message too.
+        let text = "[meta]\nname\x1b]0;pwned\x07 = \"\x1b[31mred\u{9b}2J\x7f\"\n";
+        let start = text.find("name").unwrap();
+        let d = Diagnostic::new(
+            Code::UnknownKey,
+            start..start + 4,
+            "unknown key `name\x1b]0;pwned\x07`",
+        );
+        let out = render_diagnostics(
+            Path::new("a\x1b[2J.toml"),
+            text,
+            &[d],
+            &HumanOptions::default(),
+        );
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert_eq!(
+            out,
+            "a\\u{1b}[2J.toml:2:1: warning[unknown-key]: unknown key `name\\u{1b}]0;pwned\\u{7}`\n  |\n2 | name\\u{1b}]0;pwned\\u{7} = \"\\u{1b}[31mred\\u{9b}2J\\u{7f}\"\n  | ^^^^\n\n"
+        );
+        // Carets still line up after an escaped character.
+        let at = text.find("red").unwrap();
+        let d = Diagnostic::new(Code::UnknownKey, at..at + 3, "m");
+        let out = render_diagnostics(Path::new("f"), text, &[d], &HumanOptions::default());
+        let lines: Vec<&str> = out.lines().collect();
+        let col = lines[2].find("red").unwrap();
+        assert_eq!(lines[3].find('^'), Some(col), "{out}");
     }
 
     #[test]

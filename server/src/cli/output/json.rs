@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::{slash_path, Locator, Span};
 use crate::analysis::{Code, Severity};
-use crate::cli::check::{CheckOutcome, FileReport, Summary};
+use crate::cli::check::{CheckOutcome, Summary};
+use crate::workspace::FileReport;
 
 /// Bumped only if a field changes meaning (never for additions).
 const FORMAT_VERSION: u32 = 1;
@@ -186,7 +187,7 @@ fn entries(file: &FileReport) -> (FileEntry, Vec<Entry>) {
 mod tests {
     use super::*;
     use crate::analysis::{Diagnostic, Edit, Fix};
-    use crate::cli::check::FileReport;
+    use crate::workspace::FileReport;
 
     #[test]
     fn fixes_and_related_places_carry_positions() {

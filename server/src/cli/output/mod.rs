@@ -69,7 +69,7 @@ pub struct Stream {
     format: Format,
     opts: HumanOptions,
     json: Option<json::JsonStream>,
-    held: Vec<super::check::FileReport>,
+    held: Vec<crate::workspace::FileReport>,
 }
 
 impl Stream {
@@ -93,7 +93,7 @@ impl Stream {
     pub fn file(
         &mut self,
         out: &mut impl std::io::Write,
-        file: super::check::FileReport,
+        file: crate::workspace::FileReport,
     ) -> std::io::Result<()> {
         match self.format {
             Format::Human => out.write_all(

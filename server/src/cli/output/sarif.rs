@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn results_point_at_their_rule_and_carry_fixes() {
         use crate::analysis::{Diagnostic, Edit, Fix};
-        use crate::cli::check::FileReport;
+        use crate::workspace::FileReport;
         let d = Diagnostic::new(Code::UnknownKey, 7..11, "unknown key")
             .with_related(0..6, "table")
             .with_fix(Fix {

@@ -10,14 +10,15 @@ use rayon::prelude::*;
 
 use super::progress::Progress;
 use super::{FileOutcome, FileRun, RunReport};
+use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analysis, Analyzer, Diagnostic, Environment, Rendered};
-use crate::cli::check::{analyse_target, FileReport};
 use crate::documents::discover::{DiscoverError, Target};
-use crate::runs::plan::{plan, Plan, PlanError};
+use crate::runs::plan::{plan, refuse_errors, Plan, PlanError};
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
 use crate::runs::result::RunResult;
 use crate::runs::runner::{BatchOptions, RunEvent, Runner};
+use crate::workspace::{analyse_target, FileReport};
 
 /// Options of a session, from the arguments.
 #[derive(Debug, Clone)]
@@ -84,6 +85,11 @@ impl Session {
             .clone()
     }
 
+    /// A configuration file changed: projects are opened again on next use.
+    pub fn reopen_projects(&mut self) {
+        self.projects.clear();
+    }
+
     /// The files whose latest analysis imports or includes `changed` (a template library).
     pub fn dependents(&self, changed: &Path) -> Vec<PathBuf> {
         self.analyses
@@ -102,7 +108,7 @@ impl Session {
         let start = Instant::now();
         let analysed: Vec<_> = targets
             .par_iter()
-            .map(|t| (t, analyse_target(t, &self.analyzer)))
+            .map(|t| (t, analyse_target(t, &self.analyzer, &DiskLoader)))
             .collect();
         let mut prepared: Vec<Prepared> = analysed
             .into_iter()
@@ -134,9 +140,8 @@ impl Session {
     ) -> Prepared {
         let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
         self.analyses.insert(abs.clone(), analysis.clone());
-        let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
-        if errors > 0 {
-            return Prepared::Done(invalid(report, PlanError::Invalid(errors)));
+        if let Err(why) = refuse_errors(&report.diagnostics) {
+            return Prepared::Done(invalid(report, why));
         }
         let project = self.project(&target.root);
         match (plan(&abs, &analysis, &project, &[]), &analysis.rendered) {

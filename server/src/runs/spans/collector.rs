@@ -321,17 +321,27 @@ resource_attrs = { must_match = { "service.name" = "api" } }
         let c = Collector::start().unwrap();
         let port = c.port();
         let _ = c.finish("");
-        // Give the accept thread a moment to close the listener.
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let refused = TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
-            s.write_all(b"POST /v1/traces HTTP/1.1\r\nContent-Length: 0\r\n\r\n")?;
-            let mut buf = [0u8; 16];
-            s.set_read_timeout(Some(std::time::Duration::from_millis(500)))?;
-            s.read(&mut buf)
-        });
-        assert!(
-            !matches!(refused, Ok(n) if n > 0),
-            "receiver still answering"
-        );
+        // Stopped: the port refuses connections, or a connection is closed unanswered. A
+        // read that merely times out proves nothing, so poll (generously) for a real answer.
+        let stopped = || match TcpStream::connect(("127.0.0.1", port)) {
+            Err(_) => true,
+            Ok(mut s) => {
+                let _ = s.write_all(b"POST /v1/traces HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut buf = [0u8; 16];
+                match s.read(&mut buf) {
+                    Ok(n) => n == 0,
+                    Err(e) => !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ),
+                }
+            }
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !stopped() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(stopped(), "receiver still answering");
     }
 }

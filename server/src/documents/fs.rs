@@ -1,0 +1,255 @@
+//! The one way we read a file: opened, not followed.
+//!
+//! - Symlinks are resolved first and, when a scope (workspace root, cache directory)
+//!   applies, the resolved path must stay inside it.
+//! - The *opened handle* must be a regular file (`fstat`, so the check and the read see the
+//!   same file): the open uses `O_NONBLOCK`, so a FIFO fails fast instead of blocking, and
+//!   `O_NOFOLLOW` on the resolved path, so a link swapped in after resolving is refused.
+//! - The read is bounded (`take(limit + 1)`): `/dev/zero`, a growing file or a huge one
+//!   is an error, never unbounded memory.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The default read limit: far above any real test file, template, baseline or cache
+/// entry, far below what would hurt.
+pub const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Configuration files (`.clnrm/config.toml`, `cleanroom.toml`) are small.
+pub const CONFIG_READ_BYTES: u64 = 1024 * 1024;
+
+/// Why a file was not read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Missing, permission denied, or another I/O error.
+    Io(std::io::Error),
+    /// What it is instead: "a FIFO", "a directory", "a character device"...
+    NotRegular(&'static str),
+    /// The path resolves (through symlinks) outside the directory it must stay in.
+    Outside {
+        resolved: PathBuf,
+    },
+    TooLarge {
+        limit: u64,
+    },
+    NotUtf8,
+}
+
+impl ReadError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => f.write_str(&io_message(e)),
+            Self::NotRegular(what) => write!(f, "is {what}, not a regular file"),
+            Self::Outside { resolved } => {
+                write!(f, "resolves outside the workspace ({})", resolved.display())
+            }
+            Self::TooLarge { limit } => {
+                write!(f, "larger than the {} MiB limit", limit / (1024 * 1024))
+            }
+            Self::NotUtf8 => f.write_str("is not valid UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl From<ReadError> for std::io::Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Io(e) => e,
+            other => std::io::Error::other(other.to_string()),
+        }
+    }
+}
+
+/// `No such file or directory (os error 2)` reads better without the errno suffix.
+pub fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Read `path` (at most `limit` bytes). With `within`, the path's symlinks are resolved and
+/// the result must lie inside `within` (itself resolved); without, a symlink named
+/// explicitly (a command-line argument) is followed, but it must still end at a regular file.
+pub fn read_bytes(path: &Path, within: Option<&Path>, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut file = open(path, within)?;
+    let mut buf = Vec::new();
+    (&mut file)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(ReadError::Io)?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(buf)
+}
+
+/// [`read_bytes`], as UTF-8 text.
+pub fn read_text(path: &Path, within: Option<&Path>, limit: u64) -> Result<String, ReadError> {
+    String::from_utf8(read_bytes(path, within, limit)?).map_err(|_| ReadError::NotUtf8)
+}
+
+fn open(path: &Path, within: Option<&Path>) -> Result<File, ReadError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let target = match within {
+        Some(scope) => {
+            let resolved = std::fs::canonicalize(path).map_err(ReadError::Io)?;
+            let scope = std::fs::canonicalize(scope).unwrap_or_else(|_| scope.to_path_buf());
+            if !resolved.starts_with(&scope) {
+                return Err(ReadError::Outside { resolved });
+            }
+            // Resolved: a link here now was swapped in after the check.
+            flags |= libc::O_NOFOLLOW;
+            resolved
+        }
+        None => path.to_path_buf(),
+    };
+    options.custom_flags(flags);
+    let file = options.open(&target).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            ReadError::NotRegular("a symbolic link")
+        } else {
+            ReadError::Io(e)
+        }
+    })?;
+    let kind = file.metadata().map_err(ReadError::Io)?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    Err(ReadError::NotRegular(if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }))
+}
+
+/// Test helpers shared by the modules that read through [`read_bytes`].
+#[cfg(test)]
+pub mod testing {
+    use std::path::Path;
+
+    /// Make a FIFO at `path` (nobody ever writes to it: a blocking open would hang).
+    pub fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let mut c = path.as_os_str().as_bytes().to_vec();
+        c.push(0);
+        // SAFETY: a NUL-terminated path.
+        let rc = unsafe { libc::mkfifo(c.as_ptr().cast(), 0o600) };
+        assert_eq!(rc, 0, "mkfifo {}", path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::mkfifo;
+    use super::*;
+
+    #[test]
+    fn reads_a_regular_file_inside_the_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "hello").unwrap();
+        let got = read_text(&dir.path().join("a"), Some(dir.path()), 100).unwrap();
+        assert_eq!(got, "hello");
+        // A link that stays inside is fine.
+        std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+        assert_eq!(
+            read_text(&dir.path().join("b"), Some(dir.path()), 100).unwrap(),
+            "hello"
+        );
+    }
+
+    #[test]
+    fn refuses_a_symlink_out_of_the_scope() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
+        let ws = tempfile::tempdir().unwrap();
+        let link = ws.path().join("inc.tera");
+        std::os::unix::fs::symlink(outside.path().join("secret"), &link).unwrap();
+        let e = read_text(&link, Some(ws.path()), 100).unwrap_err();
+        assert!(matches!(e, ReadError::Outside { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("resolves outside the workspace ("),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dev_zero_and_fifos_fail_fast() {
+        let ws = tempfile::tempdir().unwrap();
+        let zero = ws.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert_eq!(
+            read_bytes(&zero, None, 100).unwrap_err().to_string(),
+            "is a character device, not a regular file"
+        );
+        // Inside a scope, /dev/zero is first of all outside it.
+        assert!(matches!(
+            read_bytes(&zero, Some(ws.path()), 100).unwrap_err(),
+            ReadError::Outside { .. }
+        ));
+        let fifo = ws.path().join("fifo");
+        mkfifo(&fifo);
+        for within in [None, Some(ws.path())] {
+            assert_eq!(
+                read_bytes(&fifo, within, 100).unwrap_err().to_string(),
+                "is a FIFO, not a regular file"
+            );
+        }
+        assert_eq!(
+            read_bytes(ws.path(), None, 100).unwrap_err().to_string(),
+            "is a directory, not a regular file"
+        );
+    }
+
+    #[test]
+    fn the_read_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        std::fs::write(&p, vec![b'x'; 3 * 1024 * 1024]).unwrap();
+        assert_eq!(
+            read_bytes(&p, None, 2 * 1024 * 1024)
+                .unwrap_err()
+                .to_string(),
+            "larger than the 2 MiB limit"
+        );
+        assert_eq!(
+            read_bytes(&p, None, 3 * 1024 * 1024).unwrap().len(),
+            3 * 1024 * 1024
+        );
+    }
+
+    #[test]
+    fn missing_and_non_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_bytes(&dir.path().join("nope"), Some(dir.path()), 10).unwrap_err();
+        assert!(e.is_not_found());
+        assert_eq!(e.to_string(), "no such file or directory");
+        std::fs::write(dir.path().join("bin"), [0xff, 0xfe]).unwrap();
+        assert!(matches!(
+            read_text(&dir.path().join("bin"), None, 10).unwrap_err(),
+            ReadError::NotUtf8
+        ));
+    }
+}

@@ -1,0 +1,38 @@
+//! `workspace/didChangeWatchedFiles`: what each change means (`workspace::classify`), acted on.
+
+//! A plain function: it applies its change before returning, so notifications take
+//! effect in arrival order whatever the handler concurrency.
+
+use tower_lsp::lsp_types as lsp;
+
+use crate::lsp::convert::uri_to_path;
+use crate::lsp::session::Session;
+use crate::lsp::workspace::normalize;
+use crate::workspace::ChangeKind;
+
+pub(crate) fn run(session: &Session, params: lsp::DidChangeWatchedFilesParams) {
+    let mut any = false;
+    let mut lenses_stale = false;
+    for path in params.changes.iter().filter_map(|c| uri_to_path(&c.uri)) {
+        match crate::workspace::classify(&path) {
+            ChangeKind::Config => {
+                session.runs.invalidate();
+                lenses_stale = true;
+            }
+            ChangeKind::ProjectState => lenses_stale = true,
+            ChangeKind::Source if !session.ws.is_open(&path) => {
+                session.revalidate_dependents(&normalize(&path));
+                any = true;
+            }
+            ChangeKind::Source => {}
+        }
+    }
+    if any {
+        for uri in session.ws.dependents.with_unresolved() {
+            session.scheduler.schedule(&uri);
+        }
+    }
+    if lenses_stale {
+        session.refresh_lenses();
+    }
+}

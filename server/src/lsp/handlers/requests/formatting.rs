@@ -1,0 +1,13 @@
+//! `textDocument/formatting`.
+
+use tower_lsp::jsonrpc::Result;
+use tower_lsp::lsp_types as lsp;
+
+use crate::lsp::session::Session;
+
+pub(crate) async fn run(
+    session: &Session,
+    params: lsp::DocumentFormattingParams,
+) -> Result<Option<Vec<lsp::TextEdit>>> {
+    session.format(&params.text_document.uri, None).await
+}

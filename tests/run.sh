@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The README's test command (and what CI runs, through .ci/run): on a fresh Debian machine
+# with the Rust toolchain, as root. Installs only what is missing (Neovim, Node.js, …), then
+# formatting, lints, every test and the VS Code extension's checks.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# --- System packages -------------------------------------------------------------------
+# Add "command:debian-package" pairs here; each is installed only if the command is missing.
+REQUIRED_TOOLS=(
+  "git:git"
+  "cc:build-essential"
+  "nvim:neovim"
+  "node:nodejs"
+  "npm:npm"
+  "curl:curl"
+)
+missing=()
+for pair in "${REQUIRED_TOOLS[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if ((${#missing[@]})); then
+  step "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- Rust components ----------------------------------------------------------------------
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    step "rustup component add $component"
+    rustup component add "$component"
+  fi
+done
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test --workspace"
+test_log="$(mktemp)"
+cargo test --workspace --locked 2>&1 | tee "$test_log"
+
+step "VS Code extension: build, unit tests, package"
+bash editors/vscode/ci.sh
+
+# One closing line for the whole run (cargo's own last line is the doc-test summary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$test_log"

@@ -1,0 +1,73 @@
+//! Test workspaces that are not about containers pin the local backend, so the same test
+//! gives the same result whether or not a docker or podman answers on the machine (the
+//! server's `auto` would pick it, and its image pull would decide the verdict).
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+/// `.clnrm/config.toml` lines pinning the local backend.
+pub const LOCAL_EXECUTOR: &str = "[executor]\nbackend = \"local\"\n";
+
+/// `config` (the text of a `.clnrm/config.toml`) with the local backend pinned: the key
+/// goes into its `[executor]` table, or a new one in front.
+pub fn local_config(config: &str) -> String {
+    match config.find("[executor]\n") {
+        Some(at) => format!(
+            "{}{LOCAL_EXECUTOR}{}",
+            &config[..at],
+            &config[at + "[executor]\n".len()..]
+        ),
+        None => format!("{LOCAL_EXECUTOR}{config}"),
+    }
+}
+
+/// Write `<root>/.clnrm/config.toml`: `config` with the local backend pinned.
+pub fn pin_local(root: &Path, config: &str) {
+    let dir = root.join(".clnrm");
+    std::fs::create_dir_all(&dir).expect("create .clnrm");
+    std::fs::write(dir.join("config.toml"), local_config(config))
+        .expect("write .clnrm/config.toml");
+}
+
+/// Client settings (`initializationOptions`) with the local backend pinned on top of
+/// `options`. Sending settings at all tells the server the client's word on trust, so
+/// only for tests that send settings anyway.
+pub fn local_settings(mut options: Value) -> Value {
+    if !options.is_object() {
+        options = json!({});
+    }
+    options["executor"]["backend"] = json!("local");
+    options
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_gets_the_key_in_its_executor_table() {
+        assert_eq!(local_config(""), LOCAL_EXECUTOR);
+        assert_eq!(
+            local_config("[watch]\ndebounce_ms = 1\n"),
+            "[executor]\nbackend = \"local\"\n[watch]\ndebounce_ms = 1\n"
+        );
+        assert_eq!(
+            local_config("[cache]\n[executor]\njobs = 2\n"),
+            "[cache]\n[executor]\nbackend = \"local\"\njobs = 2\n"
+        );
+    }
+
+    #[test]
+    fn settings_keep_what_they_had() {
+        let s = local_settings(json!({ "runOnSave": false, "executor": { "workers": 1 } }));
+        assert_eq!(
+            s,
+            json!({ "runOnSave": false, "executor": { "workers": 1, "backend": "local" } })
+        );
+        assert_eq!(
+            local_settings(Value::Null),
+            json!({ "executor": { "backend": "local" } })
+        );
+    }
+}
