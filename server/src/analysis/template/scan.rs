@@ -208,11 +208,8 @@ fn lex_tag(text: &str, start: usize, kind: TagKind, out: &mut Scan) -> Option<Ta
                 out.max_expr_depth = out.max_expr_depth.max(open.len());
                 out.max_call_depth = out.max_call_depth.max(calls);
             }
-            b')' | b']' => {
-                if open.pop() == Some(true) {
-                    calls -= 1;
-                }
-            }
+            // Popping in the guard: a `)` that closes no call falls through to `_`.
+            b')' | b']' if open.pop() == Some(true) => calls -= 1,
             c if c == close_char && bytes.get(pos + 1) == Some(&b'}') => {
                 return Some(close_tag(bytes, start, inner_start, pos, trim_left, kind));
             }
