@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use clnrm_lsp::cli::{self, Cli};
-use clnrm_lsp::runs::process::kill_all;
+use clnrm_lsp::cli::{self, Cli, Command};
+use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -12,6 +12,11 @@ fn main() -> ExitCode {
         std::process::exit(130);
     }) {
         eprintln!("clnrm-lsp: no signal handler ({e}); interrupted runs may outlive this process");
+    }
+    if matches!(cli.command, None | Some(Command::Run(_))) {
+        // Leftovers of owners that died (killed servers, crashed runs): best effort, off
+        // the start-up path.
+        std::thread::spawn(|| sweep_leftovers(&["docker", "podman"]));
     }
     let code = serve_or_run(cli);
     kill_all();
