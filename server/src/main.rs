@@ -1,4 +1,5 @@
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use clnrm_lsp::cli::{self, Cli, Command};
@@ -7,7 +8,9 @@ use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     if let Err(e) = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
         kill_all();
         std::process::exit(130);
     }) {
@@ -20,6 +23,10 @@ fn main() -> ExitCode {
     }
     let code = serve_or_run(cli);
     kill_all();
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        // The handler is exiting with 130; the runs it killed ended this one early.
+        return ExitCode::from(130);
+    }
     code
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::bin_path::clnrm_lsp_bin;
 use clnrm_lsp_e2e::cli::{code, stderr, stdout};
-use clnrm_lsp_e2e::lsp::Client;
+use clnrm_lsp_e2e::lsp::LspClient as Client;
 use serde_json::{json, Value};
 
 const IMAGE: &str = "localhost/clnrm-test-busybox:latest";
@@ -180,7 +180,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn verdicts_workdir_and_workspace_match_the_local_backend() {
-    let file = "[meta]\nname = \"v\"\n\
+    let file = "[meta]\nname = \"v\"\nversion = \"1\"\n\
         [[scenario]]\nname = \"ok\"\nrun = \"echo ok\"\n\
         [[scenario]]\nname = \"bad\"\nrun = \"sh -c 'exit 3'\"\n\
         [[scenario]]\nname = \"dirs\"\n\
@@ -220,7 +220,7 @@ fn the_workspace_is_mounted_read_only_at_slash_workspace() {
         write(
             ws.path(),
             "w.clnrm.toml",
-            "[meta]\nname = \"w\"\n[[scenario]]\nname = \"reads\"\n\
+            "[meta]\nname = \"w\"\nversion = \"1\"\n[[scenario]]\nname = \"reads\"\n\
              [[scenario.steps]]\nname = \"cat\"\ncommand = [\"cat $CLNRM_WORKSPACE/data.txt\"]\nexpected_output_regex = \"from the workspace\"\n\
              [[scenario.steps]]\nname = \"ro\"\ncommand = [\"touch /workspace/new 2>/dev/null\"]\nexpected_exit_code = 1\n",
         );
@@ -233,7 +233,7 @@ fn the_workspace_is_mounted_read_only_at_slash_workspace() {
 
 fn service_file(port: u16, health: &str) -> String {
     format!(
-        "[meta]\nname = \"svc\"\n\
+        "[meta]\nname = \"svc\"\nversion = \"1\"\n\
          [service.web]\nimage = \"{IMAGE}\"\n\
          args = [\"sh\", \"-c\", \"mkdir -p /www && echo hello from httpd > /www/index.html && exec httpd -f -p 127.0.0.1:{port} -h /www\"]\n\
          ports = [{port}]\n{health}\n\
@@ -305,7 +305,7 @@ fn a_timeout_leaves_no_container_behind() {
         write(
             ws.path(),
             "t.clnrm.toml",
-            "[meta]\nname = \"t\"\n[[scenario]]\nname = \"slow\"\ntimeout_ms = 4000\nrun = \"sh -c 'trap \\\"\\\" TERM; sleep 3600'\"\n",
+            "[meta]\nname = \"t\"\nversion = \"1\"\n[[scenario]]\nname = \"slow\"\ntimeout_ms = 4000\nrun = \"sh -c 'trap \\\"\\\" TERM; sleep 3600'\"\n",
         );
         let (o, pid) = run(ws.path(), &[], &[]);
         let r = results(&o);
@@ -359,7 +359,7 @@ fn server_exit_during_a_run_removes_its_container() {
         let path = write(
             ws.path(),
             "long.clnrm.toml",
-            "[meta]\nname = \"l\"\n[[scenario]]\nname = \"long\"\nrun = \"sleep 3600\"\n",
+            "[meta]\nname = \"l\"\nversion = \"1\"\n[[scenario]]\nname = \"long\"\nrun = \"sleep 3600\"\n",
         );
         let uri = format!("file://{}", path.display());
         let mut c = Client::spawn();
@@ -393,7 +393,7 @@ fn the_engine_cli_keeps_the_users_environment() {
         write(
             ws.path(),
             "e.clnrm.toml",
-            "[meta]\nname = \"e\"\n[[scenario]]\nname = \"ok\"\nrun = \"true\"\n",
+            "[meta]\nname = \"e\"\nversion = \"1\"\n[[scenario]]\nname = \"ok\"\nrun = \"true\"\n",
         );
         // The engine's address, explicitly, is honoured; a wrong one is used too (and fails).
         let bad_conf = ws.path().join("bad.conf");

@@ -134,6 +134,10 @@ fn running() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
 /// does not reach: their containers (the engine owns them) and their run directories
 /// (at exit, on SIGINT/SIGTERM/SIGHUP).
 pub fn kill_all() {
+    // One cleanup at a time: a second caller (the main thread finishing while the signal
+    // handler cleans up) waits until the containers are gone instead of exiting first.
+    static CLEANING: Mutex<()> = Mutex::new(());
+    let _one = CLEANING.lock().unwrap_or_else(|p| p.into_inner());
     for pgid in std::mem::take(&mut *running()) {
         killpg(pgid, libc::SIGKILL);
     }
