@@ -40,6 +40,10 @@ impl Container {
             "--name".into(),
             self.name(inv),
         ];
+        if let Some(root) = inv.workspace {
+            a.push("-v".into());
+            a.push(format!("{}:/workspace:ro", root.display()));
+        }
         for (k, v) in inv.env {
             a.push("-e".into());
             a.push(format!("{k}={v}"));
@@ -134,6 +138,7 @@ mod tests {
             workdir: &dir,
             container_dir: Some("/app"),
             image: Some("busybox:1"),
+            workspace: None,
         };
         let c = Container::new(BackendKind::Docker);
         let name = c.name(&inv);
@@ -179,6 +184,7 @@ mod tests {
             workdir: &dir,
             container_dir: None,
             image: None,
+            workspace: None,
         };
         let c = Container::new(BackendKind::Podman);
         let name = c.name(&inv);

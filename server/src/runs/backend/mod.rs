@@ -47,6 +47,8 @@ pub struct Invocation<'a> {
     pub container_dir: Option<&'a str>,
     /// Service image, for container backends.
     pub image: Option<&'a str>,
+    /// The workspace root (host), mounted read-only at `/workspace` by container backends.
+    pub workspace: Option<&'a Path>,
 }
 
 pub trait Backend: Send + Sync {
