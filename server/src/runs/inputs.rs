@@ -271,7 +271,8 @@ fn glob_files(root: &Path, pattern: &str) -> Result<Vec<(String, PathBuf)>, Stri
 }
 
 /// SHA-256 of a file's content (hex), remembered by path, size and modification time so
-/// that keys for lenses do not re-read unchanged files. Unreadable → `unreadable`.
+/// that keys for lenses do not re-read unchanged files (only files older than the
+/// timestamp granularity). Unreadable → `unreadable`.
 pub fn file_digest(path: &Path) -> String {
     static SEEN: Mutex<Option<HashMap<PathBuf, (u64, SystemTime, String)>>> = Mutex::new(None);
     let Ok(meta) = std::fs::metadata(path) else {
@@ -298,6 +299,14 @@ pub fn file_digest(path: &Path) -> String {
         }
     }
     let d = hex::encode(h.finalize());
+    // A file modified within the timestamp granularity could change again without its
+    // stamp changing (as git's "racily clean" entries): such digests are not remembered.
+    let settled = SystemTime::now()
+        .duration_since(stamp.1)
+        .is_ok_and(|age| age > Duration::from_secs(2));
+    if !settled {
+        return d;
+    }
     if let Ok(mut seen) = SEEN.lock() {
         let m = seen.get_or_insert_with(HashMap::new);
         if m.len() > 50_000 {
@@ -463,5 +472,27 @@ mod tests {
         let missing = ImageIds::with(&[("podman", "db:1", Err("no such image"))]);
         let i = scenario_inputs(&file, &file.scenarios[0], place, &[], BackendKind::Podman, "db:1", &missing);
         assert_eq!(i.blocked.as_deref(), Some("no such image"));
+    }
+
+    #[test]
+    fn a_program_is_known_by_its_content_not_its_place() {
+        let ws = tempfile::tempdir().unwrap();
+        let place = Place {
+            root: ws.path(),
+            dir: ws.path(),
+        };
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for d in [&a, &b] {
+            std::fs::write(d.path().join("tool"), "#!/bin/sh\necho 1\n").unwrap();
+        }
+        let on = |d: &tempfile::TempDir| {
+            let p = resolve_program(place, "tool", &d.path().display().to_string()).unwrap();
+            file_digest(&p)
+        };
+        // Same content at two places (two machines' PATHs): the same identity.
+        assert_eq!(on(&a), on(&b));
+        std::fs::write(b.path().join("tool"), "#!/bin/sh\necho 2\n").unwrap();
+        assert_ne!(on(&a), on(&b), "another program behind the same name");
+        assert_eq!(resolve_program(place, "no-such-tool-xyz", "/nonexistent"), None);
     }
 }

@@ -229,4 +229,33 @@ run = "echo b"
             .collect();
         assert_eq!(keys[0], keys[1]);
     }
+
+    #[test]
+    fn a_rebuilt_image_is_another_key() {
+        let text = "[service.db]\nimage = \"db:1\"\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"true\"\n";
+        let file = TestFile::from_rendered(text, None).unwrap();
+        let ws = tempfile::tempdir().unwrap();
+        let place = Place {
+            root: ws.path(),
+            dir: ws.path(),
+        };
+        let key = |id: &str| {
+            let ids = crate::runs::inputs::ImageIds::with(&[
+                ("docker", "db:1", Ok(id)),
+                ("docker", "alpine:latest", Ok("sha256:base")),
+            ]);
+            let inputs = crate::runs::inputs::scenario_inputs(
+                &file,
+                &file.scenarios[0],
+                place,
+                &[],
+                BackendKind::Docker,
+                "alpine:latest",
+                &ids,
+            );
+            run_key(&file, 0, BackendKind::Docker, &RunSettings::default(), Some((place, &inputs)))
+        };
+        assert_eq!(key("sha256:old"), key("sha256:old"));
+        assert_ne!(key("sha256:old"), key("sha256:new"));
+    }
 }
