@@ -9,7 +9,7 @@ BIN="${1:-${CARGO_TARGET_DIR:-target}/release/clnrm-lsp}"
 N="${N:-5}"
 IMAGE=localhost/clnrm-test-busybox:latest
 
-ms() { date +%s%N | awk '{ printf "%d", $1 / 1000000 }'; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # time_runs DIR ARGS…: median wall time of N runs of `clnrm-lsp run ARGS` in DIR.
@@ -32,7 +32,7 @@ ws() {
 printf '| backend | one command, uncached | one command, cached | service with health check, uncached |\n|---|---|---|---|\n'
 for backend in local docker podman; do
   d=$(ws "$backend")
-  printf '[meta]\nname = "b"\n[[scenario]]\nname = "one"\nrun = "true"\n' >"$d/one.clnrm.toml"
+  printf '[meta]\nname = "b"\nversion = "1"\n[[scenario]]\nname = "one"\nrun = "true"\n' >"$d/one.clnrm.toml"
   uncached=$(time_runs "$d" --no-cache one.clnrm.toml)
   (cd "$d" && "$BIN" run one.clnrm.toml >/dev/null)
   cached=$(time_runs "$d" one.clnrm.toml)
@@ -42,6 +42,7 @@ for backend in local docker podman; do
   cat >"$d/svc.clnrm.toml" <<TOML
 [meta]
 name = "s"
+version = "1"
 [service.web]
 image = "$IMAGE"
 args = ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 127.0.0.1:$port -h /www"]

@@ -64,6 +64,9 @@ pub struct CacheConfig {
     pub max_age_days: u64,
     /// Entries kept in memory.
     pub memory_entries: usize,
+    /// Globs (relative to the workspace root) of files every scenario's result depends on:
+    /// part of each result's key.
+    pub inputs: Vec<String>,
 }
 
 impl Default for CacheConfig {
@@ -74,6 +77,7 @@ impl Default for CacheConfig {
             max_bytes: 64 * 1024 * 1024,
             max_age_days: 30,
             memory_entries: 1024,
+            inputs: Vec::new(),
         }
     }
 }

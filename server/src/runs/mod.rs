@@ -2,7 +2,9 @@
 
 pub mod argv;
 pub mod backend;
+pub mod engine;
 pub mod expect;
+pub mod inputs;
 pub mod key;
 pub mod plan;
 pub mod process;

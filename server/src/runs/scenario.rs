@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use super::argv::{split, step_argv};
 use super::backend::{Backend, BackendKind, Invocation, RunLimits};
+use super::engine::engine_failure;
+use super::inputs::Place;
 use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome as Observed};
 use super::process::{run, CancelToken, ProcessOutcome, RunDir};
 use super::services::{self, ServiceSpec};
@@ -50,10 +52,21 @@ pub fn scenario_timeout(scenario: &Scenario, default: Duration) -> Duration {
         .unwrap_or(default)
 }
 
-/// Run `scenario` of `file` to its verdict. Never fails: problems are `RunStatus::Error`.
+/// Where the workspace is inside a container (mounted read-only).
+pub const CONTAINER_WORKSPACE: &str = super::backend::WORKSPACE_MOUNT;
+
+/// Run `scenario` of `file` (in the workspace `place`) to its verdict. Never fails:
+/// problems are `RunStatus::Error`.
+///
+/// Commands run in the test file's directory, so `run = "sh app.sh"` beside `app.sh`
+/// works as it does in a terminal: on local, that directory itself; in containers, the
+/// same directory under the workspace mounted read-only at `/workspace`. `HOME` and
+/// `TMPDIR` are a fresh per-run directory (scratch space, removed after the run), and
+/// `CLNRM_WORKSPACE` names the workspace root on every backend.
 pub fn execute(
     file: &TestFile,
     scenario: &Scenario,
+    place: Place<'_>,
     backend: &dyn Backend,
     settings: &RunSettings,
     cancel: &CancelToken,
@@ -238,10 +251,30 @@ pub fn execute(
                     break;
                 }
             },
+            None if local => place.dir.to_path_buf(),
             None => workdir.path().to_path_buf(),
         };
+        let in_container_dir = (!local && step_dir.is_none()).then(|| {
+            let rel = place.rel_dir();
+            if rel.is_empty() {
+                CONTAINER_WORKSPACE.to_string()
+            } else {
+                format!("{CONTAINER_WORKSPACE}/{rel}")
+            }
+        });
         // Later entries win: the service's env over the receiver's, the step's over both.
         let mut env: Vec<(String, String)> = collector.otlp_env();
+        if local {
+            let scratch = workdir.path().display().to_string();
+            env.push(("HOME".into(), scratch.clone()));
+            env.push(("TMPDIR".into(), scratch));
+            env.push((
+                "CLNRM_WORKSPACE".into(),
+                place.root.display().to_string(),
+            ));
+        } else {
+            env.push(("CLNRM_WORKSPACE".into(), CONTAINER_WORKSPACE.into()));
+        }
         if let Some((id, svc)) = service {
             env.push(("SERVICE_NAME".into(), id.to_string()));
             if let Some(cid) = running_services.as_ref().and_then(|r| r.container_id(id)) {
@@ -258,9 +291,11 @@ pub fn execute(
             env: &env,
             limits,
             workdir: &cwd,
-            container_dir: step_dir.filter(|_| !local),
+            container_dir: step_dir
+                .filter(|_| !local)
+                .or(in_container_dir.as_deref()),
             image: Some(image),
-            workspace: settings.workspace.as_deref(),
+            workspace: (!local).then_some(place.root),
         };
         let mut spec = backend.command(&inv);
         spec.timeout = remaining.max(Duration::from_millis(1));
@@ -270,7 +305,11 @@ pub fn execute(
         let s0 = now_ns();
         let out: ProcessOutcome = run(&spec, cancel);
         backend.finished(&inv, out.timed_out || out.cancelled);
-        let ran = out.spawn_error.is_none() && !out.timed_out && !out.cancelled;
+        let engine_error = engine_failure(backend.kind(), &out);
+        let ran = out.spawn_error.is_none()
+            && engine_error.is_none()
+            && !out.timed_out
+            && !out.cancelled;
         let f = if ran {
             check_process(
                 &path,
@@ -298,9 +337,14 @@ pub fn execute(
         all_stdout.push('\n');
         stderr_all.push_str(&out.stderr);
         result.exit_code = out.exit_code;
-        if let Some(e) = &out.spawn_error {
+        if let Some(e) = out.spawn_error.as_ref().or(engine_error.as_ref()) {
+            // "cannot start `prog`: why", or the engine's own message.
             result.status = RunStatus::Error;
-            result.error = Some(e.clone()); // "cannot start `prog`: why"
+            result.error = Some(if name == "run" {
+                e.clone()
+            } else {
+                format!("step `{name}`: {e}")
+            });
             break;
         }
         if out.timed_out {
@@ -510,9 +554,14 @@ mod tests {
 
     fn go(toml: &str) -> RunResult {
         let file = TestFile::from_rendered(toml, None).unwrap();
+        let dir = std::env::temp_dir();
         execute(
             &file,
             &file.scenarios[0],
+            Place {
+                root: &dir,
+                dir: &dir,
+            },
             &Local,
             &RunSettings {
                 default_timeout: Duration::from_secs(20),

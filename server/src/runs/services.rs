@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::backend::Container;
+use super::engine::informative_line;
 use super::process::{
     self, owner, run, user_env, CancelToken, ProcessOutcome, ProcessSpec, Rlimits,
     CONTAINER_PREFIX,
@@ -439,22 +440,14 @@ fn is_running(
     }
 }
 
-/// The engine's own message: its last non-empty stderr line that is not docker's
-/// "See 'docker run --help'." hint.
+/// The engine's own message (not docker's "See 'docker run --help'." hint).
 fn engine_message(out: &ProcessOutcome) -> String {
     if let Some(e) = &out.spawn_error {
         return e.clone();
     }
-    out.stderr
-        .lines()
-        .chain(out.stdout.lines())
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.contains("--help"))
-        .last()
-        .map_or_else(
-            || format!("exit code {:?}", out.exit_code),
-            str::to_string,
-        )
+    informative_line(&out.stderr)
+        .or_else(|| informative_line(&out.stdout))
+        .unwrap_or_else(|| format!("exit code {:?}", out.exit_code))
 }
 
 fn why(cli: &str, name: &str, out: &ProcessOutcome, deadline: Instant) -> String {

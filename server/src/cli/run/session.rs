@@ -25,7 +25,10 @@ use crate::workspace::{analyse_target, FileReport};
 pub struct RunOptions {
     pub scenarios: Vec<String>,
     pub jobs: Option<usize>,
+    /// Answer from the result cache (off: `--refresh` and `--no-cache`).
     pub use_cache: bool,
+    /// Record results and traces (off: `--no-cache`).
+    pub record: bool,
     pub progress: bool,
 }
 
@@ -72,7 +75,7 @@ impl Session {
     }
 
     pub fn project(&mut self, root: &Path) -> Arc<Project> {
-        let use_cache = self.opts.use_cache;
+        let record = self.opts.record;
         self.projects
             .entry(root.to_path_buf())
             .or_insert_with(|| {
@@ -80,7 +83,7 @@ impl Session {
                 for e in &p.config_errors {
                     eprintln!("clnrm-lsp: {e} (defaults used)");
                 }
-                Arc::new(if use_cache { p } else { p.without_cache() })
+                Arc::new(if record { p } else { p.without_cache() })
             })
             .clone()
     }

@@ -60,8 +60,6 @@ impl Container {
         if let Some(root) = inv.workspace {
             a.push("-v".into());
             a.push(format!("{}:{WORKSPACE_MOUNT}:ro", root.display()));
-            a.push("-e".into());
-            a.push(format!("CLNRM_WORKSPACE={WORKSPACE_MOUNT}"));
         }
         for (k, v) in inv.env {
             a.push("-e".into());
@@ -75,8 +73,17 @@ impl Container {
             a.push("--cpus".into());
             a.push(format!("{cpus}"));
         }
+        // The test file's directory under the workspace mount exists: `-w` is enough.
+        let prelude = match inv.container_dir {
+            Some(dir) if inv.workspace.is_some() && in_mount(dir) => {
+                a.push("-w".into());
+                a.push(dir.into());
+                None
+            }
+            other => other,
+        };
         a.push(inv.image.unwrap_or(DEFAULT_IMAGE).to_string());
-        if let Some(dir) = inv.container_dir {
+        if let Some(dir) = prelude {
             // The same rule as on the host, on both engines: a relative workdir is resolved
             // against the image's working directory, and a missing one is created (`-w`
             // creates it on docker but is fatal on podman).
@@ -110,6 +117,12 @@ impl Container {
             &hex::encode(h.finalize())[..16]
         )
     }
+}
+
+/// `dir` is the workspace mount or below it.
+fn in_mount(dir: &str) -> bool {
+    dir.strip_prefix(WORKSPACE_MOUNT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 impl Backend for Container {
@@ -165,7 +178,7 @@ mod tests {
                 cpu_seconds: None,
             },
             workdir: &dir,
-            container_dir: None,
+            container_dir: Some("/workspace/sub"),
             image: Some("busybox:1"),
             workspace: Some(&root),
         };
@@ -192,13 +205,13 @@ mod tests {
                 "-v",
                 "/src/repo:/workspace:ro",
                 "-e",
-                "CLNRM_WORKSPACE=/workspace",
-                "-e",
                 "A=1 2",
                 "--memory",
                 "512m",
                 "--cpus",
                 "1.5",
+                "-w",
+                "/workspace/sub",
                 "busybox:1",
                 "sh",
                 "-c",
