@@ -422,3 +422,107 @@ fn the_engine_cli_keeps_the_users_environment() {
         );
     }
 }
+
+/// Tag `IMAGE`'s content under `tag` with one extra file `/stamp` holding `stamp`.
+fn build_stamped(cli: &str, tag: &str, stamp: &str) {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("stamp"), stamp).unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {IMAGE}\nCOPY stamp /stamp\n"),
+    )
+    .unwrap();
+    let out = Command::new(cli)
+        .args(["build", "-q", "-t", tag])
+        .arg(ctx.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_missing_image_is_an_uncached_error_and_a_rebuilt_image_runs_again() {
+    for cli in engines() {
+        let tag = format!("localhost/clnrm-test-stamped-{}:latest", std::process::id());
+        let _ = Command::new(cli).args(["rmi", "-f", &tag]).output();
+        let ws = workspace(cli, "");
+        write(
+            ws.path(),
+            "i.clnrm.toml",
+            &format!(
+                "[meta]\nname = \"i\"\nversion = \"1\"\n[service.app]\nimage = \"{tag}\"\n\
+                 [[scenario]]\nname = \"stamp\"\n\
+                 [[scenario.steps]]\nname = \"cat\"\nservice = \"app\"\ncommand = [\"cat /stamp\"]\nexpected_output_regex = \"^good$\"\n"
+            ),
+        );
+        // Services off: the step runs in the service's image, which does not exist yet.
+        std::fs::write(
+            ws.path().join(".clnrm/config.toml"),
+            format!(
+                "[executor]\nbackend = \"{cli}\"\ndefault_image = \"{IMAGE}\"\nservices = \"off\"\n"
+            ),
+        )
+        .unwrap();
+        let (o, _) = run(ws.path(), &[], &[]);
+        let r = &results(&o)["stamp"];
+        assert_eq!(r["status"], "error", "{cli}: {r}");
+        assert_eq!(r["cached"], false, "{cli}");
+        build_stamped(cli, &tag, "good");
+        let (o, _) = run(ws.path(), &[], &[]);
+        let r = &results(&o)["stamp"];
+        assert_eq!(r["status"], "passed", "{cli}: {r}");
+        let (o, _) = run(ws.path(), &[], &[]);
+        assert_eq!(results(&o)["stamp"]["cached"], true, "{cli}");
+        // The same tag, other content: the cached pass is not served.
+        build_stamped(cli, &tag, "bad");
+        let (o, _) = run(ws.path(), &[], &[]);
+        let r = &results(&o)["stamp"];
+        assert_eq!(r["status"], "failed", "{cli}: {r}");
+        assert_eq!(r["cached"], false, "{cli}");
+        let _ = Command::new(cli).args(["rmi", "-f", &tag]).output();
+    }
+}
+
+#[test]
+fn a_newer_run_cancels_the_running_one_and_removes_its_container() {
+    for cli in engines() {
+        let ws = workspace(cli, "");
+        let path = write(
+            ws.path(),
+            "long.clnrm.toml",
+            "[meta]\nname = \"l\"\nversion = \"1\"\n[[scenario]]\nname = \"long\"\nrun = \"sleep 3600\"\n",
+        );
+        let uri = format!("file://{}", path.display());
+        let mut c = Client::spawn();
+        c.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": format!("file://{}", ws.path().display()),
+                "capabilities": {},
+                "initializationOptions": { "runOnSave": false },
+            }),
+        );
+        c.notify("initialized", json!({}));
+        c.open(&uri, &std::fs::read_to_string(&path).unwrap(), 1);
+        let run_it = |c: &mut Client| {
+            c.request(
+                "workspace/executeCommand",
+                json!({ "command": "clnrm.runScenario", "arguments": [uri, "long"] }),
+            );
+        };
+        run_it(&mut c);
+        let pid = c.pid();
+        wait_for_container(cli, pid);
+        let first = containers_of(cli, pid);
+        // The newer request supersedes the running one: its container goes, at once.
+        run_it(&mut c);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while containers_of(cli, pid).iter().any(|n| first.contains(n)) {
+            assert!(Instant::now() < deadline, "{cli}: {first:?} outlived its cancellation");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(c.shutdown(), "{cli}");
+        assert_eq!(containers_of(cli, pid), Vec::<String>::new(), "{cli}");
+    }
+}
