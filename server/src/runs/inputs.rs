@@ -156,18 +156,31 @@ fn command_argvs(scenario: &Scenario) -> Vec<Vec<String>> {
     out
 }
 
-/// The words of one argument: itself, its shell words (a `sh -c` line), and the value of
-/// `--opt=value`.
+/// The words of one argument: itself, its shell words (a `sh -c` line; a redirection's
+/// target `> out.txt` is an output, not an input), and the value of `--opt=value`.
 fn words(arg: &str) -> Vec<String> {
     let mut out = vec![arg.to_string()];
     if arg.contains(char::is_whitespace) {
         let inner = split(arg)
             .unwrap_or_else(|_| arg.split_whitespace().map(str::to_string).collect());
-        out.extend(
-            inner
-                .into_iter()
-                .flat_map(|w| w.split([';', '|', '&', '<', '>', '(', ')']).map(str::to_string).collect::<Vec<_>>()),
-        );
+        let mut output_next = false;
+        for token in inner {
+            let is_output = std::mem::take(&mut output_next);
+            let bare = token.trim_start_matches(['1', '2', '&']);
+            if bare.starts_with('>') {
+                // `>`, `>>`, `2>` alone: the next word is the output; `>out` is one.
+                output_next = bare.trim_start_matches('>').is_empty();
+                continue;
+            }
+            if is_output {
+                continue;
+            }
+            out.extend(
+                token
+                    .split([';', '|', '&', '<', '>', '(', ')'])
+                    .map(str::to_string),
+            );
+        }
     }
     let extra: Vec<String> = out
         .iter()
@@ -430,6 +443,14 @@ mod tests {
         assert!(i.digests.contains_key("file:app.sh"), "{i:?}");
         assert!(i.digests.contains_key("exe:python3"), "{i:?}");
         assert!(i.digests.contains_key("exe:sh"), "{i:?}");
+        // What a command writes is not an input.
+        let i = inputs(
+            dir.path(),
+            "[[scenario]]\nname = \"a\"\nrun = \"sh -c 'cat conf.yaml >> app.sh; echo 2>conf.yaml'\"\n",
+            &[],
+        );
+        assert!(!i.digests.contains_key("file:app.sh"), "{i:?}");
+        assert!(i.digests.contains_key("file:conf.yaml"), "{i:?}");
     }
 
     #[test]
