@@ -610,5 +610,8 @@ fn a_script_beside_the_test_file_is_run_and_editing_it_runs_the_scenario_again()
     let (_, v) = run(&["--no-cache"]);
     assert_eq!(v["results"][0]["cached"], false, "{v}");
     let (_, v) = run(&[]);
-    assert_eq!(v["results"][0]["cached"], false, "--no-cache recorded nothing: {v}");
+    assert_eq!(
+        v["results"][0]["cached"], false,
+        "--no-cache recorded nothing: {v}"
+    );
 }

@@ -287,10 +287,9 @@ impl Board {
             return;
         }
         if result.cached {
-            let on_disk =
-                crate::traces::baseline::load_last_trace(&project.root, path, scenario)
-                    .ok()
-                    .flatten();
+            let on_disk = crate::traces::baseline::load_last_trace(&project.root, path, scenario)
+                .ok()
+                .flatten();
             if on_disk.is_some_and(|t| newest(&t) > newest(&result.spans)) {
                 return;
             }
@@ -628,7 +627,10 @@ mod tests {
         assert_eq!(lines(&count), 2);
         let hit = f.run(&text, true);
         assert!(hit[0].cached);
-        assert_eq!(hit[0].spans, refreshed[0].spans, "the refreshed entry is served");
+        assert_eq!(
+            hit[0].spans, refreshed[0].spans,
+            "the refreshed entry is served"
+        );
 
         // `--no-cache`: runs, and neither the result nor the trace is written.
         let trace_before =
@@ -671,7 +673,10 @@ mod tests {
         );
         let again = f.run(&text, true);
         assert!(again[0].cached);
-        assert_eq!(again[0].spans, refreshed[0].spans, "--no-cache wrote no entry");
+        assert_eq!(
+            again[0].spans, refreshed[0].spans,
+            "--no-cache wrote no entry"
+        );
     }
 
     #[test]
