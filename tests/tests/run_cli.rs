@@ -144,7 +144,7 @@ fn results_come_from_the_cache_unless_no_cache_and_a_changed_command_runs_again(
 fn a_scenario_that_ignores_sigterm_times_out_quickly() {
     let ws = workspace();
     // Not a test of the grace between SIGTERM and SIGKILL: keep it short.
-    pin_local(ws.path(), "kill_grace_ms = 100\n");
+    pin_local(ws.path(), "[executor]\nkill_grace_ms = 100\n");
     let text = "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"stuck\"\nrun = \"sh -c 'trap \\\"\\\" TERM; sleep 30'\"\ntimeout_ms = 500\n";
     write(ws.path(), "t.clnrm.toml", text);
     clnrm_lsp_bin(); // built before the clock starts

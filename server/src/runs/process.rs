@@ -2,7 +2,8 @@
 //! (`setsid`), so a timeout or a cancel can stop it *and every child* with `killpg`:
 //! SIGTERM first, SIGKILL after a grace period (children that ignore SIGTERM die too).
 //! Memory and CPU limits are applied as rlimits before `exec`; output is captured with a
-//! size cap that keeps the tail.
+//! size cap that keeps the tail. Daemons that leave the group are found by their run
+//! marker and killed too; the leader dies with us ([`super::reaper`]).
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -130,11 +131,13 @@ fn running() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
     RUNNING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// SIGKILL every run still in flight (at exit, on SIGINT/SIGTERM/SIGHUP).
+/// SIGKILL every run still in flight (at exit, on SIGINT/SIGTERM/SIGHUP), and whatever
+/// our runs left behind outside their groups.
 pub fn kill_all() {
     for pgid in std::mem::take(&mut *running()) {
         killpg(pgid, libc::SIGKILL);
     }
+    super::reaper::kill_own();
 }
 
 fn killpg(pgid: i32, signal: i32) {
@@ -166,22 +169,33 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
             ..ProcessOutcome::default()
         };
     };
+    let marker = super::reaper::new_marker();
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(super::reaper::RUN_MARKER, &marker)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let limits = spec.limits;
     let background = spec.background;
-    // SAFETY: only async-signal-safe calls (setsid, setrlimit, setpriority, open, write,
-    // close) run between fork and exec.
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (setsid, prctl, getppid, setrlimit, setpriority,
+    // open, write, close) run between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() == -1 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // Die with us: the signal comes when the spawning thread ends, and this thread
+            // waits for the run. If we died before the prctl, do not start at all.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the owner exited"));
             }
             if background {
                 // Best effort: a kernel without autogroup has no such file.
@@ -254,8 +268,10 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
             std::thread::sleep(left.min(Duration::from_millis(200)));
         }
     }
-    // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it.
+    // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it,
+    // and so do daemons that left the group (found by the run's marker).
     killpg(pgid, libc::SIGKILL);
+    super::reaper::kill_run(&marker);
     running().remove(&pgid);
 
     // A grandchild that escaped the group may still hold the pipes: do not wait forever.
@@ -397,15 +413,25 @@ mod tests {
 
     #[test]
     fn cancel_stops_a_running_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
         let token = CancelToken::new();
         let t2 = token.clone();
+        let marker = started.clone();
+        // Cancel once the process is really running (it says so), not after a guess.
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !marker.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             t2.cancel();
         });
-        let o = run(&spec("sleep 5"), &token);
+        let script = format!("touch {}; exec sleep 30", started.display());
+        let o = run(&spec(&script), &token);
+        assert!(started.exists(), "the process ran");
         assert!(o.cancelled);
-        assert!(o.duration < Duration::from_secs(2));
+        // Stopped, not left to its 30 s sleep.
+        assert!(o.duration < Duration::from_secs(20), "{:?}", o.duration);
     }
 
     #[test]

@@ -187,9 +187,17 @@ impl Runner {
                             tracing::warn!("cannot cache the result of `{name}`: {e}");
                         }
                     }
+                    // The key's latest result before it stops being active, the file's last
+                    // result after: a lens never says "running" for a result that diagnostics
+                    // already show.
+                    board
+                        .latest
+                        .insert(batch.key, result.clone(), weight(&result));
+                    board.release(&batch.key, job);
                     board.keep(&project, &batch.path, &name, &batch.key, result.clone());
+                } else {
+                    board.release(&batch.key, job);
                 }
-                board.release(&batch.key, job);
                 batch.finish(result);
             });
             jobs.push((
