@@ -27,6 +27,8 @@ pub fn engine_failure(backend: BackendKind, out: &ProcessOutcome) -> Option<Stri
             || l.starts_with("Error response from daemon")
             || l.contains("OCI runtime")
             || l.starts_with("Unable to find image")
+            // The runner's own workdir prelude in the container (it cannot enter it).
+            || l.starts_with("clnrm-lsp: cannot use workdir")
     });
     let engine = match code {
         125 => true,
