@@ -7,6 +7,8 @@ use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Orphans of our runs come to us; leftovers of a killed predecessor die now.
+    clnrm_lsp::runs::reaper::init();
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     if let Err(e) = ctrlc::set_handler(|| {

@@ -6,6 +6,7 @@
 //!
 //!   cargo bench -p clnrm-lsp-e2e --bench requests_on_large_documents
 //!   CLNRM_LSP_BIN=/path/to/other/clnrm-lsp cargo bench … (to compare two builds)
+//!   CLNRM_BENCH_MB=4 cargo bench …                       (another document size)
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::panic)]
 
 mod common;
@@ -30,7 +31,12 @@ fn large(bytes: usize) -> String {
 
 fn main() {
     let quick = common::quick();
-    let size = if quick { 1 << 20 } else { 20 << 20 };
+    // `CLNRM_BENCH_MB` picks another size (e.g. 4: just under the analysis bound).
+    let mb: usize = std::env::var("CLNRM_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let size = if quick { 1 << 20 } else { mb << 20 };
     let rounds = if quick { 2 } else { 7 };
     let ws = Workspace::plain();
     let text = large(size);

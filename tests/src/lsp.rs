@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::bin_path::clnrm_lsp_bin;
-use crate::workspace::local_settings;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -85,19 +84,15 @@ impl LspClient {
         Self::spawn_with_log("info")
     }
 
-    /// Spawn and run `initialize`/`initialized` with the given client capabilities (and
-    /// the local backend pinned: see [`crate::workspace`]).
+    /// Spawn and run `initialize`/`initialized` with the given client capabilities and no
+    /// settings (a workspace that runs scenarios pins its backend in its config: see
+    /// [`crate::workspace`]).
     pub fn start(capabilities: Value, root: Option<&std::path::Path>) -> (Self, Value) {
         let mut c = Self::spawn();
         let root_uri = root.map(|r| format!("file://{}", r.display()));
         let result = c.request(
             "initialize",
-            json!({
-                "processId": null,
-                "rootUri": root_uri,
-                "capabilities": capabilities,
-                "initializationOptions": local_settings(Value::Null),
-            }),
+            json!({ "processId": null, "rootUri": root_uri, "capabilities": capabilities }),
         );
         c.notify("initialized", json!({}));
         (c, result)
@@ -237,20 +232,6 @@ impl LspClient {
                 return seen;
             }
         }
-    }
-
-    /// All `publishDiagnostics` notifications received so far (consumed).
-    pub fn drain_published(&mut self, uri: &str) -> Vec<Value> {
-        while let Ok(msg) = self.incoming.try_recv() {
-            self.pending.push(msg);
-        }
-        let (taken, kept): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|m| {
-                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
-            });
-        self.pending = kept;
-        taken.into_iter().map(|m| m["params"].clone()).collect()
     }
 
     pub fn open(&mut self, uri: &str, text: &str, version: i64) {

@@ -7,19 +7,34 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-/// `.clnrm/config.toml` lines pinning the local backend: an `[executor]` table, so further
-/// executor keys go right after them.
+/// `.clnrm/config.toml` lines pinning the local backend (and no services: a
+/// `[service.db]` would start `db`'s image where an engine answers).
 pub const LOCAL_EXECUTOR: &str = "[executor]\nbackend = \"local\"\nservices = \"off\"\n";
 
-/// Write `<root>/.clnrm/config.toml`: [`LOCAL_EXECUTOR`] followed by `more`.
-pub fn pin_local(root: &Path, more: &str) {
+/// `config` (the text of a `.clnrm/config.toml`) with the local backend pinned: the key
+/// goes into its `[executor]` table, or a new one in front.
+pub fn local_config(config: &str) -> String {
+    match config.find("[executor]\n") {
+        Some(at) => format!(
+            "{}{LOCAL_EXECUTOR}{}",
+            &config[..at],
+            &config[at + "[executor]\n".len()..]
+        ),
+        None => format!("{LOCAL_EXECUTOR}{config}"),
+    }
+}
+
+/// Write `<root>/.clnrm/config.toml`: `config` with the local backend pinned.
+pub fn pin_local(root: &Path, config: &str) {
     let dir = root.join(".clnrm");
     std::fs::create_dir_all(&dir).expect("create .clnrm");
-    std::fs::write(dir.join("config.toml"), format!("{LOCAL_EXECUTOR}{more}"))
+    std::fs::write(dir.join("config.toml"), local_config(config))
         .expect("write .clnrm/config.toml");
 }
 
-/// Client settings (`initializationOptions`) with the local backend pinned on top of `options`.
+/// Client settings (`initializationOptions`) with the local backend pinned on top of
+/// `options`. Sending settings at all tells the server the client's word on trust, so
+/// only for tests that send settings anyway.
 pub fn local_settings(mut options: Value) -> Value {
     if !options.is_object() {
         options = json!({});
@@ -32,6 +47,19 @@ pub fn local_settings(mut options: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_gets_the_key_in_its_executor_table() {
+        assert_eq!(local_config(""), LOCAL_EXECUTOR);
+        assert_eq!(
+            local_config("[watch]\ndebounce_ms = 1\n"),
+            "[executor]\nbackend = \"local\"\n[watch]\ndebounce_ms = 1\n"
+        );
+        assert_eq!(
+            local_config("[cache]\n[executor]\njobs = 2\n"),
+            "[cache]\n[executor]\nbackend = \"local\"\njobs = 2\n"
+        );
+    }
 
     #[test]
     fn settings_keep_what_they_had() {

@@ -268,7 +268,16 @@ fn failures_are_diagnostics_on_the_header_and_the_expectation() {
         "{unmet:?}"
     );
     assert!(unmet[0]["message"].as_str().unwrap().contains("observed"));
-    let titles = run_lens_titles(&mut c, &uri);
+    // The lenses follow the diagnostics (the runner forgets a finished job just after its
+    // result is published, and a lens refresh follows): wait until neither says "running".
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let titles = loop {
+        let titles = run_lens_titles(&mut c, &uri);
+        if titles.iter().all(|t| t.starts_with("✗ failed: ")) || Instant::now() > deadline {
+            break titles;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
         titles.iter().all(|t| t.starts_with("✗ failed: ")),
         "{titles:?}"
@@ -300,6 +309,12 @@ fn an_untrusted_workspace_or_run_on_save_off_runs_nothing() {
         if options["trusted"] == false {
             let err = resp["error"]["message"].as_str().unwrap();
             assert!(err.contains("not trusted"), "{err}");
+            // The save's own decision, logged.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !c.stderr().contains("not run: the workspace is not trusted") {
+                assert!(Instant::now() < deadline, "no log of the refused save");
+                std::thread::sleep(Duration::from_millis(20));
+            }
         } else {
             // runOnSave off still allows an explicit run.
             assert_eq!(resp["result"]["scenarios"], 1, "{resp}");

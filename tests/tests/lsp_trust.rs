@@ -17,8 +17,7 @@ struct Ws {
 fn workspace(config: &str) -> Ws {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join(".clnrm")).unwrap();
-    std::fs::write(root.join(".clnrm/config.toml"), config).unwrap();
+    clnrm_lsp_e2e::workspace::pin_local(&root, config);
     Ws { _dir: dir, root }
 }
 
@@ -115,7 +114,10 @@ fn nothing_runs_before_the_configuration_reply() {
         "no run worker before a run is allowed"
     );
     // A client without a word on trust (Neovim, Helix) is trusted once it has answered.
-    c.answer(&ask["id"], json!([{ "runOnSave": true }]));
+    c.answer(
+        &ask["id"],
+        json!([{ "runOnSave": true, "executor": { "backend": "local" } }]),
+    );
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let resp = run_file(&mut c, &uri);

@@ -1,6 +1,8 @@
 //! The engine's diagnostic: byte ranges in the template source, no LSP types.
 
 use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::codes::Code;
 
@@ -38,11 +40,38 @@ pub struct Fix {
     pub edits: Vec<Edit>,
 }
 
-/// Another place in the same source that explains a diagnostic ("first defined here").
+/// Another place that explains a diagnostic ("first defined here"): in the same source,
+/// or in `file` (a template library the mistake is in).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Related {
     pub range: Range<usize>,
     pub message: String,
+    /// The other file `range` is in; `None`: the diagnostic's own source.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_file"
+    )]
+    pub file: Option<Arc<SourceFile>>,
+}
+
+/// A file other than the analysed one, with the text its ranges refer to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Its path (absolute when it was read from disk; the template name for clnrm's
+    /// embedded library).
+    pub path: PathBuf,
+    pub text: Arc<str>,
+}
+
+/// A related file serializes as its path.
+fn serialize_file<S: serde::Serializer>(
+    file: &Option<Arc<SourceFile>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match file {
+        Some(f) => s.collect_str(&f.path.display()),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -80,6 +109,22 @@ impl Diagnostic {
         self.related.push(Related {
             range,
             message: message.into(),
+            file: None,
+        });
+        self
+    }
+
+    /// A related place in another file (where the fix is, e.g. inside a library).
+    pub fn with_related_in(
+        mut self,
+        file: Arc<SourceFile>,
+        range: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        self.related.push(Related {
+            range,
+            message: message.into(),
+            file: Some(file),
         });
         self
     }

@@ -11,6 +11,7 @@ mod contain;
 mod diagnostic;
 pub mod environment;
 mod key;
+mod library;
 pub mod rules;
 pub mod schema;
 pub mod source_map;
@@ -21,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use codes::Code;
-pub use diagnostic::{Diagnostic, Edit, Fix, Related, Severity};
+pub use diagnostic::{Diagnostic, Edit, Fix, Related, Severity, SourceFile};
 pub use environment::Environment;
 pub use key::ContentKey;
 pub use source_map::SourceMap;
@@ -177,6 +178,19 @@ impl Analyzer {
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
+        if text.len() > MAX_ANALYSED_BYTES {
+            // Nothing is analysed: no dependency scan, no hash of the whole text (the key
+            // stands for the size, all the result depends on), nothing worth caching.
+            let key = ContentKey::for_analysis(&text.len().to_string(), kind, &self.env, &[]);
+            let analysis = analyze_uncached(text, kind, Vec::new(), &self.env);
+            return (
+                Arc::new(analysis),
+                AnalysisInfo {
+                    key,
+                    cache_hit: false,
+                },
+            );
+        }
         let deps = template::collect_dependencies(text, origin, loader);
         let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
         if let Some(hit) = self.cache.get(&key) {
@@ -327,9 +341,22 @@ fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environ
         schema::validate(&doc, &rendered.text, &mut found);
         rules::check(&doc, &rendered.text, &mut found);
     }
+    let mut libraries = library::Libraries::new(text, &analysis.dependencies);
     for mut d in found {
+        let in_rendered = d.range.clone();
         d.range = rendered.map.to_source(d.range.clone());
-        for r in &mut d.related {
+        if !rendered.map.is_verbatim(in_rendered.clone()) {
+            let snippet = rendered.text.get(in_rendered.clone()).unwrap_or("");
+            let line_start = rendered.text[..in_rendered.start.min(rendered.text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line_end = rendered.text[line_start..]
+                .find('\n')
+                .map_or(rendered.text.len(), |i| line_start + i);
+            libraries.relate(&mut d, snippet, &rendered.text[line_start..line_end]);
+        }
+        // Places in other files (libraries) are already in their own positions.
+        for r in d.related.iter_mut().filter(|r| r.file.is_none()) {
             r.range = rendered.map.to_source(r.range.clone());
         }
         if let Some(fix) = &mut d.fix {

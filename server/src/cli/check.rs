@@ -25,38 +25,76 @@ pub struct Summary {
     pub infos: usize,
 }
 
+impl Summary {
+    /// Count one more file and its findings.
+    pub fn add(&mut self, file: &FileReport) {
+        self.files += 1;
+        for d in &file.diagnostics {
+            match d.severity {
+                Severity::Error => self.errors += 1,
+                Severity::Warning => self.warnings += 1,
+                Severity::Information | Severity::Hint => self.infos += 1,
+            }
+        }
+    }
+}
+
 impl CheckOutcome {
     pub fn summary(&self) -> Summary {
-        let mut s = Summary {
-            files: self.files.len(),
-            ..Summary::default()
-        };
-        for d in self.files.iter().flat_map(|f| &f.diagnostics) {
-            match d.severity {
-                Severity::Error => s.errors += 1,
-                Severity::Warning => s.warnings += 1,
-                Severity::Information | Severity::Hint => s.infos += 1,
-            }
+        let mut s = Summary::default();
+        for f in &self.files {
+            s.add(f);
         }
         s
     }
 }
 
-/// Discover and check `paths` (the CLI's `check` and the benchmark call this).
+/// Discover and check `paths`, holding every report (tests, and callers that need them all).
 pub fn check_paths(paths: &[PathBuf], analyzer: &Analyzer) -> CheckOutcome {
+    let mut files = Vec::new();
+    let streamed = check_streaming(paths, analyzer, |f| files.push(f));
+    CheckOutcome {
+        files,
+        errors: streamed.errors,
+    }
+}
+
+/// Files analysed in parallel per batch; a batch's reports are handed on in path order and
+/// dropped, so memory stays bounded by one batch whatever the number of files.
+const BATCH: usize = 256;
+
+/// What a streamed check leaves once every report has been handed on.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    pub summary: Summary,
+    pub errors: Vec<DiscoverError>,
+}
+
+/// Discover and check `paths`, handing each report to `emit` in path order as soon as its
+/// batch is done (the CLI's `check` and the benchmark call this).
+pub fn check_streaming(
+    paths: &[PathBuf],
+    analyzer: &Analyzer,
+    mut emit: impl FnMut(FileReport),
+) -> Streamed {
     let (targets, mut errors) = discover::discover(paths);
-    let results: Vec<Result<FileReport, DiscoverError>> = targets
-        .par_iter()
-        .map(|t| check_target(t, analyzer))
-        .collect();
-    let mut files = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Ok(f) => files.push(f),
-            Err(e) => errors.push(e),
+    let mut summary = Summary::default();
+    for batch in targets.chunks(BATCH) {
+        let results: Vec<Result<FileReport, DiscoverError>> = batch
+            .par_iter()
+            .map(|t| check_target(t, analyzer))
+            .collect();
+        for r in results {
+            match r {
+                Ok(f) => {
+                    summary.add(&f);
+                    emit(f);
+                }
+                Err(e) => errors.push(e),
+            }
         }
     }
-    CheckOutcome { files, errors }
+    Streamed { summary, errors }
 }
 
 fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {

@@ -110,18 +110,49 @@ fn run_check(args: CheckArgs) -> ExitCode {
         args.paths
     };
     let analyzer = Analyzer::new(Environment::capture());
-    let outcome = check::check_paths(&paths, &analyzer);
     let opts = HumanOptions {
         color: use_color(args.color, std::io::stdout().is_terminal()),
     };
-    let text = output::render(&outcome, args.format, &opts);
-    for e in &outcome.errors {
+    // Results are written as each batch of files is done, in path order; none are held.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut write_error: Option<std::io::Error> = None;
+    let mut stream = match output::Stream::begin(args.format, opts, &mut out) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            write_error = Some(e);
+            None
+        }
+    };
+    let streamed = check::check_streaming(&paths, &analyzer, |file| {
+        if let (Some(s), None) = (stream.as_mut(), &write_error) {
+            if let Err(e) = s.file(&mut out, file) {
+                write_error = Some(e);
+            }
+        }
+    });
+    if let (Some(s), None) = (stream, &write_error) {
+        if let Err(e) = s
+            .finish(&mut out, &streamed.summary)
+            .and_then(|()| out.flush())
+        {
+            write_error = Some(e);
+        }
+    }
+    for e in &streamed.errors {
         eprintln!("clnrm-lsp: {e}");
     }
-    let written = write_stdout(&text);
-    if !outcome.errors.is_empty() || written != ExitCode::SUCCESS {
+    let written = match write_error {
+        None => true,
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
+        Some(e) => {
+            eprintln!("clnrm-lsp: cannot write to stdout: {e}");
+            false
+        }
+    };
+    if !streamed.errors.is_empty() || !written {
         ExitCode::from(2)
-    } else if outcome.summary().errors > 0 {
+    } else if streamed.summary.errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

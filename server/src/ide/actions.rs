@@ -46,6 +46,9 @@ pub fn code_actions(
     analysis: &Analysis,
 ) -> Vec<Action> {
     let mut out = Vec::new();
+    if super::too_large(text) {
+        return out;
+    }
     for (i, d) in diagnostics.iter().enumerate() {
         if let Some(fix) = &d.fix {
             out.push(Action {

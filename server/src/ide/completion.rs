@@ -50,6 +50,10 @@ pub struct Vocabulary {
 impl Vocabulary {
     /// The variables, functions, filters and imported macros visible in `text`.
     pub fn of(text: &str, env: &Environment, deps: &[Dependency]) -> Self {
+        if super::too_large(text) {
+            // Nothing here scans a text that large (see `MAX_EDITED_BYTES`).
+            return Self::default();
+        }
         let mut macros = Vec::new();
         for (alias, file) in imports(text) {
             if let Some(src) = deps
@@ -112,6 +116,9 @@ fn macro_names(text: &str) -> Vec<String> {
 
 /// Completion items at `offset` in `text`.
 pub fn complete(text: &str, offset: usize, vocab: &Vocabulary) -> Vec<CompletionItem> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     let offset = clamp(text, offset);
     if let Some(tag) = tera_tag_at(text, offset) {
         // Between the two braces of `{{` is not inside the tag yet: nothing to offer.

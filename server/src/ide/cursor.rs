@@ -33,7 +33,8 @@ pub fn tera_tag_at_start(text: &str, at: usize) -> Option<Range<usize>> {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if close != "#}" && matches!(b, b'"' | b'\'' | b'`') => quote = Some(b),
-            None if rest[i..].starts_with(close) => return Some(at..at + i + 2),
+            // Bytes, not `str`: `i` may be inside a multi-byte character (`{# → #}`).
+            None if bytes[i..].starts_with(close.as_bytes()) => return Some(at..at + i + 2),
             None => {}
         }
         i += 1;
@@ -135,6 +136,10 @@ mod tests {
         assert!(tera_tag_at(text, 1).is_none());
         assert!(tera_tag_at("{{ open", 4).is_some());
         assert!(tera_tag_at("", 0).is_none());
+        // Multi-byte characters inside a tag (a panic once, found by the fuzzer).
+        for t in ["{# a → b #}", "{{ \"é\" ~ é }}", "{% → %}"] {
+            assert_eq!(tera_tag_at_start(t, 0), Some(0..t.len()), "{t}");
+        }
     }
 
     #[test]

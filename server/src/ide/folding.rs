@@ -20,17 +20,18 @@ pub struct Fold {
 
 /// Folds for `text`, using its analysis for the TOML structure when it rendered.
 pub fn folding_ranges(text: &str, analysis: &Analysis) -> Vec<Fold> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     let mut folds = Vec::new();
     if let Some(rendered) = &analysis.rendered {
-        if let Ok(doc) = toml_edit::Document::parse(rendered.text.clone()) {
-            for node in toml_tree::tables(doc.as_table()) {
-                if node.header.is_some() {
-                    folds.push(rendered.map.to_source(node.extent.clone()));
-                }
-                for kv in &node.values {
-                    if rendered.text[kv.value_span.clone()].contains('\n') {
-                        folds.push(rendered.map.to_source(kv.value_span.clone()));
-                    }
+        for node in toml_tree::tables_of(rendered).iter() {
+            if node.header.is_some() {
+                folds.push(rendered.map.to_source(node.extent.clone()));
+            }
+            for kv in &node.values {
+                if rendered.text[kv.value_span.clone()].contains('\n') {
+                    folds.push(rendered.map.to_source(kv.value_span.clone()));
                 }
             }
         }

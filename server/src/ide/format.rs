@@ -14,10 +14,15 @@ use crate::analysis::{template, Edit};
 pub enum FormatError {
     #[error("not formatted: the file has TOML syntax errors ({0}); fix them first")]
     Syntax(String),
+    #[error("not formatted: the file is {0} bytes; files over {max} bytes are not formatted", max = super::MAX_EDITED_BYTES)]
+    TooLarge(usize),
 }
 
 /// The formatted text of a whole document.
 pub fn format(text: &str) -> Result<String, FormatError> {
+    if super::too_large(text) {
+        return Err(FormatError::TooLarge(text.len()));
+    }
     if template::is_template(text) {
         return Ok(normalize_whitespace(text, &protected_template_spans(text)));
     }

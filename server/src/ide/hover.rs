@@ -24,6 +24,9 @@ pub fn display_value(name: &str, value: &serde_json::Value) -> String {
 }
 
 pub fn hover(text: &str, offset: usize, vocab: &Vocabulary) -> Option<Hover> {
+    if super::too_large(text) {
+        return None;
+    }
     let word = word_at(text, offset)?;
     let name = &text[word.clone()];
     if tera_tag_at(text, offset).is_some() {

@@ -33,6 +33,9 @@ pub fn definition(
     vocab: &Vocabulary,
     deps: &[Dependency],
 ) -> Vec<Location> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     match target_at(text, offset) {
         Some(Target::Service(id)) => service_headers(text, &id).into_iter().map(here).collect(),
         Some(Target::Span(name)) => span_definitions(text, &name)
@@ -53,6 +56,9 @@ pub fn definition(
 
 /// Every place naming the same service or span as the cursor, definitions included.
 pub fn references(text: &str, offset: usize) -> Vec<Range<usize>> {
+    if super::too_large(text) {
+        return Vec::new();
+    }
     let mut out = match target_at(text, offset) {
         Some(Target::Service(id)) => {
             let mut v = service_headers(text, &id);

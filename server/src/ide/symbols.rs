@@ -32,15 +32,12 @@ pub fn document_symbols(analysis: &Analysis) -> Vec<Symbol> {
     let Some(rendered) = &analysis.rendered else {
         return Vec::new();
     };
-    let Ok(doc) = toml_edit::Document::parse(rendered.text.clone()) else {
-        return Vec::new();
-    };
-    let nodes = toml_tree::tables(doc.as_table());
+    let nodes = toml_tree::tables_of(rendered);
     // (path, symbol) stack: each table nests under the closest earlier table whose path
     // is a prefix of its own.
     let mut roots: Vec<Symbol> = Vec::new();
     let mut stack: Vec<(Vec<String>, Symbol)> = Vec::new();
-    for node in &nodes {
+    for node in nodes.iter() {
         let Some(header) = node.header.as_ref().filter(|_| !node.path.is_empty()) else {
             continue;
         };

@@ -2,8 +2,49 @@
 //! extent of their body), the shape every editing feature needs.
 
 use std::ops::Range;
+use std::sync::{Arc, Mutex, Weak};
 
 use toml_edit::{Item, Table};
+
+use crate::analysis::template::Rendered;
+
+/// Analyses whose table tree is kept (the documents being looked at).
+const KEPT: usize = 16;
+
+type Kept = Vec<(Weak<Rendered>, Arc<Vec<TableNode>>)>;
+
+/// The tables of an analysis's rendered TOML, parsed once per analysis rather than once per
+/// request: outline, folding and workspace symbols ask again and again about documents
+/// that did not change. Empty when the text is not TOML.
+pub fn tables_of(rendered: &Arc<Rendered>) -> Arc<Vec<TableNode>> {
+    static CACHE: Mutex<Kept> = Mutex::new(Vec::new());
+    let find = |kept: &mut Kept| {
+        kept.retain(|(w, _)| w.strong_count() > 0);
+        let at = kept
+            .iter()
+            .position(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(rendered)))?;
+        // Most recently used last.
+        let entry = kept.remove(at);
+        let tables = entry.1.clone();
+        kept.push(entry);
+        Some(tables)
+    };
+    if let Some(hit) = find(&mut CACHE.lock().unwrap_or_else(|p| p.into_inner())) {
+        return hit;
+    }
+    // Parse outside the lock: other documents' requests must not wait for this one.
+    let tables = Arc::new(
+        toml_edit::Document::parse(rendered.text.clone())
+            .map(|doc| tables(doc.as_table()))
+            .unwrap_or_default(),
+    );
+    let mut kept = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if kept.len() >= KEPT {
+        kept.remove(0);
+    }
+    kept.push((Arc::downgrade(rendered), tables.clone()));
+    tables
+}
 
 /// One table of the document: `[a.b]`, one `[[a]]` entry, or the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +156,23 @@ fn union(a: Range<usize>, b: Range<usize>) -> Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_analysis_is_parsed_once_for_all_requests() {
+        let text = "[meta]\nname = \"t\"\n";
+        let rendered = Arc::new(Rendered::verbatim(text));
+        let first = tables_of(&rendered);
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert!(
+            Arc::ptr_eq(&first, &tables_of(&rendered)),
+            "served from the cache"
+        );
+        // Another analysis of the same text is another entry, not a stale hit.
+        let other = Arc::new(Rendered::verbatim(text));
+        assert!(!Arc::ptr_eq(&first, &tables_of(&other)));
+        let broken = Arc::new(Rendered::verbatim("[meta"));
+        assert!(tables_of(&broken).is_empty());
+    }
 
     #[test]
     fn lists_tables_with_extents_and_values() {

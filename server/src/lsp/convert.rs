@@ -118,9 +118,19 @@ pub fn diagnostic(
     let related: Vec<lsp::DiagnosticRelatedInformation> = d
         .related
         .iter()
-        .map(|r| lsp::DiagnosticRelatedInformation {
-            location: lsp::Location::new(uri.clone(), range(index, text, r.range.clone(), enc)),
-            message: r.message.clone(),
+        .map(|r| {
+            let location = match &r.file {
+                // A place in a library: its own file, positions in its own text.
+                Some(f) => lsp::Location::new(
+                    lsp::Url::from_file_path(&f.path).unwrap_or_else(|()| uri.clone()),
+                    range(&LineIndex::new(&f.text), &f.text, r.range.clone(), enc),
+                ),
+                None => lsp::Location::new(uri.clone(), range(index, text, r.range.clone(), enc)),
+            };
+            lsp::DiagnosticRelatedInformation {
+                location,
+                message: r.message.clone(),
+            }
         })
         .collect();
     let data = d.fix.as_ref().map(|fix| {
@@ -205,6 +215,36 @@ mod tests {
         assert_eq!(data["fix"]["title"], "rename");
         assert_eq!(data["fix"]["edits"][0]["newText"], "bar");
         assert_eq!(data["fix"]["edits"][0]["range"]["start"]["line"], 1);
+    }
+
+    #[test]
+    fn a_related_place_in_a_library_uses_its_own_uri_and_text() {
+        let text = "{% import \"_lib.toml.tera\" as m %}\n";
+        let lib = "\n\nports = \"oops\"\n";
+        let file = std::sync::Arc::new(crate::analysis::SourceFile {
+            path: "/w/_lib.toml.tera".into(),
+            text: lib.into(),
+        });
+        let at = lib.find("\"oops").unwrap();
+        let d = Diagnostic::new(Code::InvalidType, 0..10, "wrong type").with_related_in(
+            file,
+            at..at + 6,
+            "it comes from here",
+        );
+        let uri = lsp::Url::parse("file:///w/x.clnrm.toml.tera").unwrap();
+        let l = diagnostic(
+            &d,
+            &uri,
+            text,
+            &LineIndex::new(text),
+            PositionEncoding::Utf16,
+        );
+        let rel = &l.related_information.unwrap()[0];
+        assert_eq!(rel.location.uri.as_str(), "file:///w/_lib.toml.tera");
+        assert_eq!(
+            rel.location.range,
+            lsp::Range::new(lsp::Position::new(2, 8), lsp::Position::new(2, 14))
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod client;
 mod commands;
 mod convert;
 mod diagnostics;
+mod document_sync;
 mod exit;
 mod framing;
 mod handlers;
@@ -22,6 +23,8 @@ mod workspace;
 pub use commands::Command;
 pub use server::Server;
 
+use std::sync::{Arc, OnceLock};
+
 /// Serve LSP over stdin/stdout until the client exits; returns the process exit code.
 pub async fn serve_stdio() -> u8 {
     serve(tokio::io::stdin(), tokio::io::stdout()).await
@@ -33,9 +36,19 @@ pub async fn serve(
     input: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     output: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
 ) -> u8 {
-    let (service, socket) = tower_lsp::LspService::build(Server::new)
-        .custom_method("clnrm/cacheStats", Server::cache_stats)
-        .finish();
+    let built = Arc::new(OnceLock::new());
+    let (service, socket) = tower_lsp::LspService::build(|client| {
+        let server = Server::new(client);
+        let _ = built.set(server.session());
+        server
+    })
+    .custom_method("clnrm/cacheStats", Server::cache_stats)
+    .finish();
+    let Some(session) = built.get().cloned() else {
+        tracing::error!("the language server was not built");
+        return 1;
+    };
+    let service = document_sync::DocumentSync::new(service, session);
     let (service, ending) = exit::ExitWatch::new(service);
     let transport = transport::guarded(input, output);
     let serve = tower_lsp::Server::new(transport.input, transport.output, socket).serve(service);

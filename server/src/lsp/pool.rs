@@ -25,6 +25,10 @@ impl AnalysisPool {
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(2, 8);
+        Self::with_threads(threads)
+    }
+
+    pub fn with_threads(threads: usize) -> Self {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .stack_size(ANALYSIS_STACK_BYTES)
@@ -47,6 +51,11 @@ impl AnalysisPool {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = move || {
+            // The request was cancelled (its future, and so the receiver, dropped) while
+            // the job waited for a thread: nobody wants the answer.
+            if tx.is_closed() {
+                return;
+            }
             let result = catch_unwind(AssertUnwindSafe(job)).map_err(|p| panic_message(&*p));
             let _ = tx.send(result);
         };
@@ -111,5 +120,40 @@ mod tests {
             Ok(7),
             "the pool still works after a panic"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_request_never_runs_its_queued_job() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let pool = AnalysisPool::with_threads(1);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        // Occupy the only thread until released.
+        let mut busy = Box::pin(pool.run(move || {
+            let _ = gate.recv();
+        }));
+        assert!(poll_once(&mut busy).await.is_none());
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let mut cancelled = Box::pin(pool.run(move || flag.store(true, Ordering::SeqCst)));
+        assert!(poll_once(&mut cancelled).await.is_none());
+        // Dropped, as tower-lsp drops the future of a cancelled request.
+        drop(cancelled);
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        // A later job on the same single thread is the barrier: the cancelled one came first.
+        pool.run(|| ()).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    /// Poll a future once; its output if it was ready.
+    async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
+                std::task::Poll::Ready(v) => Some(v),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
     }
 }

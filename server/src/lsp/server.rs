@@ -1,9 +1,10 @@
 //! The tower-lsp `LanguageServer`: every method forwards to its handler in `handlers/`.
 //!
-//! Ordering by construction: notification handlers are plain functions, so each applies
-//! its change (documents, settings, folders) before returning; tower-lsp starts handlers in
-//! arrival order, so notifications take effect in that order whatever the concurrency.
-//! Requests are `async` and may wait; no notification ever does.
+//! Ordering by construction: notification handlers are plain functions that cannot wait.
+//! After `initialize`, `didOpen`/`didChange`/`didClose` never reach these methods: they
+//! are applied on the read loop, in arrival order, by `document_sync.rs`.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use tower_lsp::jsonrpc::Result;
@@ -14,14 +15,19 @@ use super::handlers::{notifications, requests};
 use super::session::Session;
 
 pub struct Server {
-    session: Session,
+    session: Arc<Session>,
 }
 
 impl Server {
     pub fn new(client: Client) -> Self {
         Self {
-            session: Session::new(client),
+            session: Arc::new(Session::new(client)),
         }
+    }
+
+    /// The session, for the document-sync path that runs beside tower-lsp's handlers.
+    pub(crate) fn session(&self) -> Arc<Session> {
+        self.session.clone()
     }
 
     /// `clnrm/cacheStats` (a custom request).

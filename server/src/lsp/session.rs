@@ -54,6 +54,11 @@ impl Session {
         }
     }
 
+    /// `initialize` has been answered (the client's capabilities are known).
+    pub(crate) fn initialized(&self) -> bool {
+        self.flags.get().is_some()
+    }
+
     pub(crate) fn flags(&self) -> ClientFlags {
         self.flags.get().copied().unwrap_or_default()
     }

@@ -27,7 +27,7 @@ pub fn engine_failure(backend: BackendKind, out: &ProcessOutcome) -> Option<Stri
             || l.starts_with("Error response from daemon")
             || l.contains("OCI runtime")
             || l.starts_with("Unable to find image")
-            // The workdir prelude of `backend::container`.
+            // The runner's own workdir prelude in the container (it cannot enter it).
             || l.starts_with("clnrm-lsp: cannot use workdir")
     });
     let engine = match code {
@@ -83,19 +83,34 @@ mod tests {
             engine_failure(BackendKind::Docker, &o).as_deref(),
             Some("the docker engine failed (exit 125): docker: Error response from daemon: pull access denied for nope.")
         );
-        let o = out(125, "docker: invalid reference format.\nRun 'docker run --help' for more information\n");
+        let o = out(
+            125,
+            "docker: invalid reference format.\nRun 'docker run --help' for more information\n",
+        );
         assert!(engine_failure(BackendKind::Docker, &o)
             .is_some_and(|m| m.ends_with("docker: invalid reference format.")));
     }
 
     #[test]
     fn podman_workdir_missing_is_an_error_but_a_program_exit_is_a_verdict() {
-        let o = out(126, "Error: workdir \"/nope\" does not exist on container abc\n");
+        let o = out(
+            126,
+            "Error: workdir \"/nope\" does not exist on container abc\n",
+        );
         assert!(engine_failure(BackendKind::Podman, &o).is_some_and(|m| m.contains("workdir")));
         // The container's own `exit 127` / `sh: x: not found` is the command's verdict.
-        assert_eq!(engine_failure(BackendKind::Podman, &out(127, "sh: x: not found\n")), None);
-        assert_eq!(engine_failure(BackendKind::Docker, &out(1, "docker: x\n")), None);
+        assert_eq!(
+            engine_failure(BackendKind::Podman, &out(127, "sh: x: not found\n")),
+            None
+        );
+        assert_eq!(
+            engine_failure(BackendKind::Docker, &out(1, "docker: x\n")),
+            None
+        );
         // Local: never the engine's.
-        assert_eq!(engine_failure(BackendKind::Local, &out(125, "docker: x\n")), None);
+        assert_eq!(
+            engine_failure(BackendKind::Local, &out(125, "docker: x\n")),
+            None
+        );
     }
 }

@@ -156,18 +156,31 @@ fn command_argvs(scenario: &Scenario) -> Vec<Vec<String>> {
     out
 }
 
-/// The words of one argument: itself, its shell words (a `sh -c` line), and the value of
-/// `--opt=value`.
+/// The words of one argument: itself, its shell words (a `sh -c` line; a redirection's
+/// target `> out.txt` is an output, not an input), and the value of `--opt=value`.
 fn words(arg: &str) -> Vec<String> {
     let mut out = vec![arg.to_string()];
     if arg.contains(char::is_whitespace) {
-        let inner = split(arg)
-            .unwrap_or_else(|_| arg.split_whitespace().map(str::to_string).collect());
-        out.extend(
-            inner
-                .into_iter()
-                .flat_map(|w| w.split([';', '|', '&', '<', '>', '(', ')']).map(str::to_string).collect::<Vec<_>>()),
-        );
+        let inner =
+            split(arg).unwrap_or_else(|_| arg.split_whitespace().map(str::to_string).collect());
+        let mut output_next = false;
+        for token in inner {
+            let is_output = std::mem::take(&mut output_next);
+            let bare = token.trim_start_matches(['1', '2', '&']);
+            if bare.starts_with('>') {
+                // `>`, `>>`, `2>` alone: the next word is the output; `>out` is one.
+                output_next = bare.trim_start_matches('>').is_empty();
+                continue;
+            }
+            if is_output {
+                continue;
+            }
+            out.extend(
+                token
+                    .split([';', '|', '&', '<', '>', '(', ')'])
+                    .map(str::to_string),
+            );
+        }
     }
     let extra: Vec<String> = out
         .iter()
@@ -183,7 +196,8 @@ fn programs(argv: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(first) = argv.first() {
         out.push(first.clone());
-        if argv.len() >= 3 && argv[1] == "-c" && matches!(first.as_str(), "sh" | "bash" | "/bin/sh") {
+        if argv.len() >= 3 && argv[1] == "-c" && matches!(first.as_str(), "sh" | "bash" | "/bin/sh")
+        {
             if let Some(w) = split(&argv[2]).ok().and_then(|w| w.into_iter().next()) {
                 out.push(w);
             }
@@ -245,7 +259,10 @@ fn glob_files(root: &Path, pattern: &str) -> Result<Vec<(String, PathBuf)>, Stri
     let Ok(root) = root.canonicalize() else {
         return Ok(Vec::new());
     };
-    let full = format!("{}/{pattern}", glob::Pattern::escape(&root.to_string_lossy()));
+    let full = format!(
+        "{}/{pattern}",
+        glob::Pattern::escape(&root.to_string_lossy())
+    );
     let paths = glob::glob(&full).map_err(|e| format!("input `{pattern}`: {e}"))?;
     let mut out = Vec::new();
     for path in paths.flatten().take(MAX_GLOB_FILES) {
@@ -278,7 +295,10 @@ pub fn file_digest(path: &Path) -> String {
     let Ok(meta) = std::fs::metadata(path) else {
         return "unreadable".into();
     };
-    let stamp = (meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+    let stamp = (
+        meta.len(),
+        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+    );
     if let Ok(seen) = SEEN.lock() {
         if let Some((len, at, d)) = seen.as_ref().and_then(|m| m.get(path)) {
             if (*len, *at) == stamp {
@@ -430,6 +450,14 @@ mod tests {
         assert!(i.digests.contains_key("file:app.sh"), "{i:?}");
         assert!(i.digests.contains_key("exe:python3"), "{i:?}");
         assert!(i.digests.contains_key("exe:sh"), "{i:?}");
+        // What a command writes is not an input.
+        let i = inputs(
+            dir.path(),
+            "[[scenario]]\nname = \"a\"\nrun = \"sh -c 'cat conf.yaml >> app.sh; echo 2>conf.yaml'\"\n",
+            &[],
+        );
+        assert!(!i.digests.contains_key("file:app.sh"), "{i:?}");
+        assert!(i.digests.contains_key("file:conf.yaml"), "{i:?}");
     }
 
     #[test]
@@ -465,12 +493,34 @@ mod tests {
             ("docker", "db:1", Ok("sha256:aaa")),
             ("docker", "alpine", Ok("sha256:bbb")),
         ]);
-        let i = scenario_inputs(&file, &file.scenarios[0], place, &[], BackendKind::Docker, "alpine", &ids);
-        assert_eq!(i.digests.get("image:db:1").map(String::as_str), Some("sha256:aaa"));
-        assert_eq!(i.digests.get("image:alpine").map(String::as_str), Some("sha256:bbb"));
+        let i = scenario_inputs(
+            &file,
+            &file.scenarios[0],
+            place,
+            &[],
+            BackendKind::Docker,
+            "alpine",
+            &ids,
+        );
+        assert_eq!(
+            i.digests.get("image:db:1").map(String::as_str),
+            Some("sha256:aaa")
+        );
+        assert_eq!(
+            i.digests.get("image:alpine").map(String::as_str),
+            Some("sha256:bbb")
+        );
         assert!(!i.digests.keys().any(|k| k.starts_with("exe:")));
         let missing = ImageIds::with(&[("podman", "db:1", Err("no such image"))]);
-        let i = scenario_inputs(&file, &file.scenarios[0], place, &[], BackendKind::Podman, "db:1", &missing);
+        let i = scenario_inputs(
+            &file,
+            &file.scenarios[0],
+            place,
+            &[],
+            BackendKind::Podman,
+            "db:1",
+            &missing,
+        );
         assert_eq!(i.blocked.as_deref(), Some("no such image"));
     }
 
@@ -493,6 +543,9 @@ mod tests {
         assert_eq!(on(&a), on(&b));
         std::fs::write(b.path().join("tool"), "#!/bin/sh\necho 2\n").unwrap();
         assert_ne!(on(&a), on(&b), "another program behind the same name");
-        assert_eq!(resolve_program(place, "no-such-tool-xyz", "/nonexistent"), None);
+        assert_eq!(
+            resolve_program(place, "no-such-tool-xyz", "/nonexistent"),
+            None
+        );
     }
 }

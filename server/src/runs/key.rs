@@ -147,7 +147,14 @@ run = "echo b"
 
     fn key(text: &str, index: usize) -> ContentKey {
         let file = TestFile::from_rendered(text, None).unwrap();
-        run_key(&file, index, BackendKind::Local, &RunSettings::default(), None).unwrap()
+        run_key(
+            &file,
+            index,
+            BackendKind::Local,
+            &RunSettings::default(),
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -194,7 +201,10 @@ run = "echo b"
             default_timeout: s.default_timeout * 2,
             ..s.clone()
         };
-        assert_ne!(Some(k), run_key(&file, 0, BackendKind::Local, &longer, None));
+        assert_ne!(
+            Some(k),
+            run_key(&file, 0, BackendKind::Local, &longer, None)
+        );
         assert_eq!(run_key(&file, 9, BackendKind::Local, &s, None), None);
     }
 
@@ -209,9 +219,13 @@ run = "echo b"
                 std::fs::create_dir_all(root.join("tests")).unwrap();
                 std::fs::write(root.join("tests/app.sh"), "echo hi").unwrap();
                 let dir = root.join("tests");
-                let place = Place { root: &root, dir: &dir };
+                let place = Place {
+                    root: &root,
+                    dir: &dir,
+                };
                 // The rendered text may spell the root out (`{{ workspace }}`).
-                let text = text.replace("sh app.sh", &format!("sh {}/tests/app.sh", root.display()));
+                let text =
+                    text.replace("sh app.sh", &format!("sh {}/tests/app.sh", root.display()));
                 let file = TestFile::from_rendered(&text, None).unwrap();
                 let inputs = crate::runs::inputs::scenario_inputs(
                     &file,
@@ -222,9 +236,18 @@ run = "echo b"
                     "alpine",
                     &crate::runs::inputs::ImageIds::default(),
                 );
-                assert!(inputs.digests.contains_key("file:tests/app.sh"), "{inputs:?}");
-                run_key(&file, 0, BackendKind::Local, &RunSettings::default(), Some((place, &inputs)))
-                    .unwrap()
+                assert!(
+                    inputs.digests.contains_key("file:tests/app.sh"),
+                    "{inputs:?}"
+                );
+                run_key(
+                    &file,
+                    0,
+                    BackendKind::Local,
+                    &RunSettings::default(),
+                    Some((place, &inputs)),
+                )
+                .unwrap()
             })
             .collect();
         assert_eq!(keys[0], keys[1]);
@@ -253,7 +276,13 @@ run = "echo b"
                 "alpine:latest",
                 &ids,
             );
-            run_key(&file, 0, BackendKind::Docker, &RunSettings::default(), Some((place, &inputs)))
+            run_key(
+                &file,
+                0,
+                BackendKind::Docker,
+                &RunSettings::default(),
+                Some((place, &inputs)),
+            )
         };
         assert_eq!(key("sha256:old"), key("sha256:old"));
         assert_ne!(key("sha256:old"), key("sha256:new"));

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod process;
 pub mod project;
 pub mod queue;
+pub mod reaper;
 pub mod report;
 pub mod result;
 pub mod runner;

@@ -2,7 +2,8 @@
 //! (`setsid`), so a timeout or a cancel can stop it *and every child* with `killpg`:
 //! SIGTERM first, SIGKILL after a grace period (children that ignore SIGTERM die too).
 //! Memory and CPU limits are applied as rlimits before `exec`; output is captured with a
-//! size cap that keeps the tail.
+//! size cap that keeps the tail. Daemons that leave the group are found by their run
+//! marker and killed too; the leader dies with us ([`super::reaper`]).
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -151,6 +152,8 @@ pub fn kill_all() {
     for dir in leftovers.dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
+    // Last, after the engine calls above: whatever our runs left outside their groups.
+    super::reaper::kill_own();
 }
 
 /// Containers and run directories in use, removed by [`kill_all`] if still there.
@@ -288,7 +291,7 @@ pub fn engine(argv: Vec<String>, timeout: Duration) -> ProcessOutcome {
         output_cap: 256 * 1024,
         background: false,
     };
-    run(&spec, &CancelToken::new())
+    run_engine(&spec, &CancelToken::new())
 }
 
 /// Remove containers at once: `rm -f` (podman: `-t 0`, else it waits 10 s for a PID 1
@@ -383,6 +386,18 @@ fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result
 
 /// Run `spec` to completion, timeout or cancel.
 pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
+    run_with(spec, cancel, true)
+}
+
+/// [`run`] for an engine CLI call that leaves a container running (`run -d`, `exec`,
+/// `rm`): without the run marker, since the engine's container monitor (podman's
+/// `conmon`) inherits the CLI's environment and must outlive the call; the container is
+/// removed by name instead.
+pub fn run_engine(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
+    run_with(spec, cancel, false)
+}
+
+fn run_with(spec: &ProcessSpec, cancel: &CancelToken, marked: bool) -> ProcessOutcome {
     let started = Instant::now();
     let Some((program, args)) = spec.argv.split_first() else {
         return ProcessOutcome {
@@ -390,6 +405,7 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
             ..ProcessOutcome::default()
         };
     };
+    let marker = super::reaper::new_marker();
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(&spec.cwd)
@@ -398,14 +414,26 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if marked {
+        cmd.env(super::reaper::RUN_MARKER, &marker);
+    }
     let limits = spec.limits;
     let background = spec.background;
-    // SAFETY: only async-signal-safe calls (setsid, setrlimit, setpriority, open, write,
-    // close) run between fork and exec.
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (setsid, prctl, getppid, setrlimit, setpriority,
+    // open, write, close) run between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() == -1 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // Die with us: the signal comes when the spawning thread ends, and this thread
+            // waits for the run. If we died before the prctl, do not start at all.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the owner exited"));
             }
             if background {
                 // Best effort: a kernel without autogroup has no such file.
@@ -478,8 +506,12 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
             std::thread::sleep(left.min(Duration::from_millis(200)));
         }
     }
-    // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it.
+    // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it,
+    // and so do daemons that left the group (found by the run's marker).
     killpg(pgid, libc::SIGKILL);
+    if marked {
+        super::reaper::kill_run(&marker);
+    }
     running().remove(&pgid);
 
     // A grandchild that escaped the group may still hold the pipes: do not wait forever.
@@ -621,15 +653,25 @@ mod tests {
 
     #[test]
     fn cancel_stops_a_running_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
         let token = CancelToken::new();
         let t2 = token.clone();
+        let marker = started.clone();
+        // Cancel once the process is really running (it says so), not after a guess.
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !marker.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             t2.cancel();
         });
-        let o = run(&spec("sleep 5"), &token);
+        let script = format!("touch {}; exec sleep 30", started.display());
+        let o = run(&spec(&script), &token);
+        assert!(started.exists(), "the process ran");
         assert!(o.cancelled);
-        assert!(o.duration < Duration::from_secs(2));
+        // Stopped, not left to its 30 s sleep.
+        assert!(o.duration < Duration::from_secs(20), "{:?}", o.duration);
     }
 
     #[test]

@@ -187,9 +187,17 @@ impl Runner {
                             tracing::warn!("cannot cache the result of `{name}`: {e}");
                         }
                     }
+                    // The key's latest result before it stops being active, the file's last
+                    // result after: a lens never says "running" for a result that diagnostics
+                    // already show.
+                    board
+                        .latest
+                        .insert(batch.key, result.clone(), weight(&result));
+                    board.release(&batch.key, job);
                     board.keep(&project, &batch.path, &name, &batch.key, result.clone());
+                } else {
+                    board.release(&batch.key, job);
                 }
-                board.release(&batch.key, job);
                 batch.finish(result);
             });
             jobs.push((
@@ -287,10 +295,9 @@ impl Board {
             return;
         }
         if result.cached {
-            let on_disk =
-                crate::traces::baseline::load_last_trace(&project.root, path, scenario)
-                    .ok()
-                    .flatten();
+            let on_disk = crate::traces::baseline::load_last_trace(&project.root, path, scenario)
+                .ok()
+                .flatten();
             if on_disk.is_some_and(|t| newest(&t) > newest(&result.spans)) {
                 return;
             }
@@ -628,7 +635,10 @@ mod tests {
         assert_eq!(lines(&count), 2);
         let hit = f.run(&text, true);
         assert!(hit[0].cached);
-        assert_eq!(hit[0].spans, refreshed[0].spans, "the refreshed entry is served");
+        assert_eq!(
+            hit[0].spans, refreshed[0].spans,
+            "the refreshed entry is served"
+        );
 
         // `--no-cache`: runs, and neither the result nor the trace is written.
         let trace_before =
@@ -671,7 +681,10 @@ mod tests {
         );
         let again = f.run(&text, true);
         assert!(again[0].cached);
-        assert_eq!(again[0].spans, refreshed[0].spans, "--no-cache wrote no entry");
+        assert_eq!(
+            again[0].spans, refreshed[0].spans,
+            "--no-cache wrote no entry"
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::argv::{split, step_argv};
 use super::backend::{Backend, BackendKind, Invocation, RunLimits};
 use super::engine::engine_failure;
-use super::inputs::Place;
 use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome as Observed};
+use super::inputs::Place;
 use super::process::{run, CancelToken, ProcessOutcome, RunDir};
 use super::services::{self, ServiceSpec};
 use super::result::{RunResult, RunStatus};
@@ -268,10 +268,7 @@ pub fn execute(
             let scratch = workdir.path().display().to_string();
             env.push(("HOME".into(), scratch.clone()));
             env.push(("TMPDIR".into(), scratch));
-            env.push((
-                "CLNRM_WORKSPACE".into(),
-                place.root.display().to_string(),
-            ));
+            env.push(("CLNRM_WORKSPACE".into(), place.root.display().to_string()));
         } else {
             env.push(("CLNRM_WORKSPACE".into(), CONTAINER_WORKSPACE.into()));
         }
@@ -291,9 +288,7 @@ pub fn execute(
             env: &env,
             limits,
             workdir: &cwd,
-            container_dir: step_dir
-                .filter(|_| !local)
-                .or(in_container_dir.as_deref()),
+            container_dir: step_dir.filter(|_| !local).or(in_container_dir.as_deref()),
             image: Some(image),
             workspace: (!local).then_some(place.root),
         };
@@ -306,10 +301,8 @@ pub fn execute(
         let out: ProcessOutcome = run(&spec, cancel);
         backend.finished(&inv, out.timed_out || out.cancelled);
         let engine_error = engine_failure(backend.kind(), &out);
-        let ran = out.spawn_error.is_none()
-            && engine_error.is_none()
-            && !out.timed_out
-            && !out.cancelled;
+        let ran =
+            out.spawn_error.is_none() && engine_error.is_none() && !out.timed_out && !out.cancelled;
         let f = if ran {
             check_process(
                 &path,

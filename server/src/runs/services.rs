@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::backend::Container;
 use super::engine::informative_line;
 use super::process::{
-    self, owner, run, user_env, CancelToken, ProcessOutcome, ProcessSpec, Rlimits,
+    self, owner, run_engine, user_env, CancelToken, ProcessOutcome, ProcessSpec, Rlimits,
     CONTAINER_PREFIX,
 };
 use crate::model::Service;
@@ -475,7 +475,7 @@ fn engine(argv: Vec<String>, deadline: Instant, cancel: &CancelToken) -> Process
         output_cap: 64 * 1024,
         background: false,
     };
-    run(&spec, cancel)
+    run_engine(&spec, cancel)
 }
 
 /// Container names allow `[a-zA-Z0-9_.-]`.

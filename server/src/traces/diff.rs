@@ -710,7 +710,9 @@ mod tests {
             s.source = SpanSource::Otlp;
             s
         };
-        assert!(TraceDiff::compute(&[own(12)], &[own(15)], &DiffSettings::default()).has_differences());
+        assert!(
+            TraceDiff::compute(&[own(12)], &[own(15)], &DiffSettings::default()).has_differences()
+        );
     }
 
     #[test]

@@ -369,50 +369,88 @@ fn never_evaluated(ctx: &mut Ctx<'_>) {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use crate::analysis::{Code, Severity};
+    use crate::analysis::annotated::fixture;
+    use crate::analysis::Code;
 
     #[test]
     fn undefined_parent_span() {
-        let text = format!("{V1}[[expect.span]]\nname = \"a\"\nparent = \"b\"\n[[expect.span]]\nname = \"c\"\nparent = \"a\"\n[[expect.span]]\nname = \"d\"\nparent = \"clnrm.run\"\n");
-        let d = with_code(&text, Code::UndefinedSpan);
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].0, "\"b\"");
-        assert_eq!(d[0].1.severity, Severity::Warning);
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [[expect.span]]
+                name = "a"
+                  parent = "b"
+                #          ^^^ warning[undefined-span]
+                [[expect.span]]
+                name = "c"
+                parent = "a"
+                [[expect.span]]
+                name = "d"
+                parent = "clnrm.run"
+            "#
+            )
+        );
+        check_annotated(&text, &[Code::UndefinedSpan]);
     }
 
     #[test]
     fn globs() {
-        let text = format!("{V1}[[expect.span]]\nname = \"a[\"\n[expect.status]\nby_name = {{ \"x[\" = \"OK\", \"ok*\" = \"OK\" }}\n");
-        let d = with_code(&text, Code::InvalidGlob);
-        assert_eq!(d.len(), 2, "{d:?}");
-        assert_eq!(d[0].0, "\"a[\"");
-        assert_eq!(d[0].1.severity, Severity::Warning);
-        assert_eq!(d[1].0, "\"x[\"");
-        assert_eq!(d[1].1.severity, Severity::Error);
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [[expect.span]]
+                  name = "a["
+                #        ^^^^ warning[invalid-glob]
+                [expect.status]
+                  by_name = { "x[" = "OK", "ok*" = "OK" }
+                #             ^^^^ error[invalid-glob]
+            "#
+            )
+        );
+        check_annotated(&text, &[Code::InvalidGlob]);
     }
 
     #[test]
     fn impossible_bounds() {
-        let text = format!("{V1}[[expect.span]]\nname = \"a\"\nduration_ms = {{ min = 10.0, max = 5 }}\n[expect.counts]\nspans_total = {{ gte = 3, lte = 1 }}\nby_name = {{ a = {{ gte = 1, lte = 2 }} }}\n");
-        let d = with_code(&text, Code::InvalidDuration);
-        assert_eq!(d[0].0, "10.0");
-        assert_eq!(d[0].1.related.len(), 1);
-        let d = with_code(&text, Code::InvalidValue);
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].0, "3");
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [[expect.span]]
+                name = "a"
+                  duration_ms = { min = 10.0, max = 5 }
+                #                       ^^^^ error[invalid-duration]
+                [expect.counts]
+                  spans_total = { gte = 3, lte = 1 }
+                #                       ^ error[invalid-value]
+                by_name = { a = { gte = 1, lte = 2 } }
+            "#
+            )
+        );
+        let (_, found) = check_annotated(&text, &[Code::InvalidDuration, Code::InvalidValue]);
+        let duration = found
+            .iter()
+            .find(|d| d.code == Code::InvalidDuration)
+            .unwrap();
+        assert_eq!(duration.related.len(), 1, "the other bound");
     }
 
     #[test]
     fn ordering_cycles() {
-        let text = format!("{V1}[expect.order]\nmust_precede = [[\"a\", \"b\"], [\"b\", \"c\"]]\nmust_follow = [[\"a\", \"c\"]]\n");
-        let d = with_code(&text, Code::OrderingCycle);
-        assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].0, "[\"a\", \"c\"]");
-        assert!(
-            d[0].1.message.contains("a → b → c → a"),
-            "{}",
-            d[0].1.message
+        let text = format!(
+            "{V1}{}",
+            fixture(
+                r#"
+                [expect.order]
+                must_precede = [["a", "b"], ["b", "c"]]
+                  must_follow = [["a", "c"]]
+                #                ^^^^^^^^^^ error[ordering-cycle]: a → b → c → a
+            "#
+            )
         );
+        check_annotated(&text, &[Code::OrderingCycle]);
         let ok = format!("{V1}[expect.order]\nmust_precede = [[\"a\", \"b\"], [\"b\", \"c\"]]\nmust_follow = [[\"c\", \"a\"]]\n");
         assert!(with_code(&ok, Code::OrderingCycle).is_empty());
     }

@@ -222,9 +222,19 @@ fn arg_str(args: &HashMap<String, Value>, key: &str) -> String {
         .to_string()
 }
 
+/// clnrm's Tera instance ([`super::functions::base`]) with the budget installed, built once.
+pub fn guarded() -> &'static Tera {
+    static GUARDED: std::sync::LazyLock<Tera> = std::sync::LazyLock::new(|| {
+        let mut t = super::functions::base().clone();
+        install(&mut t);
+        t
+    });
+    &GUARDED
+}
+
 /// Registers the counting functions and filters, and wraps every other filter and
 /// function of `tera` with the value limit.
-pub fn install(tera: &mut Tera) {
+fn install(tera: &mut Tera) {
     let filters: Vec<(String, Arc<dyn tera::Filter>)> = tera
         .filters
         .iter()

@@ -138,7 +138,7 @@ fn check_and_render(
     }
     if !scan.problems.is_empty() {
         // The scan stopped at an unterminated tag: the marked text would be truncated.
-        let main = match tera::Template::new(render::MAIN, None, text) {
+        let main = match parse::new_template(render::MAIN, text) {
             Err(e) => syntax::tera_error(text, &e),
             Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
         };
@@ -171,6 +171,37 @@ fn check_and_render(
     let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
     diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
     rendered
+}
+
+/// The library behind the tag at `offset` of `text`: the name of an `{% include %}`, or
+/// of the import whose namespace a `{{ ns::macro(…) }}` call uses.
+pub fn library_of_tag(text: &str, offset: usize) -> Option<String> {
+    let scan = scan::scan(text);
+    let tag = scan.tags().find(|t| t.range.contains(&offset))?;
+    let inner = &text[tag.inner.clone()];
+    let refs = deps::references(text);
+    if tag.keyword(text) == "include" {
+        return refs
+            .into_iter()
+            .find(|r| r.tag == tag.range)
+            .map(|r| r.name);
+    }
+    let call = inner.trim_start();
+    let ns_end = call.find("::")?;
+    let ns = &call[..ns_end];
+    refs.into_iter()
+        .find(|r| {
+            text.get(r.tag.clone())
+                .and_then(|t| t.rsplit_once(" as "))
+                .is_some_and(|(_, after)| {
+                    after
+                        .trim_start()
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        == Some(ns)
+                })
+        })
+        .map(|r| r.name)
 }
 
 /// The variables `text` renders with: name, value and where the value comes from.

@@ -68,8 +68,44 @@ pub fn parse(name: &str, marked: &Marked) -> Result<Template, Diagnostic> {
     joined.map_or_else(|| whole(name, text), Ok)
 }
 
+/// Calls of Tera's (pest) parser allowed per parse: a floor, plus so many per byte of
+/// text (real templates need under 20 per byte). Its grammar backtracks exponentially on
+/// nested calls (`f(a=g(a=…` took over a minute at five unclosed levels); the scanner
+/// refuses deep call nesting first (`syntax::MAX_CALL_NESTING`), and this limit is the
+/// backstop: past it the parse fails with a syntax error instead of hanging.
+const PARSER_CALLS_FLOOR: usize = 1_000_000;
+const PARSER_CALLS_PER_BYTE: usize = 64;
+
+/// What each running parse needs. pest's limit is process-wide and read when a parse
+/// starts, so it is kept at the largest need of the parses in flight: each parse gets at
+/// least its own, and at most that of the biggest text being parsed at the time.
+static IN_FLIGHT: LazyLock<Mutex<Vec<usize>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+fn set_limit(needs: &[usize]) {
+    let most = needs.iter().copied().max().unwrap_or(PARSER_CALLS_FLOOR);
+    pest::set_call_limit(std::num::NonZeroUsize::new(most));
+}
+
+/// Tera's `Template::new` under the parser's call limit. Every parse of user text goes
+/// through here.
+pub fn new_template(name: &str, text: &str) -> tera::Result<Template> {
+    let need = PARSER_CALLS_FLOOR.saturating_add(text.len().saturating_mul(PARSER_CALLS_PER_BYTE));
+    if let Ok(mut f) = IN_FLIGHT.lock() {
+        f.push(need);
+        set_limit(&f);
+    }
+    let result = Template::new(name, None, text);
+    if let Ok(mut f) = IN_FLIGHT.lock() {
+        if let Some(i) = f.iter().position(|&n| n == need) {
+            f.swap_remove(i);
+        }
+        set_limit(&f);
+    }
+    result
+}
+
 fn whole(name: &str, text: &str) -> Result<Template, Diagnostic> {
-    Template::new(name, None, text).map_err(|e| syntax::tera_error(text, &e))
+    new_template(name, text).map_err(|e| syntax::tera_error(text, &e))
 }
 
 fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
@@ -77,7 +113,7 @@ fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
     if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let t = Arc::new(Template::new(name, None, text).map_err(|e| syntax::tera_error(text, &e))?);
+    let t = Arc::new(new_template(name, text).map_err(|e| syntax::tera_error(text, &e))?);
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= MAX_CACHED {
             c.clear();
@@ -98,7 +134,7 @@ pub fn dependency(name: &str, text: &str) -> tera::Result<Template> {
     if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok((*hit).clone());
     }
-    let t = Template::new(name, None, text)?;
+    let t = new_template(name, text)?;
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= MAX_CACHED {
             c.clear();
@@ -118,7 +154,7 @@ pub fn error_alone(text: &str) -> Option<tera::Error> {
     if VALID.lock().ok().is_some_and(|v| v.contains(&key)) {
         return None;
     }
-    let err = Template::new("tag", None, text).err();
+    let err = new_template("tag", text).err();
     if err.is_none() {
         if let Ok(mut v) = VALID.lock() {
             if v.len() >= MAX_CACHED * 4 {
@@ -128,4 +164,23 @@ pub fn error_alone(text: &str) -> Option<tera::Error> {
         }
     }
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_parses_stop_at_the_call_limit() {
+        // Found by the fuzzer: five unclosed nested calls took over a minute.
+        let hostile = format!(
+            "{{{{ f(a=x | default(value={}42)) }}}}",
+            "g(len=12, seed=seed | default(value=".repeat(5)
+        );
+        assert!(new_template("x", &hostile).is_err());
+        // Real templates, big ones included, parse.
+        let big = "[meta]\nname = \"{{ svc | upper }}\"\n{% for i in range(end=3) %}{% if i > 1 %}x = \"{{ i ~ \"a\" | lower }}\"{% endif %}{% endfor %}\n".repeat(2000);
+        assert!(new_template("x", &big).is_ok());
+        assert!(new_template("x", "{{ f(a=g(a=h(a=i(a=1)))) }}").is_ok());
+    }
 }

@@ -20,7 +20,8 @@ use super::limits;
 use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
 use super::{Dependency, Rendered};
-use crate::analysis::{Code, Diagnostic, Environment};
+use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
+use std::sync::Arc;
 
 /// The name the template itself is registered under.
 pub const MAIN: &str = "__clnrm_template__";
@@ -71,7 +72,7 @@ fn render_inner(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    let mut tera = functions::base().clone();
+    let mut tera = limits::guarded().clone();
     let main_links = (
         parsed.parent.as_deref(),
         parsed
@@ -80,16 +81,18 @@ fn render_inner(
             .map(|(f, _)| f.as_str())
             .collect(),
     );
-    let mut degraded = match register_dependencies(&mut tera, text, main_links, deps, diags) {
+    let (registered, broken) = register_dependencies(&mut tera, text, main_links, deps, diags);
+    let mut degraded = match registered {
         Registered::All => false,
         Registered::Some => true,
         // Tera itself would recurse without end on these.
         Registered::Cycle => return None,
     };
+    // `{% import "broken" as m %}`: its macros are already explained at the import.
+    let broken_ns = broken_namespaces(text, &broken);
 
     let mut parsed = parsed;
     limits::instrument(&mut parsed);
-    limits::install(&mut tera);
     tera.templates.insert(MAIN.to_string(), parsed);
     if let Err(e) = tera
         .build_inheritance_chains()
@@ -201,6 +204,13 @@ fn render_inner(
                 diags.push(unknown("test", name, here.clone()));
                 false
             }
+            Failure::UnknownMacro(name)
+                if broken_ns
+                    .iter()
+                    .any(|ns| name.split("::").next() == Some(ns.as_str())) =>
+            {
+                false
+            }
             Failure::UnknownMacro(name) => {
                 let hint = if name.contains("::") {
                     " (clnrm's embedded `_macros.toml.tera` defines no macros)"
@@ -291,14 +301,16 @@ enum Registered {
 }
 
 /// Registers each dependency's text under its name; reports missing or broken ones at
-/// the tag that names them.
+/// the tag that names them, a broken one with its own error as a related place. Also
+/// returns the names of the libraries that do not parse.
 fn register_dependencies(
     tera: &mut Tera,
     text: &str,
     main_links: (Option<&str>, Vec<&str>),
     deps: &[Dependency],
     diags: &mut Vec<Diagnostic>,
-) -> Registered {
+) -> (Registered, Vec<String>) {
+    let mut broken = Vec::new();
     let refs = deps::references(text);
     let tag_of = |name: &str| -> Range<usize> {
         refs.iter()
@@ -323,16 +335,25 @@ fn register_dependencies(
                 }
                 let parsed = super::parse::dependency(&d.name, t);
                 if let Err(e) = &parsed {
-                    let inner = super::syntax::tera_error(t, e);
+                    let mut inner = super::syntax::tera_error(t, e);
+                    super::explain::explain(t, std::slice::from_mut(&mut inner));
                     let line = t[..inner.range.start.min(t.len())].matches('\n').count() + 1;
-                    diags.push(Diagnostic::new(
-                        Code::RenderError,
-                        tag_of(&d.name),
-                        format!(
-                            "`{}` is not valid Tera (line {line}): {}",
-                            d.name, inner.message
-                        ),
-                    ));
+                    let library = Arc::new(SourceFile {
+                        path: d.path.clone().unwrap_or_else(|| d.name.clone().into()),
+                        text: t.clone(),
+                    });
+                    diags.push(
+                        Diagnostic::new(
+                            Code::RenderError,
+                            tag_of(&d.name),
+                            format!(
+                                "`{}` is not valid Tera, so nothing it defines can be used; fix it at its line {line}: {}",
+                                d.name, inner.message
+                            ),
+                        )
+                        .with_related_in(library, inner.range.clone(), inner.message.clone()),
+                    );
+                    broken.push(d.name.clone());
                     ok = false;
                     templates.push((d.name.clone(), String::new()));
                 } else if let Ok(mut p) = parsed {
@@ -406,7 +427,7 @@ fn register_dependencies(
                 tag_of(first),
                 format!("{what} forms a cycle: {}", chain.join(" → ")),
             ));
-            return Registered::Cycle;
+            return (Registered::Cycle, broken);
         }
     }
     if let Err(e) = tera.add_raw_templates(templates) {
@@ -415,13 +436,14 @@ fn register_dependencies(
             refs.first().map_or(0..0, |r| r.tag.clone()),
             chain_text(&e),
         ));
-        return Registered::Some;
+        return (Registered::Some, broken);
     }
-    if ok {
+    let registered = if ok {
         Registered::All
     } else {
         Registered::Some
-    }
+    };
+    (registered, broken)
 }
 
 /// The first cycle through the links `next` gives (a template's parent, or the files
@@ -498,6 +520,29 @@ fn clock(bindings: &[Binding]) -> i64 {
         .and_then(|b| b.value.as_str())
         .and_then(functions::parse_clock)
         .unwrap_or(functions::DEFAULT_NOW)
+}
+
+/// The `as` names of this text's imports of the `broken` libraries.
+fn broken_namespaces(text: &str, broken: &[String]) -> Vec<String> {
+    if broken.is_empty() {
+        return Vec::new();
+    }
+    deps::references(text)
+        .into_iter()
+        .filter(|r| broken.contains(&r.name))
+        .filter_map(|r| {
+            let tag = text.get(r.tag.clone())?;
+            // `as` after any whitespace (`{% import "l.tera"\tas m %}` is valid Tera).
+            let mut words = tag.split_whitespace();
+            words.find(|w| *w == "as")?;
+            let ns: String = words
+                .next()?
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!ns.is_empty()).then_some(ns)
+        })
+        .collect()
 }
 
 /// Undefined `name`: at the failing use, and at every other use in an output tag.

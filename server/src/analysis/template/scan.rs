@@ -63,6 +63,9 @@ pub struct Scan {
     pub max_expr_depth: usize,
     /// Deepest block nesting (`if`, `for`, `macro`, …).
     pub max_block_depth: usize,
+    /// Deepest nesting of calls (`f(a=g(a=…))`) inside any tag: Tera's parser backtracks
+    /// exponentially in it.
+    pub max_call_depth: usize,
 }
 
 impl Scan {
@@ -179,7 +182,9 @@ fn lex_tag(text: &str, start: usize, kind: TagKind, out: &mut Scan) -> Option<Ta
         });
     }
     let close_char = if kind == TagKind::Expr { b'}' } else { b'%' };
-    let mut depth = 0usize;
+    // Open brackets, each marked when it opens a call (an identifier before `(`).
+    let mut open: Vec<bool> = Vec::new();
+    let mut calls = 0usize;
     while pos < bytes.len() {
         match bytes[pos] {
             q @ (b'"' | b'\'' | b'`') => {
@@ -188,11 +193,25 @@ fn lex_tag(text: &str, start: usize, kind: TagKind, out: &mut Scan) -> Option<Ta
                 pos += rel + 2;
                 continue;
             }
-            b'(' | b'[' => {
-                depth += 1;
-                out.max_expr_depth = out.max_expr_depth.max(depth);
+            b @ (b'(' | b'[') => {
+                let before = text[inner_start..pos].trim_end();
+                let word_start = before
+                    .bytes()
+                    .rposition(|c| !is_ident_byte(c))
+                    .map_or(0, |i| i + 1);
+                let word = &before[word_start..];
+                let call = b == b'('
+                    && !word.is_empty()
+                    && !matches!(word, "if" | "elif" | "and" | "or" | "not" | "in" | "is");
+                open.push(call);
+                calls += usize::from(call);
+                out.max_expr_depth = out.max_expr_depth.max(open.len());
+                out.max_call_depth = out.max_call_depth.max(calls);
             }
-            b')' | b']' => depth = depth.saturating_sub(1),
+            b')' | b']' => {
+                let closes_call = open.pop() == Some(true);
+                calls -= usize::from(closes_call);
+            }
             c if c == close_char && bytes.get(pos + 1) == Some(&b'}') => {
                 return Some(close_tag(bytes, start, inner_start, pos, trim_left, kind));
             }

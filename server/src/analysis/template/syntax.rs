@@ -11,6 +11,9 @@ use crate::analysis::{Code, Diagnostic};
 
 /// Deeper nesting than this is refused before Tera's recursive parser sees it.
 pub const MAX_NESTING: usize = 64;
+/// Calls nested inside calls' arguments beyond this are refused too: Tera's parser takes
+/// time exponential in this depth (six levels need 1.6 million parser calls).
+pub const MAX_CALL_NESTING: usize = 5;
 
 const KNOWN_KEYWORDS: &[&str] = &[
     "if",
@@ -38,22 +41,36 @@ const KNOWN_KEYWORDS: &[&str] = &[
 
 /// Refuses nesting deep enough to overflow Tera's recursive parser; false when refused.
 pub fn nesting_ok(text: &str, scan: &Scan, diags: &mut Vec<Diagnostic>) -> bool {
-    if scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING {
-        diags.push(Diagnostic::new(
-            Code::TeraSyntax,
-            0..first_line_end(text),
-            format!("the template nests expressions or blocks more than {MAX_NESTING} levels deep; it is not checked further"),
-        ));
-        return false;
+    match nesting_problem(scan) {
+        Some(problem) => {
+            diags.push(Diagnostic::new(
+                Code::TeraSyntax,
+                0..first_line_end(text),
+                format!("the template {problem}; it is not checked further"),
+            ));
+            false
+        }
+        None => true,
     }
-    true
 }
 
-/// Why `text` (a dependency) nests too deep for Tera's recursive parser, if it does.
+/// Why `text` (a dependency) nests too deep for Tera's parser, if it does.
 pub fn too_deep(text: &str) -> Option<String> {
-    let scan = scan::scan(text);
-    (scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING)
-        .then(|| format!("it nests expressions or blocks more than {MAX_NESTING} levels deep"))
+    nesting_problem(&scan::scan(text)).map(|p| format!("it {p}"))
+}
+
+fn nesting_problem(scan: &Scan) -> Option<String> {
+    if scan.max_expr_depth > MAX_NESTING || scan.max_block_depth > MAX_NESTING {
+        Some(format!(
+            "nests expressions or blocks more than {MAX_NESTING} levels deep"
+        ))
+    } else if scan.max_call_depth > MAX_CALL_NESTING {
+        Some(format!(
+            "nests function calls more than {MAX_CALL_NESTING} levels deep inside each other's arguments"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Checks the syntax of `text` on its own; pushes every problem found and returns whether

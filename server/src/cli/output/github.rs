@@ -4,6 +4,7 @@
 use super::{slash_path, Locator};
 use crate::analysis::Severity;
 use crate::cli::check::CheckOutcome;
+use crate::workspace::FileReport;
 
 fn command(s: Severity) -> &'static str {
     match s {
@@ -26,8 +27,13 @@ fn escape_property(s: &str) -> String {
 }
 
 pub fn render(outcome: &CheckOutcome) -> String {
+    outcome.files.iter().map(render_file).collect()
+}
+
+/// One file's workflow commands.
+pub fn render_file(file: &FileReport) -> String {
     let mut out = String::new();
-    for file in &outcome.files {
+    {
         let loc = Locator::new(&file.text);
         let path = escape_property(&slash_path(&file.path));
         for d in &file.diagnostics {

@@ -115,15 +115,14 @@ pub fn render(outcome: &CheckOutcome, opts: &HumanOptions) -> String {
             opts,
         ));
     }
-    let p = Palette::new(opts.color);
-    let _ = writeln!(
-        out,
-        "{}{}{:#}",
-        p.bold,
-        summary_line(&outcome.summary()),
-        p.bold
-    );
+    out.push_str(&summary(&outcome.summary(), opts));
     out
+}
+
+/// The closing summary line, in bold on a terminal.
+pub fn summary(s: &Summary, opts: &HumanOptions) -> String {
+    let p = Palette::new(opts.color);
+    format!("{}{}{:#}\n", p.bold, summary_line(s), p.bold)
 }
 
 /// Every diagnostic of one file, each followed by a blank line.
@@ -188,12 +187,15 @@ pub fn render_diagnostics(
             );
         }
         for r in &d.related {
-            let at = loc.position(r.range.start);
+            let (file, span) = super::related_place(r, &loc);
+            let at = span.start;
+            let file = file.map_or_else(|| shown.to_string(), |f| f.display().to_string());
             let _ = writeln!(
                 out,
-                "{g}{pad} ={g:#} {}note{:#}: {shown}:{}:{}: {}",
+                "{g}{pad} ={g:#} {}note{:#}: {}:{}:{}: {}",
                 p.bold,
                 p.bold,
+                visible(&file),
                 at.line,
                 at.column,
                 visible(&r.message)

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::{slash_path, Locator, Span};
 use crate::analysis::{Code, Severity};
 use crate::cli::check::{CheckOutcome, Summary};
+use crate::workspace::FileReport;
 
 /// Bumped only if a field changes meaning (never for additions).
 const FORMAT_VERSION: u32 = 1;
@@ -48,6 +49,9 @@ struct Entry {
 
 #[derive(Serialize)]
 struct RelatedEntry {
+    /// Only when the place is in another file (a template library).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
     range: Span,
     message: String,
 }
@@ -72,16 +76,79 @@ pub fn render(outcome: &CheckOutcome) -> String {
         diagnostics: Vec::new(),
     };
     for file in &outcome.files {
-        let path = slash_path(&file.path);
-        let loc = Locator::new(&file.text);
-        let count = |s: Severity| file.diagnostics.iter().filter(|d| d.severity == s).count();
-        doc.files.push(FileEntry {
-            path: path.clone(),
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-        });
+        let (entry, diagnostics) = entries(file);
+        doc.files.push(entry);
+        doc.diagnostics.extend(diagnostics);
+    }
+    super::pretty_json(&doc)
+}
+
+/// The same document written as the reports arrive: `version`, then each file's
+/// diagnostics, then `files` and `summary` (an object's key order carries no meaning).
+pub struct JsonStream {
+    files: Vec<FileEntry>,
+    first: bool,
+}
+
+impl JsonStream {
+    pub fn begin(out: &mut impl std::io::Write) -> std::io::Result<Self> {
+        write!(
+            out,
+            "{{\n  \"version\": {FORMAT_VERSION},\n  \"diagnostics\": ["
+        )?;
+        Ok(Self {
+            files: Vec::new(),
+            first: true,
+        })
+    }
+
+    pub fn file(
+        &mut self,
+        out: &mut impl std::io::Write,
+        file: &FileReport,
+    ) -> std::io::Result<()> {
+        let (entry, diagnostics) = entries(file);
+        self.files.push(entry);
+        for d in diagnostics {
+            let text = serde_json::to_string_pretty(&d).unwrap_or_default();
+            out.write_all(if self.first { b"\n" } else { b",\n" })?;
+            self.first = false;
+            for (i, line) in text.lines().enumerate() {
+                if i > 0 {
+                    out.write_all(b"\n")?;
+                }
+                write!(out, "    {line}")?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, out: &mut impl std::io::Write, summary: &Summary) -> std::io::Result<()> {
+        let indent = |v: String| v.replace('\n', "\n  ");
+        let files = indent(serde_json::to_string_pretty(&self.files).unwrap_or_default());
+        let summary = indent(serde_json::to_string_pretty(summary).unwrap_or_default());
+        let close = if self.first { "]" } else { "\n  ]" };
+        writeln!(
+            out,
+            "{close},\n  \"files\": {files},\n  \"summary\": {summary}\n}}"
+        )
+    }
+}
+
+/// One file's `files` entry and its `diagnostics` entries.
+fn entries(file: &FileReport) -> (FileEntry, Vec<Entry>) {
+    let path = slash_path(&file.path);
+    let loc = Locator::new(&file.text);
+    let count = |s: Severity| file.diagnostics.iter().filter(|d| d.severity == s).count();
+    let entry = FileEntry {
+        path: path.clone(),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+    };
+    let mut out = Vec::with_capacity(file.diagnostics.len());
+    {
         for d in &file.diagnostics {
-            doc.diagnostics.push(Entry {
+            out.push(Entry {
                 path: path.clone(),
                 severity: d.severity,
                 code: d.code,
@@ -90,9 +157,13 @@ pub fn render(outcome: &CheckOutcome) -> String {
                 related: d
                     .related
                     .iter()
-                    .map(|r| RelatedEntry {
-                        range: loc.span(&r.range),
-                        message: r.message.clone(),
+                    .map(|r| {
+                        let (file, range) = super::related_place(r, &loc);
+                        RelatedEntry {
+                            path: file.map(|f| slash_path(&f)),
+                            range,
+                            message: r.message.clone(),
+                        }
                     })
                     .collect(),
                 fix: d.fix.as_ref().map(|f| FixEntry {
@@ -109,7 +180,7 @@ pub fn render(outcome: &CheckOutcome) -> String {
             });
         }
     }
-    super::pretty_json(&doc)
+    (entry, out)
 }
 
 #[cfg(test)]
@@ -149,5 +220,24 @@ mod tests {
         assert_eq!(d["fix"]["edits"][0]["range"]["start"]["offset"], at);
         assert_eq!(v["files"][0]["warnings"], 1);
         assert_eq!(v["summary"]["warnings"], 1);
+
+        // Streamed, file by file: the same document.
+        let streamed = |files: &[FileReport]| {
+            let mut out = Vec::new();
+            let mut s = JsonStream::begin(&mut out).unwrap();
+            let mut summary = Summary::default();
+            for f in files {
+                s.file(&mut out, f).unwrap();
+                summary.add(f);
+            }
+            s.finish(&mut out, &summary).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        assert_eq!(streamed(&outcome.files), v);
+        let empty = streamed(&[]);
+        assert_eq!(empty["diagnostics"], serde_json::json!([]));
+        assert_eq!(empty["summary"]["files"], 0);
+        let two = [outcome.files[0].clone(), outcome.files[0].clone()];
+        assert_eq!(streamed(&two)["diagnostics"].as_array().unwrap().len(), 2);
     }
 }

@@ -45,6 +45,96 @@ pub fn render(outcome: &CheckOutcome, format: Format, opts: &HumanOptions) -> St
     }
 }
 
+/// Where a related place is: its file (`None`: the diagnostic's own) shown relative to
+/// the working directory when possible, and its span.
+pub fn related_place(
+    r: &crate::analysis::Related,
+    own: &Locator<'_>,
+) -> (Option<std::path::PathBuf>, Span) {
+    match &r.file {
+        None => (None, own.span(&r.range)),
+        Some(f) => {
+            let shown = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| f.path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+                .unwrap_or_else(|| f.path.clone());
+            (Some(shown), Locator::new(&f.text).span(&r.range))
+        }
+    }
+}
+
+/// Writes `check`'s output as reports arrive, in path order, holding none of them (SARIF,
+/// one document with every result inside `runs[0]`, holds them until the end).
+pub struct Stream {
+    format: Format,
+    opts: HumanOptions,
+    json: Option<json::JsonStream>,
+    held: Vec<crate::workspace::FileReport>,
+}
+
+impl Stream {
+    pub fn begin(
+        format: Format,
+        opts: HumanOptions,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<Self> {
+        let json = match format {
+            Format::Json => Some(json::JsonStream::begin(out)?),
+            _ => None,
+        };
+        Ok(Self {
+            format,
+            opts,
+            json,
+            held: Vec::new(),
+        })
+    }
+
+    pub fn file(
+        &mut self,
+        out: &mut impl std::io::Write,
+        file: crate::workspace::FileReport,
+    ) -> std::io::Result<()> {
+        match self.format {
+            Format::Human => out.write_all(
+                human::render_diagnostics(&file.path, &file.text, &file.diagnostics, &self.opts)
+                    .as_bytes(),
+            ),
+            Format::Github => out.write_all(github::render_file(&file).as_bytes()),
+            Format::Json => match &mut self.json {
+                Some(j) => j.file(out, &file),
+                None => Ok(()),
+            },
+            Format::Sarif => {
+                self.held.push(file);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn finish(
+        self,
+        out: &mut impl std::io::Write,
+        summary: &super::check::Summary,
+    ) -> std::io::Result<()> {
+        match self.format {
+            Format::Human => out.write_all(human::summary(summary, &self.opts).as_bytes()),
+            Format::Github => Ok(()),
+            Format::Json => match self.json {
+                Some(j) => j.finish(out, summary),
+                None => Ok(()),
+            },
+            Format::Sarif => {
+                let outcome = CheckOutcome {
+                    files: self.held,
+                    errors: Vec::new(),
+                };
+                out.write_all(sarif::render(&outcome).as_bytes())
+            }
+        }
+    }
+}
+
 /// A 1-based position, column in characters, with its byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Position {

@@ -94,7 +94,11 @@ pub fn render(outcome: &CheckOutcome) -> String {
                     .iter()
                     .enumerate()
                     .map(|(i, r)| {
-                        let mut l = location(&loc.span(&r.range));
+                        let (file, span) = super::related_place(r, &loc);
+                        let mut l = location(&span);
+                        if let Some(f) = file {
+                            l["physicalLocation"]["artifactLocation"] = json!({ "uri": uri(&f) });
+                        }
                         l["id"] = json!(i);
                         l["message"] = json!({ "text": r.message });
                         l

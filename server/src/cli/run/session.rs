@@ -148,12 +148,20 @@ impl Session {
         }
         let project = self.project(&target.root);
         match (plan(&abs, &analysis, &project, &[]), &analysis.rendered) {
-            (Ok(plan), Some(rendered)) => Prepared::Run {
-                report,
-                rendered: rendered.clone(),
-                plan,
-                project,
-            },
+            (Ok(plan), Some(rendered)) => {
+                let mut notes: Vec<&String> = plan.runs.iter().flat_map(|r| &r.notes).collect();
+                notes.sort();
+                notes.dedup();
+                for note in notes {
+                    eprintln!("clnrm-lsp: note: {}: {note}", report.path.display());
+                }
+                Prepared::Run {
+                    report,
+                    rendered: rendered.clone(),
+                    plan,
+                    project,
+                }
+            }
             (Ok(_), None) => Prepared::Done(invalid(report, PlanError::NotRendered)),
             (Err(PlanError::Empty), _) => {
                 eprintln!(

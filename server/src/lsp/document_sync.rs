@@ -1,0 +1,105 @@
+//! Document notifications in arrival order, by construction: tower-lsp reads messages in
+//! order and calls the service for each at once, but runs at most four handler futures
+//! together, so a notification queued behind four slow requests (a code lens opening a
+//! project that probes `docker info`) would wait for them. This wrapper applies
+//! `didOpen`/`didChange`/`didClose` inside `call`, on the read loop, before the next
+//! message is read: never behind a request, never out of order. Everything else goes on
+//! to tower-lsp.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tower_lsp::jsonrpc::{Request, Response};
+use tower_lsp::ExitedError;
+use tower_service::Service;
+
+use super::handlers::notifications;
+use super::session::Session;
+
+type Answer = Pin<Box<dyn Future<Output = Result<Option<Response>, ExitedError>> + Send>>;
+
+pub struct DocumentSync<S> {
+    inner: S,
+    session: Arc<Session>,
+}
+
+impl<S> DocumentSync<S> {
+    pub fn new(inner: S, session: Arc<Session>) -> Self {
+        Self { inner, session }
+    }
+}
+
+impl<S> Service<Request> for DocumentSync<S>
+where
+    S: Service<Request, Response = Option<Response>, Error = ExitedError, Future = Answer>,
+{
+    type Response = Option<Response>;
+    type Error = ExitedError;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // Before `initialize` (and for requests) tower-lsp decides, as the spec says.
+        if req.id().is_some() || !self.session.initialized() {
+            return self.inner.call(req);
+        }
+        let session = &self.session;
+        let applied = match req.method() {
+            "textDocument/didOpen" => apply(&req, |p| notifications::did_open::run(session, p)),
+            "textDocument/didChange" => apply(&req, |p| notifications::did_change::run(session, p)),
+            "textDocument/didClose" => apply(&req, |p| notifications::did_close::run(session, p)),
+            _ => return self.inner.call(req),
+        };
+        if let Err(e) = applied {
+            tracing::warn!("{}: invalid params: {e}", req.method());
+        }
+        Box::pin(async { Ok(None) })
+    }
+}
+
+fn apply<P: DeserializeOwned>(req: &Request, run: impl FnOnce(P)) -> Result<(), String> {
+    let params = req.params().cloned().unwrap_or(Value::Null);
+    let params = serde_json::from_value(params).map_err(|e| e.to_string())?;
+    run(params);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lsp::client::ClientFlags;
+    use crate::lsp::Server;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn edits_apply_in_call_order_without_polling_any_handler() {
+        let built = Arc::new(std::sync::OnceLock::new());
+        let (service, _socket) = tower_lsp::LspService::new(|client| {
+            let server = Server::new(client);
+            let _ = built.set(server.session());
+            server
+        });
+        let session = built.get().cloned().unwrap();
+        let _ = session.flags.set(ClientFlags::default());
+        let mut sync = DocumentSync::new(service, session.clone());
+        let uri = "file:///w/a.clnrm.toml";
+        let open = json!({ "textDocument": { "uri": uri, "languageId": "toml", "version": 1, "text": "a" } });
+        let change = json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": "b" }] });
+        // The answers are never polled: as if four slow requests held every handler slot.
+        let _first = sync.call(Request::build("textDocument/didOpen").params(open).finish());
+        let _second = sync.call(
+            Request::build("textDocument/didChange")
+                .params(change)
+                .finish(),
+        );
+        let doc = session.ws.documents.get(uri).unwrap();
+        assert_eq!((doc.version, &*doc.text), (2, "b"));
+    }
+}
