@@ -139,7 +139,11 @@ fn containers_of(cli: &str, pid: u32) -> Vec<String> {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -266,7 +270,8 @@ fn a_service_gated_by_its_health_check_serves_commands_in_containers_and_on_the_
         let (o, pid) = run(ws.path(), &[], &[]);
         let r = results(&o);
         assert_eq!(
-            r["client"]["status"], "passed",
+            r["client"]["status"],
+            "passed",
             "{backend}: {}\n{}",
             r["client"],
             stderr(&o)
@@ -410,7 +415,12 @@ fn the_engine_cli_keeps_the_users_environment() {
             ),
         };
         let (o, _) = run(ws.path(), &["--no-cache"], &[good]);
-        assert_eq!(results(&o)["ok"]["status"], "passed", "{cli}: {}", stderr(&o));
+        assert_eq!(
+            results(&o)["ok"]["status"],
+            "passed",
+            "{cli}: {}",
+            stderr(&o)
+        );
         let env = vec![bad];
         let (o, _) = run(ws.path(), &["--no-cache"], &env);
         assert_ne!(
@@ -437,7 +447,11 @@ fn build_stamped(cli: &str, tag: &str, stamp: &str) {
         .arg(ctx.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -519,7 +533,10 @@ fn a_newer_run_cancels_the_running_one_and_removes_its_container() {
         run_it(&mut c);
         let deadline = Instant::now() + Duration::from_secs(30);
         while containers_of(cli, pid).iter().any(|n| first.contains(n)) {
-            assert!(Instant::now() < deadline, "{cli}: {first:?} outlived its cancellation");
+            assert!(
+                Instant::now() < deadline,
+                "{cli}: {first:?} outlived its cancellation"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         assert!(c.shutdown(), "{cli}");

@@ -291,7 +291,9 @@ fn glob_files(root: &Path, pattern: &str) -> Result<Vec<(String, PathBuf)>, Stri
 /// that keys for lenses do not re-read unchanged files (only files older than the
 /// timestamp granularity). Unreadable → `unreadable`.
 pub fn file_digest(path: &Path) -> String {
-    static SEEN: Mutex<Option<HashMap<PathBuf, (u64, SystemTime, String)>>> = Mutex::new(None);
+    /// Path → (size, modification time, digest).
+    type Seen = HashMap<PathBuf, (u64, SystemTime, String)>;
+    static SEEN: Mutex<Option<Seen>> = Mutex::new(None);
     let Ok(meta) = std::fs::metadata(path) else {
         return "unreadable".into();
     };

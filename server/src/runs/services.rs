@@ -66,7 +66,11 @@ pub struct ServiceError {
 
 impl std::fmt::Display for ServiceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "service `{}` did not start: {}", self.service, self.reason)
+        write!(
+            f,
+            "service `{}` did not start: {}",
+            self.service, self.reason
+        )
     }
 }
 
@@ -117,11 +121,7 @@ impl ServiceSpec {
                     container_path,
                     read_only: v.get("read_only").and_then(Value::as_bool).unwrap_or(false),
                 }),
-                _ => {
-                    return Err(bad(
-                        "a volume needs `host_path` and `container_path`".into(),
-                    ))
-                }
+                _ => return Err(bad("a volume needs `host_path` and `container_path`".into())),
             }
         }
         let health = match raw.get("health_check") {
@@ -254,18 +254,16 @@ pub fn start(
     if !claim_ports(&wanted, cancel, deadline) {
         return Err(ServiceError {
             service: specs.first().map(|s| s.id.clone()).unwrap_or_default(),
-            reason: "its ports stayed in use by another run until the scenario's deadline"
-                .into(),
+            reason: "its ports stayed in use by another run until the scenario's deadline".into(),
         });
     }
     running.ports = wanted;
     for spec in specs {
-        let (name, id) = start_one(cli, spec, workspace, cancel, deadline).map_err(|reason| {
-            ServiceError {
+        let (name, id) =
+            start_one(cli, spec, workspace, cancel, deadline).map_err(|reason| ServiceError {
                 service: spec.id.clone(),
                 reason,
-            }
-        })?;
+            })?;
         running.started.insert(spec.id.clone(), (name, id));
     }
     Ok(running)
@@ -534,9 +532,12 @@ mod tests {
     #[test]
     fn a_service_without_image_or_with_a_bad_port_is_an_error_naming_it() {
         let e = ServiceSpec::from_service("s", &service("env = {}")).unwrap_err();
-        assert_eq!(e.to_string(), "service `s` did not start: it names no `image`");
-        let e = ServiceSpec::from_service("s", &service("image = \"x\"\nports = [70000]"))
-            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "service `s` did not start: it names no `image`"
+        );
+        let e =
+            ServiceSpec::from_service("s", &service("image = \"x\"\nports = [70000]")).unwrap_err();
         assert!(e.reason.contains("70000"), "{e}");
     }
 

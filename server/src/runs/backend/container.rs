@@ -184,7 +184,10 @@ mod tests {
         };
         let c = Container::new(BackendKind::Docker);
         let name = c.name(&inv);
-        assert!(name.starts_with(&format!("clnrm-{}-", owner().tag())), "{name}");
+        assert!(
+            name.starts_with(&format!("clnrm-{}-", owner().tag())),
+            "{name}"
+        );
         assert_eq!(
             process::Owner::parse(&name, CONTAINER_PREFIX),
             Some(owner())
