@@ -52,6 +52,10 @@ step "cargo test --workspace"
 test_log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$test_log"
 
+step "fuzz: every kept crash, then a short fixed-seed run of every target"
+cargo run -q --locked -p clnrm-fuzz -- replay all
+cargo run -q --locked -p clnrm-fuzz -- all --seconds 36 --seed 1
+
 step "VS Code extension: build, unit tests, package"
 bash editors/vscode/ci.sh
 

@@ -91,6 +91,7 @@ mod tests {
             name: name.into(),
             path: Some(format!("/ws/{name}").into()),
             text: Some(text.into()),
+            problem: None,
         }
     }
 

@@ -105,8 +105,6 @@ fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, Disc
 mod tests {
     use super::*;
     use crate::analysis::{Code, Environment};
-    use crate::workspace::file::{analyse_bytes, FileBytes};
-    use std::path::Path;
 
     #[test]
     fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {
@@ -134,15 +132,7 @@ mod tests {
 
     #[test]
     fn summary_counts_by_severity() {
-        let analyzer = Analyzer::new(Environment::empty());
-        let p = Path::new("x.clnrm.toml");
-        let file = FileBytes {
-            display_path: p,
-            abs_path: p,
-            root: Path::new("."),
-            kind: None,
-        };
-        let (report, _) = analyse_bytes(&file, b"a = = 1\n".to_vec(), &analyzer, &DiskLoader);
+        let report = crate::workspace::file::report_of(b"a = = 1\n");
         let outcome = CheckOutcome {
             files: vec![report],
             errors: Vec::new(),

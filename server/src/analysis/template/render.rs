@@ -373,13 +373,17 @@ fn register_dependencies(
                     } else {
                         ""
                     };
-                    diags.push(Diagnostic::new(
-                        Code::TemplateNotFound,
-                        tag_of(&d.name),
-                        format!(
+                    let message = match &d.problem {
+                        Some(problem) => format!("template `{}` {problem}", d.name),
+                        None => format!(
                             "template `{}` not found next to this file or at the workspace root{hint}",
                             d.name
                         ),
+                    };
+                    diags.push(Diagnostic::new(
+                        Code::TemplateNotFound,
+                        tag_of(&d.name),
+                        message,
                     ));
                     ok = false;
                     templates.push((d.name.clone(), String::new()));

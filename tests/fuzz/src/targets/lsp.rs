@@ -19,9 +19,34 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// JSON-RPC and framing tokens the mutator inserts.
+pub const TOKENS: &[&str] = &[
+    "Content-Length: ",
+    "\r\n\r\n",
+    "\r\n",
+    "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n",
+    "{\"jsonrpc\":\"2.0\",",
+    "\"id\":1,",
+    "\"id\":null,",
+    "\"method\":\"textDocument/didOpen\",",
+    "\"method\":\"textDocument/didChange\",",
+    "\"method\":\"textDocument/completion\",",
+    "\"method\":\"textDocument/hover\",",
+    "\"method\":\"textDocument/formatting\",",
+    "\"method\":\"workspace/symbol\",",
+    "\"method\":\"shutdown\"",
+    "\"method\":\"exit\"",
+    "\"params\":{\"textDocument\":{\"uri\":\"file:///ws/t.clnrm.toml.tera\",\"languageId\":\"clnrm\",\"version\":1,\"text\":\"",
+    "\"position\":{\"line\":0,\"character\":1}",
+    "{% include \\\"t.clnrm.toml.tera\\\" %}",
+    "}}",
+];
+
 /// Longest a session may take after its input ended.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+// A panic is how this target reports a finding to the driver.
+#[allow(clippy::panic)]
 pub fn run(data: &[u8]) {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
