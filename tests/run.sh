@@ -43,6 +43,11 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "container engines (docker, podman) for tests/tests/containers.rs"
+bash tests/engines.sh
+# Every container test runs on both engines here: one that cannot run fails the suite.
+export CLNRM_REQUIRE_ENGINES=1
+
 step "cargo test --workspace"
 test_log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$test_log"

@@ -2,7 +2,9 @@
 
 pub mod argv;
 pub mod backend;
+pub mod engine;
 pub mod expect;
+pub mod inputs;
 pub mod key;
 pub mod plan;
 pub mod process;
@@ -13,5 +15,6 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scenario;
+pub mod services;
 pub mod settings;
 pub mod spans;
