@@ -124,7 +124,7 @@ mod tests {
         let port = c.port();
 
         // Protobuf, gzip-compressed: http.request (server, OK) → db.query (client, ERROR).
-        let proto = crate::runs::spans::otlp::tests::sample_request().encode_to_vec();
+        let proto = crate::runs::spans::otlp::decode::tests::sample_request().encode_to_vec();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&proto).unwrap();
         let (status, body) = post(
@@ -269,7 +269,7 @@ resource_attrs = { must_match = { "service.name" = "api" } }
         drop(s);
 
         // Still serving: a valid export after all that is received.
-        let proto = crate::runs::spans::otlp::tests::sample_request().encode_to_vec();
+        let proto = crate::runs::spans::otlp::decode::tests::sample_request().encode_to_vec();
         assert_eq!(post(port, "/v1/traces", &[PROTO], &proto).0, 200);
         assert_eq!(c.finish("").len(), 2);
     }
@@ -277,7 +277,7 @@ resource_attrs = { must_match = { "service.name" = "api" } }
     #[test]
     fn chunked_bodies_and_reused_connections_are_received() {
         let c = Collector::start().unwrap();
-        let proto = crate::runs::spans::otlp::tests::sample_request().encode_to_vec();
+        let proto = crate::runs::spans::otlp::decode::tests::sample_request().encode_to_vec();
         let mut s = TcpStream::connect(("127.0.0.1", c.port())).unwrap();
         let (a, b) = proto.split_at(proto.len() / 2);
         write!(
