@@ -53,11 +53,11 @@ mod tests {
         assert_eq!(local_config(""), LOCAL_EXECUTOR);
         assert_eq!(
             local_config("[watch]\ndebounce_ms = 1\n"),
-            "[executor]\nbackend = \"local\"\n[watch]\ndebounce_ms = 1\n"
+            "[executor]\nbackend = \"local\"\nservices = \"off\"\n[watch]\ndebounce_ms = 1\n"
         );
         assert_eq!(
             local_config("[cache]\n[executor]\njobs = 2\n"),
-            "[cache]\n[executor]\nbackend = \"local\"\njobs = 2\n"
+            "[cache]\n[executor]\nbackend = \"local\"\nservices = \"off\"\njobs = 2\n"
         );
     }
 
