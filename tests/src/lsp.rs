@@ -301,6 +301,21 @@ impl LspClient {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Whether the server's log comes to contain `needle` within [`TIMEOUT`]. The log is
+    /// another pipe than the protocol: a line logged before an answer can be read after it.
+    pub fn log_shows(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `shutdown` + `exit`, then every message the server sent that was not consumed yet,
     /// read until its stdout closes: the end of the stream is the barrier after which
     /// nothing more can come. `None` if the process did not exit by itself.

@@ -100,14 +100,10 @@ fn nothing_runs_before_the_configuration_reply() {
     let resp = run_file(&mut c, &uri);
     let err = resp["error"]["message"].as_str().unwrap_or_default();
     assert!(err.contains("have not arrived"), "{resp}");
-    let deadline = Instant::now() + TIMEOUT;
-    while !c
-        .stderr()
-        .contains("not run: the client's settings have not arrived")
-    {
-        assert!(Instant::now() < deadline, "no log of the dropped save");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    assert!(
+        c.log_shows("not run: the client's settings have not arrived"),
+        "no log of the dropped save"
+    );
     assert_eq!(
         run_threads(c.pid()),
         0,

@@ -13,12 +13,7 @@ use clnrm_lsp_e2e::cli::{code, run_in, stderr, stdout};
 /// A workspace pinned to the local backend.
 fn workspace() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
-    std::fs::create_dir(ws.path().join(".clnrm")).unwrap();
-    std::fs::write(
-        ws.path().join(".clnrm/config.toml"),
-        "[executor]\nbackend = \"local\"\n",
-    )
-    .unwrap();
+    clnrm_lsp_e2e::workspace::pin_local(ws.path(), "");
     ws
 }
 

@@ -16,6 +16,10 @@ pub struct RenderArgs {
     /// A template variable, `KEY=VALUE`; wins over clnrm's defaults and the environment.
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Print the values of secret-looking environment variables (`*_TOKEN`, `*_KEY`, …)
+    /// where the template uses them; by default they are masked, as everywhere else.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -27,7 +31,7 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 
 pub fn run(args: RenderArgs, color: bool) -> ExitCode {
     let env = Environment::capture().with_user_vars(args.vars);
-    let analyzer = Analyzer::new(env);
+    let analyzer = Analyzer::new(env.clone());
     let abs = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
     let root = root_of_file(&abs, &[]);
     // Read and analysed as `check` does a named file (encoding problems included).
@@ -42,8 +46,14 @@ pub fn run(args: RenderArgs, color: bool) -> ExitCode {
         };
     match &analysis.rendered {
         Some(rendered) => {
+            // Logs of CI jobs are read by many: secrets stay masked unless asked for.
+            let text = if args.show_secrets {
+                rendered.text.clone()
+            } else {
+                env.mask(&rendered.text)
+            };
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(rendered.text.as_bytes()).is_err() || stdout.flush().is_err() {
+            if stdout.write_all(text.as_bytes()).is_err() || stdout.flush().is_err() {
                 return ExitCode::from(2);
             }
             ExitCode::SUCCESS

@@ -53,13 +53,13 @@ pub async fn serve(
     let transport = transport::guarded(input, output);
     let serve = tower_lsp::Server::new(transport.input, transport.output, socket).serve(service);
     tokio::select! {
-        () = serve => {
-            // tower-lsp dropped its output: let the writer flush what is left (bounded:
-            // a client that stops reading must not keep the process alive).
-            let flushed = tokio::time::timeout(std::time::Duration::from_secs(5), transport.writer);
-            let _ = flushed.await;
-        }
+        () = serve => {}
         () = ending.exited.notified() => {}
     }
+    // tower-lsp's end of the output is dropped with `serve`: let the writer flush what is
+    // left, answers to messages that came before `exit` included (bounded: a client that
+    // stops reading must not keep the process alive).
+    let flushed = tokio::time::timeout(std::time::Duration::from_secs(5), transport.writer);
+    let _ = flushed.await;
     ending.code()
 }

@@ -96,7 +96,13 @@ async fn write_output(
         tokio::select! {
             read = from_server.read(&mut buf) => {
                 let n = match read {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) | Err(_) => {
+                        // The server's side is done: answers already made still go out.
+                        while let Ok(answer) = answers.try_recv() {
+                            open = send(&mut output, &answer, open).await;
+                        }
+                        break;
+                    }
                     Ok(n) => n,
                 };
                 deframer.push(&buf[..n]);

@@ -15,5 +15,6 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scenario;
+pub mod services;
 pub mod settings;
 pub mod spans;

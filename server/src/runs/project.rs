@@ -59,7 +59,10 @@ impl Project {
             .then(|| ResultCache::for_workspace(root, &config));
         Project {
             root: root.to_path_buf(),
-            settings: RunSettings::from_config(&config.executor),
+            settings: RunSettings {
+                workspace: Some(root.to_path_buf()),
+                ..RunSettings::from_config(&config.executor)
+            },
             config,
             config_errors,
             backend,

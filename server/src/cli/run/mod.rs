@@ -177,7 +177,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let printer = Printer {
         format: args.format,
-        color: use_color(args.color, std::io::stdout().is_terminal()),
+        color: use_color(args.color, &std::io::stdout()),
     };
     let mut session = Session::new(RunOptions {
         scenarios: args.scenarios.clone(),
