@@ -287,13 +287,14 @@ fn glob_files(root: &Path, pattern: &str) -> Result<Vec<(String, PathBuf)>, Stri
     Ok(out)
 }
 
+/// A digest with the size and modification time it was taken at.
+type Stamped = (u64, SystemTime, String);
+
 /// SHA-256 of a file's content (hex), remembered by path, size and modification time so
 /// that keys for lenses do not re-read unchanged files (only files older than the
 /// timestamp granularity). Unreadable → `unreadable`.
 pub fn file_digest(path: &Path) -> String {
-    /// Path → (size, modification time, digest).
-    type Seen = HashMap<PathBuf, (u64, SystemTime, String)>;
-    static SEEN: Mutex<Option<Seen>> = Mutex::new(None);
+    static SEEN: Mutex<Option<HashMap<PathBuf, Stamped>>> = Mutex::new(None);
     let Ok(meta) = std::fs::metadata(path) else {
         return "unreadable".into();
     };
@@ -549,5 +550,18 @@ mod tests {
             resolve_program(place, "no-such-tool-xyz", "/nonexistent"),
             None
         );
+    }
+
+    #[test]
+    fn a_file_a_command_appends_to_is_not_an_input() {
+        let d = tempfile::tempdir().unwrap();
+        let count = d.path().join("count");
+        std::fs::write(&count, "x").unwrap();
+        let text = format!(
+            "[[scenario]]\nname = \"a\"\nrun = \"sh -c 'echo x >> {}'\"\n",
+            count.display()
+        );
+        let i = inputs(d.path(), &text, &[]);
+        assert!(i.digests.keys().all(|k| !k.contains("count")), "{i:?}");
     }
 }
