@@ -30,6 +30,11 @@ impl Server {
         self.session.clone()
     }
 
+    /// `clnrm/scenarios` (PROTOCOL14).
+    pub async fn scenarios(&self, params: Option<Value>) -> Result<Value> {
+        requests::scenarios::run(&self.session, params).await
+    }
+
     /// `clnrm/cacheStats` (a custom request).
     pub async fn cache_stats(&self) -> Result<Value> {
         requests::cache_stats::run(&self.session).await

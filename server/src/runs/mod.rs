@@ -4,6 +4,7 @@ pub mod argv;
 pub mod backend;
 pub mod expect;
 pub mod key;
+pub mod outline;
 pub mod plan;
 pub mod process;
 pub mod project;
