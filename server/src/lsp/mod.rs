@@ -45,6 +45,7 @@ pub async fn serve(
     })
     .custom_method("clnrm/cacheStats", Server::cache_stats)
     .custom_method("clnrm/scenarios", Server::scenarios)
+    .custom_method("clnrm/traceDiff", Server::trace_diff)
     .finish();
     let Some(session) = built.get().cloned() else {
         tracing::error!("the language server was not built");
