@@ -188,3 +188,84 @@ fn diff_page_in_headless_chromium() {
     assert!(png.starts_with(b"\x89PNG"), "a PNG at {}", shot.display());
     eprintln!("screenshot: {}", shot.display());
 }
+
+#[test]
+fn run_report_page_links_each_scenarios_diff_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    pin_local(root, "");
+    std::fs::write(
+        root.join("pass.clnrm.toml"),
+        "[meta]\nname = \"p\"\nversion = \"1\"\n\n[[scenario]]\nname = \"ok\"\nrun = \"true\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("fail.clnrm.toml"),
+        "[meta]\nname = \"f\"\nversion = \"1\"\n\n[[scenario]]\nname = \"counts\"\nrun = \"true\"\n\n[expect.counts]\nspans_total = { gte = 50 }\n",
+    )
+    .unwrap();
+    let o = run_in_bounded(
+        root,
+        &["run", ".", "--format", "html", "--output", "report"],
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let index = std::fs::read_to_string(root.join("report/index.html")).unwrap();
+    assert!(index.contains("2 scenarios: 1 passed, 1 failed"), "{index}");
+    assert_eq!(index.matches("<tr class=\"scenario passed\">").count(), 1);
+    assert_eq!(index.matches("<tr class=\"scenario failed\">").count(), 1);
+    assert!(
+        index.contains("expected at least 50") || index.contains("50"),
+        "{index}"
+    );
+    assert!(
+        !index.contains("http://") && !index.contains("https://"),
+        "self-contained"
+    );
+    let links: Vec<&str> = index
+        .split("<a href=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert_eq!(links.len(), 2, "{index}");
+    for l in &links {
+        let page = std::fs::read_to_string(root.join("report").join(l)).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>"), "{l}");
+        assert!(page.contains("data-scenario=\""), "{l}");
+    }
+
+    // Without --output: the page on stdout, without links.
+    let o = run_in_bounded(
+        root,
+        &["run", ".", "--format", "html"],
+        std::time::Duration::from_secs(120),
+    );
+    assert!(stdout(&o).contains("<tr class=\"scenario failed\">"));
+    assert!(!stdout(&o).contains("<a href"));
+
+    if !chromium_present() {
+        eprintln!("SKIPPED the browser half of run_report_page_links_each_scenarios_diff_page: `chromium` is not installed");
+        return;
+    }
+    let url = format!("file://{}", root.join("report/index.html").display());
+    let o = chromium(&root.join("profile"), &["--dump-dom", &url]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(!log.contains(":CONSOLE"), "{log}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("<tr class=\"scenario ")
+            .count(),
+        2
+    );
+    let shot = artifacts().join("run-report.png");
+    let o = chromium(
+        &root.join("profile"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,700",
+            &url,
+        ],
+    );
+    assert!(o.status.success());
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}

@@ -297,7 +297,7 @@ fn mark_class(mark: Mark) -> &'static str {
 }
 
 /// HTML text and attribute escaping (the page quotes attributes with `"`).
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
