@@ -98,9 +98,11 @@ pub fn scenario_page(
     shown: &str,
     scenarios: &[String],
 ) -> String {
-    type Loaded = Result<(Vec<Span>, Option<Vec<Span>>), String>;
+    /// The last trace and the baseline, if any.
+    type Pair = (Vec<Span>, Option<Vec<Span>>);
+    type Loaded = Result<Pair, String>;
     let load = |name: &str| -> Option<Loaded> {
-        let pair = || -> Result<Option<(Vec<Span>, Option<Vec<Span>>)>, BaselineError> {
+        let pair = || -> Result<Option<Pair>, BaselineError> {
             let trace = baseline::load_spans(&baseline::last_trace_path(root, file, name)?)?;
             let Some(current) = trace else {
                 return Ok(None);

@@ -117,7 +117,13 @@ pub fn write(report: &RunReport, output: &Path) -> Result<PathBuf, String> {
         let settings = DiffSettings::load(&root).unwrap_or_default();
         let shown = f.path.display().to_string();
         for (si, (_, r)) in results.iter().enumerate() {
-            let page = traces::scenario_page(&root, &settings, &abs, &shown, &[r.scenario.clone()]);
+            let page = traces::scenario_page(
+                &root,
+                &settings,
+                &abs,
+                &shown,
+                std::slice::from_ref(&r.scenario),
+            );
             let path = dir.join(page_name(fi, si));
             traces::baseline::write_atomic(&path, page.as_bytes())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
