@@ -44,9 +44,18 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "container engines (docker, podman) for tests/tests/containers.rs"
+bash tests/engines.sh
+# Every container test runs on both engines here: one that cannot run fails the suite.
+export CLNRM_REQUIRE_ENGINES=1
+
 step "cargo test --workspace"
 test_log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$test_log"
+
+step "fuzz: every kept crash, then a short fixed-seed run of every target"
+cargo run -q --locked -p clnrm-fuzz -- replay all
+cargo run -q --locked -p clnrm-fuzz -- all --seconds 36 --seed 1
 
 step "VS Code extension: build, unit tests, package"
 bash editors/vscode/ci.sh

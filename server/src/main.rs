@@ -1,22 +1,34 @@
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
-use clnrm_lsp::cli::{self, Cli};
-use clnrm_lsp::runs::process::kill_all;
+use clnrm_lsp::cli::{self, Cli, Command};
+use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Orphans of our runs come to us; leftovers of a killed predecessor die now.
     clnrm_lsp::runs::reaper::init();
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     if let Err(e) = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
         kill_all();
         std::process::exit(130);
     }) {
         eprintln!("clnrm-lsp: no signal handler ({e}); interrupted runs may outlive this process");
     }
+    if matches!(cli.command, None | Some(Command::Run(_))) {
+        // Leftovers of owners that died (killed servers, crashed runs): best effort, off
+        // the start-up path.
+        std::thread::spawn(|| sweep_leftovers(&["docker", "podman"]));
+    }
     let code = serve_or_run(cli);
     kill_all();
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        // The handler is exiting with 130; the runs it killed ended this one early.
+        return ExitCode::from(130);
+    }
     code
 }
 

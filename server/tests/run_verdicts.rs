@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clnrm_lsp::model::TestFile;
 use clnrm_lsp::runs::backend::Local;
 use clnrm_lsp::runs::expect::ExpectationFailure;
+use clnrm_lsp::runs::inputs::Place;
 use clnrm_lsp::runs::process::CancelToken;
 use clnrm_lsp::runs::result::{RunResult, RunStatus};
 use clnrm_lsp::runs::scenario::execute;
@@ -263,9 +264,14 @@ fn run(steps: &[(&str, String)], expect: &str) -> Verdict {
 
 fn run_text(text: String) -> Verdict {
     let file = TestFile::from_rendered(&text, None).unwrap();
+    let ws = tempfile::tempdir().unwrap();
     let result = execute(
         &file,
         &file.scenarios[0],
+        Place {
+            root: ws.path(),
+            dir: ws.path(),
+        },
         &Local,
         &RunSettings {
             default_timeout: Duration::from_secs(30),

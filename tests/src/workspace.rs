@@ -1,13 +1,15 @@
 //! Test workspaces that are not about containers pin the local backend, so the same test
 //! gives the same result whether or not a docker or podman answers on the machine (the
-//! server's `auto` would pick it, and its image pull would decide the verdict).
+//! server's `auto` would pick it, and its image pull would decide the verdict), and do not
+//! start services (a `[service.db]` would start `db`'s image where an engine answers).
 
 use std::path::Path;
 
 use serde_json::{json, Value};
 
-/// `.clnrm/config.toml` lines pinning the local backend.
-pub const LOCAL_EXECUTOR: &str = "[executor]\nbackend = \"local\"\n";
+/// `.clnrm/config.toml` lines pinning the local backend (and no services: a
+/// `[service.db]` would start `db`'s image where an engine answers).
+pub const LOCAL_EXECUTOR: &str = "[executor]\nbackend = \"local\"\nservices = \"off\"\n";
 
 /// `config` (the text of a `.clnrm/config.toml`) with the local backend pinned: the key
 /// goes into its `[executor]` table, or a new one in front.
@@ -38,6 +40,7 @@ pub fn local_settings(mut options: Value) -> Value {
         options = json!({});
     }
     options["executor"]["backend"] = json!("local");
+    options["executor"]["services"] = json!("off");
     options
 }
 
@@ -63,11 +66,11 @@ mod tests {
         let s = local_settings(json!({ "runOnSave": false, "executor": { "workers": 1 } }));
         assert_eq!(
             s,
-            json!({ "runOnSave": false, "executor": { "workers": 1, "backend": "local" } })
+            json!({ "runOnSave": false, "executor": { "workers": 1, "backend": "local", "services": "off" } })
         );
         assert_eq!(
             local_settings(Value::Null),
-            json!({ "executor": { "backend": "local" } })
+            json!({ "executor": { "backend": "local", "services": "off" } })
         );
     }
 }

@@ -257,3 +257,23 @@ fn render_of_a_missing_file_is_an_io_error() {
     let o = run_in(&fixtures(), &["render", "x", "--var", "no-equals-sign"]);
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn clicolor_force_colours_a_pipe_and_no_color_wins() {
+    let file = clnrm_lsp_e2e::bin_path::fixtures().join("invalid/unknown-key.clnrm.toml");
+    let check = |env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(clnrm_lsp_e2e::bin_path::clnrm_lsp_bin());
+        cmd.arg("check").arg(&file);
+        cmd.env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    // stdout is a pipe here: no colour unless forced.
+    assert!(!check(&[]).contains("\x1b["));
+    assert!(check(&[("CLICOLOR_FORCE", "1")]).contains("\x1b["));
+    assert!(!check(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains("\x1b["));
+}

@@ -40,7 +40,11 @@ fn includes_through_links_out_of_the_workspace_or_to_special_files_are_not_read(
     mkfifo(&ws.join("fifo.tera"));
     std::fs::write(ws.join("inside.tera"), "description = \"fine\"\n").unwrap();
     std::os::unix::fs::symlink("inside.tera", ws.join("link.tera")).unwrap();
-    for name in ["escape.tera", "zero.tera", "fifo.tera"] {
+    for (name, why) in [
+        ("escape.tera", "resolves outside the workspace ("),
+        ("zero.tera", "resolves outside the workspace (/dev/zero)"),
+        ("fifo.tera", "is a FIFO, not a regular file"),
+    ] {
         std::fs::write(
             ws.join("t.clnrm.toml.tera"),
             format!("[meta]\nname = \"t\"\n{{% include \"{name}\" %}}\n"),
@@ -50,7 +54,9 @@ fn includes_through_links_out_of_the_workspace_or_to_special_files_are_not_read(
         assert_eq!(o.status.code(), Some(1), "{name}: {}", stdout(&o));
         assert!(!stdout(&o).contains("TOP-SECRET"), "{name}: {}", stdout(&o));
         assert!(
-            stderr(&o).contains(&format!("template `{name}` not found")),
+            stderr(&o).contains(&format!(
+                "error[template-not-found]: template `{name}` {why}"
+            )),
             "{name}: {}",
             stderr(&o)
         );
@@ -227,4 +233,26 @@ fn terminal_escapes_in_source_lines_are_shown_not_sent() {
         text.contains(r#"bogus\u{1b}]0;pwned\u{7} = "\u{1b}[2J\u{1b}[31mred""#),
         "{text}"
     );
+}
+
+#[test]
+fn run_output_shows_escapes_in_scenario_names_and_strips_them_from_command_output() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir(ws.join(".clnrm")).unwrap();
+    std::fs::write(
+        ws.join(".clnrm/config.toml"),
+        "[executor]\nbackend = \"local\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("t.clnrm.toml"),
+        "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"s\\u001b]0;pwned\\u0007\"\nrun = \"sh -c 'printf \\\"\\\\033[2Jboom\\\" >&2; exit 3'\"\n",
+    )
+    .unwrap();
+    let o = run(&ws, &["run", "t.clnrm.toml", "--color", "never"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}{}", stderr(&o));
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(text.contains(r"› s\u{1b}]0;pwned\u{7}  failed"), "{text}");
 }

@@ -561,3 +561,57 @@ fn ctrl_c_takes_the_runs_along() {
         "the scenario's process outlived clnrm-lsp"
     );
 }
+
+#[test]
+fn a_script_beside_the_test_file_is_run_and_editing_it_runs_the_scenario_again() {
+    let ws = workspace();
+    let dir = ws.path().join("tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    write(&dir, "app.sh", "echo one\n");
+    write(
+        &dir,
+        "app.clnrm.toml",
+        "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"app\"\nrun = \"sh app.sh\"\n\n[[scenario]]\nname = \"steps\"\nsteps = [\n  { name = \"where\", command = [\"test -f app.sh && test -d \\\"$CLNRM_WORKSPACE/tests\\\"\"] },\n  { name = \"says\", command = [\"sh app.sh\"], expected_output_regex = \"^one$\" },\n]\n",
+    );
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--format", "json"];
+        all.extend_from_slice(args);
+        all.push("tests/app.clnrm.toml");
+        let o = clnrm(ws.path(), &all);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}{}", stdout(&o), stderr(&o)));
+        (code(&o), v)
+    };
+    let (c, v) = run(&[]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["results"][0]["cached"], false, "{v}");
+    let (c, v) = run(&[]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["results"][0]["cached"], true, "nothing changed: {v}");
+
+    // The program changed, not the test file: both scenarios run again, and the step
+    // failure is placed on its step (line 13 of the file).
+    write(&dir, "app.sh", "echo two\n");
+    let (c, v) = run(&[]);
+    assert_eq!(c, 1, "{v}");
+    assert_eq!(v["results"][0]["cached"], false, "{v}");
+    let steps = &v["results"][1];
+    assert_eq!(steps["status"], "failed", "{v}");
+    assert_eq!(steps["failures"][0]["line"], 13, "{v}");
+
+    // `--refresh` runs and records; `--no-cache` runs and records nothing.
+    write(&dir, "app.sh", "echo one\n");
+    let (c, v) = run(&["--refresh"]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["results"][0]["cached"], false, "{v}");
+    let (_, v) = run(&[]);
+    assert_eq!(v["results"][0]["cached"], true, "{v}");
+    write(&dir, "app.sh", "echo three\n");
+    let (_, v) = run(&["--no-cache"]);
+    assert_eq!(v["results"][0]["cached"], false, "{v}");
+    let (_, v) = run(&[]);
+    assert_eq!(
+        v["results"][0]["cached"], false,
+        "--no-cache recorded nothing: {v}"
+    );
+}

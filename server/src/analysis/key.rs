@@ -28,7 +28,10 @@ impl ContentKey {
                     field(&mut h, b"+");
                     field(&mut h, t.as_bytes());
                 }
-                None => field(&mut h, b"-"),
+                None => {
+                    field(&mut h, b"-");
+                    field(&mut h, dep.problem.as_deref().unwrap_or("").as_bytes());
+                }
             }
         }
         ContentKey(h.finalize().into())
@@ -73,6 +76,7 @@ mod tests {
         let dep = |t: Option<&str>| Dependency {
             name: "_m.tera".into(),
             path: None,
+            problem: None,
             text: t.map(Into::into),
         };
         let with_dep = ContentKey::for_analysis("a", FileKind::Test, &env, &[dep(Some("x"))]);

@@ -91,6 +91,7 @@ mod tests {
             name: name.into(),
             path: Some(format!("/ws/{name}").into()),
             text: Some(text.into()),
+            problem: None,
         }
     }
 
@@ -133,5 +134,25 @@ mod tests {
             .find(|d| d.code == Code::UndefinedService)
             .unwrap_or_else(|| panic!("{:?}", a.diagnostics));
         assert_eq!(&inc[d.related[0].range.clone()], "\"nope\"");
+    }
+
+    #[test]
+    fn an_undefined_variable_in_a_macro_body_points_at_its_use_in_the_library() {
+        let lib = "{% macro cmd() %}\necho {{ nope }}\n{% endmacro cmd %}\n";
+        let text = "{% import \"_lib.toml.tera\" as m %}\n[meta]\nname = \"{{ m::cmd() }}\"\n";
+        let a = analyze_uncached(
+            text,
+            FileKind::Test,
+            vec![dep("_lib.toml.tera", lib)],
+            &Environment::empty(),
+        );
+        let d = a
+            .diagnostics
+            .iter()
+            .find(|d| d.code == Code::UndefinedVariable)
+            .unwrap_or_else(|| panic!("{:?}", a.diagnostics));
+        let r = d.related.iter().find(|r| r.file.is_some()).unwrap();
+        assert_eq!(&lib[r.range.clone()], "nope");
+        assert!(r.message.contains("line 2"), "{}", r.message);
     }
 }

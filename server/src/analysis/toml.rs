@@ -187,7 +187,7 @@ fn unclosed_string_before(text: &str, line_start: usize) -> Option<usize> {
         match (open, c) {
             (None, '#') => break,
             (None, '"') => open = Some(i),
-            // A literal string: skip to its end.
+            // A literal string that never closes: not the case this explains.
             (None, '\'') if !chars.by_ref().any(|(_, c)| c == '\'') => return None,
             (Some(_), '\\') => {
                 chars.next();

@@ -237,7 +237,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             value,
         };
         let bytes = serde_json::to_vec(&envelope).map_err(io::Error::other)?;
-        crate::traces::baseline::write_atomic(&self.path_of(key), &bytes)?;
+        crate::documents::fs::write_atomic(&self.path_of(key), &bytes)?;
         self.memory.insert(*key, value.clone(), bytes.len());
         self.flush_stats();
         Ok(())
@@ -426,7 +426,7 @@ impl<V> ResultCache<V> {
         let total = self.persisted().add(delta);
         let written = serde_json::to_vec(&total)
             .map_err(io::Error::other)
-            .and_then(|b| crate::traces::baseline::write_atomic(&self.dir.join(STATS_FILE), &b));
+            .and_then(|b| crate::documents::fs::write_atomic(&self.dir.join(STATS_FILE), &b));
         if let Err(e) = written {
             tracing::debug!("cache stats not saved: {e}");
         }

@@ -77,7 +77,19 @@ pub fn check_streaming(
     analyzer: &Analyzer,
     mut emit: impl FnMut(FileReport),
 ) -> Streamed {
-    let (targets, mut errors) = discover::discover(paths);
+    let (mut targets, mut errors) = discover::discover(paths);
+    // A checked workspace root's own configuration is checked too (bounds, typos).
+    for dir in paths.iter().filter(|p| p.is_dir()) {
+        let config = dir.join(crate::config::CONFIG_FILE);
+        if config.is_file() && !targets.iter().any(|t| t.path == config) {
+            let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+            targets.push(Target {
+                path: config,
+                root: crate::workspace::root::find_root(&abs),
+                explicit: false,
+            });
+        }
+    }
     let mut summary = Summary::default();
     for batch in targets.chunks(BATCH) {
         let results: Vec<Result<FileReport, DiscoverError>> = batch
@@ -105,8 +117,6 @@ fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, Disc
 mod tests {
     use super::*;
     use crate::analysis::{Code, Environment};
-    use crate::workspace::file::{analyse_bytes, FileBytes};
-    use std::path::Path;
 
     #[test]
     fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {
@@ -134,15 +144,7 @@ mod tests {
 
     #[test]
     fn summary_counts_by_severity() {
-        let analyzer = Analyzer::new(Environment::empty());
-        let p = Path::new("x.clnrm.toml");
-        let file = FileBytes {
-            display_path: p,
-            abs_path: p,
-            root: Path::new("."),
-            kind: None,
-        };
-        let (report, _) = analyse_bytes(&file, b"a = = 1\n".to_vec(), &analyzer, &DiskLoader);
+        let report = crate::workspace::file::report_of(b"a = = 1\n");
         let outcome = CheckOutcome {
             files: vec![report],
             errors: Vec::new(),

@@ -7,12 +7,13 @@
 //! Exit 0 when everything matches (or the baselines were updated), 1 when a difference
 //! exists or a baseline is missing, 2 on usage, I/O or malformed-file errors.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
+use super::{use_color, ColorWhen};
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, Environment, Origin};
 use crate::documents::fs::MAX_READ_BYTES;
@@ -27,13 +28,6 @@ pub enum Format {
     Json,
     /// One self-contained HTML page: the waterfalls side by side.
     Html,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,7 +60,7 @@ pub struct DiffArgs {
     pub output: Option<PathBuf>,
     /// Colors: auto (only on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
+    pub color: ColorWhen,
     /// Workspace root (default: the nearest ancestor of FILE holding `.clnrm` or `.git`).
     #[arg(long)]
     pub root: Option<PathBuf>,
@@ -93,13 +87,7 @@ impl Outcome {
 
 pub fn run(args: DiffArgs) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = use_color(args.color, &std::io::stdout());
     match (&args.file, &args.baseline, &args.current) {
         (Some(file), _, _) => diff_file(&args, file, color, &mut out),
         (None, Some(b), Some(c)) => diff_files(&args, b, c, color, &mut out),

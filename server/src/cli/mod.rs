@@ -10,7 +10,7 @@ pub mod render;
 pub mod run;
 pub mod watch;
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -96,7 +96,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Cache(args) => cache::run(args),
         Command::Run(args) => run::run(args),
         Command::Render(cmd) => {
-            let color = use_color(cmd.color, std::io::stderr().is_terminal());
+            let color = use_color(cmd.color, &std::io::stderr());
             render::run(cmd.args, color)
         }
         Command::Codes(args) => write_stdout(&codes_table(args.markdown)),
@@ -111,7 +111,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     };
     let analyzer = Analyzer::new(Environment::capture());
     let opts = HumanOptions {
-        color: use_color(args.color, std::io::stdout().is_terminal()),
+        color: use_color(args.color, &std::io::stdout()),
     };
     // Results are written as each batch of files is done, in path order; none are held.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -159,15 +159,14 @@ fn run_check(args: CheckArgs) -> ExitCode {
     }
 }
 
-/// `auto` follows the usual conventions: NO_COLOR, CLICOLOR_FORCE, TERM=dumb, a terminal.
-fn use_color(when: ColorWhen, is_terminal: bool) -> bool {
+/// Whether to colour what goes to `stream`, the one choice every command makes. `auto`
+/// follows the usual conventions: NO_COLOR wins, CLICOLOR_FORCE forces colour even into a
+/// pipe, CLICOLOR=0 or TERM=dumb turn it off, else colour only on a terminal.
+pub(crate) fn use_color(when: ColorWhen, stream: &impl anstream::stream::RawStream) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            let choice = anstream::AutoStream::choice(&std::io::stdout());
-            is_terminal && choice != anstream::ColorChoice::Never
-        }
+        ColorWhen::Auto => anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never,
     }
 }
 

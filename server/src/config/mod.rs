@@ -64,6 +64,9 @@ pub struct CacheConfig {
     pub max_age_days: u64,
     /// Entries kept in memory.
     pub memory_entries: usize,
+    /// Globs (relative to the workspace root) of files every scenario's result depends on:
+    /// part of each result's key.
+    pub inputs: Vec<String>,
 }
 
 impl Default for CacheConfig {
@@ -74,6 +77,7 @@ impl Default for CacheConfig {
             max_bytes: 64 * 1024 * 1024,
             max_age_days: 30,
             memory_entries: 1024,
+            inputs: Vec::new(),
         }
     }
 }
@@ -104,6 +108,18 @@ pub struct ExecutorConfig {
     pub output_cap_bytes: usize,
     /// Image for containers when the scenario's service names none.
     pub default_image: Option<String>,
+    /// Start `[service.<id>]` containers: `auto` (with the backend's engine; for `local`,
+    /// the first of docker and podman that answers) or `off`.
+    pub services: ServicesChoice,
+}
+
+/// Whether services are started (`[executor] services`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServicesChoice {
+    #[default]
+    Auto,
+    Off,
 }
 
 impl Default for ExecutorConfig {
@@ -115,6 +131,7 @@ impl Default for ExecutorConfig {
             kill_grace_ms: 2_000,
             output_cap_bytes: 256 * 1024,
             default_image: None,
+            services: ServicesChoice::Auto,
         }
     }
 }

@@ -145,6 +145,21 @@ fn open(path: &Path, within: Option<&Path>) -> Result<File, ReadError> {
 }
 
 /// Test helpers shared by the modules that read through [`read_bytes`].
+/// Write `bytes` to `path` atomically: a temp file in the same directory, flushed, then
+/// renamed over the target, so readers see the old file or the new one, never half.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[cfg(test)]
 pub mod testing {
     use std::path::Path;

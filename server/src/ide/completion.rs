@@ -585,6 +585,7 @@ mod tests {
         let dep = Dependency {
             name: "_m.toml.tera".into(),
             path: None,
+            problem: None,
             text: Some("{% macro span(name) %}{% endmacro %}".into()),
         };
         let text = "{% import \"_m.toml.tera\" as m %}\n[vars]\nregion = \"eu\"\n";

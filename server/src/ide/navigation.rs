@@ -263,6 +263,7 @@ mod tests {
         let dep = Dependency {
             name: "_m.toml.tera".into(),
             path: Some("/w/_m.toml.tera".into()),
+            problem: None,
             text: Some("{% macro span(name) %}[[expect.span]]{% endmacro %}".into()),
         };
         let defs = definition(text, text.find("m::span").unwrap() + 4, &vocab, &[dep]);

@@ -143,6 +143,10 @@ impl SourceLoader for OverlayLoader {
         }
         DiskLoader.load_within(path, root)
     }
+
+    fn problem(&self, path: &Path, root: Option<&Path>) -> Option<String> {
+        DiskLoader.problem(path, root)
+    }
 }
 
 /// Which open documents depend on which template files, from each one's last analysis.
@@ -246,6 +250,7 @@ mod tests {
         Dependency {
             name: path.rsplit('/').next().unwrap_or(path).into(),
             path: Some(PathBuf::from(path)),
+            problem: None,
             text: text.map(Into::into),
         }
     }

@@ -6,21 +6,30 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::backend::BackendKind;
+use super::inputs::{Inputs, Place};
 use super::settings::RunSettings;
 use crate::analysis::ContentKey;
 use crate::model::TestFile;
 
 /// Key of scenario `index` of `file`: the scenario's rendered table (command, steps, their
 /// env and expectations, timeout, policy), the services it uses, the file's `[expect]` and
-/// `[limits]`, its position (failure paths name it), the backend, the run settings and
-/// the host `PATH` local commands are looked up in. `None` when there is no such scenario.
+/// `[limits]`, its position (failure paths name it), the backend, the run settings, the
+/// test file's directory relative to the workspace (the commands' working directory) and
+/// the digests of its [`Inputs`] (workspace files, programs, images). No absolute path:
+/// the workspace root is replaced by a placeholder wherever the rendered text holds it,
+/// so two clones at different places have the same keys. `None` when there is no such
+/// scenario.
 pub fn run_key(
     file: &TestFile,
     index: usize,
     backend: BackendKind,
     settings: &RunSettings,
+    place: Option<(Place<'_>, &Inputs)>,
 ) -> Option<ContentKey> {
     let scenario = file.scenarios.get(index)?;
+    let root = place.map(|(p, _)| p.root.to_string_lossy().into_owned());
+    let root = root.as_deref().filter(|r| r.len() > 1);
+    let json_field = |h: &mut Sha256, v: &Value| json_field(h, v, root);
     let mut h = Sha256::new();
     field(&mut h, crate::ENGINE_VERSION.as_bytes());
     field(&mut h, &crate::cache::results::RESULT_FORMAT.to_le_bytes());
@@ -53,7 +62,14 @@ pub fn run_key(
     );
     field(&mut h, &(settings.output_cap as u64).to_le_bytes());
     field(&mut h, settings.default_image.as_bytes());
-    field(&mut h, std::env::var("PATH").unwrap_or_default().as_bytes());
+    if let Some((place, inputs)) = place {
+        field(&mut h, b"dir");
+        field(&mut h, place.rel_dir().as_bytes());
+        for (label, digest) in &inputs.digests {
+            field(&mut h, label.as_bytes());
+            field(&mut h, digest.as_bytes());
+        }
+    }
     Some(ContentKey(h.finalize().into()))
 }
 
@@ -65,13 +81,15 @@ fn field(h: &mut Sha256, bytes: &[u8]) {
 
 /// JSON with object keys sorted, so the key does not depend on table order or on how
 /// serde_json's maps are built.
-fn json_field(h: &mut Sha256, v: &Value) {
+/// Strings holding the workspace root (`{{ workspace }}`, `$CLNRM_WORKSPACE` spelled
+/// out) hash with a placeholder instead.
+fn json_field(h: &mut Sha256, v: &Value, root: Option<&str>) {
     let mut out = Vec::new();
-    canonical(v, &mut out);
+    canonical(v, &mut out, root);
     field(h, &out);
 }
 
-fn canonical(v: &Value, out: &mut Vec<u8>) {
+fn canonical(v: &Value, out: &mut Vec<u8>, root: Option<&str>) {
     match v {
         Value::Object(m) => {
             let mut entries: Vec<_> = m.iter().collect();
@@ -83,7 +101,7 @@ fn canonical(v: &Value, out: &mut Vec<u8>) {
                 }
                 out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
                 out.push(b':');
-                canonical(v, out);
+                canonical(v, out, root);
             }
             out.push(b'}');
         }
@@ -93,10 +111,17 @@ fn canonical(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                canonical(v, out);
+                canonical(v, out, root);
             }
             out.push(b']');
         }
+        Value::String(s) => match root.filter(|r| s.contains(r)) {
+            Some(r) => {
+                let relative = Value::String(s.replace(r, "\u{0}workspace\u{0}"));
+                out.extend_from_slice(relative.to_string().as_bytes());
+            }
+            None => out.extend_from_slice(v.to_string().as_bytes()),
+        },
         other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }
@@ -122,7 +147,14 @@ run = "echo b"
 
     fn key(text: &str, index: usize) -> ContentKey {
         let file = TestFile::from_rendered(text, None).unwrap();
-        run_key(&file, index, BackendKind::Local, &RunSettings::default()).unwrap()
+        run_key(
+            &file,
+            index,
+            BackendKind::Local,
+            &RunSettings::default(),
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -162,14 +194,97 @@ run = "echo b"
         let s = RunSettings::default();
         assert_ne!(
             Some(k),
-            run_key(&file, 0, BackendKind::Docker, &s),
+            run_key(&file, 0, BackendKind::Docker, &s, None),
             "backend"
         );
         let longer = RunSettings {
             default_timeout: s.default_timeout * 2,
             ..s.clone()
         };
-        assert_ne!(Some(k), run_key(&file, 0, BackendKind::Local, &longer));
-        assert_eq!(run_key(&file, 9, BackendKind::Local, &s), None);
+        assert_ne!(
+            Some(k),
+            run_key(&file, 0, BackendKind::Local, &longer, None)
+        );
+        assert_eq!(run_key(&file, 9, BackendKind::Local, &s, None), None);
+    }
+
+    #[test]
+    fn two_clones_at_different_places_have_the_same_keys() {
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"sh app.sh\"\n";
+        let keys: Vec<_> = ["one", "two/deeper"]
+            .iter()
+            .map(|at| {
+                let base = tempfile::tempdir().unwrap();
+                let root = base.path().join(at);
+                std::fs::create_dir_all(root.join("tests")).unwrap();
+                std::fs::write(root.join("tests/app.sh"), "echo hi").unwrap();
+                let dir = root.join("tests");
+                let place = Place {
+                    root: &root,
+                    dir: &dir,
+                };
+                // The rendered text may spell the root out (`{{ workspace }}`).
+                let text =
+                    text.replace("sh app.sh", &format!("sh {}/tests/app.sh", root.display()));
+                let file = TestFile::from_rendered(&text, None).unwrap();
+                let inputs = crate::runs::inputs::scenario_inputs(
+                    &file,
+                    &file.scenarios[0],
+                    place,
+                    &[],
+                    BackendKind::Local,
+                    "alpine",
+                    &crate::runs::inputs::ImageIds::default(),
+                );
+                assert!(
+                    inputs.digests.contains_key("file:tests/app.sh"),
+                    "{inputs:?}"
+                );
+                run_key(
+                    &file,
+                    0,
+                    BackendKind::Local,
+                    &RunSettings::default(),
+                    Some((place, &inputs)),
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(keys[0], keys[1]);
+    }
+
+    #[test]
+    fn a_rebuilt_image_is_another_key() {
+        let text = "[service.db]\nimage = \"db:1\"\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"true\"\n";
+        let file = TestFile::from_rendered(text, None).unwrap();
+        let ws = tempfile::tempdir().unwrap();
+        let place = Place {
+            root: ws.path(),
+            dir: ws.path(),
+        };
+        let key = |id: &str| {
+            let ids = crate::runs::inputs::ImageIds::with(&[
+                ("docker", "db:1", Ok(id)),
+                ("docker", "alpine:latest", Ok("sha256:base")),
+            ]);
+            let inputs = crate::runs::inputs::scenario_inputs(
+                &file,
+                &file.scenarios[0],
+                place,
+                &[],
+                BackendKind::Docker,
+                "alpine:latest",
+                &ids,
+            );
+            run_key(
+                &file,
+                0,
+                BackendKind::Docker,
+                &RunSettings::default(),
+                Some((place, &inputs)),
+            )
+        };
+        assert_eq!(key("sha256:old"), key("sha256:old"));
+        assert_ne!(key("sha256:old"), key("sha256:new"));
     }
 }

@@ -2,7 +2,9 @@
 
 pub mod argv;
 pub mod backend;
+pub mod engine;
 pub mod expect;
+pub mod inputs;
 pub mod key;
 pub mod outline;
 pub mod plan;
@@ -14,5 +16,6 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scenario;
+pub mod services;
 pub mod settings;
 pub mod spans;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::inputs::{scenario_inputs, Place};
 use super::key::run_key;
 use super::project::Project;
 use crate::analysis::{Analysis, ContentKey, Diagnostic};
@@ -22,6 +23,10 @@ pub struct Planned {
     pub index: usize,
     pub name: String,
     pub key: ContentKey,
+    /// Why it cannot run (an image the engine does not have): an `error`, never cached.
+    pub blocked: Option<String>,
+    /// Inputs ignored, for the user (a glob outside the workspace).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +77,10 @@ pub fn plan(
                 .join(", "),
         });
     }
-    let runs = keys(&file, project)
+    // Image identities are looked up once per run batch: an image rebuilt under the same
+    // tag since the last run is another key.
+    project.images.clear();
+    let runs = keys(&file, project, path)
         .into_iter()
         .filter(|p| only.is_empty() || only.contains(&p.name))
         .collect();
@@ -89,14 +97,39 @@ pub fn model(analysis: &Analysis) -> Result<TestFile, PlanError> {
     TestFile::from_rendered(&rendered.text, Some(&rendered.map)).map_err(PlanError::Model)
 }
 
-/// Every scenario of `file` with its key (for lenses: what result belongs to it now).
-pub fn keys(file: &TestFile, project: &Project) -> Vec<Planned> {
-    (0..file.scenarios.len())
-        .filter_map(|index| {
+/// Every scenario of `file` (at `path`) with its key (for lenses: what result belongs to
+/// it now).
+pub fn keys(file: &TestFile, project: &Project, path: &Path) -> Vec<Planned> {
+    let dir = path.parent().unwrap_or(&project.root);
+    let place = Place {
+        root: &project.root,
+        dir,
+    };
+    file.scenarios
+        .iter()
+        .enumerate()
+        .filter_map(|(index, scenario)| {
+            let inputs = scenario_inputs(
+                file,
+                scenario,
+                place,
+                &project.config.cache.inputs,
+                project.backend_kind(),
+                &project.settings.default_image,
+                &project.images,
+            );
             Some(Planned {
                 index,
-                name: file.scenarios[index].name.clone(),
-                key: run_key(file, index, project.backend_kind(), &project.settings)?,
+                name: scenario.name.clone(),
+                key: run_key(
+                    file,
+                    index,
+                    project.backend_kind(),
+                    &project.settings,
+                    Some((place, &inputs)),
+                )?,
+                blocked: inputs.blocked,
+                notes: inputs.notes,
             })
         })
         .collect()

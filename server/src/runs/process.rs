@@ -131,13 +131,237 @@ fn running() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
     RUNNING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// SIGKILL every run still in flight (at exit, on SIGINT/SIGTERM/SIGHUP), and whatever
-/// our runs left behind outside their groups.
+/// SIGKILL every run still in flight, then remove what they leave behind that a signal
+/// does not reach: their containers (the engine owns them) and their run directories
+/// (at exit, on SIGINT/SIGTERM/SIGHUP).
 pub fn kill_all() {
+    // One cleanup at a time: a second caller (the main thread finishing while the signal
+    // handler cleans up) waits until the containers are gone instead of exiting first.
+    static CLEANING: Mutex<()> = Mutex::new(());
+    let _one = CLEANING.lock().unwrap_or_else(|p| p.into_inner());
     for pgid in std::mem::take(&mut *running()) {
         killpg(pgid, libc::SIGKILL);
     }
+    let leftovers = std::mem::take(&mut *leftovers());
+    for (cli, names) in leftovers.containers {
+        remove_containers(&cli, names.into_iter().collect(), Duration::from_secs(20));
+        // A `run` killed while the engine was creating its container may still create it.
+        let owned = owned_containers(&cli, Some(owner()));
+        remove_containers(&cli, owned, Duration::from_secs(20));
+    }
+    for dir in leftovers.dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    // Last, after the engine calls above: whatever our runs left outside their groups.
     super::reaper::kill_own();
+}
+
+/// Containers and run directories in use, removed by [`kill_all`] if still there.
+#[derive(Default)]
+struct Leftovers {
+    /// By engine CLI.
+    containers: std::collections::BTreeMap<String, BTreeSet<String>>,
+    dirs: BTreeSet<PathBuf>,
+}
+
+static LEFTOVERS: Mutex<Leftovers> = Mutex::new(Leftovers {
+    containers: std::collections::BTreeMap::new(),
+    dirs: BTreeSet::new(),
+});
+
+fn leftovers() -> std::sync::MutexGuard<'static, Leftovers> {
+    LEFTOVERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A container `name` of engine `cli` exists until [`forget_container`].
+pub fn track_container(cli: &str, name: &str) {
+    leftovers()
+        .containers
+        .entry(cli.to_string())
+        .or_default()
+        .insert(name.to_string());
+}
+
+pub fn forget_container(cli: &str, name: &str) {
+    if let Some(names) = leftovers().containers.get_mut(cli) {
+        names.remove(name);
+    }
+}
+
+/// A fresh run directory in the temp dir, named for its owner (so a dead owner's is swept)
+/// and removed by [`kill_all`] if the process ends while it exists.
+pub struct RunDir(tempfile::TempDir);
+
+impl RunDir {
+    pub fn new() -> std::io::Result<RunDir> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{RUN_DIR_PREFIX}{}-", owner().tag()))
+            .tempdir()?;
+        leftovers().dirs.insert(dir.path().to_path_buf());
+        Ok(RunDir(dir))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        leftovers().dirs.remove(self.0.path());
+    }
+}
+
+/// This process as an owner of containers and run directories: pid and start time (clock
+/// ticks since boot), so a recycled pid is not mistaken for the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    pub start: u64,
+}
+
+impl Owner {
+    /// `<pid>-<start>`: part of container names and run-directory names.
+    pub fn tag(&self) -> String {
+        format!("{}-{}", self.pid, self.start)
+    }
+
+    /// The owner in a name made with [`Owner::tag`] after `prefix`.
+    pub fn parse(name: &str, prefix: &str) -> Option<Owner> {
+        let rest = name.strip_prefix(prefix)?;
+        let mut parts = rest.splitn(3, '-');
+        let pid = parts.next()?.parse().ok()?;
+        let start = parts.next()?.parse().ok()?;
+        Some(Owner { pid, start })
+    }
+
+    /// The process is still running (and is the same process).
+    pub fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.start)
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat` (after the parenthesised command name).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+pub fn owner() -> Owner {
+    static OWNER: std::sync::OnceLock<Owner> = std::sync::OnceLock::new();
+    *OWNER.get_or_init(|| {
+        let pid = std::process::id();
+        Owner {
+            pid,
+            start: start_time(pid).unwrap_or(0),
+        }
+    })
+}
+
+/// Label every container carries; its value is the owner's pid (the name has the rest).
+pub const OWNER_LABEL: &str = "clnrm-lsp.owner";
+/// Prefix of every container name: `clnrm-<pid>-<start>-<n>`.
+pub const CONTAINER_PREFIX: &str = "clnrm-";
+/// Prefix of run directories in the temp dir: `clnrm-run-<pid>-<start>-<random>`.
+pub const RUN_DIR_PREFIX: &str = "clnrm-run-";
+
+/// The user's environment for an engine CLI (`DOCKER_HOST`, `CONTAINER_HOST`,
+/// `XDG_RUNTIME_DIR`, `HOME`, …): the engine is the user's, only the container is clean.
+pub fn user_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Run an engine CLI command with the user's environment (short, bounded).
+pub fn engine(argv: Vec<String>, timeout: Duration) -> ProcessOutcome {
+    let cwd = std::env::temp_dir();
+    let spec = ProcessSpec {
+        argv,
+        cwd,
+        env: user_env(),
+        timeout,
+        kill_grace: Duration::from_millis(500),
+        limits: Rlimits::default(),
+        output_cap: 256 * 1024,
+        background: false,
+    };
+    run_engine(&spec, &CancelToken::new())
+}
+
+/// Remove containers at once: `rm -f` (podman: `-t 0`, else it waits 10 s for a PID 1
+/// that ignores SIGTERM).
+pub fn remove_containers(cli: &str, names: Vec<String>, timeout: Duration) {
+    if names.is_empty() {
+        return;
+    }
+    let mut argv = vec![cli.to_string(), "rm".into(), "-f".into()];
+    if cli.ends_with("podman") {
+        argv.extend(["-t".into(), "0".into()]);
+    }
+    argv.extend(names);
+    let out = engine(argv, timeout);
+    if out.exit_code != Some(0) && !out.stderr.contains("no such container") {
+        tracing::debug!("`{cli} rm -f` failed: {}", out.stderr.trim());
+    }
+}
+
+/// Names of containers carrying [`OWNER_LABEL`]: of `owner`, or of owners no longer alive.
+pub fn owned_containers(cli: &str, owner: Option<Owner>) -> Vec<String> {
+    let filter = match owner {
+        Some(o) => format!("label={OWNER_LABEL}={}", o.pid),
+        None => format!("label={OWNER_LABEL}"),
+    };
+    let out = engine(
+        vec![
+            cli.into(),
+            "ps".into(),
+            "-a".into(),
+            "--filter".into(),
+            filter,
+            "--format".into(),
+            "{{.Names}}".into(),
+        ],
+        Duration::from_secs(10),
+    );
+    if out.exit_code != Some(0) {
+        return Vec::new();
+    }
+    out.stdout
+        .lines()
+        .map(str::trim)
+        .filter(|n| match Owner::parse(n, CONTAINER_PREFIX) {
+            Some(o) => match owner {
+                Some(me) => o == me,
+                None => !o.alive(),
+            },
+            None => false,
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Start-up sweep: remove containers and run directories left by owners no longer alive
+/// (a killed server, a crashed CLI). `clis` are the engines to ask.
+pub fn sweep_leftovers(clis: &[&str]) {
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if Owner::parse(name, RUN_DIR_PREFIX).is_some_and(|o| !o.alive()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    for cli in clis {
+        let dead = owned_containers(cli, None);
+        remove_containers(cli, dead, Duration::from_secs(30));
+    }
 }
 
 fn killpg(pgid: i32, signal: i32) {
@@ -162,6 +386,18 @@ fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result
 
 /// Run `spec` to completion, timeout or cancel.
 pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
+    run_with(spec, cancel, true)
+}
+
+/// [`run`] for an engine CLI call that leaves a container running (`run -d`, `exec`,
+/// `rm`): without the run marker, since the engine's container monitor (podman's
+/// `conmon`) inherits the CLI's environment and must outlive the call; the container is
+/// removed by name instead.
+pub fn run_engine(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
+    run_with(spec, cancel, false)
+}
+
+fn run_with(spec: &ProcessSpec, cancel: &CancelToken, marked: bool) -> ProcessOutcome {
     let started = Instant::now();
     let Some((program, args)) = spec.argv.split_first() else {
         return ProcessOutcome {
@@ -175,10 +411,12 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .env(super::reaper::RUN_MARKER, &marker)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if marked {
+        cmd.env(super::reaper::RUN_MARKER, &marker);
+    }
     let limits = spec.limits;
     let background = spec.background;
     let parent = std::process::id() as libc::pid_t;
@@ -271,7 +509,9 @@ pub fn run(spec: &ProcessSpec, cancel: &CancelToken) -> ProcessOutcome {
     // Whatever the group left behind (background children, SIGTERM-ignorers) dies with it,
     // and so do daemons that left the group (found by the run's marker).
     killpg(pgid, libc::SIGKILL);
-    super::reaper::kill_run(&marker);
+    if marked {
+        super::reaper::kill_run(&marker);
+    }
     running().remove(&pgid);
 
     // A grandchild that escaped the group may still hold the pipes: do not wait forever.
@@ -440,6 +680,47 @@ mod tests {
         s.limits.memory_bytes = Some(64 * 1024 * 1024);
         let o = run(&s, &CancelToken::new());
         assert_eq!(o.stdout.trim(), "65536");
+    }
+
+    #[test]
+    fn owner_tags_round_trip_and_dead_owners_are_not_alive() {
+        let me = owner();
+        assert!(me.alive());
+        let name = format!("{CONTAINER_PREFIX}{}-7", me.tag());
+        assert_eq!(Owner::parse(&name, CONTAINER_PREFIX), Some(me));
+        // The same pid with another start time is a recycled pid: not the owner.
+        let other = Owner {
+            start: me.start + 1,
+            ..me
+        };
+        assert!(!other.alive());
+        assert_eq!(Owner::parse("clnrm-abc", CONTAINER_PREFIX), None);
+    }
+
+    #[test]
+    fn sweep_removes_run_directories_of_dead_owners_only() {
+        let dead = Owner {
+            pid: owner().pid,
+            start: owner().start + 1,
+        };
+        let stale = tempfile::Builder::new()
+            .prefix(&format!("{RUN_DIR_PREFIX}{}-", dead.tag()))
+            .tempdir()
+            .unwrap()
+            .keep();
+        let live = tempfile::Builder::new()
+            .prefix(&format!("{RUN_DIR_PREFIX}{}-", owner().tag()))
+            .tempdir()
+            .unwrap();
+        sweep_leftovers(&[]);
+        assert!(!stale.exists());
+        assert!(live.path().exists());
+    }
+
+    #[test]
+    fn engine_cli_keeps_the_user_environment() {
+        std::env::set_var("CLNRM_LSP_TEST_ENGINE_ENV", "kept");
+        assert!(user_env().contains(&("CLNRM_LSP_TEST_ENGINE_ENV".into(), "kept".into())));
     }
 
     #[test]

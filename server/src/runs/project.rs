@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::backend::{self, Backend, BackendKind};
+use super::inputs::ImageIds;
 use super::result::RunResult;
 use super::settings::RunSettings;
 use crate::cache::ResultCache;
@@ -19,6 +20,11 @@ pub struct Project {
     pub backend: Arc<dyn Backend>,
     /// `None` when caching is off (`[cache] enabled = false`, or `run --no-cache`).
     pub cache: Option<ResultCache<RunResult>>,
+    /// Whether runs record their results and traces (off: `run --no-cache`, which reads
+    /// and writes nothing).
+    pub record: bool,
+    /// Content identities of the images runs use, looked up once per run batch.
+    pub images: ImageIds,
 }
 
 impl Project {
@@ -53,11 +59,16 @@ impl Project {
             .then(|| ResultCache::for_workspace(root, &config));
         Project {
             root: root.to_path_buf(),
-            settings: RunSettings::from_config(&config.executor),
+            settings: RunSettings {
+                workspace: Some(root.to_path_buf()),
+                ..RunSettings::from_config(&config.executor)
+            },
             config,
             config_errors,
             backend,
             cache,
+            record: true,
+            images: ImageIds::default(),
         }
     }
 
@@ -67,9 +78,11 @@ impl Project {
         self
     }
 
-    /// The same project without its result cache (`--no-cache`).
+    /// The same project without its result cache, recording nothing (`--no-cache`: no
+    /// result and no trace is read or written).
     pub fn without_cache(mut self) -> Project {
         self.cache = None;
+        self.record = false;
         self
     }
 

@@ -35,7 +35,7 @@ pub fn lenses(
         return Vec::new();
     };
     let anchors = anchors(rendered, &file);
-    plan::keys(&file, project)
+    plan::keys(&file, project, path)
         .into_iter()
         .map(|p| RunLens {
             title: lens_title(&runner.state(project, path, &p.name, &p.key)),

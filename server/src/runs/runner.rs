@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
+use super::inputs::Place;
 use super::plan::Plan;
 use super::process::CancelToken;
 use super::project::Project;
@@ -44,7 +45,8 @@ pub type EventSink = Arc<dyn Fn(RunEvent) + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOptions {
     pub priority: Priority,
-    /// Answer from the result cache when it has the key (off: run again, then cache).
+    /// Answer from the result cache when it has the key (off: run again, then cache, as
+    /// `--refresh` does; `--no-cache` is a project that records nothing).
     pub use_cache: bool,
 }
 
@@ -125,6 +127,17 @@ impl Runner {
                 done: done.clone(),
                 sink: sink.clone(),
             };
+            if let Some(why) = &run.blocked {
+                // Nothing to run (an image the engine lacks): an error, never cached.
+                batch.start(&run.name);
+                let r = Arc::new(RunResult {
+                    backend: project.backend_kind(),
+                    ..RunResult::without_run(&run.name, RunStatus::Error, Some(why.clone()))
+                });
+                self.board.remember(&plan.path, &run.name, r.clone());
+                batch.finish(r);
+                continue;
+            }
             if opts.use_cache {
                 if let Some(hit) = self.restore(project, &run.key) {
                     batch.start(&run.name);
@@ -147,10 +160,16 @@ impl Runner {
                 } else {
                     board.mark(&batch.key, job, Activity::Running);
                     batch.start(&name);
+                    let dir = batch.path.parent().unwrap_or(&project.root);
+                    let place = Place {
+                        root: &project.root,
+                        dir,
+                    };
                     match file.scenarios.get(batch.index) {
                         Some(scenario) => execute(
                             &file,
                             scenario,
+                            place,
                             project.backend.as_ref(),
                             &project.settings,
                             cancel,
@@ -258,7 +277,10 @@ impl Board {
             .insert(scenario.to_string(), result);
     }
 
-    /// Remember a result and keep its trace for the diff (the latest run, cached or not).
+    /// Remember a result and keep its trace for the diff: the latest run's, or a restored
+    /// one's unless the trace on disk is newer (a `--no-cache` run or another clone's
+    /// result must not be overwritten by an older cached trace). Nothing is written
+    /// when the project records nothing (`--no-cache`).
     fn keep(
         &self,
         project: &Project,
@@ -269,6 +291,17 @@ impl Board {
     ) {
         self.latest.insert(*key, result.clone(), weight(&result));
         self.remember(path, scenario, result.clone());
+        if !project.record {
+            return;
+        }
+        if result.cached {
+            let on_disk = crate::traces::baseline::load_last_trace(&project.root, path, scenario)
+                .ok()
+                .flatten();
+            if on_disk.is_some_and(|t| newest(&t) > newest(&result.spans)) {
+                return;
+            }
+        }
         if let Err(e) =
             crate::traces::baseline::save_last_trace(&project.root, path, scenario, &result.spans)
         {
@@ -316,6 +349,15 @@ impl Batch {
 /// about the machine than about the scenario.
 fn cacheable(r: &RunResult) -> bool {
     matches!(r.status, RunStatus::Passed | RunStatus::Failed)
+}
+
+/// When a trace ended (its latest span end), for "is the trace on disk newer".
+fn newest(spans: &[crate::traces::Span]) -> u64 {
+    spans
+        .iter()
+        .filter_map(|s| s.end_time_unix_nano.or(s.start_time_unix_nano))
+        .max()
+        .unwrap_or(0)
 }
 
 fn weight(r: &RunResult) -> usize {
@@ -421,7 +463,9 @@ mod tests {
     #[test]
     fn unchanged_scenarios_come_from_the_cache() {
         let f = fixture(2);
-        let count = f.dir.path().join("count");
+        // Outside the workspace: a workspace file the command names would be an input.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let count = elsewhere.path().join("count");
         let text = appending(&count, "");
         let first = f.run(&text, true);
         assert_eq!(first[0].status, RunStatus::Passed, "{:?}", first[0]);
@@ -521,5 +565,169 @@ mod tests {
         assert!(!slow.cached);
         let bad = again.iter().find(|r| r.scenario == "bad").unwrap();
         assert!(bad.cached);
+    }
+
+    /// Runs `text` in `f` and says whether the answer came from the cache.
+    fn cached(f: &Fixture, text: &str) -> bool {
+        let r = f.run(text, true);
+        assert!(
+            matches!(r[0].status, RunStatus::Passed | RunStatus::Failed),
+            "{:?}",
+            r[0]
+        );
+        r[0].cached
+    }
+
+    #[test]
+    fn a_script_beside_the_test_file_runs_and_its_content_is_in_the_key() {
+        let f = fixture(1);
+        let app = f.dir.path().join("app.sh");
+        std::fs::write(&app, "echo one").unwrap();
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"sh app.sh\"\n";
+        let r = f.run(text, true);
+        assert_eq!(r[0].status, RunStatus::Passed, "{:?}", r[0]);
+        assert!(r[0].stdout_tail.contains("one"));
+        assert!(cached(&f, text), "nothing changed: cached");
+        std::fs::write(&app, "echo two").unwrap();
+        let r = f.run(text, true);
+        assert!(!r[0].cached, "the script changed: it runs again");
+        assert!(r[0].stdout_tail.contains("two"));
+        assert!(cached(&f, text));
+    }
+
+    #[test]
+    fn declared_inputs_of_the_scenario_and_the_project_are_in_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/a.json"), "1").unwrap();
+        std::fs::write(dir.path().join("shared.env"), "X=1").unwrap();
+        let mut config = Config::default();
+        config.cache.inputs = vec!["*.env".into()];
+        let f = Fixture {
+            project: Arc::new(Project::with_config(dir.path(), config, vec![])),
+            dir,
+            runner: Runner::new(1),
+        };
+        // The command names neither file: only the declarations make them inputs.
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"true\"\ninputs = [\"data/*.json\"]\n";
+        assert!(!cached(&f, text));
+        assert!(cached(&f, text));
+        std::fs::write(f.dir.path().join("data/a.json"), "2").unwrap();
+        assert!(!cached(&f, text), "a declared input changed");
+        assert!(cached(&f, text));
+        std::fs::write(f.dir.path().join("data/b.json"), "new").unwrap();
+        assert!(!cached(&f, text), "a file joined the glob");
+        std::fs::write(f.dir.path().join("shared.env"), "X=2").unwrap();
+        assert!(!cached(&f, text), "a project input changed");
+        assert!(cached(&f, text));
+    }
+
+    #[test]
+    fn refresh_replaces_the_entry_and_no_cache_records_nothing() {
+        let f = fixture(1);
+        let elsewhere = tempfile::tempdir().unwrap();
+        let count = elsewhere.path().join("count");
+        let text = appending(&count, "");
+        assert!(!f.run(&text, true)[0].cached);
+        // `--refresh`: runs although cached, and records.
+        let refreshed = f.run(&text, false);
+        assert!(!refreshed[0].cached);
+        assert_eq!(lines(&count), 2);
+        let hit = f.run(&text, true);
+        assert!(hit[0].cached);
+        assert_eq!(
+            hit[0].spans, refreshed[0].spans,
+            "the refreshed entry is served"
+        );
+
+        // `--no-cache`: runs, and neither the result nor the trace is written.
+        let trace_before =
+            crate::traces::baseline::load_last_trace(f.dir.path(), &f.path(), "a").unwrap();
+        let bare = Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            project: Arc::new(
+                Project::with_config(f.dir.path(), Config::default(), vec![]).without_cache(),
+            ),
+            runner: Runner::new(1),
+        };
+        let plan = {
+            let analysis = Analysis {
+                rendered: Some(Arc::new(Rendered::verbatim(&text))),
+                parsed: true,
+                ..Analysis::default()
+            };
+            plan(&f.path(), &analysis, &bare.project, &[]).unwrap()
+        };
+        let (tx, rx) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        bare.runner.submit(
+            &bare.project,
+            plan,
+            BatchOptions {
+                priority: Priority::Explicit,
+                use_cache: false,
+            },
+            Arc::new(move |ev| {
+                let _ = tx.lock().unwrap().send(ev);
+            }),
+        );
+        let fresh = collect(&rx);
+        assert!(!fresh[0].cached);
+        assert_eq!(lines(&count), 3);
+        assert_eq!(
+            crate::traces::baseline::load_last_trace(f.dir.path(), &f.path(), "a").unwrap(),
+            trace_before,
+            "--no-cache writes no trace"
+        );
+        let again = f.run(&text, true);
+        assert!(again[0].cached);
+        assert_eq!(
+            again[0].spans, refreshed[0].spans,
+            "--no-cache wrote no entry"
+        );
+    }
+
+    #[test]
+    fn a_cache_hit_never_replaces_a_newer_trace() {
+        let f = fixture(1);
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"true\"\n";
+        let first = f.run(text, true);
+        // A newer trace arrives (another run of other content under the same name).
+        let mut newer = first[0].spans.clone();
+        for s in &mut newer {
+            s.end_time_unix_nano = s.end_time_unix_nano.map(|t| t + 1_000_000_000);
+            s.name.push_str("-newer");
+        }
+        crate::traces::baseline::save_last_trace(f.dir.path(), &f.path(), "a", &newer).unwrap();
+        assert!(f.run(text, true)[0].cached);
+        let kept = crate::traces::baseline::load_last_trace(f.dir.path(), &f.path(), "a").unwrap();
+        assert_eq!(kept, Some(newer));
+    }
+
+    #[test]
+    fn an_image_the_engine_lacks_is_an_error_never_cached() {
+        let f = fixture(1);
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"true\"\n";
+        let mut plan = f.plan(text);
+        plan.runs[0].blocked = Some("image `x` is not available to docker: No such image".into());
+        let (tx, rx) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        let opts = BatchOptions {
+            priority: Priority::Explicit,
+            use_cache: true,
+        };
+        f.runner.submit(
+            &f.project,
+            plan,
+            opts,
+            Arc::new(move |ev| {
+                let _ = tx.lock().unwrap().send(ev);
+            }),
+        );
+        let r = collect(&rx);
+        assert_eq!(r[0].status, RunStatus::Error);
+        assert!(r[0].short_reason().contains("No such image"));
+        // Nothing was cached: with the image there, the scenario runs.
+        assert!(!f.run(text, true)[0].cached);
     }
 }

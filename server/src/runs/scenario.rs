@@ -10,9 +10,12 @@ use serde_json::Value;
 
 use super::argv::{split, step_argv};
 use super::backend::{Backend, BackendKind, Invocation, RunLimits};
+use super::engine::engine_failure;
 use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome as Observed};
-use super::process::{run, CancelToken, ProcessOutcome};
+use super::inputs::Place;
+use super::process::{run, CancelToken, ProcessOutcome, RunDir};
 use super::result::{RunResult, RunStatus};
+use super::services::{self, ServiceSpec};
 use super::settings::RunSettings;
 use super::spans::Collector;
 use crate::model::expect::Expectations;
@@ -49,10 +52,21 @@ pub fn scenario_timeout(scenario: &Scenario, default: Duration) -> Duration {
         .unwrap_or(default)
 }
 
-/// Run `scenario` of `file` to its verdict. Never fails: problems are `RunStatus::Error`.
+/// Where the workspace is inside a container (mounted read-only).
+pub const CONTAINER_WORKSPACE: &str = super::backend::WORKSPACE_MOUNT;
+
+/// Run `scenario` of `file` (in the workspace `place`) to its verdict. Never fails:
+/// problems are `RunStatus::Error`.
+///
+/// Commands run in the test file's directory, so `run = "sh app.sh"` beside `app.sh`
+/// works as it does in a terminal: on local, that directory itself; in containers, the
+/// same directory under the workspace mounted read-only at `/workspace`. `HOME` and
+/// `TMPDIR` are a fresh per-run directory (scratch space, removed after the run), and
+/// `CLNRM_WORKSPACE` names the workspace root on every backend.
 pub fn execute(
     file: &TestFile,
     scenario: &Scenario,
+    place: Place<'_>,
     backend: &dyn Backend,
     settings: &RunSettings,
     cancel: &CancelToken,
@@ -64,7 +78,7 @@ pub fn execute(
         timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         ..RunResult::without_run(&scenario.name, RunStatus::Passed, None)
     };
-    let workdir = match tempfile::Builder::new().prefix("clnrm-run-").tempdir() {
+    let workdir = match RunDir::new() {
         Ok(d) => d,
         Err(e) => {
             return error(
@@ -153,6 +167,51 @@ pub fn execute(
         });
     }
 
+    // The services the commands use, started before the first command and removed when
+    // `running_services` drops (whatever ends the run).
+    let mut wanted: Vec<&str> = commands
+        .iter()
+        .filter_map(|c| c.service.map(|(id, _)| id))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut running_services = None;
+    if settings.services && !wanted.is_empty() {
+        match backend.engine() {
+            Some(engine) => {
+                let mut specs = Vec::new();
+                for id in &wanted {
+                    if let Some(svc) = file.services.get(*id) {
+                        match ServiceSpec::from_service(id, svc) {
+                            Ok(s) => specs.push(s),
+                            Err(e) => return error(result, e.to_string(), started),
+                        }
+                    }
+                }
+                match services::start(
+                    &engine,
+                    &specs,
+                    settings.workspace.as_deref(),
+                    cancel,
+                    started + timeout,
+                ) {
+                    Ok(r) => running_services = Some(r),
+                    Err(_) if cancel.is_cancelled() => {
+                        result.status = RunStatus::Cancelled;
+                        return result;
+                    }
+                    Err(e) => return error(result, e.to_string(), started),
+                }
+            }
+            None => {
+                result.error = Some(format!(
+                    "services not started ({}): no container engine answers (docker, podman)",
+                    wanted.join(", ")
+                ));
+            }
+        }
+    }
+
     let ids = Ids::new();
     let trace_id = ids.trace();
     let run_id = ids.span();
@@ -174,6 +233,15 @@ pub fn execute(
         let remaining = timeout.saturating_sub(started.elapsed());
         // A step's `workdir` is a host directory for local runs, the container's otherwise.
         let local = backend.kind() == BackendKind::Local;
+        if let Some(dir) = step_dir.filter(|_| !local) {
+            if leaves(dir) {
+                result.status = RunStatus::Error;
+                result.error = Some(format!(
+                    "step `{name}`: workdir `{dir}`: `..` would leave the working directory"
+                ));
+                break;
+            }
+        }
         let cwd = match step_dir.filter(|_| local) {
             Some(dir) => match step_workdir(workdir.path(), dir) {
                 Ok(p) => p,
@@ -183,12 +251,32 @@ pub fn execute(
                     break;
                 }
             },
+            None if local => place.dir.to_path_buf(),
             None => workdir.path().to_path_buf(),
         };
+        let in_container_dir = (!local && step_dir.is_none()).then(|| {
+            let rel = place.rel_dir();
+            if rel.is_empty() {
+                CONTAINER_WORKSPACE.to_string()
+            } else {
+                format!("{CONTAINER_WORKSPACE}/{rel}")
+            }
+        });
         // Later entries win: the service's env over the receiver's, the step's over both.
         let mut env: Vec<(String, String)> = collector.otlp_env();
+        if local {
+            let scratch = workdir.path().display().to_string();
+            env.push(("HOME".into(), scratch.clone()));
+            env.push(("TMPDIR".into(), scratch));
+            env.push(("CLNRM_WORKSPACE".into(), place.root.display().to_string()));
+        } else {
+            env.push(("CLNRM_WORKSPACE".into(), CONTAINER_WORKSPACE.into()));
+        }
         if let Some((id, svc)) = service {
             env.push(("SERVICE_NAME".into(), id.to_string()));
+            if let Some(cid) = running_services.as_ref().and_then(|r| r.container_id(id)) {
+                env.push(("CONTAINER_ID".into(), cid.to_string()));
+            }
             env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         env.extend(step_env.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -200,8 +288,9 @@ pub fn execute(
             env: &env,
             limits,
             workdir: &cwd,
-            container_dir: step_dir.filter(|_| !local),
+            container_dir: step_dir.filter(|_| !local).or(in_container_dir.as_deref()),
             image: Some(image),
+            workspace: (!local).then_some(place.root),
         };
         let mut spec = backend.command(&inv);
         spec.timeout = remaining.max(Duration::from_millis(1));
@@ -210,10 +299,10 @@ pub fn execute(
         spec.background = settings.background;
         let s0 = now_ns();
         let out: ProcessOutcome = run(&spec, cancel);
-        if out.timed_out || out.cancelled {
-            backend.stopped(&inv);
-        }
-        let ran = out.spawn_error.is_none() && !out.timed_out && !out.cancelled;
+        backend.finished(&inv, out.timed_out || out.cancelled);
+        let engine_error = engine_failure(backend.kind(), &out);
+        let ran =
+            out.spawn_error.is_none() && engine_error.is_none() && !out.timed_out && !out.cancelled;
         let f = if ran {
             check_process(
                 &path,
@@ -241,9 +330,14 @@ pub fn execute(
         all_stdout.push('\n');
         stderr_all.push_str(&out.stderr);
         result.exit_code = out.exit_code;
-        if let Some(e) = &out.spawn_error {
+        if let Some(e) = out.spawn_error.as_ref().or(engine_error.as_ref()) {
+            // "cannot start `prog`: why", or the engine's own message.
             result.status = RunStatus::Error;
-            result.error = Some(e.clone()); // "cannot start `prog`: why"
+            result.error = Some(if name == "run" {
+                e.clone()
+            } else {
+                format!("step `{name}`: {e}")
+            });
             break;
         }
         if out.timed_out {
@@ -326,18 +420,23 @@ fn step_workdir(run_dir: &std::path::Path, dir: &str) -> std::io::Result<std::pa
             "no such directory",
         ));
     }
-    if path
-        .components()
-        .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
+    if leaves(dir) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            "`..` would leave the run directory",
+            "`..` would leave the working directory",
         ));
     }
     let full = run_dir.join(path);
     std::fs::create_dir_all(&full)?;
     Ok(full)
+}
+
+/// A relative workdir with `..` (the same rule on every backend).
+fn leaves(dir: &str) -> bool {
+    !dir.starts_with('/')
+        && std::path::Path::new(dir)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
 }
 
 fn expectations(file: &TestFile) -> Result<Expectations, String> {
@@ -448,14 +547,21 @@ mod tests {
 
     fn go(toml: &str) -> RunResult {
         let file = TestFile::from_rendered(toml, None).unwrap();
+        let dir = std::env::temp_dir();
         execute(
             &file,
             &file.scenarios[0],
+            Place {
+                root: &dir,
+                dir: &dir,
+            },
             &Local,
             &RunSettings {
                 default_timeout: Duration::from_secs(20),
                 // No test here is about the grace: a short one keeps kills quick.
                 kill_grace: Duration::from_millis(100),
+                // Not about containers: the same result whether or not an engine answers.
+                services: false,
                 ..RunSettings::default()
             },
             &CancelToken::new(),
@@ -510,7 +616,7 @@ mod tests {
     }
 
     #[test]
-    fn each_step_runs_with_its_own_services_env() {
+    fn each_step_runs_with_its_ownrunning_services_env() {
         let r = go(concat!(
             "[service.a]\nimage = \"alpine\"\nenv = { WHO = \"a\" }\n",
             "[service.b]\nimage = \"alpine\"\nenv = { WHO = \"b\" }\n",

@@ -18,6 +18,11 @@ pub struct RunSettings {
     /// Run at low CPU priority (the editor: typing first). Not part of the result key:
     /// priority changes when a run finishes, not what it finds.
     pub background: bool,
+    /// Start the services scenarios use (`[executor] services`). Not part of the key:
+    /// without services a scenario needing one fails, and that verdict says so.
+    pub services: bool,
+    /// The workspace root: mounted at `/workspace` in containers; volumes stay inside it.
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 impl RunSettings {
@@ -28,6 +33,8 @@ impl RunSettings {
             output_cap: c.output_cap_bytes.max(1024),
             default_image: c.image().to_string(),
             background: false,
+            services: c.services == crate::config::ServicesChoice::Auto,
+            workspace: None,
         }
     }
 }

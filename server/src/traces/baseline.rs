@@ -14,7 +14,7 @@
 //! Files are pretty JSON `{"format", "file", "scenario", "spans": [...]}`; a plain span
 //! array or an OTLP export is also read. Every write is a temp file + rename.
 
-use std::io::Write as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
@@ -125,21 +125,22 @@ pub fn workspace_relative(root: &Path, file: &Path) -> Result<String, BaselineEr
     Ok(parts.join("/"))
 }
 
+/// Everything but `[A-Za-z0-9._-]` is encoded in a path segment.
+const SEGMENT_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
 /// Percent-encode a name into one safe path segment (injective).
 pub fn encode_segment(name: &str) -> String {
     if name.is_empty() {
         // '%' is always followed by two hex digits otherwise, so this cannot collide.
         return "%empty".to_string();
     }
-    let mut out = String::with_capacity(name.len());
-    for (i, b) in name.bytes().enumerate() {
-        let safe = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0);
-        if safe {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    // A leading '.' is encoded too: no segment is hidden, `.` or `..`.
+    let (first, rest) = match name.strip_prefix('.') {
+        Some(rest) => ("%2E", rest),
+        None => ("", name),
+    };
+    let mut out = first.to_string();
+    out.extend(utf8_percent_encode(rest, SEGMENT_SAFE));
     if out.len() > MAX_NAME_BYTES {
         let digest = hex::encode(&Sha256::digest(name.as_bytes())[..8]);
         let mut cut = MAX_NAME_BYTES - 17;
@@ -227,25 +228,10 @@ pub fn write_span_file(
         source: std::io::Error::other(e),
     })?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes).map_err(|source| BaselineError::Io {
+    crate::documents::fs::write_atomic(path, &bytes).map_err(|source| BaselineError::Io {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Write `bytes` to `path` atomically: a temp file in the same directory, flushed, then
-/// renamed over the target, so readers see the old file or the new one, never half.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Record `spans` as the baseline of a scenario (replacing any previous one).

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::summary::DiffSummary;
 use super::tree::{SpanTree, ROOT};
-use super::{DiffSettings, Span, SpanKind, SpanStatus};
+use super::{DiffSettings, Span, SpanKind, SpanSource, SpanStatus};
 
 /// How one span compares with the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -185,6 +185,10 @@ impl TraceDiff {
     }
 }
 
+/// Attributes of the runner's own spans (`step:*`) that measure time: compared only with
+/// the timestamps.
+const RUNNER_TIMINGS: &[&str] = &["duration_ms"];
+
 /// What is compared, compiled from the settings.
 struct Comparator {
     ignore: Vec<glob::Pattern>,
@@ -218,6 +222,15 @@ impl Comparator {
         self.ignore.iter().any(|p| p.matches(key)) || self.ignore_exact.iter().any(|k| k == key)
     }
 
+    /// An attribute of `span` left out: ignored by the settings, or a timing of the
+    /// runner's own spans (it differs on every run) while timestamps are not compared.
+    fn skipped(&self, span: &Span, key: &str) -> bool {
+        self.ignored(key)
+            || (!self.timestamps
+                && span.source == SpanSource::Runner
+                && RUNNER_TIMINGS.contains(&key))
+    }
+
     /// Hash of everything compared about the span itself (not its children).
     fn own_hash(&self, s: &Span) -> u64 {
         let mut h = DefaultHasher::new();
@@ -225,9 +238,9 @@ impl Comparator {
         s.kind.hash(&mut h);
         s.status.hash(&mut h);
         s.events.hash(&mut h);
-        self.hash_attrs(&s.attributes, &mut h);
+        self.hash_attrs(&s.attributes, &mut h, |k| self.skipped(s, k));
         if self.resource {
-            self.hash_attrs(&s.resource_attributes, &mut h);
+            self.hash_attrs(&s.resource_attributes, &mut h, |k| self.ignored(k));
         }
         if self.timestamps {
             (s.start_time_unix_nano, s.end_time_unix_nano).hash(&mut h);
@@ -238,9 +251,14 @@ impl Comparator {
         h.finish()
     }
 
-    fn hash_attrs(&self, attrs: &BTreeMap<String, Value>, h: &mut DefaultHasher) {
+    fn hash_attrs(
+        &self,
+        attrs: &BTreeMap<String, Value>,
+        h: &mut DefaultHasher,
+        skip: impl Fn(&str) -> bool,
+    ) {
         for (k, v) in attrs {
-            if !self.ignored(k) {
+            if !skip(k) {
                 k.hash(h);
                 hash_value(v, h);
             }
@@ -296,12 +314,15 @@ impl Comparator {
                 after: c.status,
             });
         }
-        for (key, before, after) in self.attr_changes(&b.attributes, &c.attributes) {
+        let skip = |k: &str| self.skipped(b, k) || self.skipped(c, k);
+        for (key, before, after) in self.attr_changes(&b.attributes, &c.attributes, skip) {
             out.push(Change::Attribute { key, before, after });
         }
         if self.resource {
             for (key, before, after) in
-                self.attr_changes(&b.resource_attributes, &c.resource_attributes)
+                self.attr_changes(&b.resource_attributes, &c.resource_attributes, |k| {
+                    self.ignored(k)
+                })
             {
                 out.push(Change::ResourceAttribute { key, before, after });
             }
@@ -334,12 +355,13 @@ impl Comparator {
         &self,
         b: &BTreeMap<String, Value>,
         c: &BTreeMap<String, Value>,
+        skip: impl Fn(&str) -> bool,
     ) -> Vec<(String, Option<Value>, Option<Value>)> {
         let mut keys: Vec<&String> = b.keys().chain(c.keys()).collect();
         keys.sort();
         keys.dedup();
         keys.into_iter()
-            .filter(|k| !self.ignored(k))
+            .filter(|k| !skip(k))
             .filter_map(|k| {
                 let (bv, cv) = (b.get(k), c.get(k));
                 (bv != cv).then(|| (k.clone(), bv.cloned(), cv.cloned()))
@@ -665,6 +687,32 @@ mod tests {
             "{m:?}"
         );
         assert_eq!(d.nodes[0].differing_descendants, 3);
+    }
+
+    #[test]
+    fn runner_timings_are_compared_only_with_the_timestamps() {
+        let step = |ms: u64| {
+            let mut s = with_attr(span("s", None, "step:run"), "duration_ms", "0");
+            s.attributes.insert("duration_ms".into(), ms.into());
+            s.source = SpanSource::Runner;
+            s
+        };
+        let (b, c) = (vec![step(12)], vec![step(15)]);
+        assert!(!TraceDiff::compute(&b, &c, &DiffSettings::default()).has_differences());
+        let timed = DiffSettings {
+            ignore_timestamps: false,
+            ..DiffSettings::default()
+        };
+        assert!(TraceDiff::compute(&b, &c, &timed).has_differences());
+        // A program's own `duration_ms` attribute is its data: compared.
+        let own = |ms: u64| {
+            let mut s = step(ms);
+            s.source = SpanSource::Otlp;
+            s
+        };
+        assert!(
+            TraceDiff::compute(&[own(12)], &[own(15)], &DiffSettings::default()).has_differences()
+        );
     }
 
     #[test]

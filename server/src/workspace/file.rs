@@ -115,6 +115,26 @@ pub fn decode(bytes: Vec<u8>) -> (String, Option<Diagnostic>) {
     }
 }
 
+/// The report of `bytes` as `x.clnrm.toml` (for tests beside the faces too).
+#[cfg(test)]
+pub(crate) fn report_of(bytes: &[u8]) -> FileReport {
+    let analyzer = Analyzer::new(crate::analysis::Environment::empty());
+    let p = Path::new("x.clnrm.toml");
+    let file = FileBytes {
+        display_path: p,
+        abs_path: p,
+        root: Path::new("."),
+        kind: None,
+    };
+    analyse_bytes(
+        &file,
+        bytes.to_vec(),
+        &analyzer,
+        &crate::analysis::template::DiskLoader,
+    )
+    .0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,15 +142,7 @@ mod tests {
     use crate::analysis::Environment;
 
     fn report(bytes: &[u8]) -> FileReport {
-        let analyzer = Analyzer::new(Environment::empty());
-        let p = Path::new("x.clnrm.toml");
-        let file = FileBytes {
-            display_path: p,
-            abs_path: p,
-            root: Path::new("."),
-            kind: None,
-        };
-        analyse_bytes(&file, bytes.to_vec(), &analyzer, &DiskLoader).0
+        report_of(bytes)
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use crate::analysis::schema::convert::{self, Converted, SpanIndex};
+use crate::analysis::schema::pointer;
 use crate::analysis::toml::Document;
 use crate::analysis::{Code, Diagnostic, Severity};
 
@@ -85,7 +86,7 @@ impl<'t> Ctx<'t> {
             .as_object()
             .into_iter()
             .flat_map(|m| m.keys())
-            .map(|k| self.key(&convert::push_pointer("", k)))
+            .map(|k| self.key(&pointer::push("", k)))
             .min_by_key(|r| r.start)
             .unwrap_or(0..0)
     }

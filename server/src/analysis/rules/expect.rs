@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{patterns, Ctx};
-use crate::analysis::schema::convert::push_pointer;
+use crate::analysis::schema::pointer;
 use crate::analysis::{Code, Diagnostic, Severity};
 
 /// Spans clnrm itself emits during `run`: valid parents without an expectation.
@@ -141,7 +141,7 @@ fn counts(ctx: &mut Ctx<'_>, base: &str) {
         .collect();
     let by_name = format!("{base}/by_name");
     for name in ctx.keys(&by_name) {
-        bounds.push(push_pointer(&by_name, &name));
+        bounds.push(pointer::push(&by_name, &name));
     }
     for b in bounds {
         let gte = ctx.get(&format!("{b}/gte")).and_then(Value::as_u64);
@@ -163,7 +163,7 @@ fn counts(ctx: &mut Ctx<'_>, base: &str) {
 fn status(ctx: &mut Ctx<'_>, base: &str) {
     let by_name = format!("{base}/by_name");
     for pattern in ctx.keys(&by_name) {
-        let p = push_pointer(&by_name, &pattern);
+        let p = pointer::push(&by_name, &pattern);
         if let Some(err) = patterns::glob_error(&pattern) {
             ctx.report(
                 Code::InvalidGlob,
@@ -331,7 +331,7 @@ fn never_evaluated(ctx: &mut Ctx<'_>) {
         if only_lte {
             ctx.report(
                 Code::RunCompat,
-                ctx.key(&push_pointer(by_name, &name)),
+                ctx.key(&pointer::push(by_name, &name)),
                 "clnrm 1.3.0's `run` drops by_name bounds that have only `lte`",
             );
         }

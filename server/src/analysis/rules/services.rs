@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::context::is_blank;
 use super::patterns;
 use super::Ctx;
-use crate::analysis::schema::convert::push_pointer;
+use crate::analysis::schema::pointer;
 use crate::analysis::{Code, Diagnostic, Edit, Fix, Severity};
 
 /// Plugins `clnrm run` can start.
@@ -41,7 +41,7 @@ pub(super) fn defined(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
             out.push((map, id));
         }
     }
-    out.sort_by_key(|(map, id)| ctx.key(&push_pointer(map, id)).start);
+    out.sort_by_key(|(map, id)| ctx.key(&pointer::push(map, id)).start);
     out
 }
 
@@ -59,7 +59,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     let mut ports: HashMap<u64, String> = HashMap::new();
     let mut ids: HashMap<String, String> = HashMap::new();
     for (map, id) in defined(ctx) {
-        let base = push_pointer(map, &id);
+        let base = pointer::push(map, &id);
         if let Some(first) = ids.get(&id) {
             let d = Diagnostic::new(
                 Code::DuplicateName,
@@ -232,7 +232,7 @@ fn service_ports(ctx: &mut Ctx<'_>, base: &str, id: &str, seen: &mut HashMap<u64
 /// Env tables of services and steps: names and secret-looking literals.
 pub(super) fn env(ctx: &mut Ctx<'_>, pointer: &str) {
     for (key, value) in ctx.entries(pointer) {
-        let p = push_pointer(pointer, &key);
+        let p = pointer::push(pointer, &key);
         if !patterns::is_env_name(&key) {
             ctx.report_as(
                 Code::InvalidService,

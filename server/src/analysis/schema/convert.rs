@@ -96,24 +96,10 @@ pub fn to_json(doc: &Document) -> (Value, SpanIndex) {
     (value, index)
 }
 
-pub fn push_pointer(base: &str, segment: &str) -> String {
-    let mut p = String::with_capacity(base.len() + segment.len() + 1);
-    p.push_str(base);
-    p.push('/');
-    for c in segment.chars() {
-        match c {
-            '~' => p.push_str("~0"),
-            '/' => p.push_str("~1"),
-            c => p.push(c),
-        }
-    }
-    p
-}
-
 fn table(t: &Table, base: &str, index: &mut SpanIndex, depth: usize) -> Value {
     let mut map = Map::new();
     for (k, item) in t.iter() {
-        let pointer = push_pointer(base, k);
+        let pointer = super::pointer::push(base, k);
         let key = t.key(k).and_then(|key| key.span());
         let value = item_span(item);
         index.spans.insert(pointer.clone(), Spans { key, value });
@@ -189,7 +175,7 @@ fn value(v: &toml_edit::Value, pointer: &str, index: &mut SpanIndex, depth: usiz
         V::InlineTable(t) => {
             let mut map = Map::new();
             for (k, el) in t.iter() {
-                let p = push_pointer(pointer, k);
+                let p = super::pointer::push(pointer, k);
                 let key = t.key(k).and_then(|key| key.span());
                 index.spans.insert(
                     p.clone(),
@@ -233,6 +219,6 @@ mod tests {
 
     #[test]
     fn pointer_escaping_matches_rfc6901() {
-        assert_eq!(push_pointer("/a", "x/y~z"), "/a/x~1y~0z");
+        assert_eq!(super::super::pointer::push("/a", "x/y~z"), "/a/x~1y~0z");
     }
 }

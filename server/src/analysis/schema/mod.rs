@@ -6,6 +6,7 @@
 
 pub mod convert;
 pub mod navigate;
+pub mod pointer;
 mod report;
 
 pub use report::suggest;

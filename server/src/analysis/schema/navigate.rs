@@ -11,8 +11,7 @@ pub fn schema_at<'s>(root: &'s Value, pointer: &str) -> Option<&'s Value> {
     if pointer.is_empty() {
         return Some(node);
     }
-    for raw in pointer.trim_start_matches('/').split('/') {
-        let segment = raw.replace("~1", "/").replace("~0", "~");
+    for segment in super::pointer::segments(pointer) {
         node = child(root, node, &segment)?;
     }
     Some(node)

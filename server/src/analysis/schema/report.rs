@@ -5,8 +5,9 @@ use jsonschema::error::{TypeKind, ValidationErrorKind as K};
 use jsonschema::ValidationError;
 use serde_json::Value;
 
-use super::convert::{push_pointer, SpanIndex};
+use super::convert::SpanIndex;
 use super::navigate;
+use super::pointer;
 use crate::analysis::{Code, Diagnostic, Edit, Fix};
 
 pub(super) fn diagnostics(
@@ -130,7 +131,7 @@ fn unknown_key(
     path: &str,
     name: &str,
 ) -> Diagnostic {
-    let pointer = push_pointer(path, name);
+    let pointer = pointer::push(path, name);
     let range = index.key_range(&pointer);
     let allowed = navigate::allowed_keys(schema, path);
     let suggestion = alias(name, &allowed).or_else(|| suggest(name, &allowed));
@@ -184,11 +185,10 @@ pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
 /// `/service/db/ports/0` → `service.db.ports[0]`.
 fn display_path(pointer: &str) -> String {
     let mut out = String::new();
-    for raw in pointer.trim_start_matches('/').split('/') {
-        if raw.is_empty() {
+    for seg in super::pointer::segments(pointer) {
+        if seg.is_empty() {
             continue;
         }
-        let seg = raw.replace("~1", "/").replace("~0", "~");
         if seg.parse::<usize>().is_ok() {
             out.push_str(&format!("[{seg}]"));
         } else {

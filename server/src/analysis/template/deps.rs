@@ -103,6 +103,7 @@ fn resolve(
     loader: &dyn SourceLoader,
 ) -> Dependency {
     let candidates = [dir, root];
+    let mut problem = None;
     for base in candidates.into_iter().flatten() {
         let Some(path) = join_inside(base, name, root) else {
             continue;
@@ -112,13 +113,17 @@ fn resolve(
                 name: name.to_string(),
                 path: Some(path),
                 text: Some(text),
+                problem: None,
             };
         }
+        problem = problem.or_else(|| loader.problem(&path, root));
     }
+    let embedded = name == EMBEDDED_MACROS_NAME;
     Dependency {
         name: name.to_string(),
         path: None,
-        text: (name == EMBEDDED_MACROS_NAME).then(|| EMBEDDED_MACROS.into()),
+        text: embedded.then(|| EMBEDDED_MACROS.into()),
+        problem: problem.filter(|_| !embedded),
     }
 }
 
@@ -190,6 +195,46 @@ mod tests {
             ]
         );
         assert_eq!(deps[1].path.as_deref(), Some(Path::new("/ws/lib/b.tera")));
+    }
+
+    #[test]
+    fn a_link_out_of_the_workspace_or_a_special_file_says_why() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.tera"), "s3cret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.tera"), ws.join("esc.tera"))
+            .unwrap();
+        std::os::unix::fs::symlink("/dev/null", ws.join("null.tera")).unwrap();
+        crate::documents::fs::testing::mkfifo(&ws.join("fifo.tera"));
+        let main = ws.join("t.clnrm.toml.tera");
+        let origin = Origin {
+            path: Some(&main),
+            workspace_root: Some(&ws),
+            kind: None,
+        };
+        let text =
+            "{% include \"esc.tera\" %}{% include \"fifo.tera\" %}{% include \"nope.tera\" %}";
+        let deps = collect(text, origin, &crate::analysis::template::DiskLoader);
+        let problems: Vec<_> = deps
+            .iter()
+            .map(|d| (d.text.is_some(), d.problem.clone()))
+            .collect();
+        let esc = outside.path().canonicalize().unwrap().join("secret.tera");
+        assert_eq!(
+            problems,
+            [
+                (
+                    false,
+                    Some(format!(
+                        "resolves outside the workspace ({})",
+                        esc.display()
+                    ))
+                ),
+                (false, Some("is a FIFO, not a regular file".to_string())),
+                (false, None),
+            ]
+        );
     }
 
     #[test]

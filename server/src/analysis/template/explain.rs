@@ -13,10 +13,20 @@ pub fn explain(text: &str, diags: &mut [Diagnostic]) {
     }
 }
 
+/// `text` up to `end` (two bytes past an error), cut back to a character boundary: the
+/// bytes after an error may be the middle of `é`.
+fn up_to(text: &str, end: usize) -> &str {
+    let mut end = end.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// `{{ svc }_smoke`: the expression was closed with one brace.
 fn single_brace_close(text: &str, d: &mut Diagnostic) {
     let start = d.range.start.min(text.len());
-    let Some(opener) = text[..start.saturating_add(2).min(text.len())].rfind("{{") else {
+    let Some(opener) = up_to(text, start.saturating_add(2)).rfind("{{") else {
         return;
     };
     let line_end = text[opener..].find('\n').map_or(text.len(), |e| opener + e);
@@ -49,14 +59,16 @@ fn single_brace_close(text: &str, d: &mut Diagnostic) {
 /// A tag inside a TOML comment: Tera reads comments too.
 fn in_comment(text: &str, d: &mut Diagnostic) {
     let start = d.range.start.min(text.len());
-    let window = &text[..start.saturating_add(2).min(text.len())];
+    let window = up_to(text, start.saturating_add(2));
     let opener = [window.rfind("{{"), window.rfind("{%")]
         .into_iter()
         .flatten()
         .max();
     let Some(opener) = opener else { return };
     // Only when the tag starts on the error's line: an earlier opener is another tag.
-    if text[opener..start].contains('\n') || !in_toml_comment(text, opener) {
+    // The opener may start just after the error's position (`get` is then `None`).
+    let newline_between = text.get(opener..start).is_some_and(|s| s.contains('\n'));
+    if newline_between || !in_toml_comment(text, opener) {
         return;
     }
     let delim = &text[opener..opener + 2];
@@ -74,6 +86,27 @@ mod tests {
     fn first(text: &str) -> Diagnostic {
         let a = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
         a.diagnostics.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn errors_next_to_multibyte_text_are_explained_without_panicking() {
+        // Found by the fuzzer: the window two bytes past an error cut `é`/`→` in half,
+        // and an opener right after the error made an inverted range.
+        for text in [
+            "{% extends \"b.tera\"[→service.db]\n",
+            "x = \"{{ a é\"\n",
+            "{{ self:~m(n=1) }}→",
+            "{% macro m() %}) |m{{\n",
+            "# {{ é\n",
+        ] {
+            let mut diags = vec![Diagnostic::new(Code::TeraSyntax, 0..0, "x")];
+            for at in 0..=text.len() {
+                diags[0].range = at..at;
+                diags[0].message = "expected a variable end (`}}`)".to_string();
+                explain(text, &mut diags);
+            }
+            let _ = analyze_uncached(text, FileKind::Test, Vec::new(), &Environment::empty());
+        }
     }
 
     #[test]

@@ -41,6 +41,13 @@ pub trait SourceLoader: Send + Sync {
         let _ = root;
         self.load(path)
     }
+
+    /// After a failed [`SourceLoader::load_within`]: why the file at `path`, if it exists,
+    /// could not be read.
+    fn problem(&self, path: &Path, root: Option<&Path>) -> Option<String> {
+        let _ = (path, root);
+        None
+    }
 }
 
 /// Reads straight from the file system, through the one opener (regular files only,
@@ -58,6 +65,14 @@ impl SourceLoader for DiskLoader {
             .ok()
             .map(Into::into)
     }
+
+    fn problem(&self, path: &Path, root: Option<&Path>) -> Option<String> {
+        let limit = crate::documents::fs::MAX_READ_BYTES;
+        match crate::documents::fs::read_text(path, root, limit) {
+            Err(e) if !e.is_not_found() => Some(e.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// A template named by `{% import %}`, `{% include %}` or `{% extends %}`.
@@ -69,6 +84,9 @@ pub struct Dependency {
     pub path: Option<PathBuf>,
     /// Its content; `None` when not found (or outside the workspace).
     pub text: Option<Arc<str>>,
+    /// Why a file that exists was not read: "resolves outside the workspace (…)", "is a
+    /// FIFO, not a regular file"…
+    pub problem: Option<String>,
 }
 
 /// The rendered TOML text and how to map its bytes back to the template.

@@ -173,6 +173,9 @@ fn render_inner(
         let continue_with = match &failure {
             Failure::Undefined(name) => {
                 report_undefined(text, scan, name, &here, &macro_ranges, &bindings, diags);
+                if let Some(d) = diags.last_mut() {
+                    relate_library_use(text, deps, name, &here, d);
+                }
                 // A loop over the missing value iterates nothing, so its body does not
                 // report the loop variable as undefined too.
                 let iterated = scan.tags().any(|t| {
@@ -373,13 +376,17 @@ fn register_dependencies(
                     } else {
                         ""
                     };
-                    diags.push(Diagnostic::new(
-                        Code::TemplateNotFound,
-                        tag_of(&d.name),
-                        format!(
+                    let message = match &d.problem {
+                        Some(problem) => format!("template `{}` {problem}", d.name),
+                        None => format!(
                             "template `{}` not found next to this file or at the workspace root{hint}",
                             d.name
                         ),
+                    };
+                    diags.push(Diagnostic::new(
+                        Code::TemplateNotFound,
+                        tag_of(&d.name),
+                        message,
                     ));
                     ok = false;
                     templates.push((d.name.clone(), String::new()));
@@ -543,6 +550,42 @@ fn broken_namespaces(text: &str, broken: &[String]) -> Vec<String> {
             (!ns.is_empty()).then_some(ns)
         })
         .collect()
+}
+
+/// When the failing tag is a macro call or include, the use of `name` inside that library
+/// as a related place: the template line that reads the variable.
+fn relate_library_use(
+    text: &str,
+    deps: &[Dependency],
+    name: &str,
+    here: &Range<usize>,
+    d: &mut Diagnostic,
+) {
+    let Some(lib_name) = super::library_of_tag(text, here.start) else {
+        return;
+    };
+    let Some(dep) = deps.iter().find(|dep| dep.name == lib_name) else {
+        return;
+    };
+    let Some(lib) = dep.text.clone() else { return };
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let Some(at) = lib.match_indices(name).map(|(i, _)| i).find(|&i| {
+        let before = i.checked_sub(1).map(|j| lib.as_bytes()[j]);
+        let after = lib.as_bytes().get(i + name.len()).copied();
+        !before.is_some_and(|b| is_ident(b) || b == b'.') && !after.is_some_and(is_ident)
+    }) else {
+        return;
+    };
+    let line = lib[..at].matches('\n').count() + 1;
+    let file = Arc::new(SourceFile {
+        path: dep.path.clone().unwrap_or_else(|| dep.name.clone().into()),
+        text: lib,
+    });
+    *d = d.clone().with_related_in(
+        file,
+        at..at + name.len(),
+        format!("`{name}` is read here, in `{lib_name}` line {line}"),
+    );
 }
 
 /// Undefined `name`: at the failing use, and at every other use in an output tag.

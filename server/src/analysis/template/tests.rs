@@ -119,6 +119,7 @@ fn macros_of_other_files_map_to_the_call() {
     let deps = vec![Dependency {
         name: "lib.tera".into(),
         path: None,
+        problem: None,
         text: Some(
             "{% macro span(name) %}[[expect.span]]\nname = \"{{ name }}\"\n{% endmacro %}".into(),
         ),
@@ -234,11 +235,13 @@ fn includes_resolve_and_missing_ones_are_reported_at_the_tag() {
         Dependency {
             name: "part.tera".into(),
             path: None,
+            problem: None,
             text: Some("p = \"{{ svc }}\"\n".into()),
         },
         Dependency {
             name: "gone.tera".into(),
             path: None,
+            problem: None,
             text: None,
         },
     ];
@@ -645,6 +648,7 @@ fn dep(name: &str, text: &str) -> Dependency {
     Dependency {
         name: name.into(),
         path: None,
+        problem: None,
         text: Some(text.into()),
     }
 }

@@ -11,8 +11,8 @@ use std::ops::Range;
 use super::check::CheckOutcome;
 use crate::documents::{LineIndex, PositionEncoding};
 
-pub(crate) use human::Palette;
 pub use human::{render_diagnostics as human_diagnostics, HumanOptions};
+pub(crate) use human::{visible, Palette};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {

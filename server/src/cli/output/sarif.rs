@@ -1,6 +1,7 @@
 //! SARIF 2.1.0 (OASIS), the format code-scanning services ingest. One run; the rules are
 //! every [`Code`], so a result's `ruleIndex` is stable across files and versions.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
 use super::{slash_path, Locator, Span};
@@ -43,25 +44,25 @@ fn region(span: &Span) -> Value {
     })
 }
 
+/// The unreserved set of RFC 3986, and `/` between segments.
+const URI_PATH_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// A relative path as a URI reference: `/`-separated, percent-encoded outside the
 /// unreserved set; absolute paths become `file://` URIs.
 fn uri(path: &std::path::Path) -> String {
-    let slashed = slash_path(path);
-    let mut out = String::with_capacity(slashed.len());
-    for b in slashed.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
+    if path.is_absolute() {
+        if let Ok(url) = url::Url::from_file_path(path) {
+            return url.to_string();
         }
     }
-    let out = out.strip_prefix("./").map(str::to_string).unwrap_or(out);
-    if out.starts_with('/') {
-        format!("file://{out}")
-    } else {
-        out
-    }
+    let slashed = slash_path(path);
+    let out = utf8_percent_encode(&slashed, URI_PATH_SAFE).to_string();
+    out.strip_prefix("./").map(str::to_string).unwrap_or(out)
 }
 
 pub fn render(outcome: &CheckOutcome) -> String {

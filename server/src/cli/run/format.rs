@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{FileOutcome, FileRun, RunReport, RunSummary};
 use crate::analysis::{Code, Diagnostic, Rendered};
-use crate::cli::output::{human_diagnostics, slash_path, HumanOptions, Locator, Palette};
+use crate::cli::output::{human_diagnostics, slash_path, visible, HumanOptions, Locator, Palette};
 use crate::runs::expect::ExpectationFailure;
 use crate::runs::report::{diagnostics, seconds};
 use crate::runs::result::{RunResult, RunStatus};
@@ -20,7 +20,9 @@ pub fn human(report: &RunReport, color: bool) -> String {
     let opts = HumanOptions { color };
     let mut out = String::new();
     for f in &report.files {
-        let shown = f.path.display();
+        // Paths and scenario names come from the user's files: shown, not sent.
+        let shown = f.path.display().to_string();
+        let shown = visible(&shown);
         match &f.outcome {
             FileOutcome::Invalid {
                 reason,
@@ -36,7 +38,7 @@ pub fn human(report: &RunReport, color: bool) -> String {
             } => {
                 for (_, r) in results {
                     let cached = if r.cached { " (cached)" } else { "" };
-                    let name = &r.scenario;
+                    let name = visible(&r.scenario);
                     let _ = match r.status {
                         RunStatus::Passed => writeln!(
                             out,

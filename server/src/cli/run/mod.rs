@@ -45,9 +45,13 @@ pub struct RunArgs {
     /// Scenarios run at once (default: `[executor] jobs`, else the number of CPUs).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// Run every scenario, without reading or writing the result cache.
-    #[arg(long)]
+    /// Run every scenario, reading and writing nothing: no cached result is used, and
+    /// neither the result nor the trace is recorded.
+    #[arg(long, conflicts_with = "refresh")]
     pub no_cache: bool,
+    /// Run every scenario and record the results, replacing the cached ones.
+    #[arg(long)]
+    pub refresh: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
@@ -181,12 +185,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let printer = Printer {
         format: args.format,
-        color: use_color(args.color, std::io::stdout().is_terminal()),
+        color: use_color(args.color, &std::io::stdout()),
     };
     let mut session = Session::new(RunOptions {
         scenarios: args.scenarios.clone(),
         jobs: args.jobs.map(usize::from),
-        use_cache: !args.no_cache,
+        use_cache: !args.no_cache && !args.refresh,
+        record: !args.no_cache,
         progress: std::io::stderr().is_terminal(),
     });
     if args.watch {

@@ -25,7 +25,10 @@ use crate::workspace::{analyse_target, FileReport};
 pub struct RunOptions {
     pub scenarios: Vec<String>,
     pub jobs: Option<usize>,
+    /// Answer from the result cache (off: `--refresh` and `--no-cache`).
     pub use_cache: bool,
+    /// Record results and traces (off: `--no-cache`).
+    pub record: bool,
     pub progress: bool,
 }
 
@@ -72,7 +75,7 @@ impl Session {
     }
 
     pub fn project(&mut self, root: &Path) -> Arc<Project> {
-        let use_cache = self.opts.use_cache;
+        let record = self.opts.record;
         self.projects
             .entry(root.to_path_buf())
             .or_insert_with(|| {
@@ -80,7 +83,7 @@ impl Session {
                 for e in &p.config_errors {
                     eprintln!("clnrm-lsp: {e} (defaults used)");
                 }
-                Arc::new(if use_cache { p } else { p.without_cache() })
+                Arc::new(if record { p } else { p.without_cache() })
             })
             .clone()
     }
@@ -145,12 +148,20 @@ impl Session {
         }
         let project = self.project(&target.root);
         match (plan(&abs, &analysis, &project, &[]), &analysis.rendered) {
-            (Ok(plan), Some(rendered)) => Prepared::Run {
-                report,
-                rendered: rendered.clone(),
-                plan,
-                project,
-            },
+            (Ok(plan), Some(rendered)) => {
+                let mut notes: Vec<&String> = plan.runs.iter().flat_map(|r| &r.notes).collect();
+                notes.sort();
+                notes.dedup();
+                for note in notes {
+                    eprintln!("clnrm-lsp: note: {}: {note}", report.path.display());
+                }
+                Prepared::Run {
+                    report,
+                    rendered: rendered.clone(),
+                    plan,
+                    project,
+                }
+            }
             (Ok(_), None) => Prepared::Done(invalid(report, PlanError::NotRendered)),
             (Err(PlanError::Empty), _) => {
                 eprintln!(

@@ -52,6 +52,7 @@ mod tests {
             workdir: &dir,
             container_dir: None,
             image: None,
+            workspace: None,
         });
         assert_eq!(s.cwd, dir);
         assert_eq!(s.env.iter().filter(|(k, _)| k == "LANG").count(), 1);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use container::{Container, DEFAULT_IMAGE};
+pub use container::{Container, DEFAULT_IMAGE, WORKDIR_EXIT, WORKSPACE_MOUNT};
 pub use local::Local;
 
 use super::process::{self, CancelToken, ProcessSpec, Rlimits};
@@ -47,15 +47,33 @@ pub struct Invocation<'a> {
     pub container_dir: Option<&'a str>,
     /// Service image, for container backends.
     pub image: Option<&'a str>,
+    /// The workspace root, mounted read-only at [`WORKSPACE_MOUNT`] in containers.
+    pub workspace: Option<&'a Path>,
 }
 
 pub trait Backend: Send + Sync {
     fn kind(&self) -> BackendKind;
     /// The process to start; timeout, grace and output cap are the caller's to set.
     fn command(&self, inv: &Invocation<'_>) -> ProcessSpec;
-    /// After `command`'s process was killed (timeout, cancellation): clean up what the
-    /// process group did not take with it.
-    fn stopped(&self, _inv: &Invocation<'_>) {}
+    /// After `command`'s process ended; `killed` (timeout, cancellation): clean up what
+    /// the process group did not take with it.
+    fn finished(&self, _inv: &Invocation<'_>, _killed: bool) {}
+    /// The engine that starts this backend's services: its own, or for `local` the first
+    /// engine that answers (none: services are not started).
+    fn engine(&self) -> Option<Container> {
+        available_engine()
+    }
+}
+
+/// docker, then podman, when `<cli> info` answers; probed once per process.
+pub fn available_engine() -> Option<Container> {
+    static PROBED: [OnceLock<bool>; 2] = [OnceLock::new(), OnceLock::new()];
+    [BackendKind::Docker, BackendKind::Podman]
+        .into_iter()
+        .zip(&PROBED)
+        .map(|(kind, probed)| (Container::new(kind), probed))
+        .find(|(c, probed)| *probed.get_or_init(|| engine_available(c.cli())))
+        .map(|(c, _)| c)
 }
 
 /// Default output cap per stream.
@@ -80,30 +98,21 @@ pub fn select(config: &str) -> Box<dyn Backend> {
     match config {
         "docker" => Box::new(Container::new(BackendKind::Docker)),
         "podman" => Box::new(Container::new(BackendKind::Podman)),
-        "auto" => {
-            // Probed once per process: each project (and each config reload) selects again.
-            static PROBED: [OnceLock<bool>; 2] = [OnceLock::new(), OnceLock::new()];
-            for (kind, probed) in [BackendKind::Docker, BackendKind::Podman]
-                .into_iter()
-                .zip(&PROBED)
-            {
-                let c = Container::new(kind);
-                if *probed.get_or_init(|| engine_available(c.cli())) {
-                    return Box::new(c);
-                }
-            }
-            Box::new(Local)
-        }
+        "auto" => match available_engine() {
+            Some(c) => Box::new(c),
+            None => Box::new(Local),
+        },
         _ => Box::new(Local),
     }
 }
 
 /// `<cli> info` exits 0 within a few seconds: a CLI without a running engine fails.
+/// It runs with the user's environment (`DOCKER_HOST`, `CONTAINER_HOST`, …).
 pub fn engine_available(cli: &str) -> bool {
     let dir = std::env::temp_dir();
     let mut s = spec(
         vec![cli.to_string(), "info".to_string()],
-        process::base_env(&dir),
+        process::user_env(),
         &dir,
         Rlimits::default(),
     );

@@ -12,15 +12,19 @@ impl ExpectationFailure {
     /// Best-effort range of this failure in `doc`, parsed from the rendered text the
     /// expectations were read from. `None` only when the table itself is not found.
     pub fn locate(&self, doc: &toml_edit::Document<String>) -> Option<Range<usize>> {
-        let (table_path, index) = split_index(&self.path);
-        let keys = Key::parse(table_path).ok()?;
         let mut cur: &dyn TableLike = doc.as_table();
         let mut at: Option<Range<usize>> = None;
-        for (i, k) in keys.iter().enumerate() {
+        // `scenario[0].steps[1]`: every segment may index an array (of tables).
+        for segment in self.path.split('.') {
+            let (name, index) = split_index(segment);
+            let keys = Key::parse(name).ok()?;
+            let [k] = keys.as_slice() else {
+                return None;
+            };
             let (key, item) = cur.get_key_value(k.get())?;
             let key_span = key.span();
-            match (index, i + 1 == keys.len()) {
-                (Some(idx), true) => {
+            match index {
+                Some(idx) => {
                     if let Some(t) = item.as_array_of_tables().and_then(|a| a.get(idx)) {
                         at = t.span().or(key_span);
                         cur = t;
@@ -30,7 +34,7 @@ impl ExpectationFailure {
                         cur = v.as_inline_table()?;
                     }
                 }
-                _ => {
+                None => {
                     at = table_span(item).or(key_span).or(at);
                     cur = item.as_table_like()?;
                 }
@@ -111,6 +115,23 @@ mod tests {
         assert_eq!(f.locate(&doc).map(|r| &text[r]), Some("[[expect.span]]"));
         let f = super::ExpectationFailure::new("expect.counts", None, "", "");
         assert_eq!(f.locate(&doc), None);
+    }
+
+    #[test]
+    fn a_step_inside_a_scenario_is_placed_on_the_step() {
+        let text = "[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"b\"\nsteps = [\n  { name = \"one\", command = [\"true\"] },\n  { name = \"two\", command = [\"false\"] },\n]\n[[steps]]\nname = \"top\"\ncommand = [\"x\"]\n";
+        let doc = toml_edit::Document::parse(text.to_string()).unwrap();
+        let at = |path: &str| {
+            super::ExpectationFailure::new(path, Some("expected_exit_code".into()), "", "")
+                .locate(&doc)
+                .map(|r| text[r].to_string())
+        };
+        assert_eq!(
+            at("scenario[1].steps[1]").as_deref(),
+            Some("{ name = \"two\", command = [\"false\"] }")
+        );
+        assert!(at("steps[0]").is_some());
+        assert_eq!(at("scenario[5].steps[0]"), None);
     }
 
     #[test]

@@ -11,17 +11,64 @@
 //! input can make the server run a scenario; workspace-folder changes are defused too, so
 //! no input points `workspace/symbol` at `/`.
 //!
-//! Registration (in the `bounds` helper's registry): `("lsp", targets::lsp::run)`; it
-//! needs `clnrm-lsp` and `tokio` (rt-multi-thread, io-util, time, macros) as
-//! dependencies of the fuzz crate.
+//! Seeds: `corpus/lsp/` (sessions: open, edit, hover, complete, format, symbols, run
+//! commands, shutdown); regressions: `regressions/lsp/` (issue 10's transport killers).
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// What the mutator inserts: frame headers (right, wrong and split), JSON-RPC fragments,
+/// method names and values that were once fatal.
+pub const TOKENS: &[&str] = &[
+    "Content-Length: ",
+    "Content-Length: 0\r\n\r\n",
+    "Content-Length: abc\r\n\r\n",
+    "Content-Length: 99999999999\r\n\r\n",
+    "\r\n\r\n",
+    "\r\n",
+    "Content-Type: application/vscode-jsonrpc; charset=latin1\r\n",
+    "{\"jsonrpc\":\"2.0\",",
+    "\"jsonrpc\":\"1.0\"",
+    "\"id\":",
+    "\"id\":{}",
+    "\"id\":1.5",
+    "\"id\":null",
+    "\"method\":",
+    "\"method\":7",
+    "\"params\":",
+    "\"result\":",
+    "\"error\":",
+    "\"textDocument/didOpen\"",
+    "\"textDocument/didChange\"",
+    "\"textDocument/hover\"",
+    "\"textDocument/completion\"",
+    "\"textDocument/formatting\"",
+    "\"textDocument/documentSymbol\"",
+    "\"workspace/symbol\"",
+    "\"workspace/executeCommand\"",
+    "\"clnrm.runFile\"",
+    "\"shutdown\"",
+    "\"exit\"",
+    "\"$/cancelRequest\"",
+    "\"file:///ws/t.clnrm.toml.tera\"",
+    "\"position\":{\"line\":0,\"character\":0}",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "[]",
+    "{}",
+    "null",
+    "-9223372036854775808",
+    "\"\\ud800\"",
+];
+
 /// Longest a session may take after its input ended.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+// A panic is how a target reports a finding to the driver.
+#[allow(clippy::panic)]
 pub fn run(data: &[u8]) {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -2,6 +2,7 @@
 //! no abort, no hang, bounded memory), with the tokens its mutator inserts.
 
 mod analysis;
+mod lsp;
 mod selftest;
 mod span_import;
 mod template;
@@ -33,8 +34,11 @@ pub const TARGETS: &[Target] = &[
         run: span_import::run,
         tokens: span_import::TOKENS,
     },
-    // The LSP message stream (framing + dispatch) goes here: `lsp`, added by the
-    // transport work (one `Target` entry and `targets/lsp.rs`).
+    Target {
+        name: "lsp",
+        run: lsp::run,
+        tokens: lsp::TOKENS,
+    },
 ];
 
 /// Dies in the way its input names (`panic`, `abort`, `overflow`, `hang`, `oom`): the

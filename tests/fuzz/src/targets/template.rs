@@ -38,6 +38,7 @@ pub fn run(input: &[u8]) {
             name: n.clone(),
             path: None,
             text: Some(Arc::from(t.as_str())),
+            problem: None,
         })
         .collect();
     let mut diags = Vec::new();

@@ -1,0 +1,46 @@
+#!/bin/sh
+# `check` speed and memory with the release binary, against taplo's `lint` (syntax only).
+#
+#   cargo build --release -p clnrm-lsp && sh server/benches/check_cli.sh
+#
+# Needs hyperfine (Debian: hyperfine), GNU time (/usr/bin/time) and `taplo` on PATH
+# (`cargo install taplo-cli --locked`). The corpus is ../shared/corpus/clnrm beside the
+# repository, or $CLNRM_CORPUS_DIR. 10,000 files are made by copying the corpus's test
+# files into nested directories of a temporary tree.
+set -eu
+BIN=${BIN:-target/release/clnrm-lsp}
+CORPUS=${CLNRM_CORPUS_DIR:-../shared/corpus/clnrm}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+find "$CORPUS" -name '*.toml' | sort > "$TMP/toml-files"
+echo "corpus: $(wc -l < "$TMP/toml-files") .toml files"
+
+# The same .toml files, one process each run (both exit 1: the corpus has broken files).
+hyperfine -N -i --warmup 5 --runs 30 \
+  "$BIN check $(tr '\n' ' ' < "$TMP/toml-files")" \
+  "taplo lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/toml-files")"
+
+# 10,000 files: the corpus's test files copied into 10,000 names.
+mkdir -p "$TMP/big"
+find "$CORPUS" \( -name '*.clnrm.toml' -o -name '*.clnrm.toml.tera' \) | sort > "$TMP/tests"
+n=0
+while [ "$n" -lt 10000 ]; do
+  while read -r f; do
+    [ "$n" -ge 10000 ] && break
+    d="$TMP/big/d$((n / 100))"
+    mkdir -p "$d"
+    case "$f" in
+      *.tera) cp "$f" "$d/f$n.clnrm.toml.tera" ;;
+      *) cp "$f" "$d/f$n.clnrm.toml" ;;
+    esac
+    n=$((n + 1))
+  done < "$TMP/tests"
+done
+mkdir -p "$TMP/big/.git"
+echo "big tree: $(find "$TMP/big" -type f | wc -l) files"
+for fmt in human json; do
+  hyperfine -N -i --warmup 2 --runs 10 "$BIN check --format $fmt $TMP/big"
+  /usr/bin/time -f "$fmt: %e s wall, %U s user, %M KiB max RSS" \
+    "$BIN" check --format "$fmt" "$TMP/big" > /dev/null || true
+done
