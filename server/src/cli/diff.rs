@@ -126,7 +126,7 @@ fn emit_json(out: &mut impl Write, v: &Value) {
 /// The HTML page to `--output` (atomically) or standard output; false on a write error.
 fn emit_page(out: &mut impl Write, output: Option<&Path>, page: &str) -> bool {
     match output {
-        Some(path) => match baseline::write_atomic(path, page.as_bytes()) {
+        Some(path) => match crate::documents::fs::write_atomic(path, page.as_bytes()) {
             Ok(()) => true,
             Err(e) => {
                 eprintln!("clnrm-lsp diff: {}: {e}", path.display());

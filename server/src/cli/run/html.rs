@@ -125,7 +125,7 @@ pub fn write(report: &RunReport, output: &Path) -> Result<PathBuf, String> {
                 std::slice::from_ref(&r.scenario),
             );
             let path = dir.join(page_name(fi, si));
-            traces::baseline::write_atomic(&path, page.as_bytes())
+            crate::documents::fs::write_atomic(&path, page.as_bytes())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             written.insert((fi, si));
         }
@@ -133,7 +133,7 @@ pub fn write(report: &RunReport, output: &Path) -> Result<PathBuf, String> {
     let page = render(report, &|fi, si| {
         written.contains(&(fi, si)).then(|| page_name(fi, si))
     });
-    traces::baseline::write_atomic(&index, page.as_bytes())
+    crate::documents::fs::write_atomic(&index, page.as_bytes())
         .map_err(|e| format!("{}: {e}", index.display()))?;
     Ok(index)
 }
