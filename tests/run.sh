@@ -17,6 +17,7 @@ REQUIRED_TOOLS=(
   "node:nodejs"
   "npm:npm"
   "curl:curl"
+  "chromium:chromium"
 )
 missing=()
 for pair in "${REQUIRED_TOOLS[@]}"; do

@@ -80,6 +80,26 @@ fn lenses_follow_the_trace_and_its_baseline() {
     let md = md.as_str().unwrap();
     assert!(md.contains("clnrm.run") && md.contains("retries"), "{md}");
 
+    // `clnrm/traceDiff`: the same diff as the page `diff FILE --format html` writes.
+    let page = c.request(
+        "clnrm/traceDiff",
+        json!({ "uri": uri, "scenario": "smoke" }),
+    );
+    let html = page["html"].as_str().unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(html.contains("<section class=\"scenario differs\" data-scenario=\"smoke\">"));
+    assert_eq!(html.matches("<details class=\"span").count(), 9);
+    assert_eq!(page["markdown"].as_str().unwrap(), md);
+    assert_eq!(page["title"], "Trace diff: smoke (smoke.clnrm.toml)");
+    let bad = c.request_raw("clnrm/traceDiff", json!({ "uri": uri }));
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expects"),
+        "{bad}"
+    );
+
     // The same diff on hover over the scenario's header, where its lenses are (for
     // editors without lenses).
     let header = text.lines().position(|l| l == "[[scenario]]").unwrap();

@@ -37,6 +37,7 @@ fn nvim(script: &str, dir: &Path, fixture: &Path) -> String {
         .env("CLNRM_REPO", workspace_root())
         .env("CLNRM_LSP_BIN", clnrm_lsp_bin())
         .env("CLNRM_FIXTURE", fixture)
+        .env("CLNRM_FIXTURE2", dir.join("fail.clnrm.toml"))
         .env("CLNRM_RESULT", &result)
         .current_dir(dir)
         .status()
@@ -84,4 +85,37 @@ fn neovim_shows_the_run_result_after_write() {
         seen.contains("diagnostic 4 clnrm-run scenario `hello` passed"),
         "{seen}"
     );
+}
+
+#[test]
+fn neovim_lists_run_failures_in_quickfix_and_a_test_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    clnrm_lsp_e2e::workspace::pin_local(dir.path(), "");
+    let fixture = dir.path().join("ok.clnrm.toml");
+    std::fs::write(
+        &fixture,
+        "[meta]\nname = \"demo\"\nversion = \"1\"\n\n[[scenario]]\nname = \"hello\"\nrun = \"echo hello\"\n",
+    )
+    .unwrap();
+    // Line 10 (1-based): the unmet `spans_total` expectation.
+    std::fs::write(
+        dir.path().join("fail.clnrm.toml"),
+        "[meta]\nname = \"f\"\nversion = \"1\"\n\n[[scenario]]\nname = \"counts\"\nrun = \"true\"\n\n[expect.counts]\nspans_total = { gte = 50 }\n",
+    )
+    .unwrap();
+    let seen = nvim("run_results.lua", dir.path(), &fixture);
+    if seen.is_empty() {
+        return;
+    }
+    assert!(!seen.contains("timeout"), "{seen}");
+    assert!(seen.contains("qf fail.clnrm.toml 10 [counts] "), "{seen}");
+    assert!(!seen.contains("qf ok.clnrm.toml"), "{seen}");
+    assert!(
+        seen.contains("summary-buffer clnrm://test-summary"),
+        "{seen}"
+    );
+    assert!(seen.contains("summary ok.clnrm.toml"), "{seen}");
+    assert!(seen.contains("summary   ✓ hello  passed  "), "{seen}");
+    assert!(seen.contains("summary fail.clnrm.toml"), "{seen}");
+    assert!(seen.contains("summary   ✗ counts  failed  "), "{seen}");
 }

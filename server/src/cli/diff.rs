@@ -26,6 +26,8 @@ use crate::workspace::root_of_file;
 pub enum Format {
     Human,
     Json,
+    /// One self-contained HTML page: the waterfalls side by side.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +55,9 @@ pub struct DiffArgs {
     pub depth: Option<usize>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// With `--format html`: write the page to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
     /// Colors: auto (only on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorWhen,
@@ -118,6 +123,20 @@ fn emit_json(out: &mut impl Write, v: &Value) {
     let _ = out.write_all(super::output::pretty_json(v).as_bytes());
 }
 
+/// The HTML page to `--output` (atomically) or standard output; false on a write error.
+fn emit_page(out: &mut impl Write, output: Option<&Path>, page: &str) -> bool {
+    match output {
+        Some(path) => match crate::documents::fs::write_atomic(path, page.as_bytes()) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("clnrm-lsp diff: {}: {e}", path.display());
+                false
+            }
+        },
+        None => out.write_all(page.as_bytes()).is_ok(),
+    }
+}
+
 /// Two span files.
 fn diff_files(
     args: &DiffArgs,
@@ -179,6 +198,28 @@ fn diff_files(
         outcome.differ = diff.as_ref().is_none_or(TraceDiff::has_differences);
     }
     match args.format {
+        Format::Html => {
+            let shown = current_path.display().to_string();
+            let view = match &diff {
+                Some(d) => traces::HtmlView::Compared {
+                    diff: d,
+                    baseline: base.as_deref().unwrap_or_default(),
+                    current: &current,
+                },
+                None => traces::HtmlView::NoBaseline {
+                    spans: current.len(),
+                },
+            };
+            let page = traces::render_html(
+                &format!("Trace diff: {shown}"),
+                &[traces::HtmlScenario {
+                    file: &shown,
+                    scenario: "trace",
+                    view,
+                }],
+            );
+            outcome.error |= !emit_page(out, args.output.as_deref(), &page);
+        }
         Format::Json => emit_json(
             out,
             &json!({
@@ -334,7 +375,12 @@ fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) ->
                 let _ = write!(out, "── {shown} · scenario {name}\n{human}");
             }
             Format::Json => reports.push(report),
+            Format::Html => {}
         }
+    }
+    if args.format == Format::Html {
+        let page = traces::scenario_page(&root, &settings, &file, &shown, &names);
+        outcome.error |= !emit_page(out, args.output.as_deref(), &page);
     }
     if args.format == Format::Json {
         emit_json(out, &json!({ "file": shown, "scenarios": reports }));

@@ -124,6 +124,13 @@ pub fn server_capabilities(enc: PositionEncoding) -> lsp::ServerCapabilities {
             }),
             file_operations: None,
         }),
+        // The editor protocol (PROTOCOL14): custom requests and notifications.
+        experimental: Some(serde_json::json!({ "clnrm": {
+            "scenarios": true,
+            "scenariosChanged": true,
+            "runResult": true,
+            "traceDiff": true,
+        }})),
         ..Default::default()
     }
 }

@@ -16,6 +16,7 @@ mod runs;
 mod server;
 mod session;
 mod settings;
+mod tests_view;
 mod traces;
 mod transport;
 mod workspace;
@@ -43,6 +44,8 @@ pub async fn serve(
         server
     })
     .custom_method("clnrm/cacheStats", Server::cache_stats)
+    .custom_method("clnrm/scenarios", Server::scenarios)
+    .custom_method("clnrm/traceDiff", Server::trace_diff)
     .finish();
     let Some(session) = built.get().cloned() else {
         tracing::error!("the language server was not built");

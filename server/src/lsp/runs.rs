@@ -13,6 +13,7 @@ use super::convert::uri_to_path;
 use super::diagnostics::{RunResults, Scheduler};
 use super::pool::AnalysisPool;
 use super::settings::ClientSettings;
+use super::tests_view::{send_run_result, Placed, RunState};
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Diagnostic};
 use crate::runs::plan::{self, Plan};
@@ -132,6 +133,9 @@ pub struct BatchReport {
     /// A label for the file (its name).
     pub label: String,
     pub total: usize,
+    /// The file run, for `clnrm/runResult`.
+    pub uri: lsp::Url,
+    pub placed: Placed,
 }
 
 /// Report a batch as it goes: `$/progress` ("scenario 2 of 5: smoke"), and `on_result` after
@@ -155,6 +159,8 @@ pub async fn report_batch(
                 total,
                 ..
             } => {
+                let params = b.placed.run_result(&b.uri, &scenario, RunState::Running);
+                send_run_result(&b.client, params).await;
                 if let Some(t) = &token {
                     progress(
                         &b.client,
@@ -180,6 +186,10 @@ pub async fn report_batch(
                     _ => failed += 1,
                 }
                 cached += usize::from(result.cached);
+                let params = b
+                    .placed
+                    .run_result(&b.uri, &result.scenario, RunState::Done(&result));
+                send_run_result(&b.client, params).await;
                 if result.status != RunStatus::Cancelled {
                     on_result();
                 }
@@ -280,10 +290,10 @@ pub fn command_args(args: &[serde_json::Value]) -> Option<(lsp::Url, Option<Stri
 }
 
 /// A file's analysis and the diagnostics it shows (a closed file's include reading it).
-struct Analysed {
-    text: String,
+pub(crate) struct Analysed {
+    pub(crate) text: String,
     diagnostics: Vec<Diagnostic>,
-    analysis: Arc<Analysis>,
+    pub(crate) analysis: Arc<Analysis>,
 }
 
 /// Why a run did not start; a file with errors carries them (and the text they refer to).
@@ -337,7 +347,11 @@ impl RunContext {
 
     /// The analysis of `uri` and what it shows: its open buffer's, else the file on disk
     /// read and analysed as `check` does (encoding repair included).
-    async fn analysis(&self, uri: &lsp::Url, path: &Path) -> Result<Analysed, StartError> {
+    pub(crate) async fn analysis(
+        &self,
+        uri: &lsp::Url,
+        path: &Path,
+    ) -> Result<Analysed, StartError> {
         if let Some(doc) = self.ws.documents.get(uri.as_str()) {
             let analysis = self
                 .scheduler
@@ -399,6 +413,7 @@ impl RunContext {
             .project(&root)
             .await
             .map_err(|e| e.message.to_string())?;
+        let placed = Placed::new(&text, self.ws.encoding(), analysis.clone());
         let planned = {
             let (path, project) = (path.clone(), project.clone());
             tokio::task::spawn_blocking(move || plan::plan(&path, &analysis, &project, &only))
@@ -408,6 +423,10 @@ impl RunContext {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         let total = plan.runs.len();
+        for run in &plan.runs {
+            let params = placed.run_result(uri, &run.name, RunState::Queued);
+            send_run_result(&self.client, params).await;
+        }
 
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let sink: EventSink = Arc::new(move |ev| {
@@ -421,6 +440,8 @@ impl RunContext {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             total,
+            uri: uri.clone(),
+            placed,
         };
         let ctx = self.clone();
         let changed = uri.clone();

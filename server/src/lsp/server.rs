@@ -30,6 +30,16 @@ impl Server {
         self.session.clone()
     }
 
+    /// `clnrm/scenarios` (PROTOCOL14).
+    pub async fn scenarios(&self, params: Option<Value>) -> Result<Value> {
+        requests::scenarios::run(&self.session, params).await
+    }
+
+    /// `clnrm/traceDiff` (PROTOCOL14).
+    pub async fn trace_diff(&self, params: Value) -> Result<Value> {
+        requests::trace_diff::run(&self.session, params).await
+    }
+
     /// `clnrm/cacheStats` (a custom request).
     pub async fn cache_stats(&self) -> Result<Value> {
         requests::cache_stats::run(&self.session).await

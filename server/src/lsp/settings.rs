@@ -88,6 +88,11 @@ impl ClientSettings {
         self.known && self.trusted != Some(false)
     }
 
+    /// The client said the workspace is not trusted (▶ Run lenses are left out).
+    pub fn untrusted(&self) -> bool {
+        self.known && self.trusted == Some(false)
+    }
+
     /// Why nothing may run, for logs and command errors.
     pub fn refusal(&self) -> &'static str {
         if self.known {

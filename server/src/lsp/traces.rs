@@ -53,6 +53,21 @@ pub fn show_diff(path: &Path, root: &Path, scenario: &str) -> Result<String, Str
     })
 }
 
+/// `clnrm/traceDiff`: one scenario's page (as `clnrm-lsp diff FILE --format html`
+/// writes it), its markdown and a title.
+pub fn diff_page(path: &Path, root: &Path, scenario: &str) -> Result<Value, String> {
+    let markdown = show_diff(path, root, scenario)?;
+    let settings = DiffSettings::load(root)?;
+    let shown = traces::baseline::workspace_relative(root, path)
+        .unwrap_or_else(|_| path.display().to_string());
+    let html = traces::scenario_page(root, &settings, path, &shown, &[scenario.to_string()]);
+    Ok(serde_json::json!({
+        "html": html,
+        "markdown": markdown,
+        "title": format!("Trace diff: {scenario} ({shown})"),
+    }))
+}
+
 /// Record the last trace as the baseline; returns the baseline's path.
 pub fn update_baseline(path: &Path, root: &Path, scenario: &str) -> Result<PathBuf, String> {
     let settings = DiffSettings::load(root)?;

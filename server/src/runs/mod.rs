@@ -6,6 +6,7 @@ pub mod engine;
 pub mod expect;
 pub mod inputs;
 pub mod key;
+pub mod outline;
 pub mod plan;
 pub mod process;
 pub mod project;

@@ -18,14 +18,28 @@ const MAX_ROWS: usize = 20_000;
 /// Indentation stops growing here (a 10,000-deep chain must not push bars off screen).
 const MAX_INDENT: usize = 24;
 
-/// One scenario's comparison, with the span lists the diff's indices point into.
+/// One scenario's section of the page.
 pub struct HtmlScenario<'a> {
     /// The test file, as the user names it (relative to the workspace root).
     pub file: &'a str,
     pub scenario: &'a str,
-    pub diff: &'a TraceDiff,
-    pub baseline: &'a [Span],
-    pub current: &'a [Span],
+    pub view: HtmlView<'a>,
+}
+
+/// What a scenario's section shows.
+pub enum HtmlView<'a> {
+    /// The comparison, with the span lists the diff's indices point into.
+    Compared {
+        diff: &'a TraceDiff,
+        baseline: &'a [Span],
+        current: &'a [Span],
+    },
+    /// A run was recorded but no baseline yet.
+    NoBaseline { spans: usize },
+    /// The scenario has no recorded run.
+    NotRun,
+    /// The trace or baseline could not be read.
+    Error(String),
 }
 
 /// The whole page for one or more scenarios.
@@ -58,7 +72,30 @@ pub fn render_html(title: &str, scenarios: &[HtmlScenario<'_>]) -> String {
 }
 
 fn scenario_section(out: &mut String, s: &HtmlScenario<'_>) {
-    let summary = &s.diff.summary;
+    let (diff, baseline, current) = match &s.view {
+        HtmlView::Compared {
+            diff,
+            baseline,
+            current,
+        } => (*diff, *baseline, *current),
+        HtmlView::NoBaseline { spans } => {
+            let note = format!(
+                "No baseline recorded yet ({spans} spans in the last run): \
+                 record it with `clnrm-lsp diff FILE --update-baseline`."
+            );
+            return note_section(out, s, "no-baseline", &note);
+        }
+        HtmlView::NotRun => {
+            return note_section(
+                out,
+                s,
+                "not-run",
+                "Not run yet: run the scenario first (`clnrm-lsp run`).",
+            )
+        }
+        HtmlView::Error(e) => return note_section(out, s, "error", e),
+    };
+    let summary = &diff.summary;
     let state = if summary.has_differences() {
         "differs"
     } else {
@@ -73,8 +110,8 @@ fn scenario_section(out: &mut String, s: &HtmlScenario<'_>) {
         escape(s.file),
         escape(&summary.line())
     );
-    let base_scale = Scale::of(s.baseline);
-    let cur_scale = Scale::of(s.current);
+    let base_scale = Scale::of(baseline);
+    let cur_scale = Scale::of(current);
     let _ = write!(
         out,
         "<div class=\"grid head\"><span>span</span><span>baseline ({})</span>\
@@ -83,11 +120,11 @@ fn scenario_section(out: &mut String, s: &HtmlScenario<'_>) {
         cur_scale.total_text()
     );
     // Explicit stack: the tree may be deeper than the call stack allows.
-    let mut stack: Vec<usize> = s.diff.nodes[0].children.iter().rev().copied().collect();
+    let mut stack: Vec<usize> = diff.nodes[0].children.iter().rev().copied().collect();
     let mut rows = 0usize;
     let mut left_out = 0usize;
     while let Some(i) = stack.pop() {
-        let node = &s.diff.nodes[i];
+        let node = &diff.nodes[i];
         stack.extend(node.children.iter().rev().copied());
         if rows >= MAX_ROWS {
             left_out += 1;
@@ -126,13 +163,13 @@ fn scenario_section(out: &mut String, s: &HtmlScenario<'_>) {
         bar(
             out,
             "baseline",
-            node.baseline.and_then(|j| s.baseline.get(j)),
+            node.baseline.and_then(|j| baseline.get(j)),
             &base_scale,
         );
         bar(
             out,
             "current",
-            node.current.and_then(|j| s.current.get(j)),
+            node.current.and_then(|j| current.get(j)),
             &cur_scale,
         );
         out.push_str("</summary>\n<div class=\"body\">");
@@ -165,6 +202,19 @@ fn scenario_section(out: &mut String, s: &HtmlScenario<'_>) {
         out.push_str("<p class=\"empty\">No spans on either side.</p>\n");
     }
     out.push_str("</section>\n");
+}
+
+/// A scenario without a comparison: its heading and why.
+fn note_section(out: &mut String, s: &HtmlScenario<'_>, state: &str, note: &str) {
+    let _ = write!(
+        out,
+        "<section class=\"scenario {state}\" data-scenario=\"{}\">\n<h2>{} \
+         <small>{}</small></h2>\n<p class=\"summary note\">{}</p>\n</section>\n",
+        escape(s.scenario),
+        escape(s.scenario),
+        escape(s.file),
+        escape(note)
+    );
 }
 
 /// The bar of one span on its side's time axis, or an empty cell when the span is not on
@@ -247,7 +297,7 @@ fn mark_class(mark: Mark) -> &'static str {
 }
 
 /// HTML text and attribute escaping (the page quotes attributes with `"`).
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -284,7 +334,7 @@ details.span>summary:hover{background:var(--lane)}
 details.changed .bar{background:var(--changed)}details.extra .bar{background:var(--extra)}details.missing .bar{background:var(--missing)}
 .dur{position:absolute;right:.3em;font-size:.75em;opacity:.8}
 .body{margin:.1em 0 .4em 2em;font-size:.9em}.body ul{margin:0;padding-left:1.2em}.nochange{margin:0;opacity:.7}
-.folded{display:none}body.only-diff details.span:not(.differs){display:none}
+.note{font-weight:normal;opacity:.8}.folded{display:none}body.only-diff details.span:not(.differs){display:none}
 "#;
 
 const SCRIPT: &str = r#"
@@ -339,9 +389,11 @@ mod tests {
             &[HtmlScenario {
                 file: "a.clnrm.toml",
                 scenario: "smoke",
-                diff: &diff,
-                baseline: b,
-                current: c,
+                view: HtmlView::Compared {
+                    diff: &diff,
+                    baseline: b,
+                    current: c,
+                },
             }],
         )
     }
@@ -377,6 +429,28 @@ mod tests {
         assert!(html.contains("left:40.00%;width:50.00%"), "{html}");
         // A span only in the baseline has an empty current lane.
         assert!(html.contains("lane current absent"));
+    }
+
+    #[test]
+    fn scenarios_without_a_comparison_say_why() {
+        let html = render_html(
+            "t",
+            &[
+                HtmlScenario {
+                    file: "a.clnrm.toml",
+                    scenario: "fresh",
+                    view: HtmlView::NotRun,
+                },
+                HtmlScenario {
+                    file: "a.clnrm.toml",
+                    scenario: "new",
+                    view: HtmlView::NoBaseline { spans: 3 },
+                },
+            ],
+        );
+        assert!(html.contains("<section class=\"scenario not-run\" data-scenario=\"fresh\">"));
+        assert!(html.contains("No baseline recorded yet (3 spans in the last run)"));
+        assert_eq!(html.matches("<details class=\"span").count(), 0);
     }
 
     #[test]

@@ -18,10 +18,10 @@ pub mod tree;
 
 pub use baseline::BaselineError;
 pub use diff::{Change, DiffNode, Mark, TraceDiff};
-pub use html::{render_html, HtmlScenario};
+pub use html::{escape as escape_html, render_html, HtmlScenario, HtmlView};
 pub use import::{parse_spans, ImportError};
 pub use render::{render_markdown, render_text, RenderOptions};
-pub use scenario::{compare_scenario, update_baseline, ScenarioDiff, ScenarioState};
+pub use scenario::{compare_scenario, scenario_page, update_baseline, ScenarioDiff, ScenarioState};
 pub use settings::{DiffSettings, DEFAULT_BASELINE_DIR};
 pub use span::{Span, SpanKind, SpanSource, SpanStatus};
 pub use summary::{DiffSummary, NO_BASELINE_TITLE, NO_TRACE_TITLE};

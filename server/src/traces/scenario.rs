@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::baseline::{self, BaselineError};
-use super::{DiffSettings, TraceDiff, NO_BASELINE_TITLE, NO_TRACE_TITLE};
+use super::html::{render_html, HtmlScenario, HtmlView};
+use super::{DiffSettings, Span, TraceDiff, NO_BASELINE_TITLE, NO_TRACE_TITLE};
 
 #[derive(Debug, Clone)]
 pub enum ScenarioState {
@@ -87,10 +88,67 @@ pub fn update_baseline(
     baseline::save_baseline(root, settings, file, scenario, &spans)
 }
 
+/// The HTML page of `scenarios` of `file` (`shown`: the file as the user names it): each
+/// scenario's last trace against its baseline, or why there is no comparison. The page the
+/// CLI writes (`diff FILE --format html`) and the editor shows (`clnrm/traceDiff`).
+pub fn scenario_page(
+    root: &Path,
+    settings: &DiffSettings,
+    file: &Path,
+    shown: &str,
+    scenarios: &[String],
+) -> String {
+    /// The last trace and the baseline, if any.
+    type Pair = (Vec<Span>, Option<Vec<Span>>);
+    type Loaded = Result<Pair, String>;
+    let load = |name: &str| -> Option<Loaded> {
+        let pair = || -> Result<Option<Pair>, BaselineError> {
+            let trace = baseline::load_spans(&baseline::last_trace_path(root, file, name)?)?;
+            let Some(current) = trace else {
+                return Ok(None);
+            };
+            let base = baseline::load_spans(&baseline::baseline_path(root, settings, file, name)?)?;
+            Ok(Some((current, base)))
+        };
+        match pair() {
+            Ok(p) => p.map(Ok),
+            Err(e) => Some(Err(e.to_string())),
+        }
+    };
+    let loaded: Vec<Option<Loaded>> = scenarios.iter().map(|n| load(n)).collect();
+    let diffs: Vec<Option<TraceDiff>> = loaded
+        .iter()
+        .map(|l| match l {
+            Some(Ok((current, Some(base)))) => Some(TraceDiff::compute(base, current, settings)),
+            _ => None,
+        })
+        .collect();
+    let sections: Vec<HtmlScenario<'_>> = scenarios
+        .iter()
+        .zip(loaded.iter().zip(&diffs))
+        .map(|(name, (l, d))| HtmlScenario {
+            file: shown,
+            scenario: name,
+            view: match (l, d) {
+                (None, _) => HtmlView::NotRun,
+                (Some(Err(e)), _) => HtmlView::Error(e.clone()),
+                (Some(Ok((current, Some(base)))), Some(diff)) => HtmlView::Compared {
+                    diff,
+                    baseline: base,
+                    current,
+                },
+                (Some(Ok((current, _))), _) => HtmlView::NoBaseline {
+                    spans: current.len(),
+                },
+            },
+        })
+        .collect();
+    render_html(&format!("Trace diff: {shown}"), &sections)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traces::Span;
 
     #[test]
     fn states_and_update() {

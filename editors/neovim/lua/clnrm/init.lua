@@ -19,6 +19,8 @@ M.defaults = {
   cmd_env = nil,
   on_attach = nil,
   root_markers = { ".clnrm", ".git" },
+  -- Refill the quickfix list with the failures after each scenario's verdict (not opened).
+  quickfix_on_result = true,
 }
 
 M.config = vim.deepcopy(M.defaults)
@@ -67,6 +69,10 @@ local function client_config(root)
     settings = { clnrm = M.config.settings },
     capabilities = M.capabilities(),
     handlers = {
+      ["clnrm/runResult"] = function(_, params)
+        M.on_run_result(params)
+        return vim.NIL
+      end,
       -- Run results arrive after the save: the server asks for the lenses to be redrawn.
       ["workspace/codeLens/refresh"] = function()
         vim.lsp.codelens.refresh()
@@ -207,11 +213,111 @@ function M.update_baseline()
   execute("clnrm.updateBaseline", true)
 end
 
+--- Run results (`clnrm/runResult`), by file uri then scenario name: the latest state of
+--- each scenario, whoever started the run (save, lens, command).
+M.results = {}
+
+local VERDICT = { passed = true, failed = true, errored = true, skipped = true }
+
+function M.on_run_result(params)
+  if type(params) ~= "table" or type(params.uri) ~= "string" or type(params.scenario) ~= "string" then
+    return
+  end
+  M.results[params.uri] = M.results[params.uri] or {}
+  M.results[params.uri][params.scenario] = params
+  if VERDICT[params.state] and M.config.quickfix_on_result then
+    M.quickfix(false)
+  end
+end
+
+local function sorted_keys(t)
+  local keys = vim.tbl_keys(t)
+  table.sort(keys)
+  return keys
+end
+
+--- The failures of the latest results as quickfix items: each unmet expectation at its
+--- line, a failure without one at the top of its file.
+function M.quickfix_items()
+  local items = {}
+  for _, uri in ipairs(sorted_keys(M.results)) do
+    local filename = vim.uri_to_fname(uri)
+    for _, name in ipairs(sorted_keys(M.results[uri])) do
+      local r = M.results[uri][name]
+      if r.state == "failed" or r.state == "errored" then
+        local failures = type(r.failures) == "table" and r.failures or {}
+        if #failures == 0 then
+          local msg = r.message ~= vim.NIL and r.message or r.state
+          table.insert(items, { filename = filename, lnum = 1, col = 1, type = "E", text = "[" .. name .. "] " .. tostring(msg) })
+        end
+        for _, f in ipairs(failures) do
+          table.insert(items, {
+            filename = filename,
+            lnum = f.range.start.line + 1,
+            col = f.range.start.character + 1,
+            type = "E",
+            text = "[" .. name .. "] " .. f.message,
+          })
+        end
+      end
+    end
+  end
+  return items
+end
+
+--- Fill the quickfix list with the run failures (`:ClnrmQuickfix` also opens it).
+function M.quickfix(open)
+  vim.fn.setqflist({}, " ", { title = "clnrm failures", items = M.quickfix_items() })
+  if open then
+    vim.cmd("copen")
+  end
+end
+
+local SYMBOL = { passed = "✓", failed = "✗", errored = "!", skipped = "-", queued = "…", running = "⏳" }
+
+--- The summary's lines: file, then per scenario its state, duration and whether cached.
+function M.summary_lines()
+  local lines = {}
+  for _, uri in ipairs(sorted_keys(M.results)) do
+    table.insert(lines, vim.fn.fnamemodify(vim.uri_to_fname(uri), ":~:."))
+    for _, name in ipairs(sorted_keys(M.results[uri])) do
+      local r = M.results[uri][name]
+      local line = string.format("  %s %s  %s", SYMBOL[r.state] or "?", name, r.state)
+      if type(r.durationMs) == "number" then
+        line = line .. string.format("  %d ms", r.durationMs)
+      end
+      if r.cached == true then
+        line = line .. "  (cached)"
+      end
+      table.insert(lines, line)
+    end
+  end
+  if #lines == 0 then
+    lines = { "No clnrm run results yet." }
+  end
+  return lines
+end
+
+--- `:ClnrmTestSummary`: the results in a scratch buffer.
+function M.test_summary()
+  vim.cmd("botright new")
+  local buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_option(buf, "buftype", "nofile")
+  vim.api.nvim_buf_set_option(buf, "bufhidden", "wipe")
+  vim.api.nvim_buf_set_option(buf, "swapfile", false)
+  vim.api.nvim_buf_set_name(buf, "clnrm://test-summary")
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.summary_lines())
+  vim.api.nvim_buf_set_option(buf, "modifiable", false)
+  return buf
+end
+
 local function define_commands()
   vim.api.nvim_create_user_command("ClnrmRunScenario", M.run_scenario, { desc = "Run the clnrm scenario under the cursor" })
   vim.api.nvim_create_user_command("ClnrmRunFile", M.run_file, { desc = "Run every scenario of this file" })
   vim.api.nvim_create_user_command("ClnrmTraceDiff", M.show_trace_diff, { desc = "Show the trace diff of the scenario under the cursor" })
   vim.api.nvim_create_user_command("ClnrmUpdateBaseline", M.update_baseline, { desc = "Record the current trace as the baseline" })
+  vim.api.nvim_create_user_command("ClnrmQuickfix", function() M.quickfix(true) end, { desc = "Run failures in the quickfix list" })
+  vim.api.nvim_create_user_command("ClnrmTestSummary", M.test_summary, { desc = "The latest run results per file and scenario" })
 end
 
 --- Filetype detection for both extensions (works on 0.7, where vim.filetype.add is not
@@ -268,6 +374,12 @@ function M.lspconfig(opts)
         init_options = M.config.settings,
         settings = { clnrm = M.config.settings },
         single_file_support = true,
+        handlers = {
+          ["clnrm/runResult"] = function(_, params)
+            M.on_run_result(params)
+            return vim.NIL
+          end,
+        },
       },
       docs = { description = "clnrm-lsp: diagnostics, runs and trace diffs for Cleanroom test templates." },
     }

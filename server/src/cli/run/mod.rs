@@ -5,6 +5,7 @@
 //! its errors), 2 on usage or I/O errors.
 
 mod format;
+mod html;
 mod junit;
 mod progress;
 mod session;
@@ -30,6 +31,8 @@ pub enum RunFormat {
     Json,
     /// JUnit XML: a testsuite per file, a testcase per scenario.
     Junit,
+    /// One self-contained HTML page; with `--output`, each scenario's diff page beside it.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +58,10 @@ pub struct RunArgs {
     /// When to use colours in the human format.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// With `--format html`: write the report to this `.html` file, or `index.html` in this
+    /// directory, with each scenario's trace-diff page beside it (default: stdout, no diffs).
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
     /// Keep running: re-run what a change affects (debounce and ignores from `[watch]`).
     #[arg(long)]
     pub watch: bool,
@@ -154,6 +161,7 @@ impl Printer {
             RunFormat::Human => format::human(report, self.color),
             RunFormat::Json => format::json(report),
             RunFormat::Junit => junit::render(report),
+            RunFormat::Html => html::render(report, &|_, _| None),
         }
     }
 }
@@ -199,7 +207,16 @@ pub fn run(args: RunArgs) -> ExitCode {
     if !problems.unknown_scenarios.is_empty() {
         return ExitCode::from(2);
     }
-    let written = write_stdout(&printer.render(&report));
+    let written = match (&args.output, args.format) {
+        (Some(output), RunFormat::Html) => match html::write(&report, output) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("clnrm-lsp: {e}");
+                ExitCode::from(2)
+            }
+        },
+        _ => write_stdout(&printer.render(&report)),
+    };
     if usage || written != ExitCode::SUCCESS {
         ExitCode::from(2)
     } else if report.failed() {

@@ -26,6 +26,7 @@ pub(crate) fn run(session: &Session, params: lsp::DidChangeTextDocumentParams) {
         return;
     }
     session.scheduler.schedule(uri.as_str());
+    crate::lsp::tests_view::scenarios_changed(&session.client, &uri);
     if let Some(path) = session.ws.path_of(uri.as_str()) {
         session.revalidate_dependents(&path);
     }

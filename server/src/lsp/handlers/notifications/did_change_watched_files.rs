@@ -13,6 +13,10 @@ use crate::workspace::ChangeKind;
 pub(crate) fn run(session: &Session, params: lsp::DidChangeWatchedFilesParams) {
     let mut any = false;
     let mut lenses_stale = false;
+    // Created, changed or deleted test files on disk: the client re-lists their scenarios.
+    for change in &params.changes {
+        crate::lsp::tests_view::scenarios_changed(&session.client, &change.uri);
+    }
     for path in params.changes.iter().filter_map(|c| uri_to_path(&c.uri)) {
         match crate::workspace::classify(&path) {
             ChangeKind::Config => {

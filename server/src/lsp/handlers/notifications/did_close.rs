@@ -16,6 +16,7 @@ pub(crate) fn run(session: &Session, params: lsp::DidCloseTextDocumentParams) {
         session.runs.forget(path);
     }
     session.scheduler.forget(uri.as_str());
+    crate::lsp::tests_view::scenarios_changed(&session.client, &uri);
     session.scheduler.publish_cleared(uri);
     // A dependent now reads the file from disk instead of the closed buffer.
     if let Some(path) = path {

@@ -15,6 +15,7 @@ pub(crate) fn run(session: &Session, params: lsp::DidOpenTextDocumentParams) {
         .ws
         .open(doc.uri.as_str(), path.as_deref(), doc.text, doc.version);
     session.scheduler.schedule(doc.uri.as_str());
+    crate::lsp::tests_view::scenarios_changed(&session.client, &doc.uri);
     if let Some(path) = path {
         session.revalidate_dependents(&path);
         // Results cached by earlier sessions or `clnrm-lsp run` show at once.

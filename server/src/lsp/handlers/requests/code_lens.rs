@@ -18,6 +18,8 @@ pub(crate) async fn run(
     let root = session.root_of(&path);
     let project = session.run_context().project(&root).await?;
     let runs = session.runs.clone();
+    // Runs would be refused: only the trace lens (PROTOCOL14 item 6).
+    let runnable = !runs.settings().untrusted();
     let lens_uri = uri.clone();
     let lenses = session
         .on_document(&uri, move |view, _, analysis| {
@@ -25,7 +27,9 @@ pub(crate) async fn run(
             let mut out = Vec::new();
             for run in runs.lenses(&project, &path, analysis) {
                 let line = view.range(run.anchor.clone()).start.line;
-                out.push(runs::run_lens(&lens_uri, &run, line));
+                if runnable {
+                    out.push(runs::run_lens(&lens_uri, &run, line));
+                }
                 out.push(traces::lens(
                     &lens_uri, &path, &root, &settings, &run.name, line,
                 ));

@@ -14,5 +14,7 @@ pub(crate) mod hover;
 pub(crate) mod initialize;
 pub(crate) mod range_formatting;
 pub(crate) mod references;
+pub(crate) mod scenarios;
 pub(crate) mod shutdown;
+pub(crate) mod trace_diff;
 pub(crate) mod workspace_symbol;
