@@ -13,7 +13,8 @@ use crate::model::TestFile;
 
 /// Key of scenario `index` of `file`: the scenario's rendered table (command, steps, their
 /// env and expectations, timeout, policy), the services it uses, the file's `[expect]` and
-/// `[limits]`, its position (failure paths name it), the backend, the run settings, the
+/// `[limits]`, its position (failure paths name it), the backend, the run settings (whether
+/// services start, for a scenario that uses any), the
 /// test file's directory relative to the workspace (the commands' working directory) and
 /// the digests of its [`Inputs`] (workspace files, programs, images). No absolute path:
 /// the workspace root is replaced by a placeholder wherever the rendered text holds it,
@@ -37,9 +38,15 @@ pub fn run_key(
     field(&mut h, &[u8::from(scenario.implicit)]);
     field(&mut h, scenario.name.as_bytes());
     json_field(&mut h, &scenario.raw);
+    let mut uses_services = false;
     for (id, service) in file.services_of(scenario) {
         field(&mut h, id.as_bytes());
         json_field(&mut h, &service.raw);
+        uses_services = true;
+    }
+    if uses_services {
+        // Without its services a scenario fails: that verdict must not answer once they start.
+        field(&mut h, &[u8::from(settings.services)]);
     }
     field(&mut h, b"expect");
     json_field(&mut h, &file.expect);
@@ -206,6 +213,19 @@ run = "echo b"
             run_key(&file, 0, BackendKind::Local, &longer, None)
         );
         assert_eq!(run_key(&file, 9, BackendKind::Local, &s, None), None);
+        // Services off → on: a scenario using one runs again; one using none does not.
+        let no_services = RunSettings {
+            services: !s.services,
+            ..s.clone()
+        };
+        assert_ne!(
+            Some(k),
+            run_key(&file, 0, BackendKind::Local, &no_services, None)
+        );
+        assert_eq!(
+            run_key(&file, 1, BackendKind::Local, &s, None),
+            run_key(&file, 1, BackendKind::Local, &no_services, None)
+        );
     }
 
     #[test]

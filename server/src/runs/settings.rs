@@ -18,8 +18,9 @@ pub struct RunSettings {
     /// Run at low CPU priority (the editor: typing first). Not part of the result key:
     /// priority changes when a run finishes, not what it finds.
     pub background: bool,
-    /// Start the services scenarios use (`[executor] services`). Not part of the key:
-    /// without services a scenario needing one fails, and that verdict says so.
+    /// Start the services scenarios use (`[executor] services`). Part of the key of a
+    /// scenario that uses a service: its verdict without them says nothing about a run
+    /// with them.
     pub services: bool,
     /// The workspace root: mounted at `/workspace` in containers; volumes stay inside it.
     pub workspace: Option<std::path::PathBuf>,
