@@ -9,15 +9,19 @@ import {
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
+  RevealOutputChannelOn,
   ServerOptions,
 } from "vscode-languageclient/node";
 
+import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "./replies";
 import { scenarioAt } from "./scenarios";
 import { resolveServer } from "./serverPath";
-import { configurationItem, serverEnv, toServerSettings, ServerSettings } from "./settings";
+import { configurationItem, launchSettings, serverEnv, toServerSettings, ServerSettings } from "./settings";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
+/** Open trace-diff webviews by panelKey(uri, scenario): one per scenario, reused. */
+const traceDiffPanels = new Map<string, vscode.WebviewPanel>();
 
 function settings(): ServerSettings {
   const config = vscode.workspace.getConfiguration("clnrm");
@@ -35,11 +39,10 @@ function isExecutable(file: string): boolean {
 
 async function start(): Promise<void> {
   const config = vscode.workspace.getConfiguration("clnrm");
-  // In a restricted workspace the path setting could point at anything: ignore it there.
-  const configured = vscode.workspace.isTrusted ? config.get<string>("server.path") : undefined;
+  const launch = launchSettings((key) => config.get(key));
   const resolution = resolveServer(
     {
-      configured,
+      configured: launch.path,
       env: process.env,
       platform: process.platform,
       homeDir: os.homedir(),
@@ -53,10 +56,9 @@ async function start(): Promise<void> {
     return;
   }
   const current = settings();
-  const extraArgs = vscode.workspace.isTrusted ? config.get<string[]>("server.extraArgs") ?? [] : [];
   const serverOptions: ServerOptions = {
     command: resolution.command,
-    args: [...extraArgs, "--stdio"],
+    args: [...launch.extraArgs, "--stdio"],
     options: { env: serverEnv(process.env, current.logLevel) },
   };
   const clientOptions: LanguageClientOptions = {
@@ -66,10 +68,27 @@ async function start(): Promise<void> {
     ],
     initializationOptions: current,
     outputChannel: output,
+    // Failures are shown once, by us, with the server's reason (see failureNotice); the
+    // client's own "Request workspace/executeCommand failed." would be a second popup.
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
     synchronize: {
       fileEvents: vscode.workspace.createFileSystemWatcher("**/*.{tera,clnrm.toml}"),
     },
     middleware: {
+      // Lens clicks arrive here: the trace diff opens as a webview, refusals show once.
+      executeCommand: async (command, args, next) => {
+        const diff = command === "clnrm.showTraceDiff" ? traceDiffArgs(args) : undefined;
+        if (diff) {
+          await showTraceDiff(diff.uri, diff.scenario);
+          return undefined;
+        }
+        try {
+          return await next(command, args);
+        } catch (e) {
+          void vscode.window.showErrorMessage(failureNotice(e));
+          return undefined;
+        }
+      },
       workspace: {
         configuration: (params) => params.items.map((item) => configurationItem(item.section, settings())),
       },
@@ -77,6 +96,47 @@ async function start(): Promise<void> {
   };
   client = new LanguageClient("clnrm", "Cleanroom (clnrm)", serverOptions, clientOptions);
   await client.start();
+}
+
+/** Show the trace diff of one scenario in its webview (reused when already open). */
+async function showTraceDiff(uri: string, scenario: string): Promise<void> {
+  if (!client) {
+    return;
+  }
+  let page;
+  try {
+    page = traceDiffPage(await client.sendRequest("clnrm/traceDiff", { uri, scenario }));
+  } catch (e) {
+    void vscode.window.showErrorMessage(failureNotice(e));
+    return;
+  }
+  if (!page) {
+    void vscode.window.showErrorMessage(failureNotice("the server sent no trace diff page"));
+    return;
+  }
+  const key = panelKey(uri, scenario);
+  let panel = traceDiffPanels.get(key);
+  if (panel) {
+    panel.reveal(undefined, true);
+  } else {
+    // The page is self-contained (its own CSP allows only inline style and script), so
+    // the webview needs scripts but may load no local files.
+    panel = vscode.window.createWebviewPanel(
+      "clnrm.traceDiff",
+      page.title,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [] },
+    );
+    const created = panel;
+    traceDiffPanels.set(key, created);
+    created.onDidDispose(() => {
+      if (traceDiffPanels.get(key) === created) {
+        traceDiffPanels.delete(key);
+      }
+    });
+  }
+  panel.title = page.title;
+  panel.webview.html = page.html;
 }
 
 /** Send one of the server's commands for the active editor (and its scenario at the cursor). */
@@ -96,6 +156,10 @@ async function serverCommand(command: string, withScenario: boolean): Promise<vo
     }
     args.push(block.name);
   }
+  if (command === "clnrm.showTraceDiff" && typeof args[1] === "string") {
+    await showTraceDiff(args[0] as string, args[1]);
+    return;
+  }
   try {
     const result = await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
     if (typeof result === "string" && result !== "") {
@@ -103,7 +167,7 @@ async function serverCommand(command: string, withScenario: boolean): Promise<vo
       await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
     }
   } catch (e) {
-    void vscode.window.showErrorMessage(`clnrm: ${e instanceof Error ? e.message : String(e)}`);
+    void vscode.window.showErrorMessage(failureNotice(e));
   }
 }
 

@@ -53,7 +53,16 @@ function executableNames(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): str
  * that a GUI-launched VS Code inherits).
  */
 export function resolveServer(input: ResolveInput, probe: PathProbe): Resolution {
+  // "Looked in" lists each place once, in search order: PATH often repeats a directory
+  // (and ~/.cargo/bin is usually on it too), and a repeat is never worth probing again.
   const searched: string[] = [];
+  const look = (file: string): boolean => {
+    if (searched.includes(file)) {
+      return false;
+    }
+    searched.push(file);
+    return probe.isExecutable(file);
+  };
   const pathApi = input.platform === "win32" ? path.win32 : path.posix;
   const sep = input.platform === "win32" ? ";" : ":";
   const pathDirs = (input.env.PATH ?? input.env.Path ?? "").split(sep).filter((d) => d !== "");
@@ -62,15 +71,13 @@ export function resolveServer(input: ResolveInput, probe: PathProbe): Resolution
   if (configured !== "") {
     const candidate = expand(configured, input, pathApi);
     if (pathApi.isAbsolute(candidate)) {
-      searched.push(candidate);
-      return probe.isExecutable(candidate)
+      return look(candidate)
         ? { ok: true, command: candidate, searched }
         : { ok: false, searched, reason: `clnrm.server.path points to ${candidate}, which is not an executable file` };
     }
     for (const dir of pathDirs) {
       const file = pathApi.join(dir, candidate);
-      searched.push(file);
-      if (probe.isExecutable(file)) {
+      if (look(file)) {
         return { ok: true, command: file, searched };
       }
     }
@@ -84,8 +91,7 @@ export function resolveServer(input: ResolveInput, probe: PathProbe): Resolution
   for (const dir of dirs) {
     for (const name of executableNames(input.platform, input.env)) {
       const file = pathApi.join(dir, name);
-      searched.push(file);
-      if (probe.isExecutable(file)) {
+      if (look(file)) {
         return { ok: true, command: file, searched };
       }
     }

@@ -88,3 +88,24 @@ export function serverEnv(base: NodeJS.ProcessEnv, logLevel: LogLevel): NodeJS.P
   }
   return { ...base, CLNRM_LSP_LOG: logLevel };
 }
+
+/** How the server is started: `clnrm.server.path` and `clnrm.server.extraArgs`. */
+export interface LaunchSettings {
+  path: string | undefined;
+  extraArgs: string[];
+}
+
+/**
+ * The launch settings, the same in trusted and restricted workspaces. Both keys are in
+ * package.json's `restrictedConfigurations`, so in Restricted Mode VS Code already hands
+ * us only the user's own (User/Machine) values and drops the workspace's; ignoring them
+ * here as well would leave a user whose binary is off PATH with no server at all.
+ */
+export function launchSettings(read: ConfigReader): LaunchSettings {
+  const path = read("server.path");
+  const args = read("server.extraArgs");
+  return {
+    path: typeof path === "string" && path.trim() !== "" ? path : undefined,
+    extraArgs: Array.isArray(args) ? args.filter((a): a is string => typeof a === "string") : [],
+  };
+}

@@ -7,7 +7,8 @@ import { test } from "node:test";
 
 import { scenarioAt, scenarioBlocks, scenarioFromLenses } from "../scenarios";
 import { resolveServer } from "../serverPath";
-import { configurationItem, serverEnv, toServerSettings, DEFAULT_SETTINGS } from "../settings";
+import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "../replies";
+import { configurationItem, launchSettings, serverEnv, toServerSettings, DEFAULT_SETTINGS } from "../settings";
 
 test("settings: restricted workspaces never run on save", () => {
   const read = (key: string) => ({ runOnSave: true, "executor.workers": 4, "executor.backend": "docker", logLevel: "debug" } as Record<string, unknown>)[key];
@@ -94,4 +95,46 @@ test("grammar and manifest agree", () => {
   for (const cmd of pkg.contributes.commands) {
     assert.match(cmd.command, /^clnrm\.palette\./);
   }
+});
+
+test("server path: the Looked in list names each place once, in search order", () => {
+  const none = { isExecutable: () => false };
+  const input = {
+    configured: undefined,
+    env: { PATH: "/usr/bin:/home/u/.cargo/bin:/usr/bin:/bin", CARGO_HOME: "/home/u/.cargo" },
+    platform: "linux" as NodeJS.Platform,
+    homeDir: "/home/u",
+    workspaceFolder: undefined,
+  };
+  const r = resolveServer(input, none);
+  assert.deepEqual(r.searched, ["/usr/bin/clnrm-lsp", "/home/u/.cargo/bin/clnrm-lsp", "/bin/clnrm-lsp"]);
+  const bare = resolveServer({ ...input, configured: "clnrm-lsp" }, none);
+  assert.deepEqual(bare.searched, ["/usr/bin/clnrm-lsp", "/home/u/.cargo/bin/clnrm-lsp", "/bin/clnrm-lsp"]);
+});
+
+test("settings: Restricted Mode still starts the user's own server path and args", () => {
+  const read = (k: string) => ({ "server.path": "/opt/clnrm-lsp", "server.extraArgs": ["--log", 3] } as Record<string, unknown>)[k];
+  assert.deepEqual(launchSettings(read), { path: "/opt/clnrm-lsp", extraArgs: ["--log"] });
+  assert.deepEqual(launchSettings(() => undefined), { path: undefined, extraArgs: [] });
+  assert.deepEqual(launchSettings((k) => (k === "server.path" ? "  " : "x")), { path: undefined, extraArgs: [] });
+});
+
+test("replies: a refused run is one notice with the server's reason", () => {
+  const refused = Object.assign(new Error("runs are disabled in an untrusted workspace"), { code: -32600 });
+  assert.equal(failureNotice(refused), "clnrm: runs are disabled in an untrusted workspace");
+  assert.equal(failureNotice({ message: "no such scenario" }), "clnrm: no such scenario");
+  assert.match(failureNotice(undefined), /^clnrm: the command failed/);
+  assert.match(failureNotice(new Error("  ")), /^clnrm: the command failed/);
+});
+
+test("replies: trace diff pages, panel keys and lens arguments", () => {
+  assert.deepEqual(traceDiffPage({ html: "<p>x</p>", markdown: "m", title: "t" }), { html: "<p>x</p>", markdown: "m", title: "t" });
+  assert.equal(traceDiffPage({ html: "" }), undefined);
+  assert.equal(traceDiffPage("markdown only"), undefined);
+  assert.equal(traceDiffPage({ html: "<p/>" })?.title, "Trace diff");
+  assert.equal(panelKey("file:///a", "s"), panelKey("file:///a", "s"));
+  assert.notEqual(panelKey("file:///a", "s"), panelKey("file:///a", "t"));
+  assert.notEqual(panelKey("a\u0000b", "c"), panelKey("a", "b\u0000c"));
+  assert.deepEqual(traceDiffArgs(["file:///a", "smoke"]), { uri: "file:///a", scenario: "smoke" });
+  assert.equal(traceDiffArgs(["file:///a"]), undefined);
 });
