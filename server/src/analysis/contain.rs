@@ -16,11 +16,23 @@ pub const ANALYSIS_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 thread_local! {
     static QUIET: Cell<bool> = const { Cell::new(false) };
+    /// This thread was started with [`ANALYSIS_STACK_BYTES`] of stack.
+    static ANALYSIS_STACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called first on a thread started with [`ANALYSIS_STACK_BYTES`] of stack (the server's
+/// analysis pool): [`contained`] then runs there instead of hopping to a new thread on
+/// every keystroke.
+pub fn mark_analysis_thread() {
+    ANALYSIS_STACK.with(|b| b.set(true));
 }
 
 /// Runs `f` on a fresh thread with [`ANALYSIS_STACK_BYTES`] of stack; a panic comes back
 /// as its message. When no thread can be started, `f` runs here (still caught).
 pub fn contained<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    if ANALYSIS_STACK.with(Cell::get) {
+        return caught(f);
+    }
     // Shared, so `f` is still here when the thread cannot be started.
     let slot = std::sync::Mutex::new(Some(f));
     let take = || slot.lock().ok().and_then(|mut f| f.take());
@@ -28,7 +40,10 @@ pub fn contained<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
         let spawned = std::thread::Builder::new()
             .name("clnrm-analysis-contained".into())
             .stack_size(ANALYSIS_STACK_BYTES)
-            .spawn_scoped(s, || take().map(caught));
+            .spawn_scoped(s, || {
+                mark_analysis_thread();
+                take().map(caught)
+            });
         match spawned {
             Ok(handle) => match handle.join() {
                 Ok(Some(result)) => result,

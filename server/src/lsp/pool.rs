@@ -3,8 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Stack of each analysis thread.
-pub const ANALYSIS_STACK_BYTES: usize = 64 * 1024 * 1024;
+use crate::analysis::{mark_analysis_thread, ANALYSIS_STACK_BYTES};
 
 pub struct AnalysisPool {
     pool: Option<rayon::ThreadPool>,
@@ -33,6 +32,7 @@ impl AnalysisPool {
             .num_threads(threads)
             .stack_size(ANALYSIS_STACK_BYTES)
             .thread_name(|i| format!("clnrm-analysis-{i}"))
+            .start_handler(|_| mark_analysis_thread())
             .build();
         match pool {
             Ok(pool) => Self { pool: Some(pool) },
@@ -65,7 +65,10 @@ impl AnalysisPool {
                 let spawned = std::thread::Builder::new()
                     .name("clnrm-analysis".into())
                     .stack_size(ANALYSIS_STACK_BYTES)
-                    .spawn(task);
+                    .spawn(move || {
+                        mark_analysis_thread();
+                        task()
+                    });
                 if spawned.is_err() {
                     return Err(JobError::Lost);
                 }
