@@ -1,4 +1,6 @@
-//! The result cache of scenario runs: memory (LRU) in front of one JSON file per key on disk.
+//! The result cache of scenario runs: memory (LRU) in front of one JSON file per key on disk,
+//! and optionally a shared remote behind both (`super::remote`; a remote hit is written to
+//! disk).
 //!
 //! Several processes may share the directory: writes are temp file + rename, and readers treat
 //! a vanished, torn or foreign file as a miss (the next `put` overwrites it).
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::remote::{Fetched, RemoteCounts, RemoteSettings, RemoteTier};
 use super::BoundedCache;
 use crate::analysis::ContentKey;
 use crate::documents::fs::{read_bytes, ReadError, MAX_READ_BYTES};
@@ -40,9 +43,9 @@ struct Envelope<V> {
     value: V,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResultCacheStats {
-    /// Lookups answered (memory or disk).
+    /// Lookups answered (memory, disk or remote).
     pub hits: u64,
     pub misses: u64,
     /// Entries found unreadable, torn, of another format/engine or under the wrong name.
@@ -58,6 +61,27 @@ pub struct ResultCacheStats {
     /// Scenario runs whose results were stored, and their mean duration.
     pub runs: u64,
     pub mean_run_ms: f64,
+    /// The remote tier: its counters (of every process sharing the directory) and, when
+    /// one is configured here, where it is (masked) and whether it is written.
+    pub remote: RemoteStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RemoteStats {
+    /// The configured remote as it may be shown (credentials masked).
+    pub url: Option<String>,
+    pub read_only: bool,
+    pub signed: bool,
+    pub hits: u64,
+    pub misses: u64,
+    pub verify_failures: u64,
+    pub errors: u64,
+    pub uploads: u64,
+    pub uploads_dropped: u64,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+    /// Mean time of a lookup that reached the remote, in microseconds.
+    pub mean_lookup_micros: f64,
 }
 
 /// Counters as persisted in `<dir>/stats.json`: every process sharing the directory adds
@@ -73,6 +97,7 @@ struct Counts {
     restore_micros: u64,
     runs: u64,
     run_ms: u64,
+    remote: RemoteCounts,
 }
 
 impl Counts {
@@ -86,6 +111,7 @@ impl Counts {
             restore_micros: self.restore_micros.saturating_add(o.restore_micros),
             runs: self.runs.saturating_add(o.runs),
             run_ms: self.run_ms.saturating_add(o.run_ms),
+            remote: self.remote.add(o.remote),
         }
     }
 }
@@ -121,6 +147,7 @@ impl LiveCounts {
             restore_micros: get(&self.restore_micros),
             runs: get(&self.runs),
             run_ms: get(&self.run_ms),
+            remote: RemoteCounts::default(),
         }
     }
 }
@@ -156,6 +183,10 @@ pub struct ResultCache<V> {
     counts: LiveCounts,
     /// Serializes this process's read-modify-write of `stats.json`.
     flush: std::sync::Mutex<()>,
+    /// The shared tier behind the disk (`[cache.remote]`, `CLNRM_REMOTE_CACHE`).
+    remote: Option<RemoteTier>,
+    /// Problems setting the remote up (a bad URL), said once by `finish_remote`.
+    notes: std::sync::Mutex<Vec<String>>,
 }
 
 /// The default directory: `<cache.dir>/results` under the workspace root.
@@ -170,12 +201,16 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             memory: BoundedCache::new(memory_entries, MEMORY_BYTES),
             counts: LiveCounts::default(),
             flush: std::sync::Mutex::new(()),
+            remote: None,
+            notes: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// The cache of a workspace as configured (`[cache]` of `.clnrm/config.toml`).
+    /// The cache of a workspace as configured (`[cache]` of `.clnrm/config.toml`, and the
+    /// environment's remote).
     pub fn for_workspace(root: &Path, config: &crate::config::Config) -> Self {
         Self::new(default_dir(root, config), config.cache.memory_entries)
+            .with_configured_remote(config)
     }
 
     pub fn dir(&self) -> &Path {
@@ -188,7 +223,8 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         self.dir.join(&hex[..2]).join(format!("{hex}.json"))
     }
 
-    /// Memory first, then disk (a disk hit is promoted into memory).
+    /// Memory first, then disk (a disk hit is promoted into memory), then the remote (a
+    /// verified remote hit is written to disk).
     pub fn get(&self, key: &ContentKey) -> Option<V> {
         if let Some(v) = self.memory.get(key) {
             self.counts.hits.fetch_add(1, Ordering::Relaxed);
@@ -196,31 +232,48 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             return Some(v);
         }
         let started = Instant::now();
-        let bytes = match read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES) {
-            Ok(b) => b,
-            Err(_) => {
-                // Absent, or removed by another process between listing and reading.
-                self.counts.misses.fetch_add(1, Ordering::Relaxed);
-                return None;
-            }
-        };
-        match decode::<V>(&bytes, &key.to_hex()) {
-            Some(value) => {
-                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.counts
-                    .restore_micros
-                    .fetch_add(micros, Ordering::Relaxed);
-                self.counts.hits.fetch_add(1, Ordering::Relaxed);
-                self.counts.disk_hits.fetch_add(1, Ordering::Relaxed);
-                self.memory.insert(*key, value.clone(), bytes.len());
-                Some(value)
-            }
-            None => {
-                self.counts.corrupt.fetch_add(1, Ordering::Relaxed);
-                self.counts.misses.fetch_add(1, Ordering::Relaxed);
-                None
+        // Absent, or removed by another process between listing and reading: a miss.
+        if let Ok(bytes) = read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES) {
+            match decode::<V>(&bytes, &key.to_hex()) {
+                Some(value) => {
+                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    self.counts
+                        .restore_micros
+                        .fetch_add(micros, Ordering::Relaxed);
+                    self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                    self.counts.disk_hits.fetch_add(1, Ordering::Relaxed);
+                    self.memory.insert(*key, value.clone(), bytes.len());
+                    return Some(value);
+                }
+                None => {
+                    self.counts.corrupt.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
+        if let Some(value) = self.remote_get(key) {
+            self.counts.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(value);
+        }
+        self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// A verified remote entry, written to disk and memory.
+    fn remote_get(&self, key: &ContentKey) -> Option<V> {
+        let remote = self.remote.as_ref()?;
+        let hex = key.to_hex();
+        let Fetched::Entry(payload) = remote.get(&hex) else {
+            return None;
+        };
+        let Some(value) = decode::<V>(&payload, &hex) else {
+            remote.refused_payload();
+            return None;
+        };
+        if let Err(e) = crate::documents::fs::write_atomic(&self.path_of(key), &payload) {
+            tracing::debug!("remote hit not written to disk: {e}");
+        }
+        self.memory.insert(*key, value.clone(), payload.len());
+        Some(value)
     }
 
     /// Store `value` in memory and (atomically) on disk, replacing any previous entry.
@@ -239,6 +292,9 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         let bytes = serde_json::to_vec(&envelope).map_err(io::Error::other)?;
         crate::documents::fs::write_atomic(&self.path_of(key), &bytes)?;
         self.memory.insert(*key, value.clone(), bytes.len());
+        if let Some(remote) = &self.remote {
+            remote.put(&hex, &bytes);
+        }
         self.flush_stats();
         Ok(())
     }
@@ -308,6 +364,9 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         }
         remove_tolerant(&self.dir.join(STATS_FILE))?;
         self.counts.read(true);
+        if let Some(r) = &self.remote {
+            r.counts(true);
+        }
         Ok(entries.len() as u64)
     }
 
@@ -344,8 +403,29 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
     /// Counters of every process that used the directory (see `flush_stats`), plus its size.
     pub fn stats(&self) -> io::Result<ResultCacheStats> {
         let entries = self.scan()?;
-        let c = self.persisted().add(self.counts.read(false));
+        let c = self.persisted().add(self.live(false));
         let mean = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+        let r = c.remote;
+        let remote = RemoteStats {
+            url: self
+                .remote
+                .as_ref()
+                .map(|t| t.settings().url.shown().to_string()),
+            read_only: self.remote.as_ref().is_some_and(RemoteTier::read_only),
+            signed: self
+                .remote
+                .as_ref()
+                .is_some_and(|t| t.settings().signing_key.is_some()),
+            hits: r.hits,
+            misses: r.misses,
+            verify_failures: r.verify_failures,
+            errors: r.errors,
+            uploads: r.uploads,
+            uploads_dropped: r.uploads_dropped,
+            bytes_down: r.bytes_down,
+            bytes_up: r.bytes_up,
+            mean_lookup_micros: r.mean_lookup_micros(),
+        };
         Ok(ResultCacheStats {
             hits: c.hits,
             misses: c.misses,
@@ -357,6 +437,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             mean_restore_micros: mean(c.restore_micros, c.disk_hits),
             runs: c.runs,
             mean_run_ms: mean(c.run_ms, c.runs),
+            remote,
         })
     }
 
@@ -417,7 +498,7 @@ impl<V> ResultCache<V> {
     /// two processes loses counts, never the cache). Called on `put` and on drop.
     pub fn flush_stats(&self) {
         let _guard = self.flush.lock().unwrap_or_else(|p| p.into_inner());
-        let delta = self.counts.read(true);
+        let delta = self.live(true);
         // Lookups alone never create the directory: opening a file in a folder without
         // a cache must leave no trace there.
         if delta == Counts::default() || !self.dir.is_dir() {
@@ -430,6 +511,63 @@ impl<V> ResultCache<V> {
         if let Err(e) = written {
             tracing::debug!("cache stats not saved: {e}");
         }
+    }
+
+    /// This instance's counts, the remote tier's included.
+    fn live(&self, take: bool) -> Counts {
+        let mut c = self.counts.read(take);
+        if let Some(r) = &self.remote {
+            c.remote = r.counts(take);
+        }
+        c
+    }
+
+    /// Attach the remote tier `[cache.remote]` and the environment configure, if any. The
+    /// tier connects on first use; a bad URL is a note for `finish_remote`, not an error.
+    pub fn with_configured_remote(mut self, config: &crate::config::Config) -> Self {
+        let opened = RemoteSettings::resolve(&config.cache.remote, |k| std::env::var(k).ok())
+            .and_then(|s| s.map(RemoteTier::open).transpose());
+        match opened {
+            Ok(tier) => self.remote = tier,
+            Err(e) => self.note(e),
+        }
+        self
+    }
+
+    pub fn with_remote(mut self, tier: RemoteTier) -> Self {
+        self.remote = Some(tier);
+        self
+    }
+
+    pub fn remote(&self) -> Option<&RemoteTier> {
+        self.remote.as_ref()
+    }
+
+    /// The editor's role: the remote is read, not written, unless the settings say so.
+    pub fn remote_read_only_by_default(&mut self, read_only: bool) {
+        if let Some(r) = &mut self.remote {
+            r.default_read_only(read_only);
+        }
+    }
+
+    fn note(&self, message: String) {
+        tracing::warn!("{message}");
+        self.notes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message);
+    }
+
+    /// Wait for the remote uploads (within one upload timeout), save the counters, and
+    /// return this run's remote warnings (each once, credentials masked) for the face to
+    /// show. Call before exiting.
+    pub fn finish_remote(&self) -> Vec<String> {
+        let mut out = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(r) = &self.remote {
+            out.extend(r.finish(r.upload_deadline()));
+        }
+        self.flush_stats();
+        out
     }
 
     fn persisted(&self) -> Counts {

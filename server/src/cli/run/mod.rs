@@ -203,6 +203,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         ..Problems::default()
     };
     let report = session.run(&targets, &mut problems);
+    for warning in session.finish_remote() {
+        eprintln!("clnrm-lsp: warning: {warning}");
+    }
     let usage = report_problems(&problems);
     if !problems.unknown_scenarios.is_empty() {
         return ExitCode::from(2);

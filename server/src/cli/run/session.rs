@@ -88,6 +88,15 @@ impl Session {
             .clone()
     }
 
+    /// Wait for the projects' remote-cache uploads; their warnings (each once, masked).
+    pub fn finish_remote(&self) -> Vec<String> {
+        self.projects
+            .values()
+            .filter_map(|p| p.cache.as_ref())
+            .flat_map(|c| c.finish_remote())
+            .collect()
+    }
+
     /// A configuration file changed: projects are opened again on next use.
     pub fn reopen_projects(&mut self) {
         self.projects.clear();
