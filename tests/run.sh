@@ -18,6 +18,9 @@ REQUIRED_TOOLS=(
   "npm:npm"
   "curl:curl"
   "chromium:chromium"
+  # Real servers for tests/tests/remote_cache.rs (nginx-light has the WebDAV PUT module).
+  "redis-server:redis-server"
+  "nginx:nginx-light"
 )
 missing=()
 for pair in "${REQUIRED_TOOLS[@]}"; do
@@ -48,6 +51,8 @@ step "container engines (docker, podman) for tests/tests/containers.rs"
 bash tests/engines.sh
 # Every container test runs on both engines here: one that cannot run fails the suite.
 export CLNRM_REQUIRE_ENGINES=1
+# The remote-cache tests start redis-server and nginx themselves: missing ones fail the suite.
+export CLNRM_REQUIRE_SERVERS=1
 
 step "cargo test --workspace"
 test_log="$(mktemp)"

@@ -111,7 +111,7 @@ impl Counts {
             restore_micros: self.restore_micros.saturating_add(o.restore_micros),
             runs: self.runs.saturating_add(o.runs),
             run_ms: self.run_ms.saturating_add(o.run_ms),
-            remote: self.remote.add(o.remote),
+            remote: self.remote.plus(o.remote),
         }
     }
 }

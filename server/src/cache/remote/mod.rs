@@ -112,7 +112,7 @@ pub struct RemoteCounts {
 }
 
 impl RemoteCounts {
-    pub fn add(self, o: RemoteCounts) -> RemoteCounts {
+    pub fn plus(self, o: RemoteCounts) -> RemoteCounts {
         RemoteCounts {
             hits: self.hits.saturating_add(o.hits),
             misses: self.misses.saturating_add(o.misses),
@@ -555,14 +555,14 @@ mod tests {
         let reader = RemoteTier::with_store(settings(&signed), Box::new(store.clone()));
         assert_eq!(reader.get("aa"), Fetched::Miss);
         assert_eq!(reader.get("bb"), Fetched::Entry(b"signed".to_vec()));
-        store
+        *store
             .map
             .lock()
             .unwrap()
             .get_mut("bb")
             .unwrap()
             .last_mut()
-            .map(|b| *b ^= 1);
+            .unwrap() ^= 1;
         assert_eq!(reader.get("bb"), Fetched::Miss);
         assert_eq!(reader.counts(false).verify_failures, 2);
     }
