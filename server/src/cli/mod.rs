@@ -7,6 +7,7 @@ pub mod check;
 pub mod diff;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod run;
 pub mod watch;
 
@@ -44,6 +45,9 @@ pub enum Command {
     /// Run the scenarios of test files (results cached by rendered-scenario hash): exit 0 all
     /// passed, 1 a scenario failed, timed out or errored (or a file has errors), 2 usage or I/O error.
     Run(run::RunArgs),
+    /// Merge the JSON reports of `run --shard` into one JSON or JUnit report: exit 0 all
+    /// passed, 1 a scenario failed (or a file has errors), 2 unreadable or overlapping input.
+    Report(report::ReportArgs),
     /// Print a template rendered to TOML; exit 1 with diagnostics on stderr if it fails.
     Render(RenderCmd),
     /// Print the diagnostic code table (the README's table is generated from it).
@@ -95,6 +99,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
         Command::Render(cmd) => {
             let color = use_color(cmd.color, &std::io::stderr());
             render::run(cmd.args, color)

@@ -18,4 +18,5 @@ pub mod runner;
 pub mod scenario;
 pub mod services;
 pub mod settings;
+pub mod shard;
 pub mod spans;

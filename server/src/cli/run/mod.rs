@@ -6,7 +6,7 @@
 
 mod format;
 mod html;
-mod junit;
+pub(crate) mod junit;
 mod progress;
 mod session;
 
