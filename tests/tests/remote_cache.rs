@@ -243,7 +243,7 @@ fn a_remote_that_never_answers_costs_one_timeout() {
     let (_listener, url) = servers::silent_listener();
     let tmp = tempfile::tempdir().unwrap();
     let count = tmp.path().join("count");
-    let n = 10;
+    let n = 20;
     let root = clone_at(
         tmp.path(),
         "proj",
@@ -256,9 +256,11 @@ fn a_remote_that_never_answers_costs_one_timeout() {
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert_eq!(summary(&o)["passed"], n);
     assert_eq!(warnings(&o), 1, "{}", stderr(&o));
-    // One lookup waited for the timeout; every other lookup and upload skipped the remote.
+    // The first lookups (made at once, 8 at a time) waited for the timeout together;
+    // every later lookup and every upload skipped the remote.
     let r = remote_stats(&root, &env);
-    assert_eq!(r["errors"], 1, "{r}");
+    let errors = r["errors"].as_u64().unwrap();
+    assert!((1..=8).contains(&errors), "{r}");
     assert_eq!(r["misses"], n, "{r}");
     assert_eq!(r["uploads_dropped"], n, "{r}");
 }

@@ -187,7 +187,12 @@ pub struct ResultCache<V> {
     remote: Option<RemoteTier>,
     /// Problems setting the remote up (a bad URL), said once by `finish_remote`.
     notes: std::sync::Mutex<Vec<String>>,
+    /// Keys `prefetch` just found absent from the remote: the next `get` does not ask again.
+    absent: std::sync::Mutex<std::collections::HashSet<ContentKey>>,
 }
+
+/// Remote lookups `prefetch` makes at once.
+const PREFETCH_THREADS: usize = 8;
 
 /// The default directory: `<cache.dir>/results` under the workspace root.
 pub fn default_dir(root: &Path, config: &crate::config::Config) -> PathBuf {
@@ -203,6 +208,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             flush: std::sync::Mutex::new(()),
             remote: None,
             notes: std::sync::Mutex::new(Vec::new()),
+            absent: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -250,12 +256,55 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
                 }
             }
         }
-        if let Some(value) = self.remote_get(key) {
-            self.counts.hits.fetch_add(1, Ordering::Relaxed);
-            return Some(value);
+        let prefetched_absent = self
+            .absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        if !prefetched_absent {
+            if let Some(value) = self.remote_get(key) {
+                self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                return Some(value);
+            }
         }
         self.counts.misses.fetch_add(1, Ordering::Relaxed);
         None
+    }
+
+    /// Look the keys that memory and disk lack up in the remote, several at once, so the
+    /// `get`s that follow answer from disk (a remote's latency is paid once per batch, not
+    /// once per scenario). Without a remote, nothing.
+    pub fn prefetch(&self, keys: impl IntoIterator<Item = ContentKey>)
+    where
+        V: Send + Sync,
+    {
+        if self.remote.is_none() {
+            return;
+        }
+        let wanted: Vec<ContentKey> = keys
+            .into_iter()
+            .filter(|k| self.memory.get(k).is_none() && !self.path_of(k).exists())
+            .collect();
+        if wanted.len() < 2 {
+            return; // `get` asks for a lone key itself
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let fetch = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(key) = wanted.get(i) else { break };
+            if self.remote_get(key).is_none() {
+                self.absent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(*key);
+            }
+        };
+        std::thread::scope(|s| {
+            for _ in 1..PREFETCH_THREADS.min(wanted.len()) {
+                s.spawn(fetch);
+            }
+            fetch();
+        });
     }
 
     /// A verified remote entry, written to disk and memory.
@@ -865,6 +914,52 @@ mod tests {
         assert_eq!(report.corrupt.len(), 1);
         assert!(!bad.exists());
         assert!(c.verify(false).unwrap().corrupt.is_empty());
+    }
+
+    #[test]
+    fn a_remote_hit_is_verified_written_to_disk_and_prefetched_at_once() {
+        use crate::cache::remote::testing::{settings, MemStore};
+        let url = (crate::cache::remote::URL_ENV, "http://127.0.0.1:1/c");
+        let store = MemStore::default();
+        let tier = || RemoteTier::with_store(settings(&[url]), Box::new(store.clone()));
+        let ci_dir = tempfile::tempdir().unwrap();
+        let ci = ResultCache::<Run>::new(ci_dir.path(), 8).with_remote(tier());
+        for k in 1..=4 {
+            ci.put(&key(k), &run(k as usize)).unwrap();
+        }
+        assert!(ci.finish_remote().is_empty());
+
+        let laptop_dir = tempfile::tempdir().unwrap();
+        let laptop = ResultCache::<Run>::new(laptop_dir.path(), 8).with_remote(tier());
+        let before = store.calls.load(std::sync::atomic::Ordering::SeqCst);
+        laptop.prefetch([key(1), key(2), key(3), key(9)]);
+        let calls = store.calls.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(calls, 4);
+        for k in 1..=3 {
+            assert_eq!(laptop.get(&key(k)), Some(run(k as usize)));
+            assert!(
+                laptop.path_of(&key(k)).is_file(),
+                "remote hit {k} not on disk"
+            );
+        }
+        // The prefetched miss is not asked for again; a lone key is.
+        assert_eq!(laptop.get(&key(9)), None);
+        assert_eq!(laptop.get(&key(4)), Some(run(4)));
+        let total = store.calls.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(total, 5);
+        let s = laptop.stats().unwrap();
+        assert_eq!((s.hits, s.misses), (4, 1));
+        assert_eq!(
+            (s.remote.hits, s.remote.misses, s.remote.verify_failures),
+            (4, 1, 0)
+        );
+
+        // A payload that passes the wire checks but is not an entry of this key is refused.
+        let bad_payload = br#"{"format":1,"engine":"x","key":"y","created_unix":0,"value":{}}"#;
+        let wire = super::super::remote::testing::wire(&key(5).to_hex(), bad_payload);
+        store.map.lock().unwrap().insert(key(5).to_hex(), wire);
+        assert_eq!(laptop.get(&key(5)), None);
+        assert_eq!(laptop.stats().unwrap().remote.verify_failures, 1);
     }
 
     #[test]

@@ -117,6 +117,15 @@ impl Runner {
         let started = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicUsize::new(0));
         let mut jobs: Vec<(JobTag, Work)> = Vec::new();
+        if let (true, Some(cache)) = (opts.use_cache, &project.cache) {
+            // A remote tier answers the batch's lookups at once, not one by one below.
+            cache.prefetch(
+                plan.runs
+                    .iter()
+                    .filter(|r| r.blocked.is_none())
+                    .map(|r| r.key),
+            );
+        }
         for run in &plan.runs {
             let batch = Batch {
                 path: plan.path.clone(),

@@ -440,17 +440,18 @@ impl RemoteTier {
     }
 }
 
+/// An in-memory store for tests, switchable to failing.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
     use std::collections::HashMap;
 
     /// An in-memory store that can be switched to failing.
     #[derive(Default, Clone)]
-    struct MemStore {
-        map: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-        down: Arc<AtomicBool>,
-        calls: Arc<AtomicU64>,
+    pub struct MemStore {
+        pub map: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+        pub down: Arc<AtomicBool>,
+        pub calls: Arc<AtomicU64>,
     }
 
     impl Store for MemStore {
@@ -471,7 +472,13 @@ mod tests {
         }
     }
 
-    fn settings(env: &[(&str, &str)]) -> RemoteSettings {
+    /// The wire bytes of `payload` (unsigned).
+    pub fn wire(key_hex: &str, payload: &[u8]) -> Vec<u8> {
+        super::entry::encode(key_hex, payload, None)
+    }
+
+    /// Settings over `env` (a URL is needed; the store ignores it).
+    pub fn settings(env: &[(&str, &str)]) -> RemoteSettings {
         let env: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -480,6 +487,13 @@ mod tests {
             .unwrap()
             .unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{settings, MemStore};
+    use super::*;
+    use std::collections::HashMap;
 
     const URL: (&str, &str) = (URL_ENV, "http://u:pw-secret@127.0.0.1:1/c");
 
