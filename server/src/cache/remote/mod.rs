@@ -493,7 +493,6 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::{settings, MemStore};
     use super::*;
-    use std::collections::HashMap;
 
     const URL: (&str, &str) = (URL_ENV, "http://u:pw-secret@127.0.0.1:1/c");
 
