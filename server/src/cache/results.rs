@@ -271,6 +271,16 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         None
     }
 
+    /// The entry memory or disk holds for `key`, uncounted and without asking the remote
+    /// (for planning: the durations shards are balanced by must not depend on timing).
+    pub fn peek(&self, key: &ContentKey) -> Option<V> {
+        if let Some(v) = self.memory.get(key) {
+            return Some(v);
+        }
+        let bytes = read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES).ok()?;
+        decode::<V>(&bytes, &key.to_hex())
+    }
+
     /// Look the keys that memory and disk lack up in the remote, several at once, so the
     /// `get`s that follow answer from disk (a remote's latency is paid once per batch, not
     /// once per scenario). Without a remote, nothing.
