@@ -75,6 +75,10 @@ pub struct CheckArgs {
     /// When to use colours in the human format.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Check only the INDEX-th of TOTAL parts of the files (`2/4`): every part computes
+    /// the same split, so the parts together check every file once.
+    #[arg(long, value_name = "INDEX/TOTAL")]
+    pub shard: Option<crate::runs::shard::Shard>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,7 +132,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
             None
         }
     };
-    let streamed = check::check_streaming(&paths, &analyzer, |file| {
+    let streamed = check::check_shard_streaming(&paths, &analyzer, args.shard, |file| {
         if let (Some(s), None) = (stream.as_mut(), &write_error) {
             if let Err(e) = s.file(&mut out, file) {
                 write_error = Some(e);
