@@ -163,6 +163,61 @@ fn nginx_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("nginx"))
 }
 
+/// The `moto_server` program (an S3-compatible server, from PyPI's `moto[server]`, which
+/// `tests/run.sh` installs into a virtual environment): `CLNRM_MOTO_SERVER`, else that
+/// environment's, else `PATH`'s.
+pub fn moto_bin() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    std::env::var_os("CLNRM_MOTO_SERVER")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(home.map(|h| h.join(".cache/clnrm-moto/bin/moto_server")))
+        .find(|p| p.exists())
+        .or_else(|| available_quietly("moto_server").then(|| PathBuf::from("moto_server")))
+}
+
+fn available_quietly(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// An S3-compatible server (moto) with the bucket `bucket` made; the URL uses a prefix
+/// and names the endpoint, credentials come from the environment the test sets.
+pub fn s3() -> Option<Server> {
+    let Some(bin) = moto_bin() else {
+        assert!(
+            std::env::var_os("CLNRM_REQUIRE_SERVERS").is_none(),
+            "moto_server is required (CLNRM_REQUIRE_SERVERS is set)"
+        );
+        eprintln!("skipped: moto_server is not installed");
+        return None;
+    };
+    let server = start(|_, port| {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        (
+            cmd,
+            format!("s3://bucket/team?endpoint=http://127.0.0.1:{port}&region=us-east-1"),
+        )
+    });
+    // Make the bucket: `PUT /bucket` (moto accepts unsigned requests).
+    use std::io::{Read as _, Write as _};
+    let mut conn = TcpStream::connect(("127.0.0.1", server.port)).expect("connect to moto");
+    write!(
+        conn,
+        "PUT /bucket HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        server.port
+    )
+    .expect("create the bucket");
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    Some(server)
+}
+
 /// A listener that accepts connections and never answers: the slow remote.
 pub fn silent_listener() -> (TcpListener, String) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");

@@ -18,6 +18,9 @@ fn clnrm(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(clnrm_lsp_bin());
     cmd.args(args)
         .current_dir(cwd)
+        // The S3 test's credentials (moto takes any).
+        .env("AWS_ACCESS_KEY_ID", "clnrm-test")
+        .env("AWS_SECRET_ACCESS_KEY", PASSWORD)
         .env_remove("CLNRM_REMOTE_CACHE")
         .env_remove("CLNRM_REMOTE_CACHE_READ_ONLY")
         .env_remove("CLNRM_CACHE_SIGNING_KEY");
@@ -135,6 +138,13 @@ fn two_clones_share_one_nginx_dav_http_cache() {
         .collect();
     assert_eq!(names.len(), 6, "{names:?}");
     assert!(names.iter().all(|n| n.len() == 64), "{names:?}");
+}
+
+#[test]
+fn two_clones_share_one_s3_bucket() {
+    if let Some(server) = servers::s3() {
+        two_clones_share(&server);
+    }
 }
 
 #[test]

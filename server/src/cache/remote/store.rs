@@ -4,6 +4,8 @@
 //! - `http(s)://host/base`: Bazel's HTTP cache protocol, `GET`/`PUT {base}/ac/{key}`
 //!   (bazel-remote, nginx with WebDAV, any server that stores what it is `PUT`), with `ureq`.
 //! - `redis://[user:password@]host[:port][/db]`: `GET`/`SET clnrm:ac:{key}`, with `redis`.
+//! - `s3://bucket/prefix?endpoint=…&region=…`: `GetObject`/`PutObject {prefix}/ac/{key}`
+//!   on any S3-compatible store, signed (SigV4) by `rusty-s3`, sent with `ureq`.
 
 use std::io::Read as _;
 use std::sync::Mutex;
@@ -49,10 +51,10 @@ impl RemoteUrl {
             format!("the remote cache URL is not a URL ({e})")
         })?;
         match url.scheme() {
-            "http" | "https" | "redis" => {}
+            "http" | "https" | "redis" | "s3" => {}
             other => {
                 return Err(format!(
-                    "remote cache URLs are http://, https:// or redis://, not {other}://"
+                    "remote cache URLs are http://, https://, redis:// or s3://, not {other}://"
                 ))
             }
         }
@@ -115,6 +117,7 @@ impl RemoteUrl {
     pub fn open(&self, connect_timeout: Duration) -> Result<Box<dyn Store>, String> {
         match self.url.scheme() {
             "redis" => RedisStore::open(self, connect_timeout).map(|s| Box::new(s) as _),
+            "s3" => S3Store::open(self, connect_timeout).map(|s| Box::new(s) as _),
             _ => Ok(Box::new(HttpStore::new(self, connect_timeout))),
         }
     }
@@ -269,6 +272,129 @@ impl Store for RedisStore {
                 .arg(bytes)
                 .query::<()>(con)
         })
+    }
+}
+
+/// An S3-compatible store. Credentials: the URL's `user:password@`, else
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`); the endpoint is
+/// `?endpoint=` (path-style addressing), else AWS's for `?region=` (default `us-east-1`).
+struct S3Store {
+    agent: ureq::Agent,
+    bucket: rusty_s3::Bucket,
+    credentials: Option<rusty_s3::Credentials>,
+    /// `{prefix}/ac/` inside the bucket.
+    prefix: String,
+}
+
+/// How long a signed request stays valid (it is sent at once).
+const S3_SIGNATURE_LIFETIME: Duration = Duration::from_secs(300);
+
+impl S3Store {
+    fn open(url: &RemoteUrl, connect_timeout: Duration) -> Result<S3Store, String> {
+        let u = &url.url;
+        let name = u
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("an s3:// URL names its bucket: s3://bucket/prefix")?
+            .to_string();
+        let query = |k: &str| {
+            u.query_pairs()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let region = query("region")
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .unwrap_or_else(|| "us-east-1".into());
+        let (endpoint, style) = match query("endpoint") {
+            Some(e) => (e, rusty_s3::UrlStyle::Path),
+            None => (
+                format!("https://s3.{region}.amazonaws.com"),
+                rusty_s3::UrlStyle::VirtualHost,
+            ),
+        };
+        let endpoint: url::Url = endpoint
+            .parse()
+            .map_err(|e| format!("the s3 endpoint is not a URL ({e})"))?;
+        let bucket = rusty_s3::Bucket::new(endpoint, style, name, region)
+            .map_err(|e| format!("the s3 bucket cannot be used: {e}"))?;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let credentials = match (u.username(), u.password()) {
+            (key, Some(secret)) if !key.is_empty() => {
+                Some(rusty_s3::Credentials::new(decode(key), decode(secret)))
+            }
+            _ => {
+                let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+                match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(key), Some(secret)) => Some(match env("AWS_SESSION_TOKEN") {
+                        Some(token) => rusty_s3::Credentials::new_with_token(key, secret, token),
+                        None => rusty_s3::Credentials::new(key, secret),
+                    }),
+                    _ => None,
+                }
+            }
+        };
+        let path = u.path().trim_matches('/');
+        let prefix = if path.is_empty() {
+            "ac/".to_string()
+        } else {
+            format!("{path}/ac/")
+        };
+        Ok(S3Store {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(connect_timeout)
+                .build(),
+            bucket,
+            credentials,
+            prefix,
+        })
+    }
+
+    /// A signed URL quotes the access key: errors name only what went wrong.
+    fn error(e: ureq::Error) -> StoreError {
+        StoreError(match e {
+            ureq::Error::Status(code, _) => format!("the store answered HTTP {code}"),
+            ureq::Error::Transport(t) => format!("{}", t.kind()),
+        })
+    }
+}
+
+impl Store for S3Store {
+    fn get(&self, key_hex: &str, timeout: Duration) -> Result<Option<Vec<u8>>, StoreError> {
+        use rusty_s3::S3Action as _;
+        let object = format!("{}{key_hex}", self.prefix);
+        let url =
+            rusty_s3::actions::GetObject::new(&self.bucket, self.credentials.as_ref(), &object)
+                .sign(S3_SIGNATURE_LIFETIME);
+        match self.agent.get(url.as_str()).timeout(timeout).call() {
+            Ok(resp) => {
+                let mut bytes = Vec::new();
+                resp.into_reader()
+                    .take(MAX_ENTRY_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| StoreError(e.kind().to_string()))?;
+                Ok(Some(bytes))
+            }
+            Err(ureq::Error::Status(404, _)) => Ok(None),
+            Err(e) => Err(Self::error(e)),
+        }
+    }
+
+    fn put(&self, key_hex: &str, bytes: &[u8], timeout: Duration) -> Result<(), StoreError> {
+        use rusty_s3::S3Action as _;
+        let object = format!("{}{key_hex}", self.prefix);
+        let url =
+            rusty_s3::actions::PutObject::new(&self.bucket, self.credentials.as_ref(), &object)
+                .sign(S3_SIGNATURE_LIFETIME);
+        self.agent
+            .put(url.as_str())
+            .timeout(timeout)
+            .send_bytes(bytes)
+            .map(|_| ())
+            .map_err(Self::error)
     }
 }
 
