@@ -76,7 +76,7 @@ pub struct CacheConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RemoteConfig {
-    /// `http(s)://host/base` (Bazel's HTTP cache protocol), `redis://…`, `rediss://…`.
+    /// `http(s)://host/base` (Bazel's HTTP cache protocol), `redis://…`, `s3://bucket/prefix`.
     pub url: Option<String>,
     /// Only read, never upload. Unset: the CLI writes, the editor only reads.
     pub read_only: Option<bool>,
