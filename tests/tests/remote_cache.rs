@@ -300,3 +300,72 @@ fn a_read_only_reader_uploads_nothing() {
     let o = clnrm(&other, &["run", "--format", "json"], &env[..1]);
     assert_eq!(summary(&o)["cached"], 0);
 }
+
+/// The editor reads the shared cache (a scenario CI proved is not run on save) and, unless
+/// told otherwise, writes nothing to it; `clnrm/cacheStats` shows the remote, masked.
+#[test]
+fn the_editor_reads_the_remote_and_does_not_write_it() {
+    use clnrm_lsp_e2e::lsp::LspClient;
+    use clnrm_lsp_e2e::workspace::local_settings;
+    use serde_json::json;
+
+    if !servers::available("redis-server") {
+        return;
+    }
+    let server = servers::redis(Some(PASSWORD));
+    let tmp = tempfile::tempdir().unwrap();
+    let count = tmp.path().join("count");
+    let env = [("CLNRM_REMOTE_CACHE", server.url.as_str())];
+    let ci = clone_at(tmp.path(), "ci", 1, &count, "");
+    assert_eq!(code(&clnrm(&ci, &["run"], &env)), 0);
+    assert_eq!(runs_in(&count), 1);
+
+    let laptop = clone_at(tmp.path(), "laptop", 1, &count, "")
+        .canonicalize()
+        .unwrap();
+    let mut c = LspClient::spawn_env(clnrm_lsp_bin(), "warn", &env);
+    c.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": format!("file://{}", laptop.display()),
+            "capabilities": { "window": { "workDoneProgress": true } },
+            "initializationOptions": local_settings(json!({})),
+        }),
+    );
+    c.notify("initialized", json!({}));
+    let uri = format!("file://{}/t.clnrm.toml", laptop.display());
+    let text = std::fs::read_to_string(laptop.join("t.clnrm.toml")).unwrap();
+    c.open(&uri, &text, 1);
+    c.diagnostics_where(&uri, |_| true);
+    let save = |c: &mut LspClient| {
+        c.notify(
+            "textDocument/didSave",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+        c.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+            .expect("the run ends")
+    };
+    save(&mut c);
+    assert_eq!(runs_in(&count), 1, "the editor ran what CI had proved");
+
+    // A new scenario runs, and its result stays on this machine.
+    let changed = text.replace("echo 0", "echo changed");
+    std::fs::write(laptop.join("t.clnrm.toml"), &changed).unwrap();
+    c.change_full(&uri, &changed, 2);
+    save(&mut c);
+    assert_eq!(runs_in(&count), 2);
+    let stats = c.request("clnrm/cacheStats", Value::Null);
+    let remote = &stats["runs"]["results"][laptop.display().to_string()]["remote"];
+    assert_eq!(remote["read_only"], true, "{stats}");
+    assert!(remote["hits"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(remote["uploads"], 0, "{stats}");
+    assert!(
+        remote["url"].as_str().unwrap().contains("••••••"),
+        "{stats}"
+    );
+    assert!(!stats.to_string().contains(PASSWORD), "{stats}");
+    let stderr = c.stderr();
+    assert!(c.shutdown());
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+}

@@ -232,6 +232,17 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
     /// Memory first, then disk (a disk hit is promoted into memory), then the remote (a
     /// verified remote hit is written to disk).
     pub fn get(&self, key: &ContentKey) -> Option<V> {
+        self.lookup(key, true)
+    }
+
+    /// [`get`](Self::get) without the remote: for paths that must never wait on the
+    /// network (the editor's lenses, asked on every edit; `prefetch` brings remote hits
+    /// to disk beforehand where it matters).
+    pub fn get_local(&self, key: &ContentKey) -> Option<V> {
+        self.lookup(key, false)
+    }
+
+    fn lookup(&self, key: &ContentKey, remote: bool) -> Option<V> {
         if let Some(v) = self.memory.get(key) {
             self.counts.hits.fetch_add(1, Ordering::Relaxed);
             self.counts.memory_hits.fetch_add(1, Ordering::Relaxed);
@@ -261,7 +272,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
-        if !prefetched_absent {
+        if remote && !prefetched_absent {
             if let Some(value) = self.remote_get(key) {
                 self.counts.hits.fetch_add(1, Ordering::Relaxed);
                 return Some(value);
@@ -295,8 +306,8 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             .into_iter()
             .filter(|k| self.memory.get(k).is_none() && !self.path_of(k).exists())
             .collect();
-        if wanted.len() < 2 {
-            return; // `get` asks for a lone key itself
+        if wanted.is_empty() {
+            return;
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let fetch = || loop {

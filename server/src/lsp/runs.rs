@@ -482,6 +482,7 @@ impl RunContext {
         }
         let runs = self.runs.clone();
         let found = tokio::task::spawn_blocking(move || {
+            report::prefetch(&project, &path, &analysis);
             runs.lenses(&project, &path, &analysis);
             !runs.runner.last_results(&path).is_empty()
         })
