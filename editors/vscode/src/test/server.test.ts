@@ -37,6 +37,8 @@ function settings(trusted: boolean, continuous: boolean) {
   return { ...base, executor: { ...base.executor, backend: "local", services: "off" } };
 }
 
+const STEPS = '[meta]\nname = "s"\nversion = "1"\n\n[[scenario]]\nname = "build"\n\n[[scenario.steps]]\nname = "compile"\ncommand = ["true"]\n\n[[scenario.steps]]\nname = "link"\ncommand = ["true"]\n\n[[scenario]]\nname = "smoke"\nrun = "true"\n';
+
 interface Session {
   trusted: boolean;
   conn: MessageConnection;
@@ -52,6 +54,7 @@ async function start(trusted: boolean): Promise<Session> {
   fs.writeFileSync(path.join(root, ".clnrm", "config.toml"), '[executor]\nbackend = "local"\nservices = "off"\n');
   fs.writeFileSync(path.join(root, "pass.clnrm.toml"), PASS);
   fs.writeFileSync(path.join(root, "fail.clnrm.toml"), FAIL);
+  fs.writeFileSync(path.join(root, "steps.clnrm.toml"), STEPS);
   const proc = spawn(BIN as string, ["--stdio"], { cwd: root, stdio: ["pipe", "pipe", "ignore"], env: { ...process.env, CLNRM_LSP_LOG: "warn" } });
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout as NodeJS.ReadableStream), new StreamMessageWriter(proc.stdin as NodeJS.WritableStream));
   conn.listen();
@@ -98,7 +101,9 @@ test("real server: discovered tree, an explorer run streamed to its end, expecte
   const s = await start(true);
   try {
     const { ctrl } = await attached(s);
-    assert.deepEqual(ctrl.items.all().map((f) => f.label).sort(), ["fail.clnrm.toml", "pass.clnrm.toml"]);
+    assert.deepEqual(ctrl.items.all().map((f) => f.label).sort(), ["fail.clnrm.toml", "pass.clnrm.toml", "steps.clnrm.toml"]);
+    const build = ctrl.items.get(s.uri("steps.clnrm.toml"))?.children.all()[0];
+    assert.deepEqual(build?.children.all().map((st) => st.label), ["compile", "link"]);
     const counts = ctrl.items.get(s.uri("fail.clnrm.toml"))?.children.all()[0];
     assert.equal(counts?.label, "counts");
     assert.equal(counts?.range?.start.line, 4, "the [[scenario]] header");
@@ -106,7 +111,7 @@ test("real server: discovered tree, an explorer run streamed to its end, expecte
     await ctrl.profiles[0].runHandler(new TestRunRequest(), new FakeToken());
     const run = ctrl.runs[0];
     assert.equal(run.ended, 1);
-    assert.deepEqual(verdicts(run), ["failed counts", "passed ok"]);
+    assert.deepEqual(verdicts(run), ["failed counts", "passed build", "passed compile", "passed link", "passed ok", "passed smoke"]);
     const failed = run.calls.find((c) => c[0] === "failed") as [string, string, TestMessage[], number];
     const diff = failed[2].find((m) => m.expectedOutput !== undefined);
     assert.ok(diff, JSON.stringify(failed[2]));
@@ -156,12 +161,12 @@ test("real server: an untrusted workspace lists scenarios, runs end errored with
   const s = await start(false);
   try {
     const { ctrl, errors } = await attached(s);
-    assert.equal(ctrl.items.size, 2);
+    assert.equal(ctrl.items.size, 3);
     await ctrl.profiles[0].runHandler(new TestRunRequest(), new FakeToken());
     assert.equal(errors.length, 1);
     assert.match(errors[0], /^clnrm: .*not trusted/);
     const run = ctrl.runs[0];
-    assert.deepEqual(verdicts(run), ["errored counts", "errored ok"]);
+    assert.deepEqual(verdicts(run), ["errored build", "errored counts", "errored ok", "errored smoke"]);
     assert.equal(run.ended, 1);
   } finally {
     await stop(s);
