@@ -214,13 +214,18 @@ export class Testing implements vscode.Disposable {
     this.tracker.stopContinuous(session);
   }
 
-  /** A run for results started elsewhere: a save, a lens click, the palette. */
+  /**
+   * A run for results started elsewhere: a save, a lens click, the palette. Its request is
+   * marked continuous (these are the editor's automatic runs), so VS Code does not pop the
+   * failure peek over the file at every save of a failing scenario.
+   */
   private externalRun(uri: string, continuous: vscode.TestRunRequest | undefined): vscode.TestRun {
     if (continuous !== undefined) {
       return this.controller.createTestRun(continuous, "clnrm: run on save", true);
     }
     const file = this.tree.file(uri);
-    return this.controller.createTestRun(new this.host.api.TestRunRequest(file === undefined ? undefined : [file]), "clnrm: run from the editor", true);
+    const request = new this.host.api.TestRunRequest(file === undefined ? undefined : [file], undefined, undefined, true);
+    return this.controller.createTestRun(request, "clnrm: run from the editor", true);
   }
 }
 

@@ -185,6 +185,7 @@ test("controller: the continuous run turns run-on-save on until VS Code stops it
   server.result(B, "only", "passed");
   assert.equal(ctrl.runs[1].name, "clnrm: run from the editor");
   assert.deepEqual(ctrl.runs[1].request.include, [ctrl.items.get(B)]);
+  assert.equal(ctrl.runs[1].request.continuous, true, "an automatic run: no failure peek popping up at each save");
 });
 
 test("controller: Show Trace Diff from a scenario, a step's message, not from a file; detach ends open runs", async () => {
