@@ -11,6 +11,7 @@ import {
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
+  State,
 } from "vscode-languageclient/node";
 
 import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "./replies";
@@ -99,6 +100,13 @@ async function start(): Promise<void> {
   client = new LanguageClient("clnrm", "Cleanroom (clnrm)", serverOptions, clientOptions);
   await client.start();
   const started = client;
+  started.onDidChangeState((e) => {
+    if (e.newState === State.Stopped) {
+      testing?.serverStopped();
+    } else if (e.newState === State.Running) {
+      void testing?.serverRestarted();
+    }
+  });
   await testing?.attach({
     sendRequest: (method, params) => started.sendRequest(method, params),
     onNotification: (method, handler) => started.onNotification(method, handler),

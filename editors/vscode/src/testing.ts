@@ -83,6 +83,17 @@ export class Testing implements vscode.Disposable {
     await this.discoverAll();
   }
 
+  /**
+   * The language client restarted the server on its own (after a crash): runs of the old
+   * process end, and the tree is asked for again.
+   */
+  serverStopped(): void {
+    this.tracker.reset();
+  }
+  async serverRestarted(): Promise<void> {
+    await this.discoverAll();
+  }
+
   /** The server stopped: open runs end (what had no verdict is skipped). */
   detach(): void {
     for (const l of this.listeners) {

@@ -202,3 +202,17 @@ test("controller: Show Trace Diff from a scenario, a step's message, not from a 
   server.result(A, "smoke", "passed");
   assert.equal(ctrl.runs.length, 1, "no longer listening");
 });
+
+test("controller: a server restarted by the client ends the old process's runs and rediscovers", async () => {
+  const { ctrl, testing, server } = await setup();
+  const done = ctrl.profiles[0].runHandler(new TestRunRequest([ctrl.items.get(B) as FakeItem]), new FakeToken());
+  while (server.commands().length < 1) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  testing.serverStopped();
+  await done;
+  assert.deepEqual(ctrl.runs[0].summary(), ["enqueued only", "skipped only"]);
+  const asked = server.requests.filter(([m]) => m === "clnrm/scenarios").length;
+  await testing.serverRestarted();
+  assert.equal(server.requests.filter(([m]) => m === "clnrm/scenarios").length, asked + 1);
+});
