@@ -93,7 +93,11 @@ export function parseScenarios(value: unknown): FileEntry[] | undefined {
   return files;
 }
 
-/** Item ids: unique across the controller, stable across refreshes. */
+/**
+ * Item ids: unique across the controller, stable across refreshes. Scenario and step ids
+ * are JSON arrays, file ids plain uris (which never hold `["`): package.json's
+ * `testId =~ /\["/` shows "Show Trace Diff" on scenarios and steps only.
+ */
 export function fileId(uri: string): string {
   return uri;
 }
