@@ -121,6 +121,8 @@ test("grammar and manifest agree", () => {
   assert.ok(!idPattern.test(fileId(uri)));
   const message = pkg.contributes.menus["testing/message/context"][0];
   assert.deepEqual([message.command, message.when], [SHOW_TRACE_DIFF_COMMAND, `testMessage == ${FAILURE_CONTEXT}`]);
+  // A workspace with test files shows them in the Test Explorer before any file is opened.
+  assert.deepEqual(pkg.activationEvents, ["workspaceContains:**/*.clnrm.toml", "workspaceContains:**/*.clnrm.toml.tera"]);
   // The Testing API used (continuous runs, message context values) needs VS Code 1.86.
   assert.equal(pkg.engines.vscode, "^1.86.0");
 });
