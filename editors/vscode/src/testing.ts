@@ -42,6 +42,8 @@ export class Testing implements vscode.Disposable {
   private readonly inFlight = new Set<string>();
   private readonly again = new Set<string>();
   private untrustedNoticeShown = false;
+  /** Numbers `clnrm/scenarios` requests in the order they are sent. */
+  private asked = 0;
 
   constructor(
     private readonly host: TestingHost,
@@ -125,10 +127,11 @@ export class Testing implements vscode.Disposable {
     if (client === undefined) {
       return;
     }
+    const asOf = ++this.asked;
     try {
       const files = parseScenarios(await client.sendRequest("clnrm/scenarios", {}));
       if (files !== undefined && client === this.client) {
-        this.tree.replaceAll(files);
+        this.tree.replaceAll(files, asOf);
       }
     } catch (e) {
       client.log(`clnrm/scenarios failed: ${failureReason(e)}`);
@@ -149,6 +152,7 @@ export class Testing implements vscode.Disposable {
           return;
         }
         let files: FileEntry[] | undefined;
+        const asOf = ++this.asked;
         try {
           files = parseScenarios(await client.sendRequest("clnrm/scenarios", { uri }));
         } catch (e) {
@@ -156,10 +160,10 @@ export class Testing implements vscode.Disposable {
         }
         if (files !== undefined && client === this.client) {
           if (files.length === 0) {
-            this.tree.updateFile(uri, undefined);
+            this.tree.updateFile(uri, undefined, asOf);
           }
           for (const f of files) {
-            this.tree.updateFile(f.uri, f);
+            this.tree.updateFile(f.uri, f, asOf);
           }
         }
       } while (this.again.has(uri));
