@@ -48,7 +48,7 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         // Before `initialize` (and for requests) tower-lsp decides, as the spec says.
         if req.id().is_some() || !self.session.initialized() {
-            return self.inner.call(req);
+            return self.inner.call(optional_params(req));
         }
         let session = &self.session;
         let applied = match req.method() {
@@ -61,6 +61,23 @@ where
             tracing::warn!("{}: invalid params: {e}", req.method());
         }
         Box::pin(async { Ok(None) })
+    }
+}
+
+/// Methods whose params are all optional: tower-lsp rejects a request without `params`
+/// ("Missing params field") before any handler runs, so an absent or null one becomes `{}`.
+const OPTIONAL_PARAMS: &[&str] = &["clnrm/scenarios"];
+
+fn optional_params(req: Request) -> Request {
+    if !OPTIONAL_PARAMS.contains(&req.method()) || !matches!(req.params(), None | Some(Value::Null))
+    {
+        return req;
+    }
+    let (method, id, _) = req.into_parts();
+    let builder = Request::build(method).params(Value::Object(Default::default()));
+    match id {
+        Some(id) => builder.id(id).finish(),
+        None => builder.finish(),
     }
 }
 
@@ -101,5 +118,22 @@ mod tests {
         );
         let doc = session.ws.documents.get(uri).unwrap();
         assert_eq!((doc.version, &*doc.text), (2, "b"));
+    }
+
+    #[test]
+    fn scenarios_without_params_gets_an_empty_object() {
+        let bare = optional_params(Request::build("clnrm/scenarios").id(7).finish());
+        assert_eq!(bare.params(), Some(&json!({})));
+        assert_eq!(bare.id(), Some(&tower_lsp::jsonrpc::Id::Number(7)));
+        let given = json!({ "uri": "file:///w/a.clnrm.toml" });
+        let kept = optional_params(
+            Request::build("clnrm/scenarios")
+                .id(8)
+                .params(given.clone())
+                .finish(),
+        );
+        assert_eq!(kept.params(), Some(&given));
+        let other = optional_params(Request::build("textDocument/hover").id(9).finish());
+        assert_eq!(other.params(), None);
     }
 }
