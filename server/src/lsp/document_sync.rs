@@ -54,11 +54,11 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         // Before `initialize` (and for requests) tower-lsp decides, as the spec says.
         if !self.session.initialized() {
-            return self.inner.call(req);
+            return self.inner.call(optional_params(req));
         }
         if req.id().is_some() {
             let snapshot = self.snapshot(&req);
-            let answer = self.inner.call(req);
+            let answer = self.inner.call(optional_params(req));
             return match snapshot {
                 Some(doc) => Box::pin(ARRIVED.scope(doc, answer)),
                 None => answer,
@@ -99,6 +99,23 @@ pub(crate) fn arrived(uri: &str) -> Option<Document> {
         .try_with(|(u, doc)| (u == uri).then(|| doc.clone()))
         .ok()
         .flatten()
+}
+
+/// Methods whose params are all optional: tower-lsp rejects a request without `params`
+/// ("Missing params field") before any handler runs, so an absent or null one becomes `{}`.
+const OPTIONAL_PARAMS: &[&str] = &["clnrm/scenarios"];
+
+fn optional_params(req: Request) -> Request {
+    if !OPTIONAL_PARAMS.contains(&req.method()) || !matches!(req.params(), None | Some(Value::Null))
+    {
+        return req;
+    }
+    let (method, id, _) = req.into_parts();
+    let builder = Request::build(method).params(Value::Object(Default::default()));
+    match id {
+        Some(id) => builder.id(id).finish(),
+        None => builder.finish(),
+    }
 }
 
 fn apply<P: DeserializeOwned>(req: &Request, run: impl FnOnce(P)) -> Result<(), String> {
@@ -187,5 +204,22 @@ mod tests {
             .collect();
         // The symbols of version 1 (`[meta]` named "a"); version 2 is empty.
         assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn scenarios_without_params_gets_an_empty_object() {
+        let bare = optional_params(Request::build("clnrm/scenarios").id(7).finish());
+        assert_eq!(bare.params(), Some(&json!({})));
+        assert_eq!(bare.id(), Some(&tower_lsp::jsonrpc::Id::Number(7)));
+        let given = json!({ "uri": "file:///w/a.clnrm.toml" });
+        let kept = optional_params(
+            Request::build("clnrm/scenarios")
+                .id(8)
+                .params(given.clone())
+                .finish(),
+        );
+        assert_eq!(kept.params(), Some(&given));
+        let other = optional_params(Request::build("textDocument/hover").id(9).finish());
+        assert_eq!(other.params(), None);
     }
 }
