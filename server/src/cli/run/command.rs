@@ -134,6 +134,7 @@ impl RunCommand {
             problems.unknown_scenarios = planning.unknown;
             return RunReport::default();
         }
+        let shard = planning.shard.clone();
         let prepared: Vec<Prepared> = files
             .into_iter()
             .zip(planning.files)
@@ -143,6 +144,7 @@ impl RunCommand {
         RunReport {
             files: collect(prepared, results),
             elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            shard,
         }
     }
 

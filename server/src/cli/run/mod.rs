@@ -66,6 +66,11 @@ pub struct RunArgs {
     /// Keep running: re-run what a change affects (debounce and ignores from `[watch]`).
     #[arg(long)]
     pub watch: bool,
+    /// Run only the INDEX-th of TOTAL parts of the selected scenarios (`2/4`): every part
+    /// computes the same split, so the parts together run each scenario once. Merge their
+    /// `--format json` outputs with `clnrm-lsp report merge`.
+    #[arg(long, value_name = "INDEX/TOTAL", conflicts_with = "watch")]
+    pub shard: Option<crate::runs::shard::Shard>,
 }
 
 /// The results of one file, in the shape the formats need.
@@ -99,6 +104,8 @@ pub enum FileOutcome {
 pub struct RunReport {
     pub files: Vec<FileRun>,
     pub elapsed_ms: u64,
+    /// `--shard`: the part of the selection this run was (in the JSON, for `report merge`).
+    pub shard: Option<crate::workspace::ShardPlan>,
 }
 
 /// Counts for the summary line, JSON and JUnit.
@@ -189,7 +196,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         color: use_color(args.color, &std::io::stdout()),
     };
     let mut command = RunCommand::new(RunOptions {
-        selection: Selection::named(args.scenarios.clone()),
+        selection: Selection {
+            shard: args.shard,
+            ..Selection::named(args.scenarios.clone())
+        },
         jobs: args.jobs.map(usize::from),
         use_cache: !args.no_cache && !args.refresh,
         record: !args.no_cache,
@@ -314,6 +324,7 @@ pub(crate) fn fixture_report() -> RunReport {
             },
         ],
         elapsed_ms: 2100,
+        shard: None,
     }
 }
 
@@ -349,6 +360,7 @@ mod tests {
                 })
                 .collect(),
             elapsed_ms: 1,
+            shard: None,
         };
         assert!(!ok.failed());
     }
