@@ -1,6 +1,6 @@
 //! The shared result cache in CI: 1,000 scenarios (`sleep 0.05` each, 10 files of 100)
 //! split into 4 shards, against each real server started here (redis-server, nginx with
-//! WebDAV as a Bazel HTTP cache). Cold: four fresh checkouts run their shard against an
+//! WebDAV as a Bazel HTTP cache, moto's S3 server). Cold: four fresh checkouts run their shard against an
 //! empty remote. Warm: four more checkouts, at other paths, run the same shards again.
 //! Prints, per server: each shard's wall time cold and warm, the warm hit rate, the
 //! warm/cold ratio, and the mean remote lookup latency per entry (as `cache stats` shows
@@ -27,6 +27,8 @@ fn clnrm(cwd: &Path, args: &[&str], url: &str) -> Output {
         .args(args)
         .current_dir(cwd)
         .env("CLNRM_REMOTE_CACHE", url)
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
         .env_remove("CLNRM_CACHE_SIGNING_KEY")
         .env_remove("CLNRM_REMOTE_CACHE_READ_ONLY")
         .output()
@@ -151,5 +153,8 @@ fn main() {
     }
     if servers::available("nginx") {
         bench("nginx (WebDAV, Bazel HTTP protocol)", &servers::nginx_dav());
+    }
+    if let Some(s3) = servers::s3() {
+        bench("S3 (moto_server)", &s3);
     }
 }

@@ -99,6 +99,13 @@ fn two_clones_share(server: &Server) {
     no_secret_in(&o);
     let stats = clnrm(&two, &["cache", "stats"], &env);
     no_secret_in(&stats);
+    let line = stdout(&stats);
+    assert!(
+        line.contains(&format!(
+            "(read-write): {n} hits, 0 misses, 0 refused by verification"
+        )),
+        "{line}"
+    );
     let r = remote_stats(&two, &env);
     assert_eq!(
         (r["hits"].as_u64(), r["misses"].as_u64()),
