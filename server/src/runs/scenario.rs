@@ -15,7 +15,7 @@ use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome 
 use super::inputs::Place;
 use super::process::{run, CancelToken, ProcessOutcome, RunDir};
 use super::result::{RunResult, RunStatus};
-use super::services::{self, ServiceSpec};
+use super::services::{FileServices, ServiceSpec};
 use super::settings::RunSettings;
 use super::spans::Collector;
 use crate::model::expect::Expectations;
@@ -63,12 +63,16 @@ pub const CONTAINER_WORKSPACE: &str = super::backend::WORKSPACE_MOUNT;
 /// same directory under the workspace mounted read-only at `/workspace`. `HOME` and
 /// `TMPDIR` are a fresh per-run directory (scratch space, removed after the run), and
 /// `CLNRM_WORKSPACE` names the workspace root on every backend.
+///
+/// The services the scenario uses come from `services`, the file's pool (started once
+/// for all its scenarios); without one, they are started for this scenario alone.
 pub fn execute(
     file: &TestFile,
     scenario: &Scenario,
     place: Place<'_>,
     backend: &dyn Backend,
     settings: &RunSettings,
+    services: Option<&FileServices>,
     cancel: &CancelToken,
 ) -> RunResult {
     let timeout = scenario_timeout(scenario, settings.default_timeout);
@@ -167,18 +171,27 @@ pub fn execute(
         });
     }
 
-    // The services the commands use, started before the first command and removed when
-    // `running_services` drops (whatever ends the run).
+    // The services the commands use: running before the first command, from the file's
+    // pool (or one of this scenario's own, removed when it drops at the end of the run).
     let mut wanted: Vec<&str> = commands
         .iter()
         .filter_map(|c| c.service.map(|(id, _)| id))
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut running_services = None;
+    let own_pool;
+    let mut container_ids = BTreeMap::new();
     if settings.services && !wanted.is_empty() {
-        match backend.engine() {
-            Some(engine) => {
+        let pool = match (services, backend.engine()) {
+            (Some(pool), _) => Some(pool),
+            (None, Some(engine)) => {
+                own_pool = FileServices::new(engine, settings.workspace.clone());
+                Some(&own_pool)
+            }
+            (None, None) => None,
+        };
+        match pool {
+            Some(pool) => {
                 let mut specs = Vec::new();
                 for id in &wanted {
                     if let Some(svc) = file.services.get(*id) {
@@ -188,14 +201,8 @@ pub fn execute(
                         }
                     }
                 }
-                match services::start(
-                    &engine,
-                    &specs,
-                    settings.workspace.as_deref(),
-                    cancel,
-                    started + timeout,
-                ) {
-                    Ok(r) => running_services = Some(r),
+                match pool.ensure(&specs, cancel, started + timeout) {
+                    Ok(ids) => container_ids = ids,
                     Err(_) if cancel.is_cancelled() => {
                         result.status = RunStatus::Cancelled;
                         return result;
@@ -204,10 +211,8 @@ pub fn execute(
                 }
             }
             None => {
-                result.error = Some(format!(
-                    "services not started ({}): no container engine answers (docker, podman)",
-                    wanted.join(", ")
-                ));
+                // Information, kept beside whatever reason the run ends with.
+                result.note = Some(no_engine_note(&wanted));
             }
         }
     }
@@ -274,8 +279,8 @@ pub fn execute(
         }
         if let Some((id, svc)) = service {
             env.push(("SERVICE_NAME".into(), id.to_string()));
-            if let Some(cid) = running_services.as_ref().and_then(|r| r.container_id(id)) {
-                env.push(("CONTAINER_ID".into(), cid.to_string()));
+            if let Some(cid) = container_ids.get(id) {
+                env.push(("CONTAINER_ID".into(), cid.clone()));
             }
             env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
@@ -393,6 +398,14 @@ pub fn execute(
     result.spans = spans;
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     result
+}
+
+/// What a run with services says when no engine could start them.
+pub fn no_engine_note(services: &[&str]) -> String {
+    format!(
+        "services are not started ({}): no container engine answers (docker, podman)",
+        services.join(", ")
+    )
 }
 
 /// The service a command runs against: its own `service`, else the scenario's; none runs
@@ -564,8 +577,55 @@ mod tests {
                 services: false,
                 ..RunSettings::default()
             },
+            None,
             &CancelToken::new(),
         )
+    }
+
+    /// The local backend on a machine where no engine answers.
+    struct NoEngine;
+
+    impl Backend for NoEngine {
+        fn kind(&self) -> BackendKind {
+            BackendKind::Local
+        }
+        fn command(&self, inv: &Invocation<'_>) -> crate::runs::process::ProcessSpec {
+            Local.command(inv)
+        }
+        fn engine(&self) -> Option<crate::runs::backend::Container> {
+            None
+        }
+    }
+
+    #[test]
+    fn without_an_engine_the_note_stays_beside_the_failure_reason() {
+        let file = TestFile::from_rendered(
+            "[service.db]\nimage = \"postgres\"\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"sh -c 'echo refused >&2; exit 2'\"\n",
+            None,
+        )
+        .unwrap();
+        let dir = std::env::temp_dir();
+        let r = execute(
+            &file,
+            &file.scenarios[0],
+            Place {
+                root: &dir,
+                dir: &dir,
+            },
+            &NoEngine,
+            &RunSettings {
+                kill_grace: Duration::from_millis(100),
+                ..RunSettings::default()
+            },
+            None,
+            &CancelToken::new(),
+        );
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.short_reason(), "exit 2: refused");
+        assert_eq!(
+            r.note.as_deref(),
+            Some("services are not started (db): no container engine answers (docker, podman)")
+        );
     }
 
     #[test]
