@@ -306,6 +306,14 @@ pub fn execute(
         let out: ProcessOutcome = run(&spec, cancel);
         backend.finished(&inv, out.timed_out || out.cancelled);
         let engine_error = engine_failure(backend.kind(), &out);
+        // A command killed by a signal exits 128+n, as a shell (and a container engine,
+        // for its command) reports it: `expected_exit_code = 137` means one thing on
+        // every backend.
+        let exit_code = out.exit_code.or_else(|| {
+            out.signal
+                .filter(|_| !out.timed_out && !out.cancelled)
+                .map(|s| 128 + s)
+        });
         let ran =
             out.spawn_error.is_none() && engine_error.is_none() && !out.timed_out && !out.cancelled;
         let f = if ran {
@@ -313,7 +321,7 @@ pub fn execute(
                 &path,
                 expect,
                 Observed {
-                    exit_code: out.exit_code,
+                    exit_code,
                     stdout: &out.stdout,
                     stderr: &out.stderr,
                 },
@@ -328,13 +336,13 @@ pub fn execute(
             Some(&scenario_id),
             &format!("step:{name}"),
             s0,
-            &out,
+            (exit_code, out.duration),
             ran && f.is_empty(),
         ));
         all_stdout.push_str(&out.stdout);
         all_stdout.push('\n');
         stderr_all.push_str(&out.stderr);
-        result.exit_code = out.exit_code;
+        result.exit_code = exit_code;
         if let Some(e) = out.spawn_error.as_ref().or(engine_error.as_ref()) {
             // "cannot start `prog`: why", or the engine's own message.
             result.status = RunStatus::Error;
@@ -509,17 +517,17 @@ fn runner_span(
     parent: Option<&str>,
     name: &str,
     start: u64,
-    out: &ProcessOutcome,
+    (exit_code, duration): (Option<i32>, Duration),
     ok: bool,
 ) -> Span {
     let mut s = bare_span(trace, id, parent, name, start, now_ns());
-    if let Some(c) = out.exit_code {
+    if let Some(c) = exit_code {
         s.attributes
             .insert("process.exit_code".into(), Value::from(c));
     }
     s.attributes.insert(
         "duration_ms".into(),
-        Value::from(u64::try_from(out.duration.as_millis()).unwrap_or(u64::MAX)),
+        Value::from(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
     );
     s.status = if ok {
         SpanStatus::Ok
@@ -687,6 +695,16 @@ mod tests {
             "]\n"
         ));
         assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+    }
+
+    #[test]
+    fn a_command_killed_by_a_signal_exits_128_plus_its_number_as_in_containers() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'kill -9 $$' '''\n");
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.exit_code, Some(137));
+        assert_eq!(r.short_reason(), "exit 137");
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'kill -TERM $$' '''\n");
+        assert_eq!(r.exit_code, Some(143), "{r:?}");
     }
 
     #[test]

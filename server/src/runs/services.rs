@@ -173,7 +173,9 @@ fn port(p: &Value) -> Result<u16, String> {
     if let Some(n) = p.as_u64() {
         return number(Some(n)).ok_or_else(|| format!("port {p} is not a port number"));
     }
-    let text = p.as_str().ok_or_else(|| format!("port {p} is not a port number"))?;
+    let text = p
+        .as_str()
+        .ok_or_else(|| format!("port {p} is not a port number"))?;
     let parse = |t: &str| number(t.trim().parse().ok());
     let (host, container) = match text.rsplit_once(':') {
         // `127.0.0.1:8080:80` names the host address too: only 127.0.0.1 is published.
@@ -196,7 +198,9 @@ fn port(p: &Value) -> Result<u16, String> {
              publish through, and commands reach services on 127.0.0.1), so the service binds \
              its own port {c} on the host; use `ports = [{c}]` and reach it at 127.0.0.1:{c}"
         )),
-        _ => Err(format!("port `{text}` is not a port number or `host:container` pair")),
+        _ => Err(format!(
+            "port `{text}` is not a port number or `host:container` pair"
+        )),
     }
 }
 
@@ -373,9 +377,7 @@ impl FileServices {
 
     /// How many services run now (for tests and logs).
     pub fn running(&self) -> usize {
-        self.state
-            .lock()
-            .map_or(0, |p| p.running.started.len())
+        self.state.lock().map_or(0, |p| p.running.started.len())
     }
 }
 
@@ -671,11 +673,9 @@ mod tests {
         assert!(e.to_string().starts_with("service `s` did not start: port `8080:80` maps host port 8080 to container port 80"), "{e}");
         assert!(e.reason.contains("host network"), "{e}");
         assert!(e.reason.contains("ports = [80]"), "{e}");
-        let e = ServiceSpec::from_service(
-            "s",
-            &service("image = \"x\"\nports = [\"0.0.0.0:80:80\"]"),
-        )
-        .unwrap_err();
+        let e =
+            ServiceSpec::from_service("s", &service("image = \"x\"\nports = [\"0.0.0.0:80:80\"]"))
+                .unwrap_err();
         assert!(e.reason.contains("127.0.0.1 only"), "{e}");
         let e = ServiceSpec::from_service("s", &service("image = \"x\"\nports = [\"web\"]"))
             .unwrap_err();
