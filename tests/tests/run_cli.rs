@@ -615,3 +615,42 @@ fn a_script_beside_the_test_file_is_run_and_editing_it_runs_the_scenario_again()
         "--no-cache recorded nothing: {v}"
     );
 }
+
+#[test]
+fn the_workspace_variable_names_workspace_files_and_keys_stay_the_same_across_clones() {
+    let file = "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"app\"\nrun = \"sh {{ workspace }}/lib/app.sh\"\n";
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let ws = workspace();
+        std::fs::create_dir_all(ws.path().join("lib")).unwrap();
+        std::fs::create_dir_all(ws.path().join("tests")).unwrap();
+        write(ws.path(), "lib/app.sh", "echo from lib\n");
+        write(ws.path(), "tests/w.clnrm.toml", file);
+        let o = clnrm(
+            ws.path(),
+            &["run", "--format", "json", "tests/w.clnrm.toml"],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}{}", stdout(&o), stderr(&o)));
+        assert_eq!(v["results"][0]["status"], "passed", "{v}");
+        // The named script is an input: editing it runs the scenario again.
+        write(ws.path(), "lib/app.sh", "exit 5\n");
+        let o = clnrm(
+            ws.path(),
+            &["run", "--format", "json", "tests/w.clnrm.toml"],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["results"][0]["exit_code"], 5, "{v}");
+        write(ws.path(), "lib/app.sh", "echo from lib\n");
+        keys.push(
+            cache_entries(ws.path())
+                .iter()
+                .map(|p| p.file_name().unwrap().to_os_string())
+                .collect::<std::collections::BTreeSet<_>>(),
+        );
+    }
+    // Two clones at different places: the same cache keys, though the rendered command
+    // holds each clone's absolute root.
+    assert_eq!(keys[0], keys[1]);
+    assert_eq!(keys[0].len(), 2, "{:?}", keys[0]);
+}
