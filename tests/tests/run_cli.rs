@@ -654,3 +654,29 @@ fn the_workspace_variable_names_workspace_files_and_keys_stay_the_same_across_cl
     assert_eq!(keys[0], keys[1]);
     assert_eq!(keys[0].len(), 2, "{:?}", keys[0]);
 }
+
+#[test]
+fn a_step_failure_is_placed_on_its_step_in_human_and_junit_output() {
+    let ws = workspace();
+    // The failing step's `expected_output_regex` is line 15.
+    write(
+        ws.path(),
+        "steps.clnrm.toml",
+        "[meta]\nname = \"s\"\nversion = \"1\"\n\n[[scenario]]\nname = \"build\"\n\n[[scenario.steps]]\nname = \"compile\"\ncommand = [\"true\"]\n\n[[scenario.steps]]\nname = \"link\"\ncommand = [\"echo nope\"]\nexpected_output_regex = \"^linked$\"\n",
+    );
+    let o = clnrm(ws.path(), &["run", "--color", "never", "steps.clnrm.toml"]);
+    assert_eq!(code(&o), 1);
+    let human = stdout(&o);
+    assert!(
+        human.contains("steps.clnrm.toml:15:1: error[expectation-unmet]"),
+        "the failure is placed on its step:\n{human}"
+    );
+    assert!(human.contains("nope"), "what stdout was is shown:\n{human}");
+
+    let o = clnrm(ws.path(), &["run", "--format", "junit", "steps.clnrm.toml"]);
+    let xml = stdout(&o);
+    assert!(
+        xml.contains("steps.clnrm.toml:15:1: scenario[0].steps[1].expected_output_regex"),
+        "{xml}"
+    );
+}

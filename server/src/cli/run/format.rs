@@ -226,7 +226,7 @@ fn result_json(
 }
 
 /// 1-based line and column (characters) of an unmet expectation in the template.
-fn failure_position(
+pub(super) fn failure_position(
     f: &ExpectationFailure,
     doc: Option<&toml_edit::Document<String>>,
     rendered: &Rendered,
