@@ -441,6 +441,7 @@ mod tests {
     use crate::analysis::{Analysis, Rendered};
     use crate::config::Config;
     use crate::runs::plan::plan;
+    use crate::runs::selection::Selection;
     use std::sync::mpsc;
     use std::time::Duration;
 
@@ -471,7 +472,7 @@ mod tests {
                 parsed: true,
                 ..Analysis::default()
             };
-            plan(&self.path(), &analysis, &self.project, &[]).unwrap()
+            plan(&self.path(), &analysis, &self.project, &Selection::all()).unwrap()
         }
 
         /// Submit and collect the batch's finished results in completion order.
@@ -723,7 +724,7 @@ mod tests {
                 parsed: true,
                 ..Analysis::default()
             };
-            plan(&f.path(), &analysis, &bare.project, &[]).unwrap()
+            plan(&f.path(), &analysis, &bare.project, &Selection::all()).unwrap()
         };
         let (tx, rx) = mpsc::channel();
         let tx = std::sync::Mutex::new(tx);

@@ -16,16 +16,18 @@ pub(crate) async fn run(
         return Ok(None);
     };
     let root = session.root_of(&path);
-    let project = session.run_context().project(&root).await?;
-    let runs = session.runs.clone();
+    let project = runs::project(session, &root)
+        .await
+        .map_err(|e| tower_lsp::jsonrpc::Error::invalid_params(e.message))?;
     // Runs would be refused: only the trace lens (PROTOCOL14 item 6).
-    let runnable = !runs.settings().untrusted();
+    let runnable = !session.settings().untrusted();
+    let engine_runs = session.runs.clone();
     let lens_uri = uri.clone();
     let lenses = session
         .on_document(&uri, move |view, _, analysis| {
             let settings = crate::traces::DiffSettings::load(&root).unwrap_or_default();
             let mut out = Vec::new();
-            for run in runs.lenses(&project, &path, analysis) {
+            for run in engine_runs.lenses(&project, &path, analysis) {
                 let line = view.range(run.anchor.clone()).start.line;
                 if runnable {
                     out.push(runs::run_lens(&lens_uri, &run, line));
