@@ -628,3 +628,78 @@ fn exit_codes_and_env_give_the_same_verdict_on_every_backend() {
         assert_eq!(r["seven"]["exit_code"], 7, "{backend}");
     }
 }
+
+/// Zombie children of `pid` (processes that exited and were never waited for).
+fn zombie_children(pid: u32) -> Vec<String> {
+    let out = Command::new("ps")
+        .args(["-o", "pid=,stat=,comm=", "--ppid", &pid.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|s| s.starts_with('Z'))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_long_lived_server_leaves_no_zombie_container_monitors() {
+    // podman's `conmon` daemonizes: the server, a subreaper, adopts one per container.
+    let Some(cli) = engines().into_iter().find(|c| *c == "podman") else {
+        return;
+    };
+    let ws = workspace(cli, "");
+    let text = "[meta]\nname = \"z\"\nversion = \"1\"\n[[scenario]]\nname = \"a\"\nrun = \"echo 0\"\n[[scenario]]\nname = \"b\"\nrun = \"sh -c 'exit 2'\"\n";
+    let path = write(ws.path(), "z.clnrm.toml", text);
+    let uri = format!("file://{}", path.display());
+    let mut c = Client::spawn();
+    c.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": format!("file://{}", ws.path().display()),
+            "capabilities": {},
+            "initializationOptions": { "runOnSave": false },
+        }),
+    );
+    c.notify("initialized", json!({}));
+    c.open(&uri, text, 1);
+    for round in 0..4 {
+        // Another command each round: the cache does not answer.
+        let text = text.replace("echo 0", &format!("echo {round}"));
+        c.change_full(&uri, &text, i64::from(round) + 2);
+        c.request(
+            "workspace/executeCommand",
+            json!({ "command": "clnrm.runFile", "arguments": [uri] }),
+        );
+        let mut verdicts = 0;
+        while verdicts < 2 {
+            c.wait_for(|m| {
+                m["method"] == "clnrm/runResult"
+                    && !["queued", "running"].contains(&m["params"]["state"].as_str().unwrap_or(""))
+            })
+            .expect("a verdict");
+            verdicts += 1;
+        }
+    }
+    let pid = c.pid();
+    assert_eq!(containers_of(cli, pid), Vec::<String>::new());
+    // Eight containers ran, each with its monitor: every one that exited is waited for.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let zombies = zombie_children(pid);
+        if zombies.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "zombies of the server: {zombies:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(c.shutdown());
+}
