@@ -180,7 +180,7 @@ fn port(p: &Value) -> Result<u16, String> {
     let (host, container) = match text.rsplit_once(':') {
         // `127.0.0.1:8080:80` names the host address too: only 127.0.0.1 is published.
         Some((left, c)) => match left.rsplit_once(':') {
-            Some((addr, h)) if matches!(addr, "127.0.0.1" | "localhost") => (parse(h), parse(c)),
+            Some(("127.0.0.1" | "localhost", h)) => (parse(h), parse(c)),
             Some((addr, _)) => {
                 return Err(format!(
                     "port `{text}` publishes on `{addr}`: services are published on 127.0.0.1 only"

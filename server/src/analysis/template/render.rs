@@ -142,6 +142,7 @@ fn render_inner(
                 if degraded || !seen.is_empty() {
                     return None;
                 }
+                diags.extend(ours_not_clnrms(text, scan, &bindings));
                 let rendered = String::from_utf8_lossy(&out.0).into_owned();
                 let (text_out, map) = if !marked.origins.is_empty() || marks::can_mark(text) {
                     marked.strip(text, &rendered)
@@ -586,6 +587,28 @@ fn relate_library_use(
         at..at + name.len(),
         format!("`{name}` is read here, in `{lib_name}` line {line}"),
     );
+}
+
+/// `{{ workspace }}` rendered from our binding (not the file's `[vars]`): a note at its
+/// first use that clnrm does not define it, so a file meant for clnrm too is not
+/// surprised there.
+fn ours_not_clnrms(text: &str, scan: &Scan, bindings: &[Binding]) -> Option<Diagnostic> {
+    let name = super::context::WORKSPACE_VAR;
+    let ours = bindings
+        .iter()
+        .any(|b| b.name == name && b.origin == super::context::BindingOrigin::Workspace);
+    if !ours {
+        return None;
+    }
+    let first = scan
+        .tags()
+        .filter(|t| t.kind == TagKind::Expr)
+        .find_map(|t| scan::find_ident(text, t, name).into_iter().next())?;
+    Some(Diagnostic::new(
+        Code::RunCompat,
+        first,
+        "`workspace` is clnrm-lsp's variable (the workspace root, for the local backend); clnrm does not define it, so `clnrm render` and `clnrm run` report it undefined: for a file clnrm runs too, name workspace files relative to the test file",
+    ))
 }
 
 /// Undefined `name`: at the failing use, and at every other use in an output tag.
