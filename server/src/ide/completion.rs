@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::cursor::{line_at, table_path_at, tera_tag_at};
-use super::schema_nav as schema;
+use crate::analysis::schema;
 use crate::analysis::template::{self, Binding, BindingOrigin};
 use crate::analysis::{Dependency, Environment};
 

@@ -71,10 +71,10 @@ impl Session {
         self.flags.get().copied().unwrap_or_default()
     }
 
+    /// The document as the current request saw it on arrival (else as it is now).
     pub(crate) fn document(&self, uri: &lsp::Url) -> Result<Document> {
-        self.ws
-            .documents
-            .get(uri.as_str())
+        super::document_sync::arrived(uri.as_str())
+            .or_else(|| self.ws.documents.get(uri.as_str()))
             .ok_or_else(|| Error::invalid_params(format!("document not open: {uri}")))
     }
 

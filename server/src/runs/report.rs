@@ -45,6 +45,24 @@ pub fn lenses(
         .collect()
 }
 
+/// The lenses while the file's project is not open yet: every scenario, `▶ Run` (what is
+/// known of its runs needs the project's keys).
+pub fn pending_lenses(analysis: &Analysis) -> Vec<RunLens> {
+    let (Ok(file), Some(rendered)) = (plan::model(analysis), analysis.rendered.as_deref()) else {
+        return Vec::new();
+    };
+    let anchors = anchors(rendered, &file);
+    file.scenarios
+        .iter()
+        .enumerate()
+        .map(|(index, s)| RunLens {
+            title: lens_title(&RunState::Idle),
+            anchor: anchors.get(index).cloned().unwrap_or(0..0),
+            name: s.name.clone(),
+        })
+        .collect()
+}
+
 /// Diagnostics for the last result of each scenario of `path` (whatever content it ran),
 /// placed in the current text: they stay until the scenario runs again. Free for a file
 /// that never ran, so callers may ask on every keystroke.

@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod dependents;
+pub mod diff;
 pub mod file;
 pub mod projects;
 pub mod root;

@@ -122,6 +122,12 @@ impl Runs {
         opened
     }
 
+    /// Hold every project open back until the guard drops.
+    #[cfg(test)]
+    pub(crate) fn hold_project_opening(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.projects.hold_opening()
+    }
+
     /// The project of `root` if it is open now (never blocks).
     pub fn open_project(&self, root: &Path) -> Option<Arc<Project>> {
         self.projects.get_open(root)
@@ -158,9 +164,18 @@ impl Runs {
         self.runner.submit(project, plan, opts, sink);
     }
 
-    /// Each scenario of an analysed file with what is known of its run now.
-    pub fn lenses(&self, project: &Project, path: &Path, analysis: &Analysis) -> Vec<RunLens> {
-        report::lenses(&self.runner, project, path, analysis)
+    /// Each scenario of an analysed file with what is known of its run now; without its
+    /// project (not open yet), `▶ Run` for each.
+    pub fn lenses(
+        &self,
+        project: Option<&Project>,
+        path: &Path,
+        analysis: &Analysis,
+    ) -> Vec<RunLens> {
+        match project {
+            Some(p) => report::lenses(&self.runner, p, path, analysis),
+            None => report::pending_lenses(analysis),
+        }
     }
 
     /// The last run results of `path`, placed in its current analysis.
