@@ -374,11 +374,6 @@ impl FileServices {
         }
         Ok(ids)
     }
-
-    /// How many services run now (for tests and logs).
-    pub fn running(&self) -> usize {
-        self.state.lock().map_or(0, |p| p.running.started.len())
-    }
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
