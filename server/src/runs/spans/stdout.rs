@@ -183,7 +183,7 @@ fn events(v: &Value, reading: Reading) -> Result<Vec<String>, BadValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traces::SpanStatus;
+    use crate::traces::{SpanKind, SpanStatus};
 
     #[test]
     fn reads_the_reference_example_line() {
