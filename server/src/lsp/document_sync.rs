@@ -132,17 +132,26 @@ mod tests {
     use crate::lsp::Server;
     use serde_json::json;
 
-    #[tokio::test]
-    async fn edits_apply_in_call_order_without_polling_any_handler() {
+    /// The server's service behind the document-sync layer, and its session.
+    fn service() -> (
+        DocumentSync<tower_lsp::LspService<Server>>,
+        Arc<Session>,
+        tower_lsp::ClientSocket,
+    ) {
         let built = Arc::new(std::sync::OnceLock::new());
-        let (service, _socket) = tower_lsp::LspService::new(|client| {
+        let (service, socket) = tower_lsp::LspService::new(|client| {
             let server = Server::new(client);
             let _ = built.set(server.session());
             server
         });
         let session = built.get().cloned().unwrap();
+        (DocumentSync::new(service, session.clone()), session, socket)
+    }
+
+    #[tokio::test]
+    async fn edits_apply_in_call_order_without_polling_any_handler() {
+        let (mut sync, session, _socket) = service();
         let _ = session.flags.set(ClientFlags::default());
-        let mut sync = DocumentSync::new(service, session.clone());
         let uri = "file:///w/a.clnrm.toml";
         let open = json!({ "textDocument": { "uri": uri, "languageId": "toml", "version": 1, "text": "a" } });
         let change = json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": "b" }] });
@@ -159,14 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_sees_the_document_as_it_arrived() {
-        let built = Arc::new(std::sync::OnceLock::new());
-        let (service, _socket) = tower_lsp::LspService::new(|client| {
-            let server = Server::new(client);
-            let _ = built.set(server.session());
-            server
-        });
-        let session = built.get().cloned().unwrap();
-        let mut sync = DocumentSync::new(service, session.clone());
+        let (mut sync, session, _socket) = service();
         let init = Request::build("initialize")
             .params(json!({ "capabilities": {} }))
             .id(0)

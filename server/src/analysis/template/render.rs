@@ -46,7 +46,8 @@ enum Failure {
     Other(String),
 }
 
-/// Renders `parsed` (the marked template, see `marks`) and reports every failure.
+/// Renders `parsed` (the marked template, see `marks`) and reports every failure (the
+/// caller puts them in source order).
 pub fn render(
     text: &str,
     scan: &Scan,
@@ -56,24 +57,23 @@ pub fn render(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    let first_new = diags.len();
-    let result = render_inner(text, scan, marked, parsed, deps, env, diags);
-    // One stage's findings in source order.
-    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
-    result
-}
-
-fn render_inner(
-    text: &str,
-    scan: &Scan,
-    marked: &Marked,
-    parsed: tera::Template,
-    deps: &[Dependency],
-    env: &Environment,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rendered> {
     let (tera, mut degraded, broken_ns) = build_tera(text, scan, parsed, deps, diags)?;
-    let mut retry = Retry::new(text, scan, deps, env, tera, broken_ns);
+    let bindings = context::bindings(text, env);
+    let mut retry = Retry {
+        ctx: context::context_value(&bindings),
+        now: clock(&bindings),
+        macro_ranges: macro_ranges(text, scan),
+        bindings,
+        text,
+        scan,
+        deps,
+        env,
+        tera,
+        broken_ns,
+        env_placeholders: Vec::new(),
+        stand_in_tags: Vec::new(),
+        seen: Vec::new(),
+    };
     // Big inputs get fewer retries: each one is a full render.
     let attempts = if text.len() > 256 * 1024 {
         4
@@ -189,33 +189,7 @@ struct Retry<'a> {
     seen: Vec<Failure>,
 }
 
-impl<'a> Retry<'a> {
-    fn new(
-        text: &'a str,
-        scan: &'a Scan,
-        deps: &'a [Dependency],
-        env: &'a Environment,
-        tera: Tera,
-        broken_ns: Vec<String>,
-    ) -> Self {
-        let bindings = context::bindings(text, env);
-        Retry {
-            text,
-            scan,
-            deps,
-            env,
-            tera,
-            broken_ns,
-            ctx: context::context_value(&bindings),
-            now: clock(&bindings),
-            bindings,
-            macro_ranges: macro_ranges(text, scan),
-            env_placeholders: Vec::new(),
-            stand_in_tags: Vec::new(),
-            seen: Vec::new(),
-        }
-    }
-
+impl Retry<'_> {
     /// One render on the budget: its output (partial on failure) and what failed.
     fn attempt(&self, deadline: std::time::Instant) -> (Vec<u8>, Result<(), Failure>) {
         let budget = limits::enter(deadline);
