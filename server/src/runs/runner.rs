@@ -123,9 +123,7 @@ impl Runner {
         let total = plan.runs.len();
         let started = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicUsize::new(0));
-        let engine = (project.settings.services)
-            .then(|| project.backend.engine())
-            .flatten();
+        let engine = project.services_engine();
         let mut jobs: Vec<(JobTag, Work)> = Vec::new();
         let mut with_services: Vec<Member> = Vec::new();
         for run in &plan.runs {

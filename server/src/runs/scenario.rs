@@ -708,7 +708,7 @@ impl Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runs::backend::Local;
+    use crate::runs::backend::{Local, NoEngine};
 
     fn go(toml: &str) -> RunResult {
         let file = TestFile::from_rendered(toml, None).unwrap();
@@ -732,21 +732,6 @@ mod tests {
             None,
             &CancelToken::new(),
         )
-    }
-
-    /// The local backend on a machine where no engine answers.
-    struct NoEngine;
-
-    impl Backend for NoEngine {
-        fn kind(&self) -> BackendKind {
-            BackendKind::Local
-        }
-        fn command(&self, inv: &Invocation<'_>) -> crate::runs::process::ProcessSpec {
-            Local.command(inv)
-        }
-        fn engine(&self) -> Option<crate::runs::backend::Container> {
-            None
-        }
     }
 
     #[test]
