@@ -517,6 +517,40 @@ mod tests {
     }
 
     #[test]
+    fn workspace_completes_and_hovers_with_the_files_root() {
+        use crate::analysis::template::DiskLoader;
+        use crate::analysis::{Analyzer, Origin};
+        let root = std::path::Path::new("/src/repo");
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"sh {{ workspace }}/app.sh {{ wor }}\"\n";
+        let analysis = Analyzer::new(Environment::empty()).analyze(
+            text,
+            Origin {
+                path: Some(&root.join("t.clnrm.toml")),
+                workspace_root: Some(root),
+                kind: None,
+            },
+            &DiskLoader,
+        );
+        let v = Vocabulary::of_analysis(text, &Environment::empty(), &analysis);
+        let at = text.find("wor }}").unwrap() + 3;
+        let items = complete(text, at, &v);
+        let item = items.iter().find(|i| i.label == "workspace").unwrap();
+        assert!(
+            item.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("workspace root"),
+            "{item:?}"
+        );
+        let at = text.find("workspace").unwrap() + 2;
+        let h = crate::ide::hover::hover(text, at, &v).unwrap();
+        assert!(h.markdown.contains("/src/repo"), "{}", h.markdown);
+        // Without a root (an unsaved buffer), there is no such variable.
+        let v = Vocabulary::of(text, &Environment::empty(), &[]);
+        assert!(!v.variables.iter().any(|b| b.name == "workspace"));
+    }
+
+    #[test]
     fn edges_empty_file_and_borders_and_multibyte() {
         let items = complete("", 0, &Vocabulary::default());
         assert!(

@@ -15,6 +15,23 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
+    /// [`Vocabulary::of`] `text` as `analysis` rendered it: its dependencies, and its
+    /// workspace root as `{{ workspace }}`.
+    pub fn of_analysis(
+        text: &str,
+        env: &Environment,
+        analysis: &crate::analysis::Analysis,
+    ) -> Self {
+        match analysis.workspace.as_deref() {
+            Some(root) => Self::of(
+                text,
+                &env.in_workspace(std::path::Path::new(root)),
+                &analysis.dependencies,
+            ),
+            None => Self::of(text, env, &analysis.dependencies),
+        }
+    }
+
     /// The variables, functions, filters and imported macros visible in `text`.
     pub fn of(text: &str, env: &Environment, deps: &[Dependency]) -> Self {
         if super::too_large(text) {
@@ -87,6 +104,7 @@ pub(crate) fn origin_label(o: BindingOrigin) -> &'static str {
         BindingOrigin::Environment => "from the environment",
         BindingOrigin::Default => "clnrm default",
         BindingOrigin::User => "given on the command line",
+        BindingOrigin::Workspace => "the workspace root (clnrm-lsp; not a clnrm variable)",
     }
 }
 

@@ -132,7 +132,7 @@ pub fn job_error(e: JobError) -> Error {
 }
 
 pub(crate) fn vocabulary(env: &Environment, text: &str, analysis: &Analysis) -> Vocabulary {
-    Vocabulary::of(text, env, &analysis.dependencies)
+    Vocabulary::of_analysis(text, env, analysis)
 }
 
 impl Session {

@@ -84,7 +84,10 @@ pub fn render(
         let failure = match result {
             // Stand-ins rendered it: not the real output.
             Ok(()) if degraded || !retry.seen.is_empty() => return None,
-            Ok(()) => return Some(source_mapped(text, marked, &out)),
+            Ok(()) => {
+                diags.extend(ours_not_clnrms(text, scan, &retry.bindings));
+                return Some(source_mapped(text, marked, &out));
+            }
             Err(failure) => failure,
         };
         if retry.seen.contains(&failure) {
@@ -641,6 +644,28 @@ fn relate_library_use(
         at..at + name.len(),
         format!("`{name}` is read here, in `{lib_name}` line {line}"),
     );
+}
+
+/// `{{ workspace }}` rendered from our binding (not the file's `[vars]`): a note at its
+/// first use that clnrm does not define it, so a file meant for clnrm too is not
+/// surprised there.
+fn ours_not_clnrms(text: &str, scan: &Scan, bindings: &[Binding]) -> Option<Diagnostic> {
+    let name = super::context::WORKSPACE_VAR;
+    let ours = bindings
+        .iter()
+        .any(|b| b.name == name && b.origin == super::context::BindingOrigin::Workspace);
+    if !ours {
+        return None;
+    }
+    let first = scan
+        .tags()
+        .filter(|t| t.kind == TagKind::Expr)
+        .find_map(|t| scan::find_ident(text, t, name).into_iter().next())?;
+    Some(Diagnostic::new(
+        Code::RunCompat,
+        first,
+        "`workspace` is clnrm-lsp's variable (the workspace root, for the local backend); clnrm does not define it, so `clnrm render` and `clnrm run` report it undefined: for a file clnrm runs too, name workspace files relative to the test file",
+    ))
 }
 
 /// Undefined `name`: at the failing use, and at every other use in an output tag.
