@@ -14,6 +14,7 @@ mod key;
 mod library;
 pub mod rules;
 pub mod schema;
+mod severity;
 pub mod source_map;
 pub mod template;
 pub mod toml;

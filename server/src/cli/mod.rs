@@ -8,7 +8,6 @@ pub mod diff;
 pub mod output;
 pub mod render;
 pub mod run;
-pub mod watch;
 
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 //!
 //! A request about a document sees it as it was when the request arrived (ruff: a session
 //! snapshot per request): its text and version are taken here, on the read loop, and the
-//! handler reads them through [`arrived`], so an edit read after the request never shifts
+//! handler reads them through `snapshot::arrived`, so an edit read after the request never shifts
 //! the position the request refers to.
 
 use std::future::Future;
@@ -24,6 +24,7 @@ use tower_service::Service;
 
 use super::handlers::notifications;
 use super::session::Session;
+use super::snapshot;
 use crate::documents::Document;
 
 type Answer = Pin<Box<dyn Future<Output = Result<Option<Response>, ExitedError>> + Send>>;
@@ -60,7 +61,7 @@ where
             let snapshot = self.snapshot(&req);
             let answer = self.inner.call(optional_params(req));
             return match snapshot {
-                Some(doc) => Box::pin(ARRIVED.scope(doc, answer)),
+                Some(doc) => Box::pin(snapshot::scope(doc, answer)),
                 None => answer,
             };
         }
@@ -85,20 +86,6 @@ impl<S> DocumentSync<S> {
         let doc = self.session.ws.documents.get(uri)?;
         Some((uri.to_string(), doc))
     }
-}
-
-tokio::task_local! {
-    /// The document the request being answered names, as it was when it arrived.
-    static ARRIVED: (String, Document);
-}
-
-/// The document `uri` as it was when the current request arrived; `None` outside a request
-/// about it.
-pub(crate) fn arrived(uri: &str) -> Option<Document> {
-    ARRIVED
-        .try_with(|(u, doc)| (u == uri).then(|| doc.clone()))
-        .ok()
-        .flatten()
 }
 
 /// Methods whose params are all optional: tower-lsp rejects a request without `params`

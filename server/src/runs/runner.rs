@@ -100,6 +100,15 @@ impl Runner {
         }
     }
 
+    /// What a job of `plan` needs of the runner.
+    fn job_context(&self, project: &Arc<Project>, plan: &Plan) -> JobContext {
+        JobContext {
+            board: self.board.clone(),
+            project: project.clone(),
+            file: plan.file.clone(),
+        }
+    }
+
     pub fn executor(&self) -> &Executor {
         &self.executor
     }
@@ -173,11 +182,7 @@ impl Runner {
                 with_services.push(member);
                 continue;
             }
-            let ctx = JobContext {
-                board: self.board.clone(),
-                project: project.clone(),
-                file: plan.file.clone(),
-            };
+            let ctx = self.job_context(project, &plan);
             let tag = JobTag {
                 file: plan.path.clone(),
                 scenarios: vec![member.name.clone()],
@@ -186,11 +191,7 @@ impl Runner {
             jobs.push((tag, work));
         }
         if let (Some(engine), false) = (engine, with_services.is_empty()) {
-            let ctx = JobContext {
-                board: self.board.clone(),
-                project: project.clone(),
-                file: plan.file.clone(),
-            };
+            let ctx = self.job_context(project, &plan);
             let tag = JobTag {
                 file: plan.path.clone(),
                 scenarios: with_services.iter().map(|m| m.name.clone()).collect(),

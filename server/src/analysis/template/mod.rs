@@ -22,6 +22,7 @@ mod parse;
 mod render;
 mod scan;
 mod syntax;
+mod tera_error;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -127,6 +128,9 @@ pub fn collect_dependencies(
     deps::collect(text, origin, loader)
 }
 
+/// The name the template itself is registered under in Tera.
+pub const MAIN: &str = "__clnrm_template__";
+
 /// Stages a and b: pushes syntax and render problems (in template positions) and returns
 /// the rendered text with its source map, only when the real render succeeded. A template
 /// library is only syntax-checked.
@@ -145,7 +149,7 @@ pub fn render(
         }
         if !scan.problems.is_empty() {
             // The scan stopped at an unterminated tag: the marked text would be truncated.
-            let main = match parse::new_template(render::MAIN, text) {
+            let main = match parse::new_template(MAIN, text) {
                 Err(e) => syntax::tera_error(text, &e),
                 Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
             };
@@ -159,7 +163,7 @@ pub fn render(
             marks::Marked::unmarked(text)
         };
         // One parse serves the syntax check and the render.
-        let parsed = match parse::parse(render::MAIN, &marked) {
+        let parsed = match parse::parse(MAIN, &marked) {
             Ok(t) => t,
             Err(main) => {
                 let at = marked.to_template(main.range.start);

@@ -19,12 +19,10 @@ use super::functions::{self, Scope};
 use super::limits;
 use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
-use super::{Dependency, Rendered};
+use super::{Dependency, Rendered, MAIN};
 use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
 use std::sync::Arc;
 
-/// The name the template itself is registered under.
-pub const MAIN: &str = "__clnrm_template__";
 /// Uses reported per undefined variable.
 const MAX_USES: usize = 100;
 /// Retries with stand-ins, to find further errors.
