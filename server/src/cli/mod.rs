@@ -9,7 +9,6 @@ pub mod output;
 pub mod render;
 pub mod report;
 pub mod run;
-pub mod watch;
 
 use std::io::Write as _;
 use std::path::PathBuf;

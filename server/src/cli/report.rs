@@ -252,14 +252,25 @@ fn case(r: &Value) -> Case {
         r["error"].as_str().map(str::to_string),
     );
     result.duration_ms = r["duration_ms"].as_u64().unwrap_or(0);
-    let mut case = Case::of(&result);
-    // The JSON's `error` is the short reason the run gave; the details are the failures.
+    let mut case = Case::of(&result, &|_| String::new());
+    // The JSON's `error` is the short reason the run gave; the details are the failures,
+    // placed where the JSON placed them (as `run --format junit` places them).
     if let Some(reason) = r["error"].as_str() {
         case.reason = reason.to_string();
     }
-    case.details = failures
-        .iter()
-        .map(|f| f.message())
+    let file = r["file"].as_str().unwrap_or_default();
+    let placed: Vec<String> = r["failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(&failures)
+        .map(|(v, f)| match (v["line"].as_u64(), v["column"].as_u64()) {
+            (Some(line), Some(column)) => format!("{file}:{line}:{column}: {}", f.message()),
+            _ => f.message(),
+        })
+        .collect();
+    case.details = placed
+        .into_iter()
         .chain(r["error"].as_str().map(str::to_string))
         .collect::<Vec<_>>()
         .join("\n");

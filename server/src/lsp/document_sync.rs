@@ -8,7 +8,7 @@
 //!
 //! A request about a document sees it as it was when the request arrived (ruff: a session
 //! snapshot per request): its text and version are taken here, on the read loop, and the
-//! handler reads them through [`arrived`], so an edit read after the request never shifts
+//! handler reads them through `snapshot::arrived`, so an edit read after the request never shifts
 //! the position the request refers to.
 
 use std::future::Future;
@@ -24,6 +24,7 @@ use tower_service::Service;
 
 use super::handlers::notifications;
 use super::session::Session;
+use super::snapshot;
 use crate::documents::Document;
 
 type Answer = Pin<Box<dyn Future<Output = Result<Option<Response>, ExitedError>> + Send>>;
@@ -60,7 +61,7 @@ where
             let snapshot = self.snapshot(&req);
             let answer = self.inner.call(optional_params(req));
             return match snapshot {
-                Some(doc) => Box::pin(ARRIVED.scope(doc, answer)),
+                Some(doc) => Box::pin(snapshot::scope(doc, answer)),
                 None => answer,
             };
         }
@@ -85,20 +86,6 @@ impl<S> DocumentSync<S> {
         let doc = self.session.ws.documents.get(uri)?;
         Some((uri.to_string(), doc))
     }
-}
-
-tokio::task_local! {
-    /// The document the request being answered names, as it was when it arrived.
-    static ARRIVED: (String, Document);
-}
-
-/// The document `uri` as it was when the current request arrived; `None` outside a request
-/// about it.
-pub(crate) fn arrived(uri: &str) -> Option<Document> {
-    ARRIVED
-        .try_with(|(u, doc)| (u == uri).then(|| doc.clone()))
-        .ok()
-        .flatten()
 }
 
 /// Methods whose params are all optional: tower-lsp rejects a request without `params`
@@ -132,17 +119,26 @@ mod tests {
     use crate::lsp::Server;
     use serde_json::json;
 
-    #[tokio::test]
-    async fn edits_apply_in_call_order_without_polling_any_handler() {
+    /// The server's service behind the document-sync layer, and its session.
+    fn service() -> (
+        DocumentSync<tower_lsp::LspService<Server>>,
+        Arc<Session>,
+        tower_lsp::ClientSocket,
+    ) {
         let built = Arc::new(std::sync::OnceLock::new());
-        let (service, _socket) = tower_lsp::LspService::new(|client| {
+        let (service, socket) = tower_lsp::LspService::new(|client| {
             let server = Server::new(client);
             let _ = built.set(server.session());
             server
         });
         let session = built.get().cloned().unwrap();
+        (DocumentSync::new(service, session.clone()), session, socket)
+    }
+
+    #[tokio::test]
+    async fn edits_apply_in_call_order_without_polling_any_handler() {
+        let (mut sync, session, _socket) = service();
         let _ = session.flags.set(ClientFlags::default());
-        let mut sync = DocumentSync::new(service, session.clone());
         let uri = "file:///w/a.clnrm.toml";
         let open = json!({ "textDocument": { "uri": uri, "languageId": "toml", "version": 1, "text": "a" } });
         let change = json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": "b" }] });
@@ -159,14 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_sees_the_document_as_it_arrived() {
-        let built = Arc::new(std::sync::OnceLock::new());
-        let (service, _socket) = tower_lsp::LspService::new(|client| {
-            let server = Server::new(client);
-            let _ = built.set(server.session());
-            server
-        });
-        let session = built.get().cloned().unwrap();
-        let mut sync = DocumentSync::new(service, session.clone());
+        let (mut sync, session, _socket) = service();
         let init = Request::build("initialize")
             .params(json!({ "capabilities": {} }))
             .id(0)

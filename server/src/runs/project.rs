@@ -93,4 +93,13 @@ impl Project {
     pub fn backend_kind(&self) -> BackendKind {
         self.backend.kind()
     }
+
+    /// The engine that starts this project's services, when they are on and one answers
+    /// (probed once per process for `local`).
+    pub fn services_engine(&self) -> Option<backend::Container> {
+        self.settings
+            .services
+            .then(|| self.backend.engine())
+            .flatten()
+    }
 }

@@ -185,12 +185,17 @@ pub fn diagnostics(
         }
         let cached = if r.cached { ", cached" } else { "" };
         let backend = format!("{:?}", r.backend).to_lowercase();
+        let note = r
+            .note
+            .as_deref()
+            .map(|n| format!("\nnote: {n}"))
+            .unwrap_or_default();
         if r.passed() {
             out.push(Diagnostic::new(
                 Code::RunPassed,
                 header,
                 format!(
-                    "scenario `{}` passed in {} ({backend}{cached})",
+                    "scenario `{}` passed in {} ({backend}{cached}){note}",
                     r.scenario,
                     seconds(r.duration_ms)
                 ),
@@ -202,7 +207,7 @@ pub fn diagnostics(
             message.push_str(&format!("\nstderr:\n{tail}"));
         }
         message.push_str(&format!(
-            "\n({backend}{cached}, {})",
+            "\n({backend}{cached}, {}){note}",
             seconds(r.duration_ms)
         ));
         out.push(Diagnostic::new(Code::RunFailed, header.clone(), message));

@@ -15,7 +15,7 @@ use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome 
 use super::inputs::Place;
 use super::process::{run, CancelToken, ProcessOutcome, RunDir};
 use super::result::{RunResult, RunStatus};
-use super::services::{self, ServiceSpec};
+use super::services::{FileServices, ServiceSpec};
 use super::settings::RunSettings;
 use super::spans::Collector;
 use crate::model::expect::Expectations;
@@ -63,12 +63,16 @@ pub const CONTAINER_WORKSPACE: &str = super::backend::WORKSPACE_MOUNT;
 /// same directory under the workspace mounted read-only at `/workspace`. `HOME` and
 /// `TMPDIR` are a fresh per-run directory (scratch space, removed after the run), and
 /// `CLNRM_WORKSPACE` names the workspace root on every backend.
+///
+/// The services the scenario uses come from `services`, the file's pool (started once
+/// for all its scenarios); without one, they are started for this scenario alone.
 pub fn execute(
     file: &TestFile,
     scenario: &Scenario,
     place: Place<'_>,
     backend: &dyn Backend,
     settings: &RunSettings,
+    services: Option<&FileServices>,
     cancel: &CancelToken,
 ) -> RunResult {
     let timeout = scenario_timeout(scenario, settings.default_timeout);
@@ -102,17 +106,18 @@ pub fn execute(
         Ok(c) => c,
         Err(msg) => return error(result, msg, started),
     };
-    // Removed when it drops, whatever ends the run.
+    // A pool of this scenario's own is removed when it drops, whatever ends the run.
     let running = match start_services(
         file,
         &commands,
-        backend,
-        settings,
+        (backend, settings),
+        services,
         cancel,
         started + timeout,
     ) {
-        Ok((running, note)) => {
-            result.error = note;
+        Ok(running) => {
+            // Information, kept beside whatever reason the run ends with.
+            result.note = running.note.clone();
             running
         }
         Err(Stop::Cancelled) => {
@@ -129,7 +134,7 @@ pub fn execute(
         collector: &collector,
         workdir: &workdir,
         limits: run_limits(file, scenario, timeout),
-        services: running.as_ref(),
+        services: &running.ids,
         ids: Ids::new(),
     };
     let trace_id = ctx.ids.trace();
@@ -152,7 +157,7 @@ pub fn execute(
         all_stdout.push_str(&ran.out.stdout);
         all_stdout.push('\n');
         stderr_all.push_str(&ran.out.stderr);
-        result.exit_code = ran.out.exit_code;
+        result.exit_code = ran.exit_code;
         if stop_after(&mut result, ran.stop, ran.failures) {
             break;
         }
@@ -248,16 +253,36 @@ enum Stop {
     Error(String),
 }
 
-/// Start the services the commands use, before the first command. Without a container
-/// engine nothing starts and the note says so (the commands still run).
+/// The services a scenario's commands use, running.
+#[derive(Default)]
+struct Services {
+    /// A pool of the scenario's own (no file's pool was given).
+    _own: Option<FileServices>,
+    /// Container id by service id (a command's `CONTAINER_ID`).
+    ids: BTreeMap<String, String>,
+    /// Why none started (no engine).
+    note: Option<String>,
+}
+
+/// What a run with services says when no engine could start them.
+pub fn no_engine_note(services: &[&str]) -> String {
+    format!(
+        "services are not started ({}): no container engine answers (docker, podman)",
+        services.join(", ")
+    )
+}
+
+/// Make the services the commands use run before the first command: from the file's
+/// `pool`, else from one of this scenario's own. Without a container engine nothing
+/// starts and the note says so (the commands still run).
 fn start_services(
     file: &TestFile,
     commands: &[Command<'_>],
-    backend: &dyn Backend,
-    settings: &RunSettings,
+    (backend, settings): (&dyn Backend, &RunSettings),
+    pool: Option<&FileServices>,
     cancel: &CancelToken,
     deadline: Instant,
-) -> Result<(Option<services::Running>, Option<String>), Stop> {
+) -> Result<Services, Stop> {
     let mut wanted: Vec<&str> = commands
         .iter()
         .filter_map(|c| c.service.map(|(id, _)| id))
@@ -265,14 +290,17 @@ fn start_services(
     wanted.sort_unstable();
     wanted.dedup();
     if !settings.services || wanted.is_empty() {
-        return Ok((None, None));
+        return Ok(Services::default());
     }
-    let Some(engine) = backend.engine() else {
-        let note = format!(
-            "services not started ({}): no container engine answers (docker, podman)",
-            wanted.join(", ")
-        );
-        return Ok((None, Some(note)));
+    let own = match (pool, backend.engine()) {
+        (Some(_), _) => None,
+        (None, Some(engine)) => Some(FileServices::new(engine, settings.workspace.clone())),
+        (None, None) => {
+            return Ok(Services {
+                note: Some(no_engine_note(&wanted)),
+                ..Services::default()
+            })
+        }
     };
     let mut specs = Vec::new();
     for id in &wanted {
@@ -280,14 +308,16 @@ fn start_services(
             specs.push(ServiceSpec::from_service(id, svc).map_err(|e| Stop::Error(e.to_string()))?);
         }
     }
-    match services::start(
-        &engine,
-        &specs,
-        settings.workspace.as_deref(),
-        cancel,
-        deadline,
-    ) {
-        Ok(r) => Ok((Some(r), None)),
+    let ids = match pool.or(own.as_ref()) {
+        Some(pool) => pool.ensure(&specs, cancel, deadline),
+        None => Ok(BTreeMap::new()),
+    };
+    match ids {
+        Ok(ids) => Ok(Services {
+            _own: own,
+            ids,
+            note: None,
+        }),
         Err(_) if cancel.is_cancelled() => Err(Stop::Cancelled),
         Err(e) => Err(Stop::Error(e.to_string())),
     }
@@ -302,13 +332,15 @@ struct Ctx<'a> {
     collector: &'a Collector,
     workdir: &'a RunDir,
     limits: RunLimits,
-    services: Option<&'a services::Running>,
+    services: &'a BTreeMap<String, String>,
     ids: Ids,
 }
 
 /// One command run: its process, its unmet checks, its span and what ends the scenario.
 struct Ran {
     out: ProcessOutcome,
+    /// Its exit code; 128+n when a signal killed it.
+    exit_code: Option<i32>,
     failures: Vec<crate::runs::expect::ExpectationFailure>,
     span: Span,
     stop: Option<(RunStatus, Option<String>)>,
@@ -363,8 +395,8 @@ fn command_env(ctx: &Ctx<'_>, command: &Command<'_>) -> Vec<(String, String)> {
     }
     if let Some((id, svc)) = command.service {
         env.push(("SERVICE_NAME".into(), id.to_string()));
-        if let Some(cid) = ctx.services.and_then(|r| r.container_id(id)) {
-            env.push(("CONTAINER_ID".into(), cid.to_string()));
+        if let Some(cid) = ctx.services.get(id) {
+            env.push(("CONTAINER_ID".into(), cid.clone()));
         }
         env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
@@ -404,6 +436,13 @@ fn run_command(
     let out: ProcessOutcome = run(&spec, ctx.cancel);
     ctx.backend.finished(&inv, out.timed_out || out.cancelled);
     let engine_error = engine_failure(ctx.backend.kind(), &out);
+    // A command killed by a signal exits 128+n, as a shell (and a container engine, for
+    // its command) reports it: `expected_exit_code = 137` means one thing on every backend.
+    let exit_code = out.exit_code.or_else(|| {
+        out.signal
+            .filter(|_| !out.timed_out && !out.cancelled)
+            .map(|s| 128 + s)
+    });
     let ran =
         out.spawn_error.is_none() && engine_error.is_none() && !out.timed_out && !out.cancelled;
     let failures = if ran {
@@ -411,7 +450,7 @@ fn run_command(
             &command.path,
             command.expect,
             Observed {
-                exit_code: out.exit_code,
+                exit_code,
                 stdout: &out.stdout,
                 stderr: &out.stderr,
             },
@@ -426,7 +465,7 @@ fn run_command(
         Some(scenario_id),
         &format!("step:{}", command.name),
         s0,
-        &out,
+        (exit_code, out.duration),
         ran && failures.is_empty(),
     );
     let stop = if let Some(e) = out.spawn_error.as_ref().or(engine_error.as_ref()) {
@@ -446,6 +485,7 @@ fn run_command(
     };
     Ok(Ran {
         out,
+        exit_code,
         failures,
         span,
         stop,
@@ -621,17 +661,17 @@ fn runner_span(
     parent: Option<&str>,
     name: &str,
     start: u64,
-    out: &ProcessOutcome,
+    (exit_code, duration): (Option<i32>, Duration),
     ok: bool,
 ) -> Span {
     let mut s = bare_span(trace, id, parent, name, start, now_ns());
-    if let Some(c) = out.exit_code {
+    if let Some(c) = exit_code {
         s.attributes
             .insert("process.exit_code".into(), Value::from(c));
     }
     s.attributes.insert(
         "duration_ms".into(),
-        Value::from(u64::try_from(out.duration.as_millis()).unwrap_or(u64::MAX)),
+        Value::from(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
     );
     s.status = if ok {
         SpanStatus::Ok
@@ -668,7 +708,7 @@ impl Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runs::backend::Local;
+    use crate::runs::backend::{Local, NoEngine};
 
     fn go(toml: &str) -> RunResult {
         let file = TestFile::from_rendered(toml, None).unwrap();
@@ -689,8 +729,40 @@ mod tests {
                 services: false,
                 ..RunSettings::default()
             },
+            None,
             &CancelToken::new(),
         )
+    }
+
+    #[test]
+    fn without_an_engine_the_note_stays_beside_the_failure_reason() {
+        let file = TestFile::from_rendered(
+            "[service.db]\nimage = \"postgres\"\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"sh -c 'echo refused >&2; exit 2'\"\n",
+            None,
+        )
+        .unwrap();
+        let dir = std::env::temp_dir();
+        let r = execute(
+            &file,
+            &file.scenarios[0],
+            Place {
+                root: &dir,
+                dir: &dir,
+            },
+            &NoEngine,
+            &RunSettings {
+                kill_grace: Duration::from_millis(100),
+                ..RunSettings::default()
+            },
+            None,
+            &CancelToken::new(),
+        );
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.short_reason(), "exit 2: refused");
+        assert_eq!(
+            r.note.as_deref(),
+            Some("services are not started (db): no container engine answers (docker, podman)")
+        );
     }
 
     #[test]
@@ -752,6 +824,16 @@ mod tests {
             "]\n"
         ));
         assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+    }
+
+    #[test]
+    fn a_command_killed_by_a_signal_exits_128_plus_its_number_as_in_containers() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'kill -9 $$' '''\n");
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.exit_code, Some(137));
+        assert_eq!(r.short_reason(), "exit 137");
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'kill -TERM $$' '''\n");
+        assert_eq!(r.exit_code, Some(143), "{r:?}");
     }
 
     #[test]

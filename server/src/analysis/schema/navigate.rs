@@ -65,7 +65,7 @@ pub fn child<'s>(root: &'s Value, node: &'s Value, segment: &str) -> Option<&'s 
 fn items_of<'s>(root: &'s Value, node: &'s Value) -> Option<&'s Value> {
     let node = resolve(root, node);
     let items = node.get("items")?;
-    super::vocabulary::is_type(node, "array").then(|| resolve(root, items))
+    is_type(node, "array").then(|| resolve(root, items))
 }
 
 /// Follows `$ref: "#/definitions/x"` chains (bounded, in case of a cyclic schema); a
@@ -82,6 +82,15 @@ pub fn resolve<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
         }
     }
     node
+}
+
+/// Whether the schema node's `type` is (or includes) `ty`.
+pub fn is_type(node: &Value, ty: &str) -> bool {
+    match node.get("type") {
+        Some(Value::String(t)) => t == ty,
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+        _ => false,
+    }
 }
 
 /// The fixed key names allowed in the table at `pointer`.
@@ -121,7 +130,7 @@ mod tests {
             walk(root, ["scenario", "steps"]).and_then(|n| items_of(root, n))
         );
         let ports = at_key(root, &path(&["service", "db", "ports"])).unwrap();
-        assert!(crate::analysis::schema::vocabulary::is_type(ports, "array"));
+        assert!(is_type(ports, "array"));
         assert_eq!(
             at_path(root, &path(&["service", "db", "ports"])).unwrap()["type"],
             "integer"

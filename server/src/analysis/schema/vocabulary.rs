@@ -3,15 +3,8 @@
 
 use serde_json::Value;
 
+pub use super::navigate::is_type;
 use super::navigate::resolve;
-
-pub fn is_type(node: &Value, ty: &str) -> bool {
-    match node.get("type") {
-        Some(Value::String(t)) => t == ty,
-        Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
-        _ => false,
-    }
-}
 
 /// Named properties of an object schema: (name, its schema).
 pub fn properties<'a>(root: &'a Value, node: &'a Value) -> Vec<(&'a str, &'a Value)> {

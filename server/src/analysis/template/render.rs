@@ -19,12 +19,10 @@ use super::functions::{self, Scope};
 use super::limits;
 use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
-use super::{Dependency, Rendered};
+use super::{Dependency, Rendered, MAIN};
 use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
 use std::sync::Arc;
 
-/// The name the template itself is registered under.
-pub const MAIN: &str = "__clnrm_template__";
 /// Uses reported per undefined variable.
 const MAX_USES: usize = 100;
 /// Retries with stand-ins, to find further errors.
@@ -46,7 +44,8 @@ enum Failure {
     Other(String),
 }
 
-/// Renders `parsed` (the marked template, see `marks`) and reports every failure.
+/// Renders `parsed` (the marked template, see `marks`) and reports every failure (the
+/// caller puts them in source order).
 pub fn render(
     text: &str,
     scan: &Scan,
@@ -56,24 +55,23 @@ pub fn render(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    let first_new = diags.len();
-    let result = render_inner(text, scan, marked, parsed, deps, env, diags);
-    // One stage's findings in source order.
-    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
-    result
-}
-
-fn render_inner(
-    text: &str,
-    scan: &Scan,
-    marked: &Marked,
-    parsed: tera::Template,
-    deps: &[Dependency],
-    env: &Environment,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rendered> {
     let (tera, mut degraded, broken_ns) = build_tera(text, scan, parsed, deps, diags)?;
-    let mut retry = Retry::new(text, scan, deps, env, tera, broken_ns);
+    let bindings = context::bindings(text, env);
+    let mut retry = Retry {
+        ctx: context::context_value(&bindings),
+        now: clock(&bindings),
+        macro_ranges: macro_ranges(text, scan),
+        bindings,
+        text,
+        scan,
+        deps,
+        env,
+        tera,
+        broken_ns,
+        env_placeholders: Vec::new(),
+        stand_in_tags: Vec::new(),
+        seen: Vec::new(),
+    };
     // Big inputs get fewer retries: each one is a full render.
     let attempts = if text.len() > 256 * 1024 {
         4
@@ -86,7 +84,10 @@ fn render_inner(
         let failure = match result {
             // Stand-ins rendered it: not the real output.
             Ok(()) if degraded || !retry.seen.is_empty() => return None,
-            Ok(()) => return Some(source_mapped(text, marked, &out)),
+            Ok(()) => {
+                diags.extend(ours_not_clnrms(text, scan, &retry.bindings));
+                return Some(source_mapped(text, marked, &out));
+            }
             Err(failure) => failure,
         };
         if retry.seen.contains(&failure) {
@@ -186,33 +187,7 @@ struct Retry<'a> {
     seen: Vec<Failure>,
 }
 
-impl<'a> Retry<'a> {
-    fn new(
-        text: &'a str,
-        scan: &'a Scan,
-        deps: &'a [Dependency],
-        env: &'a Environment,
-        tera: Tera,
-        broken_ns: Vec<String>,
-    ) -> Self {
-        let bindings = context::bindings(text, env);
-        Retry {
-            text,
-            scan,
-            deps,
-            env,
-            tera,
-            broken_ns,
-            ctx: context::context_value(&bindings),
-            now: clock(&bindings),
-            bindings,
-            macro_ranges: macro_ranges(text, scan),
-            env_placeholders: Vec::new(),
-            stand_in_tags: Vec::new(),
-            seen: Vec::new(),
-        }
-    }
-
+impl Retry<'_> {
     /// One render on the budget: its output (partial on failure) and what failed.
     fn attempt(&self, deadline: std::time::Instant) -> (Vec<u8>, Result<(), Failure>) {
         let budget = limits::enter(deadline);
@@ -669,6 +644,28 @@ fn relate_library_use(
         at..at + name.len(),
         format!("`{name}` is read here, in `{lib_name}` line {line}"),
     );
+}
+
+/// `{{ workspace }}` rendered from our binding (not the file's `[vars]`): a note at its
+/// first use that clnrm does not define it, so a file meant for clnrm too is not
+/// surprised there.
+fn ours_not_clnrms(text: &str, scan: &Scan, bindings: &[Binding]) -> Option<Diagnostic> {
+    let name = super::context::WORKSPACE_VAR;
+    let ours = bindings
+        .iter()
+        .any(|b| b.name == name && b.origin == super::context::BindingOrigin::Workspace);
+    if !ours {
+        return None;
+    }
+    let first = scan
+        .tags()
+        .filter(|t| t.kind == TagKind::Expr)
+        .find_map(|t| scan::find_ident(text, t, name).into_iter().next())?;
+    Some(Diagnostic::new(
+        Code::RunCompat,
+        first,
+        "`workspace` is clnrm-lsp's variable (the workspace root, for the local backend); clnrm does not define it, so `clnrm render` and `clnrm run` report it undefined: for a file clnrm runs too, name workspace files relative to the test file",
+    ))
 }
 
 /// Undefined `name`: at the failing use, and at every other use in an output tag.

@@ -4,9 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::format::plain;
+use super::format::{failure_position, plain};
 use super::{FileOutcome, RunReport};
 use crate::cli::output::{slash_path, Locator};
+use crate::runs::expect::ExpectationFailure;
 use crate::runs::result::{RunResult, RunStatus};
 
 /// One `<testsuite>`: a file's scenarios, or a file that could not run.
@@ -29,7 +30,8 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn of(r: &RunResult) -> Case {
+    /// `place` gives an unmet expectation's `file:line:column: ` in the template (or "").
+    pub fn of(r: &RunResult, place: &dyn Fn(&ExpectationFailure) -> String) -> Case {
         Case {
             name: r.scenario.clone(),
             status: r.status,
@@ -38,7 +40,7 @@ impl Case {
             details: r
                 .failures
                 .iter()
-                .map(|f| f.message())
+                .map(|f| format!("{}{}", place(f), f.message()))
                 .chain(r.error.clone())
                 .collect::<Vec<_>>()
                 .join("\n"),
@@ -79,11 +81,23 @@ pub fn render(report: &RunReport) -> String {
                         cases: Vec::new(),
                     }
                 }
-                FileOutcome::Ran { results, .. } => Suite {
-                    name,
-                    invalid: None,
-                    cases: results.iter().map(|(_, r)| Case::of(r)).collect(),
-                },
+                FileOutcome::Ran {
+                    results, rendered, ..
+                } => {
+                    // Each unmet expectation placed in the template (a step's on its step).
+                    let loc = Locator::new(&f.text);
+                    let doc = toml_edit::Document::parse(rendered.text.clone()).ok();
+                    let place = |x: &ExpectationFailure| {
+                        failure_position(x, doc.as_ref(), rendered, &loc)
+                            .map(|(line, column)| format!("{name}:{line}:{column}: "))
+                            .unwrap_or_default()
+                    };
+                    Suite {
+                        cases: results.iter().map(|(_, r)| Case::of(r, &place)).collect(),
+                        name,
+                        invalid: None,
+                    }
+                }
             }
         })
         .collect();

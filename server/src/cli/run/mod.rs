@@ -1,5 +1,5 @@
 //! `clnrm-lsp run`: discover, analyse, plan and run scenarios on the engine's runner, then
-//! print the results (`human`, `json`, `junit`). `--watch` re-runs on changes (`cli::watch`).
+//! print the results (`human`, `json`, `junit`). `--watch` re-runs on changes (`watch`).
 //!
 //! Exit 0 when every scenario passed, 1 when one failed (or a file could not run because of
 //! its errors), 2 on usage or I/O errors.
@@ -9,6 +9,7 @@ mod format;
 mod html;
 pub(crate) mod junit;
 mod progress;
+mod watch;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -206,7 +207,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         progress: std::io::stderr().is_terminal(),
     });
     if args.watch {
-        return super::watch::watch(&paths, &mut command, printer);
+        return watch::watch(&paths, &mut command, printer);
     }
     let (targets, errors) = discover::discover(&paths);
     let mut problems = Problems {
