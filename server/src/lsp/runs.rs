@@ -17,7 +17,7 @@ use crate::config::ConfigError;
 use crate::runs::plan::PlanError;
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
-use crate::runs::report::RunLens;
+use crate::runs::report::{self, RunLens};
 use crate::runs::result::RunStatus;
 use crate::runs::runner::{BatchOptions, EventSink, RunEvent};
 use crate::runs::selection::Selection;
@@ -388,6 +388,7 @@ pub async fn restore(session: &Session, uri: lsp::Url, path: PathBuf) {
     }
     let runs = session.runs.clone();
     let found = tokio::task::spawn_blocking(move || {
+        report::prefetch(&project, &path, &analysis);
         runs.lenses(Some(&project), &path, &analysis);
         runs.has_results(&path)
     })

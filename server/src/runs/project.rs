@@ -75,6 +75,10 @@ impl Project {
     /// The same project running at low CPU priority (the editor's: typing comes first).
     pub fn in_background(mut self) -> Project {
         self.settings.background = true;
+        // The editor reads the shared cache but leaves writing it to CI, unless told.
+        if let Some(cache) = &mut self.cache {
+            cache.remote_read_only_by_default(true);
+        }
         self
     }
 

@@ -63,6 +63,14 @@ pub fn pending_lenses(analysis: &Analysis) -> Vec<RunLens> {
         .collect()
 }
 
+/// Bring the shared cache's results for `path`'s scenarios to disk (all at once), so the
+/// lenses, which only look locally, find them. Blocking: call off latency paths.
+pub fn prefetch(project: &Project, path: &Path, analysis: &Analysis) {
+    if let (Ok(file), Some(cache)) = (plan::model(analysis), project.cache.as_ref()) {
+        cache.prefetch(plan::keys(&file, project, path).into_iter().map(|p| p.key));
+    }
+}
+
 /// Diagnostics for the last result of each scenario of `path` (whatever content it ran),
 /// placed in the current text: they stay until the scenario runs again. Free for a file
 /// that never ran, so callers may ask on every keystroke.

@@ -134,6 +134,15 @@ impl Runner {
         let done = Arc::new(AtomicUsize::new(0));
         let engine = project.services_engine();
         let mut jobs: Vec<(JobTag, Work)> = Vec::new();
+        if let (true, Some(cache)) = (opts.use_cache, &project.cache) {
+            // A remote tier answers the batch's lookups at once, not one by one below.
+            cache.prefetch(
+                plan.runs
+                    .iter()
+                    .filter(|r| r.blocked.is_none())
+                    .map(|r| r.key),
+            );
+        }
         let mut with_services: Vec<Member> = Vec::new();
         for run in &plan.runs {
             let batch = Batch {
@@ -223,7 +232,12 @@ impl Runner {
         if let Some(r) = self.board.latest.get(key) {
             return RunState::Done(r);
         }
-        match self.restore(project, key) {
+        // Asked on every edit: never waits on a remote cache (see `ResultCache::prefetch`).
+        let local = project.cache.as_ref().and_then(|c| c.get_local(key));
+        match local.map(|mut r| {
+            r.cached = true;
+            r
+        }) {
             Some(r) => {
                 let r = Arc::new(r);
                 self.board.latest.insert(*key, r.clone(), weight(&r));

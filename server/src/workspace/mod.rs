@@ -16,4 +16,4 @@ pub use dependents::Dependents;
 pub use file::{analyse_file, analyse_target, FileReport};
 pub use projects::{Opened, ProjectOptions, Projects};
 pub use root::{find_root, root_of_file};
-pub use runs::{FilePlan, Planning, Runs, ToPlan};
+pub use runs::{FilePlan, Planning, Runs, ShardPlan, ToPlan};

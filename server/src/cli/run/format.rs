@@ -174,12 +174,15 @@ pub fn json(report: &RunReport) -> String {
             }
         }
     }
-    let doc = json!({
+    let mut doc = json!({
         "version": 1,
         "results": results,
         "not_run": not_run,
         "summary": report.summary(),
     });
+    if let Some(shard) = &report.shard {
+        doc["shard"] = json!(shard);
+    }
     crate::cli::output::pretty_json(&doc)
 }
 

@@ -7,7 +7,7 @@
 mod command;
 mod format;
 mod html;
-mod junit;
+pub(crate) mod junit;
 mod progress;
 mod watch;
 
@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// Keep running: re-run what a change affects (debounce and ignores from `[watch]`).
     #[arg(long)]
     pub watch: bool,
+    /// Run only the INDEX-th of TOTAL parts of the selected scenarios (`2/4`): every part
+    /// computes the same split, so the parts together run each scenario once. Merge their
+    /// `--format json` outputs with `clnrm-lsp report merge`.
+    #[arg(long, value_name = "INDEX/TOTAL", conflicts_with = "watch")]
+    pub shard: Option<crate::runs::shard::Shard>,
 }
 
 /// The results of one file, in the shape the formats need.
@@ -100,6 +105,8 @@ pub enum FileOutcome {
 pub struct RunReport {
     pub files: Vec<FileRun>,
     pub elapsed_ms: u64,
+    /// `--shard`: the part of the selection this run was (in the JSON, for `report merge`).
+    pub shard: Option<crate::workspace::ShardPlan>,
 }
 
 /// Counts for the summary line, JSON and JUnit.
@@ -190,7 +197,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         color: use_color(args.color, &std::io::stdout()),
     };
     let mut command = RunCommand::new(RunOptions {
-        selection: Selection::named(args.scenarios.clone()),
+        selection: Selection {
+            shard: args.shard,
+            ..Selection::named(args.scenarios.clone())
+        },
         jobs: args.jobs.map(usize::from),
         use_cache: !args.no_cache && !args.refresh,
         record: !args.no_cache,
@@ -205,6 +215,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         ..Problems::default()
     };
     let report = command.run(&targets, &mut problems);
+    for warning in command.finish_remote() {
+        eprintln!("clnrm-lsp: warning: {warning}");
+    }
     let usage = report_problems(&problems);
     if !problems.unknown_scenarios.is_empty() {
         return ExitCode::from(2);
@@ -312,6 +325,7 @@ pub(crate) fn fixture_report() -> RunReport {
             },
         ],
         elapsed_ms: 2100,
+        shard: None,
     }
 }
 
@@ -347,6 +361,7 @@ mod tests {
                 })
                 .collect(),
             elapsed_ms: 1,
+            shard: None,
         };
         assert!(!ok.failed());
     }
