@@ -57,6 +57,11 @@ async function check(session, name, body) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   const shot = path.join(ARTIFACTS, `${slug(name)}${error ? "-FAILED" : ""}.png`);
   await session.page.screenshot({ path: shot }).catch(() => undefined);
+  if (error) {
+    // The workbench's DOM at the failure: class names and texts for whoever fixes it.
+    const html = await session.page.content().catch(() => "");
+    fs.writeFileSync(shot.replace(/\.png$/, ".html"), html);
+  }
   results.push({ name, ok: !error });
   if (error) {
     log(`e2e check ${name} ... FAILED (${secs} s)\n    ${String(error.message ?? error).split("\n").join("\n    ")}\n    screenshot: ${shot}`);
@@ -227,16 +232,32 @@ async function stopSession(session) {
 
 const quickInput = (page) => page.locator(".quick-input-widget");
 
-/** Type into the command palette (F1) and pick the row whose label has `label`. */
-async function pick(page, text, label) {
-  await page.keyboard.press("Escape");
-  await page.keyboard.press("F1");
-  const input = quickInput(page).locator("input");
-  await input.waitFor({ state: "visible" });
-  await input.fill(text);
-  const row = quickInput(page).locator(".monaco-list-row", { hasText: label }).first();
-  await row.click();
-  await quickInput(page).waitFor({ state: "hidden" });
+/**
+ * Type into the command palette (F1) and pick the row whose label has `label`. The palette
+ * lists what exists when it opens (a view's commands appear once its extension registered
+ * it), so it is reopened until the row shows.
+ */
+async function pick(page, text, label, timeout = UI) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("F1");
+    const input = quickInput(page).locator("input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(text);
+    const row = quickInput(page).locator(".monaco-list-row", { hasText: label }).first();
+    try {
+      await row.waitFor({ timeout: Math.max(1, Math.min(10_000, deadline - Date.now())) });
+    } catch (e) {
+      if (Date.now() < deadline) {
+        continue;
+      }
+      throw new Error(`no "${label}" in the command palette for "${text}" after ${timeout / 1000} s`);
+    }
+    await row.click();
+    await quickInput(page).waitFor({ state: "hidden" });
+    return;
+  }
 }
 
 async function command(page, label) {
@@ -293,6 +314,31 @@ async function lensesAboveHeaders(page) {
       .sort((a, b) => a - b);
     return { headers, lensBottoms };
   });
+}
+
+
+// --- Testing view ------------------------------------------------------------------------
+
+async function focusTestExplorer(page) {
+  await command(page, "Testing: Focus on Test Explorer View");
+  await page.locator(".test-explorer-tree").waitFor();
+}
+
+/** The Test Explorer row of the item labelled `label` (its aria-label: "label (State)…"). */
+function testRow(page, label) {
+  return page.locator(`.test-explorer-tree .monaco-list-row[aria-label^=${JSON.stringify(`${label} (`)}]`).first();
+}
+
+/** The Test Explorer row of a file: its workspace-relative path (the folder's name may lead). */
+function fileRow(page, relative) {
+  return page.locator(`.test-explorer-tree .monaco-list-row[aria-label*=${JSON.stringify(`${relative} (`)}]`).first();
+}
+
+/** Expand a collapsed row (its children are then rendered). */
+async function expand(row) {
+  if ((await row.getAttribute("aria-expanded")) === "false") {
+    await row.locator(".monaco-tl-twistie").click();
+  }
 }
 
 // --- The checks --------------------------------------------------------------------------
@@ -379,6 +425,35 @@ async function trustedChecks(s) {
   });
 }
 
+async function explorerChecks(s) {
+  await check(s, "Test Explorer: files with their scenarios", async (page) => {
+    // The extension starts with a test file (older builds activate on opening one); the
+    // tree then holds every test file of the workspace, not only the open one.
+    await openFile(page, "tests/explorer.clnrm.toml");
+    await focusTestExplorer(page);
+    for (const file of ["tests/explorer.clnrm.toml", "tests/runs.clnrm.toml", "tests/fail.clnrm.toml", "tests/greet.clnrm.toml.tera"]) {
+      await fileRow(page, file).waitFor();
+    }
+    await expand(fileRow(page, "tests/explorer.clnrm.toml"));
+    await testRow(page, "passes").waitFor();
+    await testRow(page, "fails").waitFor();
+    // A template's scenario under its rendered name.
+    await expand(fileRow(page, "tests/greet.clnrm.toml.tera"));
+    await testRow(page, "greet world").waitFor();
+  });
+  await check(s, "Test Explorer: a run from the tree ends passed and failed", async (page) => {
+    await focusTestExplorer(page);
+    const file = fileRow(page, "tests/explorer.clnrm.toml");
+    await expand(file);
+    await testRow(page, "fails").waitFor();
+    await file.hover();
+    await file.locator(".action-label.codicon-testing-run-icon").click();
+    await testRow(page, "passes").locator(".computed-state.codicon-testing-passed-icon").waitFor({ timeout: RUN });
+    await testRow(page, "fails").locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
+    await file.locator(".computed-state.codicon-testing-failed-icon").waitFor();
+  });
+}
+
 async function restrictedChecks(s) {
   await check(s, "Restricted Mode: diagnostics, no ▶ Run lens", async (page) => {
     await page.locator('[id="status.workspaceTrust"], .statusbar-item', { hasText: "Restricted Mode" }).first().waitFor();
@@ -396,13 +471,56 @@ async function restrictedChecks(s) {
   });
 }
 
+async function restrictedExplorerChecks(s) {
+  await check(s, "Restricted Mode: Test Explorer shows scenarios; a run asks for trust, Cancel runs nothing", async (page) => {
+    await openFile(page, "tests/explorer.clnrm.toml");
+    await focusTestExplorer(page);
+    const file = fileRow(page, "tests/explorer.clnrm.toml");
+    await expand(file);
+    await testRow(page, "passes").waitFor();
+    await testRow(page, "fails").waitFor();
+    await file.hover();
+    await file.locator(".action-label.codicon-testing-run-icon").click();
+    // VS Code itself asks before any test runs in an untrusted workspace (the extension's
+    // own refusal is behind it).
+    const dialog = page.locator(".monaco-dialog-box", { hasText: "Do you trust the authors" });
+    await dialog.waitFor();
+    await dialog.locator(".monaco-button", { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: "hidden" });
+    // Barrier: the run is over (the view's toolbar offers "Run Tests" again, not "Cancel").
+    await page.locator(".pane-header .codicon-testing-run-all-icon, .title-actions .codicon-testing-run-all-icon").first().waitFor();
+    for (const name of ["passes", "fails"]) {
+      const label = await testRow(page, name).getAttribute("aria-label");
+      if (/Passed|Failed/.test(label ?? "")) {
+        throw new Error(`"${name}" ran in Restricted Mode: ${label}`);
+      }
+    }
+    await page.locator('[id="status.workspaceTrust"], .statusbar-item', { hasText: "Restricted Mode" }).first().waitFor();
+  });
+}
+
 // --- Main --------------------------------------------------------------------------------
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 const started = Date.now();
 for (const [name, trusted, checks] of [
-  ["trusted", true, trustedChecks],
-  ["restricted", false, restrictedChecks],
+  [
+    "trusted",
+    true,
+    async (session) => {
+      // The explorer first: later checks run other files, whose results also reach it.
+      await explorerChecks(session);
+      await trustedChecks(session);
+    },
+  ],
+  [
+    "restricted",
+    false,
+    async (session) => {
+      await restrictedChecks(session);
+      await restrictedExplorerChecks(session);
+    },
+  ],
 ]) {
   const session = await startSession(name, { trusted });
   try {
