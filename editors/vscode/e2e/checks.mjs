@@ -16,6 +16,7 @@ const VSIX = env.CLNRM_E2E_VSIX;
 const SERVER = env.CLNRM_E2E_SERVER;
 const ARTIFACTS = env.CLNRM_E2E_ARTIFACTS;
 const FIXTURE = env.CLNRM_E2E_FIXTURE;
+const CHROMIUM = env.CLNRM_E2E_CHROMIUM || "/usr/bin/chromium";
 const ONLY = env.CLNRM_E2E_ONLY ? new RegExp(env.CLNRM_E2E_ONLY) : undefined;
 const TRACES = path.join(FIXTURE, "..", "..", "..", "..", "tests", "fixtures", "traces");
 const { chromium } = await import(pathToFileURL(path.join(env.CLNRM_E2E_PLAYWRIGHT, "index.mjs")).href);
@@ -27,7 +28,59 @@ const RUN = 180_000;
 /** code-server start and the workbench's first paint. */
 const START = 240_000;
 
+/** The whole run: every wait above is bounded, this bounds their sum. */
+const WHOLE = 20 * 60_000;
+
 const results = [];
+/**
+ * Every process a session starts carries CLNRM_E2E_SESSION=<its root> in its environment:
+ * code-server starts its extension host and helpers in process groups of their own, so
+ * the group of the code-server process is not enough to end them all.
+ */
+const sessions = new Set();
+
+function sessionPids(root) {
+  const marker = Buffer.from(`CLNRM_E2E_SESSION=${root}\0`);
+  const pids = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+      continue;
+    }
+    try {
+      if (fs.readFileSync(`/proc/${entry}/environ`).includes(marker)) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+function endSession(root, signal) {
+  for (const pid of sessionPids(root)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.on("exit", () => {
+  for (const root of sessions) {
+    endSession(root, "SIGKILL");
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => process.exit(1));
+}
+setTimeout(() => {
+  log(`e2e: gave up after ${WHOLE / 60_000} min`);
+  process.stdout.write(`test result: FAILED. ${results.filter((r) => r.ok).length} passed; ${results.filter((r) => !r.ok).length + 1} failed; 0 ignored (VS Code e2e)\n`);
+  process.exit(1);
+}, WHOLE).unref();
 
 function log(line) {
   process.stderr.write(`${line}\n`);
@@ -182,13 +235,14 @@ async function startSession(name, { trusted }) {
         ...(trusted ? ["--disable-workspace-trust"] : []),
         session.workspace,
       ],
-      { stdio: ["ignore", out, out], detached: true },
+      { stdio: ["ignore", out, out], env: { ...process.env, CLNRM_E2E_SESSION: session.root } },
     );
+    sessions.add(session.root);
     const url = `http://127.0.0.1:${port}/`;
     await until(`code-server on ${url}`, START, async () => (await fetch(`${url}healthz`)).ok);
 
     session.browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
+      executablePath: CHROMIUM,
       headless: true,
       args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
     });
@@ -209,12 +263,12 @@ async function startSession(name, { trusted }) {
 
 async function stopSession(session) {
   await session.browser?.close().catch(() => undefined);
-  if (session.proc?.pid) {
-    try {
-      process.kill(-session.proc.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
+  if (session.proc) {
+    endSession(session.root, "SIGTERM");
+    await until("the session's processes to end", 30_000, async () => sessionPids(session.root).length === 0).catch(() =>
+      endSession(session.root, "SIGKILL"),
+    );
+    sessions.delete(session.root);
   }
   const failed = results.some((r) => !r.ok);
   if (failed) {
@@ -502,7 +556,7 @@ async function restrictedExplorerChecks(s) {
 // --- Main --------------------------------------------------------------------------------
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-const started = Date.now();
+const begun = Date.now();
 for (const [name, trusted, checks] of [
   [
     "trusted",
@@ -531,7 +585,7 @@ for (const [name, trusted, checks] of [
 }
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
-log(`e2e: ${results.length} checks in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${ARTIFACTS}`);
+log(`e2e: ${results.length} checks in ${((Date.now() - begun) / 1000).toFixed(0)} s; screenshots in ${ARTIFACTS}`);
 // The line tests/run.sh counts (cargo's format).
 process.stdout.write(`test result: ${failed ? "FAILED" : "ok"}. ${passed} passed; ${failed} failed; 0 ignored (VS Code e2e)\n`);
 process.exit(failed ? 1 : 0);
