@@ -273,10 +273,11 @@ async function stopSession(session) {
   const failed = results.some((r) => !r.ok);
   if (failed) {
     // Keep the code-server log (it holds the extension host's) next to the screenshots.
-    fs.copyFileSync(path.join(session.root, "code-server.log"), path.join(ARTIFACTS, `code-server-${session.name}.log`));
-    const logs = path.join(session.root, "data", "logs");
-    if (fs.existsSync(logs)) {
-      fs.cpSync(logs, path.join(ARTIFACTS, `logs-${session.name}`), { recursive: true });
+    try {
+      fs.copyFileSync(path.join(session.root, "code-server.log"), path.join(ARTIFACTS, `code-server-${session.name}.log`));
+      fs.cpSync(path.join(session.root, "data", "logs"), path.join(ARTIFACTS, `logs-${session.name}`), { recursive: true });
+    } catch (e) {
+      log(`e2e: keeping the ${session.name} session's logs: ${e.message}`);
     }
   }
   fs.rmSync(session.root, { recursive: true, force: true });
@@ -343,12 +344,17 @@ async function languageMode(page) {
   return (await page.locator('[id="status.editor.mode"]').innerText()).trim();
 }
 
-async function focusProblems(page) {
+/**
+ * The Problems panel showing `file`'s problems only (its filter takes a glob): the panel's
+ * list renders only the rows in view, so a long list could hide a row below the fold.
+ */
+async function focusProblems(page, file) {
   await command(page, "Problems: Focus on Problems View");
   await page.locator(".markers-panel").waitFor();
+  await page.locator(".part.panel .viewpane-filter input").fill(`**/${file}`);
 }
 
-/** A Problems row of `file` with `code` at 1-based `line`. */
+/** A Problems row with `code` at 1-based `line` (of the file the filter shows). */
 function problem(page, code, line) {
   return page.locator(".markers-panel .monaco-list-row", { hasText: new RegExp(`${code}[\\s\\S]*\\[Ln ${line}, Col \\d+\\]`) });
 }
@@ -407,12 +413,14 @@ async function trustedChecks(s) {
     await until("the status bar language to be Cleanroom Template", UI, async () => (await languageMode(page)) === "Cleanroom Template");
   });
   await check(s, "diagnostics on their lines in the Problems panel", async (page) => {
+    await openFile(page, "tests/templated.clnrm.toml.tera");
     await openFile(page, "tests/broken.clnrm.toml");
-    await focusProblems(page);
     // broken.clnrm.toml: unknown key on line 14, undefined service on line 18;
     // templated.clnrm.toml.tera: the undefined variable on line 3.
+    await focusProblems(page, "broken.clnrm.toml");
     await problem(page, "unknown-key", 14).waitFor();
     await problem(page, "undefined-service", 18).waitFor();
+    await focusProblems(page, "templated.clnrm.toml.tera");
     await problem(page, "undefined-variable", 3).waitFor();
   });
   await check(s, "a lens above each scenario", async (page) => {
@@ -445,7 +453,7 @@ async function trustedChecks(s) {
     await lens(page, 0).locator("a", { hasText: "▶ Run" }).click();
     await lens(page, 0).filter({ hasText: "✗ failed" }).waitFor({ timeout: RUN });
     // The unmet expectation is a diagnostic on its key (line 16).
-    await focusProblems(page);
+    await focusProblems(page, "fail.clnrm.toml");
     await problem(page, "expectation-unmet", 16).waitFor({ timeout: RUN });
   });
   await check(s, "a save runs the file and ends in ✓ passed in the lens", async (page) => {
@@ -512,7 +520,7 @@ async function restrictedChecks(s) {
   await check(s, "Restricted Mode: diagnostics, no ▶ Run lens", async (page) => {
     await page.locator('[id="status.workspaceTrust"], .statusbar-item', { hasText: "Restricted Mode" }).first().waitFor();
     await openFile(page, "tests/broken.clnrm.toml");
-    await focusProblems(page);
+    await focusProblems(page, "broken.clnrm.toml");
     await problem(page, "undefined-service", 18).waitFor();
     await openFile(page, "tests/runs.clnrm.toml");
     // Barrier: both trace lenses are there; the ▶ Run lens would share their lines.
@@ -556,6 +564,12 @@ async function restrictedExplorerChecks(s) {
 // --- Main --------------------------------------------------------------------------------
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
+// A screenshot left from an earlier run would pass for one of this run.
+for (const entry of fs.readdirSync(ARTIFACTS)) {
+  if (/\.(png|html|log)$|^logs-/.test(entry)) {
+    fs.rmSync(path.join(ARTIFACTS, entry), { recursive: true, force: true });
+  }
+}
 const begun = Date.now();
 for (const [name, trusted, checks] of [
   [

