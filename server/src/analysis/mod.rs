@@ -17,6 +17,7 @@ pub mod schema;
 pub mod source_map;
 pub mod template;
 pub mod toml;
+mod toml_wording;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod file;
+pub mod libraries;
 pub mod root;
 pub mod symbols;
 

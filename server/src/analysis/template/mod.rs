@@ -22,6 +22,7 @@ mod parse;
 mod render;
 mod scan;
 mod syntax;
+mod wording;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use super::{Diagnostic, Environment, FileKind, Origin, SourceMap};
 
 pub use context::{Binding, BindingOrigin};
+pub(crate) use deps::normalise;
 pub use deps::{EMBEDDED_MACROS, EMBEDDED_MACROS_NAME};
 
 /// Reads template sources: the LSP face overlays open documents on the disk, the CLI

@@ -19,6 +19,7 @@ use super::functions::{self, Scope};
 use super::limits;
 use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
+use super::wording;
 use super::{Dependency, Rendered};
 use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
 use std::sync::Arc;
@@ -254,7 +255,7 @@ fn render_inner(
                     diags.push(Diagnostic::new(
                         Code::FunctionError,
                         here.clone(),
-                        format!("`{name}` failed: {detail}"),
+                        wording::call(name, detail),
                     ));
                 }
                 false
@@ -279,7 +280,7 @@ fn render_inner(
                     diags.push(Diagnostic::new(
                         Code::RenderError,
                         here.clone(),
-                        msg.clone(),
+                        wording::runtime(msg),
                     ));
                 }
                 false
@@ -735,11 +736,17 @@ fn classify(err: &tera::Error) -> Failure {
                 };
             }
             ErrorKind::Msg(m) => {
-                if let Some(v) = backticked(m, "Variable `") {
-                    return Failure::Undefined(v);
+                // Only "… not found": `Variable `x` was used in a math operation` and
+                // `Macro `m` is missing the argument` name defined things.
+                if m.contains("not found in context") {
+                    if let Some(v) = backticked(m, "Variable `") {
+                        return Failure::Undefined(v);
+                    }
                 }
-                if let Some(v) = backticked(m, "Macro `") {
-                    return Failure::UnknownMacro(v);
+                if m.contains("not found in template") {
+                    if let Some(v) = backticked(m, "Macro `") {
+                        return Failure::UnknownMacro(v);
+                    }
                 }
                 if let Some(v) = backticked(m, "Macro namespace `") {
                     return Failure::UnknownMacro(v);
