@@ -283,18 +283,17 @@ mod tests {
         dir
     }
 
+    /// What the importers in workspace `root` find in its `_lib.toml.tera`.
+    fn findings_in(root: &Path) -> Vec<Diagnostic> {
+        let analyzer = Analyzer::new(Environment::empty());
+        let lib = root.join("_lib.toml.tera");
+        findings_of_library(&lib, root, &[], &analyzer, &DiskLoader)
+    }
+
     #[test]
     fn a_mistake_in_a_macro_body_is_a_finding_on_the_library_naming_its_importer() {
         let dir = workspace(&[("a.clnrm.toml.tera", &test_file("db"))]);
-        let root = dir.path();
-        let analyzer = Analyzer::new(Environment::empty());
-        let found = findings_of_library(
-            &root.join("_lib.toml.tera"),
-            root,
-            &[],
-            &analyzer,
-            &DiskLoader,
-        );
+        let found = findings_in(dir.path());
         assert_eq!(found.len(), 1, "{found:?}");
         let d = &found[0];
         assert_eq!(d.code, Code::InvalidType);
@@ -314,15 +313,7 @@ mod tests {
     fn one_finding_however_many_importers_each_named() {
         let text = test_file("db");
         let dir = workspace(&[("a.clnrm.toml.tera", &text), ("b.clnrm.toml.tera", &text)]);
-        let root = dir.path();
-        let analyzer = Analyzer::new(Environment::empty());
-        let found = findings_of_library(
-            &root.join("_lib.toml.tera"),
-            root,
-            &[],
-            &analyzer,
-            &DiskLoader,
-        );
+        let found = findings_in(dir.path());
         assert_eq!(found.len(), 1, "{found:?}");
         let named: Vec<_> = found[0]
             .related
