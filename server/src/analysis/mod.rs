@@ -266,7 +266,7 @@ pub fn analyze_uncached(
 }
 
 pub(crate) use contain::caught;
-pub use contain::{mark_analysis_thread, ANALYSIS_STACK_BYTES};
+pub use contain::{analysis_pool, mark_analysis_thread, ANALYSIS_STACK_BYTES};
 
 /// Keep the first `max` findings by position and replace the rest by one summary at the
 /// first one dropped (`stopped`: a stage stopped looking, so the count is a lower bound).

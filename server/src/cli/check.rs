@@ -93,16 +93,29 @@ pub fn check_streaming(
             });
         }
     }
+    // One pool of analysis threads for the run: without it each file would start a
+    // thread of its own for the analysis stack.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
+    let analyse_batch = |batch: &[Target]| -> Vec<Result<FileReport, DiscoverError>> {
+        let run = || {
+            batch
+                .par_iter()
+                .map(|t| check_target(t, analyzer))
+                .collect()
+        };
+        match &pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        }
+    };
     let mut summary = Summary::default();
     // Findings whose cause is in a library, from the test files checked so far.
     let mut in_libraries = LibraryFindings::default();
     // Libraries already reported (named ones, reported where they come in path order).
     let mut reported = Vec::new();
     for batch in targets.chunks(BATCH) {
-        let results: Vec<Result<FileReport, DiscoverError>> = batch
-            .par_iter()
-            .map(|t| check_target(t, analyzer))
-            .collect();
+        let results = analyse_batch(batch);
         for (r, t) in results.into_iter().zip(batch) {
             match r {
                 Ok(f) => {
