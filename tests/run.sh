@@ -18,6 +18,8 @@ REQUIRED_TOOLS=(
   "npm:npm"
   "curl:curl"
   "chromium:chromium"
+  # kerberos, a native module of code-server (editors/vscode/e2e), compiles against it.
+  "krb5-config:libkrb5-dev"
 )
 missing=()
 for pair in "${REQUIRED_TOOLS[@]}"; do
@@ -60,6 +62,13 @@ cargo run -q --locked -p clnrm-fuzz -- all --seconds 36 --seed 1
 step "VS Code extension: build, unit tests, package"
 bash editors/vscode/ci.sh
 
+# Its checks print a cargo-style "test result:" line into the log, so they count below; a
+# failed check fails the run (after the closing line).
+step "VS Code extension in a real VS Code (code-server + headless chromium)"
+e2e_status=0
+bash editors/vscode/e2e/run.sh | tee -a "$test_log" || e2e_status=$?
+
 # One closing line for the whole run (cargo's own last line is the doc-test summary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$test_log"
+exit "$e2e_status"

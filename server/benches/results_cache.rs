@@ -15,6 +15,7 @@ use clnrm_lsp::runs::project::Project;
 use clnrm_lsp::runs::queue::Priority;
 use clnrm_lsp::runs::result::{RunResult, RunStatus};
 use clnrm_lsp::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
+use clnrm_lsp::runs::selection::Selection;
 use clnrm_lsp::traces::Span;
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -50,7 +51,10 @@ fn restore(c: &mut Criterion) {
         ..Analysis::default()
     };
     let path = dir.path().join("bench.clnrm.toml");
-    let key = plan(&path, &analysis, &project, &[]).expect("plan").runs[0].key;
+    let key = plan(&path, &analysis, &project, &Selection::all())
+        .expect("plan")
+        .runs[0]
+        .key;
     let cache_dir = project.cache.as_ref().expect("cache").dir().to_path_buf();
     ResultCache::<RunResult>::new(&cache_dir, 16)
         .put(&key, &sample())
@@ -78,7 +82,7 @@ fn restore(c: &mut Criterion) {
                 Config::default(),
                 Vec::new(),
             ));
-            let p = plan(&path, &analysis, &project, &[]).expect("plan");
+            let p = plan(&path, &analysis, &project, &Selection::all()).expect("plan");
             let opts = BatchOptions {
                 priority: Priority::OnSave,
                 use_cache: true,

@@ -16,6 +16,7 @@ use clnrm_lsp::runs::project::Project;
 use clnrm_lsp::runs::queue::Priority;
 use clnrm_lsp::runs::result::RunStatus;
 use clnrm_lsp::runs::runner::{BatchOptions, EventSink, RunEvent, Runner};
+use clnrm_lsp::runs::selection::Selection;
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: a smoke run then.
@@ -51,7 +52,7 @@ fn main() {
         let runner = Runner::new(workers);
         let mut best = Duration::MAX;
         for _ in 0..repeats {
-            let p = plan(&path, &analysis, &project, &[]).expect("plan");
+            let p = plan(&path, &analysis, &project, &Selection::all()).expect("plan");
             let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
             let tx = std::sync::Mutex::new(tx);
             let sink: EventSink = Arc::new(move |ev| {

@@ -1,6 +1,6 @@
 // The VS Code face of clnrm-lsp: start the server, pass settings and workspace trust,
 // expose the server's commands. Logic that can be tested without VS Code lives in
-// settings.ts, serverPath.ts and scenarios.ts.
+// settings.ts, serverPath.ts and scenarios.ts; the Test Explorer is testing.ts.
 
 import * as fs from "fs";
 import * as os from "os";
@@ -11,21 +11,24 @@ import {
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
+  State,
 } from "vscode-languageclient/node";
 
 import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "./replies";
 import { scenarioAt } from "./scenarios";
 import { resolveServer } from "./serverPath";
-import { configurationItem, launchSettings, serverEnv, toServerSettings, ServerSettings } from "./settings";
+import { configurationItem, launchSettings, serverEnv, toServerSettings, withContinuousRun, ServerSettings } from "./settings";
+import { SHOW_TRACE_DIFF_COMMAND, Testing } from "./testing";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
+let testing: Testing | undefined;
 /** Open trace-diff webviews by panelKey(uri, scenario): one per scenario, reused. */
 const traceDiffPanels = new Map<string, vscode.WebviewPanel>();
 
 function settings(): ServerSettings {
   const config = vscode.workspace.getConfiguration("clnrm");
-  return toServerSettings((key) => config.get(key), vscode.workspace.isTrusted);
+  return withContinuousRun(toServerSettings((key) => config.get(key), vscode.workspace.isTrusted), testing?.continuousActive() ?? false);
 }
 
 function isExecutable(file: string): boolean {
@@ -96,6 +99,19 @@ async function start(): Promise<void> {
   };
   client = new LanguageClient("clnrm", "Cleanroom (clnrm)", serverOptions, clientOptions);
   await client.start();
+  const started = client;
+  started.onDidChangeState((e) => {
+    if (e.newState === State.Stopped) {
+      testing?.serverStopped();
+    } else if (e.newState === State.Running) {
+      void testing?.serverRestarted();
+    }
+  });
+  await testing?.attach({
+    sendRequest: (method, params) => started.sendRequest(method, params),
+    onNotification: (method, handler) => started.onNotification(method, handler),
+    log: (line) => output.appendLine(line),
+  });
 }
 
 /** Show the trace diff of one scenario in its webview (reused when already open). */
@@ -173,7 +189,7 @@ async function serverCommand(command: string, withScenario: boolean): Promise<vo
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Cleanroom (clnrm)");
-  const register = (id: string, fn: () => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  const register = (id: string, fn: (arg: unknown) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   register("clnrm.palette.runScenario", () => serverCommand("clnrm.runScenario", true));
   register("clnrm.palette.runFile", () => serverCommand("clnrm.runFile", false));
   register("clnrm.palette.showTraceDiff", () => serverCommand("clnrm.showTraceDiff", true));
@@ -188,6 +204,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   });
   register("clnrm.palette.restartServer", async () => {
+    testing?.detach();
     await client?.stop();
     client = undefined;
     await start();
@@ -196,6 +213,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   // Settings and trust changes reach the server as a configuration change.
   const notify = () => client?.sendNotification("workspace/didChangeConfiguration", { settings: { clnrm: settings() } });
+  testing = new Testing(
+    {
+      api: vscode,
+      createTestController: (id, label) => vscode.tests.createTestController(id, label),
+      showError: (message) => void vscode.window.showErrorMessage(message),
+      showWarning: (message) => void vscode.window.showWarningMessage(message),
+      isTrusted: () => vscode.workspace.isTrusted,
+      fileLabel: (uri) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri), true),
+    },
+    () => void notify(),
+    showTraceDiff,
+  );
+  context.subscriptions.push(testing);
+  register(SHOW_TRACE_DIFF_COMMAND, (arg: unknown) => testing?.showTraceDiffFor(arg));
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration("clnrm.server") || e.affectsConfiguration("clnrm.logLevel")) {

@@ -6,6 +6,11 @@
  * all the user needs; the client's generic "Request ... failed." is never shown.
  */
 export function failureNotice(error: unknown): string {
+  return `clnrm: ${failureReason(error)}`;
+}
+
+/** The server's reason for a failed command (without the `clnrm:` of the notice). */
+export function failureReason(error: unknown): string {
   let reason = "";
   if (error instanceof Error) {
     reason = error.message;
@@ -15,7 +20,7 @@ export function failureNotice(error: unknown): string {
     reason = error;
   }
   reason = reason.trim();
-  return `clnrm: ${reason === "" ? "the command failed (see Cleanroom (clnrm) output)" : reason}`;
+  return reason === "" ? "the command failed (see Cleanroom (clnrm) output)" : reason;
 }
 
 /** The answer to `clnrm/traceDiff`. */

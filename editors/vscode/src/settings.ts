@@ -59,6 +59,14 @@ export function toServerSettings(read: ConfigReader, trusted: boolean): ServerSe
 }
 
 /**
+ * The continuous run of the Test Explorer is run-on-save: while it is on, saves run even
+ * when `clnrm.runOnSave` is off. Never in a restricted workspace.
+ */
+export function withContinuousRun(settings: ServerSettings, continuous: boolean): ServerSettings {
+  return { ...settings, runOnSave: settings.trusted && (settings.runOnSave || continuous) };
+}
+
+/**
  * Answer a workspace/configuration item. The server asks for section `clnrm`; sub-sections
  * (`clnrm.executor`) are answered too, anything else gets `null` as the protocol expects.
  */

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::analysis::template::{normalise, DiskLoader};
+use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, FileKind, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
 use crate::workspace::libraries::{
@@ -169,9 +169,11 @@ pub fn check_streaming(
     Streamed { summary, errors }
 }
 
-/// `path` made absolute and lexically normal (`None` if it climbs above `/`).
+/// `path` made absolute and lexically normal.
 fn absolute(path: &Path) -> Option<PathBuf> {
-    normalise(&std::path::absolute(path).ok()?)
+    Some(crate::documents::fs::normalize(
+        &std::path::absolute(path).ok()?,
+    ))
 }
 
 /// A walked entry as the walk shows it: `arg/rel`, without a leading `./`.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
-use super::run::{report_problems, Printer, Problems, Session};
+use super::run::{report_problems, Printer, Problems, RunCommand};
 use super::write_stdout;
 use crate::documents::discover::{self, Target};
 use crate::workspace::{classify, find_root, ChangeKind};
@@ -23,13 +23,13 @@ struct Root {
     ignore: Vec<glob::Pattern>,
 }
 
-pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> ExitCode {
+pub fn watch(paths: &[PathBuf], command: &mut RunCommand, printer: Printer) -> ExitCode {
     let (targets, errors) = discover::discover(paths);
     let mut problems = Problems {
         errors,
         ..Problems::default()
     };
-    let report = session.run(&targets, &mut problems);
+    let report = command.run(&targets, &mut problems);
     report_problems(&problems);
     if !problems.unknown_scenarios.is_empty() {
         return ExitCode::from(2);
@@ -38,14 +38,14 @@ pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> Exit
         return ExitCode::from(2);
     }
 
-    let roots = roots(paths, &targets, session);
+    let roots = roots(paths, &targets, command);
     if roots.is_empty() {
         eprintln!("clnrm-lsp: nothing to watch");
         return ExitCode::from(2);
     }
     let debounce = roots
         .first()
-        .map_or(300, |r| session.project(&r.path).config.watch.debounce_ms);
+        .map_or(300, |r| command.project(&r.path).config.watch.debounce_ms);
     let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
     let mut watcher = match notify::recommended_watcher(tx) {
         Ok(w) => w,
@@ -72,14 +72,14 @@ pub fn watch(paths: &[PathBuf], session: &mut Session, printer: Printer) -> Exit
     let quiet = Duration::from_millis(debounce.max(1));
     while let Some(changed) = next_batch(&rx, quiet, &|p| !ignored(&roots, p)) {
         if changed.iter().any(|p| classify(p) == ChangeKind::Config) {
-            session.reopen_projects();
+            command.reopen_projects();
         }
-        let affected = affected(paths, &changed, session);
+        let affected = affected(paths, &changed, command);
         if affected.is_empty() {
             continue;
         }
         let mut problems = Problems::default();
-        let report = session.run(&affected, &mut problems);
+        let report = command.run(&affected, &mut problems);
         report_problems(&problems);
         if write_stdout(&printer.render(&report)) != ExitCode::SUCCESS {
             return ExitCode::from(2);
@@ -139,7 +139,7 @@ fn is_change(kind: &EventKind) -> bool {
 }
 
 /// The workspace roots of the arguments and of the files found, each with its ignores.
-fn roots(paths: &[PathBuf], targets: &[Target], session: &mut Session) -> Vec<Root> {
+fn roots(paths: &[PathBuf], targets: &[Target], command: &mut RunCommand) -> Vec<Root> {
     let mut set: BTreeSet<PathBuf> = targets.iter().map(|t| t.root.clone()).collect();
     for p in paths {
         if let Ok(abs) = std::path::absolute(p) {
@@ -150,7 +150,7 @@ fn roots(paths: &[PathBuf], targets: &[Target], session: &mut Session) -> Vec<Ro
     }
     set.into_iter()
         .map(|path| {
-            let project = session.project(&path);
+            let project = command.project(&path);
             let ignore = project
                 .config
                 .watch
@@ -182,11 +182,11 @@ fn ignored(roots: &[Root], path: &Path) -> bool {
 }
 
 /// The test files (re-discovered, so new files count) a batch of changes affects.
-fn affected(paths: &[PathBuf], changed: &BTreeSet<PathBuf>, session: &Session) -> Vec<Target> {
+fn affected(paths: &[PathBuf], changed: &BTreeSet<PathBuf>, command: &RunCommand) -> Vec<Target> {
     let sources = changed.iter().filter(|c| classify(c) == ChangeKind::Source);
     let mut hit: BTreeSet<PathBuf> = sources.clone().cloned().collect();
     for c in sources {
-        hit.extend(session.dependents(c));
+        hit.extend(command.dependents(c));
     }
     let (targets, _) = discover::discover(paths);
     targets

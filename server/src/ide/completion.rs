@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::cursor::{line_at, table_path_at, tera_tag_at};
-use super::schema_nav as schema;
+use crate::analysis::schema;
 use crate::analysis::template::{self, Binding, BindingOrigin};
 use crate::analysis::{Dependency, Environment};
 
@@ -48,6 +48,23 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
+    /// [`Vocabulary::of`] `text` as `analysis` rendered it: its dependencies, and its
+    /// workspace root as `{{ workspace }}`.
+    pub fn of_analysis(
+        text: &str,
+        env: &Environment,
+        analysis: &crate::analysis::Analysis,
+    ) -> Self {
+        match analysis.workspace.as_deref() {
+            Some(root) => Self::of(
+                text,
+                &env.in_workspace(std::path::Path::new(root)),
+                &analysis.dependencies,
+            ),
+            None => Self::of(text, env, &analysis.dependencies),
+        }
+    }
+
     /// The variables, functions, filters and imported macros visible in `text`.
     pub fn of(text: &str, env: &Environment, deps: &[Dependency]) -> Self {
         if super::too_large(text) {
@@ -246,6 +263,7 @@ pub(crate) fn origin_label(o: BindingOrigin) -> &'static str {
         BindingOrigin::Environment => "from the environment",
         BindingOrigin::Default => "clnrm default",
         BindingOrigin::User => "given on the command line",
+        BindingOrigin::Workspace => "the workspace root (clnrm-lsp; not a clnrm variable)",
     }
 }
 
@@ -598,6 +616,40 @@ mod tests {
         assert!(v.functions.iter().any(|f| f == "fake_name"));
         assert!(v.filters.iter().any(|f| f == "upper"));
         assert_eq!(v.macros, [("m".to_string(), "span".to_string())]);
+    }
+
+    #[test]
+    fn workspace_completes_and_hovers_with_the_files_root() {
+        use crate::analysis::template::DiskLoader;
+        use crate::analysis::{Analyzer, Origin};
+        let root = std::path::Path::new("/src/repo");
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"sh {{ workspace }}/app.sh {{ wor }}\"\n";
+        let analysis = Analyzer::new(Environment::empty()).analyze(
+            text,
+            Origin {
+                path: Some(&root.join("t.clnrm.toml")),
+                workspace_root: Some(root),
+                kind: None,
+            },
+            &DiskLoader,
+        );
+        let v = Vocabulary::of_analysis(text, &Environment::empty(), &analysis);
+        let at = text.find("wor }}").unwrap() + 3;
+        let items = complete(text, at, &v);
+        let item = items.iter().find(|i| i.label == "workspace").unwrap();
+        assert!(
+            item.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("workspace root"),
+            "{item:?}"
+        );
+        let at = text.find("workspace").unwrap() + 2;
+        let h = crate::ide::hover::hover(text, at, &v).unwrap();
+        assert!(h.markdown.contains("/src/repo"), "{}", h.markdown);
+        // Without a root (an unsaved buffer), there is no such variable.
+        let v = Vocabulary::of(text, &Environment::empty(), &[]);
+        assert!(!v.variables.iter().any(|b| b.name == "workspace"));
     }
 
     #[test]

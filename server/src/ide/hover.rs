@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::completion::{origin_label, Vocabulary};
 use super::cursor::{line_at, table_path_at, tera_tag_at, word_at};
-use super::schema_nav as schema;
+use crate::analysis::schema;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Hover {

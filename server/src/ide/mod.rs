@@ -9,7 +9,6 @@ pub mod folding;
 pub mod format;
 pub mod hover;
 pub mod navigation;
-mod schema_nav;
 pub mod symbols;
 mod toml_tree;
 

@@ -198,7 +198,9 @@ impl Scheduler {
             diagnostics = analysis.diagnostics.len(),
             "analysed"
         );
-        self.ws.dependents.set(uri, &analysis.dependencies);
+        self.ws
+            .dependents
+            .set(uri.to_string(), &analysis.dependencies);
         Ok(analysis)
     }
 

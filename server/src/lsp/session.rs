@@ -3,7 +3,7 @@
 //! scheduler. Handlers (`handlers/`) get a `&Session`; what they share lives here.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use tower_lsp::jsonrpc::{Error, Result};
 use tower_lsp::lsp_types as lsp;
@@ -13,13 +13,15 @@ use super::client::{self, ClientFlags};
 use super::diagnostics::Scheduler;
 use super::ide::{self as face, View};
 use super::pool::{AnalysisPool, JobError};
-use super::runs::{RunContext, Runs};
 use super::settings::ClientSettings;
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Environment};
 use crate::documents::Document;
 use crate::ide::completion::Vocabulary;
+use crate::workspace::{ProjectOptions, Runs};
 
+/// Cheap to clone: a task takes its own handle (what ruff calls a session snapshot).
+#[derive(Clone)]
 pub struct Session {
     pub(crate) client: Client,
     pub(crate) ws: Arc<Workspace>,
@@ -27,7 +29,8 @@ pub struct Session {
     pub(crate) pool: Arc<AnalysisPool>,
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) runs: Arc<Runs>,
-    pub(crate) flags: OnceLock<ClientFlags>,
+    settings: Arc<RwLock<ClientSettings>>,
+    pub(crate) flags: Arc<OnceLock<ClientFlags>>,
 }
 
 impl Session {
@@ -35,7 +38,11 @@ impl Session {
         let ws = Arc::new(Workspace::new());
         let analyzer = Arc::new(Analyzer::new(Environment::capture()));
         let pool = Arc::new(AnalysisPool::new());
-        let runs = Arc::new(Runs::new());
+        // The editor's runs yield to typing.
+        let runs = Arc::new(Runs::new(ProjectOptions {
+            background: true,
+            ..ProjectOptions::default()
+        }));
         let scheduler = Arc::new(Scheduler::new(
             client.clone(),
             ws.clone(),
@@ -50,7 +57,8 @@ impl Session {
             pool,
             scheduler,
             runs,
-            flags: OnceLock::new(),
+            settings: Arc::default(),
+            flags: Arc::default(),
         }
     }
 
@@ -63,10 +71,10 @@ impl Session {
         self.flags.get().copied().unwrap_or_default()
     }
 
+    /// The document as the current request saw it on arrival (else as it is now).
     pub(crate) fn document(&self, uri: &lsp::Url) -> Result<Document> {
-        self.ws
-            .documents
-            .get(uri.as_str())
+        super::document_sync::arrived(uri.as_str())
+            .or_else(|| self.ws.documents.get(uri.as_str()))
             .ok_or_else(|| Error::invalid_params(format!("document not open: {uri}")))
     }
 
@@ -124,7 +132,7 @@ pub fn job_error(e: JobError) -> Error {
 }
 
 pub(crate) fn vocabulary(env: &Environment, text: &str, analysis: &Analysis) -> Vocabulary {
-    Vocabulary::of(text, env, &analysis.dependencies)
+    Vocabulary::of_analysis(text, env, analysis)
 }
 
 impl Session {
@@ -149,36 +157,52 @@ impl Session {
         client::show_message(&self.client, typ, message);
     }
 
-    /// What runs started from the editor need of the session, to move into tasks.
-    pub(crate) fn run_context(&self) -> RunContext {
-        RunContext {
-            client: self.client.clone(),
-            ws: self.ws.clone(),
-            scheduler: self.scheduler.clone(),
-            runs: self.runs.clone(),
-            pool: self.pool.clone(),
-            analyzer: self.analyzer.clone(),
-            flags: self.flags(),
-        }
+    pub(crate) fn settings(&self) -> ClientSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// New client settings (see [`ClientSettings::then`]): projects open again with them
+    /// on next use; a worker count they name holds until they name none.
+    pub(crate) fn set_settings(&self, s: ClientSettings) {
+        let merged = {
+            let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
+            *current = current.clone().then(s);
+            current.clone()
+        };
+        self.runs
+            .fix_workers(merged.workers().map(crate::config::clamp_jobs));
+        self.runs.set_project_options(ProjectOptions {
+            overlay: merged.overlay().cloned(),
+            ..self.runs.project_options()
+        });
+    }
+
+    /// The client will not tell its trust (no initializationOptions, no configuration
+    /// support, or an empty reply): it is known now, as "not untrusted".
+    pub(crate) fn settle_trust(&self) {
+        let mut current = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        *current = current.clone().known();
     }
 
     /// Ask the client for the `clnrm` settings (from a task: never wait on the client).
     pub(crate) fn fetch_settings(&self) {
-        let client = self.client.clone();
-        let runs = self.runs.clone();
+        let session = self.clone();
         self.spawn("workspace/configuration", async move {
             let item = lsp::ConfigurationItem {
                 scope_uri: None,
                 section: Some("clnrm".into()),
             };
-            match client.configuration(vec![item]).await {
+            match session.client.configuration(vec![item]).await {
                 Ok(values) => match values.into_iter().next().filter(|v| v.is_object()) {
-                    Some(v) => runs.set_settings(ClientSettings::from_json(&v)),
-                    None => runs.settle_trust(),
+                    Some(v) => session.set_settings(ClientSettings::from_json(&v)),
+                    None => session.settle_trust(),
                 },
                 Err(e) => {
                     tracing::debug!("workspace/configuration: {e}");
-                    runs.settle_trust();
+                    session.settle_trust();
                 }
             }
         });

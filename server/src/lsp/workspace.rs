@@ -1,15 +1,16 @@
 //! The editor session's view of the world: workspace roots, open documents with their
-//! paths, the overlay loader (open buffers before the disk) and the dependents index.
+//! paths, the overlay loader (open buffers before the disk) and their dependents index.
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use dashmap::DashMap;
 
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Dependency, SourceLoader};
+use crate::analysis::SourceLoader;
+use crate::documents::fs::normalize;
 use crate::documents::{Document, DocumentStore, PositionEncoding};
+use crate::workspace::Dependents;
 
 /// One workspace root. Each root is analysed against itself only: templates resolve inside
 /// it, and (with runs) it has its own config and result cache.
@@ -27,7 +28,8 @@ pub struct Workspace {
     uri_paths: DashMap<String, PathBuf>,
     roots: RwLock<Vec<Root>>,
     encoding: OnceLock<PositionEncoding>,
-    pub dependents: DependentsIndex,
+    /// Which open documents (by URI) import or include which files.
+    pub dependents: Dependents<String>,
 }
 
 impl Workspace {
@@ -163,111 +165,9 @@ impl SourceLoader for OverlayLoader {
     }
 }
 
-/// Which open documents depend on which template files, from each one's last analysis.
-#[derive(Default)]
-pub struct DependentsIndex {
-    inner: Mutex<IndexInner>,
-}
-
-#[derive(Default)]
-struct IndexInner {
-    forward: HashMap<String, (Vec<PathBuf>, bool)>,
-    reverse: HashMap<PathBuf, BTreeSet<String>>,
-}
-
-impl DependentsIndex {
-    fn lock(&self) -> std::sync::MutexGuard<'_, IndexInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Record `uri`'s dependencies, replacing what was known before.
-    pub fn set(&self, uri: &str, deps: &[Dependency]) {
-        let paths: Vec<PathBuf> = deps
-            .iter()
-            .filter_map(|d| d.path.as_deref().map(normalize))
-            .collect();
-        let unresolved = deps.iter().any(|d| d.text.is_none());
-        let mut inner = self.lock();
-        remove_locked(&mut inner, uri);
-        for p in &paths {
-            inner
-                .reverse
-                .entry(p.clone())
-                .or_default()
-                .insert(uri.to_string());
-        }
-        if !paths.is_empty() || unresolved {
-            inner.forward.insert(uri.to_string(), (paths, unresolved));
-        }
-    }
-
-    pub fn remove(&self, uri: &str) {
-        remove_locked(&mut self.lock(), uri);
-    }
-
-    /// Documents whose last analysis read `path`.
-    pub fn dependents_of(&self, path: &Path) -> Vec<String> {
-        self.lock()
-            .reverse
-            .get(&normalize(path))
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// Documents with an import/include that did not resolve: a file appearing may fix them.
-    pub fn with_unresolved(&self) -> Vec<String> {
-        self.lock()
-            .forward
-            .iter()
-            .filter(|(_, (_, unresolved))| *unresolved)
-            .map(|(uri, _)| uri.clone())
-            .collect()
-    }
-}
-
-fn remove_locked(inner: &mut IndexInner, uri: &str) {
-    if let Some((paths, _)) = inner.forward.remove(uri) {
-        for p in paths {
-            if let Some(set) = inner.reverse.get_mut(&p) {
-                set.remove(uri);
-                if set.is_empty() {
-                    inner.reverse.remove(&p);
-                }
-            }
-        }
-    }
-}
-
-/// Lexical normalization (`.` and `..`), so `a/./b/../c` and `a/c` are one key. Symlinks
-/// are left alone: the editor and the template resolver both see the path as written.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push(c);
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn dep(path: &str, text: Option<&str>) -> Dependency {
-        Dependency {
-            name: path.rsplit('/').next().unwrap_or(path).into(),
-            path: Some(PathBuf::from(path)),
-            problem: None,
-            text: text.map(Into::into),
-        }
-    }
 
     #[test]
     fn overlay_prefers_open_buffers_over_disk() {
@@ -302,22 +202,6 @@ mod tests {
                 "{name}"
             );
         }
-    }
-
-    #[test]
-    fn dependents_follow_the_latest_analysis() {
-        let idx = DependentsIndex::default();
-        idx.set(
-            "a",
-            &[dep("/w/p.tera", Some("x")), dep("/w/q.tera", Some("y"))],
-        );
-        idx.set("b", &[dep("/w/p.tera", Some("x"))]);
-        assert_eq!(idx.dependents_of(Path::new("/w/p.tera")), vec!["a", "b"]);
-        idx.set("a", &[dep("/w/q.tera", None)]);
-        assert_eq!(idx.dependents_of(Path::new("/w/./p.tera")), vec!["b"]);
-        assert_eq!(idx.with_unresolved(), vec!["a"]);
-        idx.remove("b");
-        assert!(idx.dependents_of(Path::new("/w/p.tera")).is_empty());
     }
 
     #[test]

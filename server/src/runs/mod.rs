@@ -16,6 +16,7 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scenario;
+pub mod selection;
 pub mod services;
 pub mod settings;
 pub mod spans;

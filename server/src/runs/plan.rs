@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::inputs::{scenario_inputs, Place};
 use super::key::run_key;
 use super::project::Project;
+use super::selection::Selection;
 use crate::analysis::{Analysis, ContentKey, Diagnostic};
 use crate::model::TestFile;
 
@@ -39,6 +40,9 @@ pub enum PlanError {
     UnknownScenario { name: String, available: String },
     #[error("the file defines no scenario to run")]
     Empty,
+    /// The file has scenarios, none of them selected.
+    #[error("no scenario of the file is selected")]
+    NotSelected,
     #[error("cannot read the rendered file: {0}")]
     Model(String),
 }
@@ -51,38 +55,25 @@ pub fn refuse_errors(diagnostics: &[Diagnostic]) -> Result<(), PlanError> {
     }
 }
 
-/// The runs of `path` (all scenarios, or those named `only`), planned for `project`.
+/// The runs of `path` the selection keeps, planned for `project`. Names the file lacks are
+/// not an error here: another file of the batch may define them (`workspace::runs` decides).
 pub fn plan(
     path: &Path,
     analysis: &Analysis,
     project: &Project,
-    only: &[String],
+    selection: &Selection,
 ) -> Result<Plan, PlanError> {
     refuse_errors(&analysis.diagnostics)?;
     let file = model(analysis)?;
     if file.scenarios.is_empty() {
         return Err(PlanError::Empty);
     }
-    if let Some(name) = only
-        .iter()
-        .find(|n| !file.scenarios.iter().any(|s| &s.name == *n))
-    {
-        return Err(PlanError::UnknownScenario {
-            name: name.clone(),
-            available: file
-                .scenarios
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
     // Image identities are looked up once per run batch: an image rebuilt under the same
     // tag since the last run is another key.
     project.images.clear();
     let runs = keys(&file, project, path)
         .into_iter()
-        .filter(|p| only.is_empty() || only.contains(&p.name))
+        .filter(|p| selection.admits(&p.name))
         .collect();
     Ok(Plan {
         path: path.to_path_buf(),

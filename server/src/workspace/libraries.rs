@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::analysis::template::{self, normalise};
+use crate::analysis::template;
 use crate::analysis::{
     Analysis, Analyzer, Diagnostic, FileKind, Origin, Related, SourceFile, SourceLoader,
 };
 use crate::documents::discover;
+use crate::documents::fs::normalize;
 
 /// Test files read while looking for a library's importers: a bound on the work of a
 /// library checked alone (or re-analysed on each keystroke in the editor).
@@ -46,9 +47,7 @@ impl LibraryFindings {
         for d in diagnostics {
             for r in &d.related {
                 let Some(lib) = &r.file else { continue };
-                let Some(key) = normalise(&lib.path) else {
-                    continue;
-                };
+                let key = normalize(&lib.path);
                 let importer_file = shared
                     .get_or_insert_with(|| {
                         Arc::new(SourceFile {
@@ -70,8 +69,8 @@ impl LibraryFindings {
 
     /// The findings gathered for the library at `path` (absolute), removed from here.
     pub fn take(&mut self, path: &Path) -> Vec<Diagnostic> {
-        normalise(path)
-            .and_then(|p| self.libraries.remove(&p))
+        self.libraries
+            .remove(&normalize(path))
             .map(Library::finish)
             .unwrap_or_default()
     }
@@ -162,9 +161,7 @@ pub fn importers_of(
     root: &Path,
     loader: &dyn SourceLoader,
 ) -> Vec<(PathBuf, Arc<str>)> {
-    let Some(lib) = normalise(lib) else {
-        return Vec::new();
-    };
+    let lib = normalize(lib);
     let Some(name) = lib.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
     };
@@ -186,7 +183,7 @@ pub fn importers_of(
         };
         let imports = template::collect_dependencies(&text, origin, loader)
             .iter()
-            .any(|d| d.path.as_deref().and_then(normalise).as_ref() == Some(&lib));
+            .any(|d| d.path.as_deref().map(normalize).as_ref() == Some(&lib));
         if imports {
             out.push((path, text));
             if out.len() >= MAX_IMPORTERS {

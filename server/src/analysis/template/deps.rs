@@ -136,7 +136,7 @@ fn join_inside(base: &Path, name: &str, root: Option<&Path>) -> Option<PathBuf> 
 
 /// Resolves `.` and `..` lexically (the file may not exist, and symlinks are the loader's
 /// business); `None` when `..` climbs above the start.
-pub(crate) fn normalise(p: &Path) -> Option<PathBuf> {
+fn normalise(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

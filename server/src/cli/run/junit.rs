@@ -4,9 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::format::plain;
+use super::format::{failure_position, plain};
 use super::{FileOutcome, RunReport};
 use crate::cli::output::{slash_path, Locator};
+use crate::runs::expect::ExpectationFailure;
 use crate::runs::result::{RunResult, RunStatus};
 
 pub fn render(report: &RunReport) -> String {
@@ -75,7 +76,18 @@ pub fn render(report: &RunReport) -> String {
                 );
                 out.push_str("  </testsuite>\n");
             }
-            FileOutcome::Ran { results, .. } => {
+            FileOutcome::Ran {
+                results, rendered, ..
+            } => {
+                // Each unmet expectation placed in the template (a step's on its step).
+                let loc = Locator::new(&f.text);
+                let doc = toml_edit::Document::parse(rendered.text.clone()).ok();
+                let file = slash_path(&f.path);
+                let place = |x: &ExpectationFailure| {
+                    failure_position(x, doc.as_ref(), rendered, &loc)
+                        .map(|(line, column)| format!("{file}:{line}:{column}: "))
+                        .unwrap_or_default()
+                };
                 let count = |want: &[RunStatus]| {
                     results
                         .iter()
@@ -93,7 +105,7 @@ pub fn render(report: &RunReport) -> String {
                     secs(time)
                 );
                 for (_, r) in results {
-                    testcase(&mut out, &name, r);
+                    testcase(&mut out, &name, r, &place);
                 }
                 out.push_str("  </testsuite>\n");
             }
@@ -103,7 +115,12 @@ pub fn render(report: &RunReport) -> String {
     out
 }
 
-fn testcase(out: &mut String, suite: &str, r: &RunResult) {
+fn testcase(
+    out: &mut String,
+    suite: &str,
+    r: &RunResult,
+    place: &dyn Fn(&ExpectationFailure) -> String,
+) {
     let _ = writeln!(
         out,
         "    <testcase name=\"{}\" classname=\"{suite}\" time=\"{}\">",
@@ -114,7 +131,7 @@ fn testcase(out: &mut String, suite: &str, r: &RunResult) {
     let details = escape(
         &r.failures
             .iter()
-            .map(|f| f.message())
+            .map(|f| format!("{}{}", place(f), f.message()))
             .chain(r.error.clone())
             .collect::<Vec<_>>()
             .join("\n"),

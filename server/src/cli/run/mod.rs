@@ -4,11 +4,11 @@
 //! Exit 0 when every scenario passed, 1 when one failed (or a file could not run because of
 //! its errors), 2 on usage or I/O errors.
 
+mod command;
 mod format;
 mod html;
 mod junit;
 mod progress;
-mod session;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -20,7 +20,8 @@ use crate::analysis::{Diagnostic, Rendered};
 use crate::documents::discover;
 use crate::model::TestFile;
 use crate::runs::result::{RunResult, RunStatus};
-pub use session::{Problems, RunOptions, Session};
+use crate::runs::selection::Selection;
+pub use command::{Problems, RunCommand, RunOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum RunFormat {
@@ -187,22 +188,22 @@ pub fn run(args: RunArgs) -> ExitCode {
         format: args.format,
         color: use_color(args.color, &std::io::stdout()),
     };
-    let mut session = Session::new(RunOptions {
-        scenarios: args.scenarios.clone(),
+    let mut command = RunCommand::new(RunOptions {
+        selection: Selection::named(args.scenarios.clone()),
         jobs: args.jobs.map(usize::from),
         use_cache: !args.no_cache && !args.refresh,
         record: !args.no_cache,
         progress: std::io::stderr().is_terminal(),
     });
     if args.watch {
-        return super::watch::watch(&paths, &mut session, printer);
+        return super::watch::watch(&paths, &mut command, printer);
     }
     let (targets, errors) = discover::discover(&paths);
     let mut problems = Problems {
         errors,
         ..Problems::default()
     };
-    let report = session.run(&targets, &mut problems);
+    let report = command.run(&targets, &mut problems);
     let usage = report_problems(&problems);
     if !problems.unknown_scenarios.is_empty() {
         return ExitCode::from(2);

@@ -11,9 +11,7 @@ use crate::lsp::settings::ClientSettings;
 pub(crate) fn run(session: &Session, params: lsp::DidChangeConfigurationParams) {
     let has_section = params.settings.get("clnrm").is_some_and(|s| !s.is_null());
     if has_section {
-        session
-            .runs
-            .set_settings(ClientSettings::from_json(&params.settings));
+        session.set_settings(ClientSettings::from_json(&params.settings));
         session.refresh_lenses();
     } else if session.flags().configuration {
         session.fetch_settings();

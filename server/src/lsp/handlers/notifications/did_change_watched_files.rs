@@ -5,9 +5,9 @@
 
 use tower_lsp::lsp_types as lsp;
 
+use crate::documents::fs::normalize;
 use crate::lsp::convert::uri_to_path;
 use crate::lsp::session::Session;
-use crate::lsp::workspace::normalize;
 use crate::workspace::ChangeKind;
 
 pub(crate) fn run(session: &Session, params: lsp::DidChangeWatchedFilesParams) {

@@ -19,9 +19,9 @@ pub(crate) fn run(session: &Session, params: lsp::DidOpenTextDocumentParams) {
     if let Some(path) = path {
         session.revalidate_dependents(&path);
         // Results cached by earlier sessions or `clnrm-lsp run` show at once.
-        let ctx = session.run_context();
+        let task = session.clone();
         session.spawn("restoring run results", async move {
-            ctx.restore(doc.uri, path).await
+            crate::lsp::runs::restore(&task, doc.uri, path).await
         });
     }
 }

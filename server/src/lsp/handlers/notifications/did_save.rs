@@ -6,8 +6,10 @@
 use tower_lsp::lsp_types as lsp;
 
 use crate::analysis::FileKind;
+use crate::lsp::runs;
 use crate::lsp::session::Session;
 use crate::runs::queue::Priority;
+use crate::runs::selection::Selection;
 
 pub(crate) fn run(session: &Session, params: lsp::DidSaveTextDocumentParams) {
     let uri = params.text_document.uri;
@@ -15,15 +17,16 @@ pub(crate) fn run(session: &Session, params: lsp::DidSaveTextDocumentParams) {
         .ws
         .path_of(uri.as_str())
         .is_some_and(|p| matches!(FileKind::of(Some(&p)), FileKind::Test | FileKind::RawTest));
-    let settings = session.runs.settings();
+    let settings = session.settings();
     if runnable && settings.run_on_save && !settings.trusted() {
         tracing::info!("save of {uri} not run: {}", settings.refusal());
     }
     if runnable && settings.runs_on_save() {
         // Never block the handler: typing goes on while the plan is made.
-        let ctx = session.run_context();
+        let task = session.clone();
         session.spawn("run on save", async move {
-            if let Err(e) = ctx.start(&uri, Vec::new(), Priority::OnSave, true).await {
+            let started = runs::start(&task, &uri, Selection::all(), Priority::OnSave, true);
+            if let Err(e) = started.await {
                 // An invalid file already shows why; nothing else to say on save.
                 tracing::debug!("no run on save of {uri}: {e}");
             }

@@ -25,7 +25,7 @@ pub(crate) fn run(session: &Session, _: lsp::InitializedParams) {
         session.fetch_settings();
     } else {
         // initializationOptions, if any, were all this client will say.
-        session.runs.settle_trust();
+        session.settle_trust();
     }
     tracing::info!(roots = ?session.ws.roots(), encoding = ?session.ws.encoding(), "clnrm-lsp ready");
 }

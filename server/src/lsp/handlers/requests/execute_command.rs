@@ -11,6 +11,7 @@ use crate::lsp::runs::{self, StartError};
 use crate::lsp::session::Session;
 use crate::lsp::traces;
 use crate::runs::queue::Priority;
+use crate::runs::selection::Selection;
 
 pub(crate) async fn run(
     session: &Session,
@@ -65,24 +66,22 @@ async fn run_scenarios(
             "{id} expects [uri, scenario?]"
         )));
     };
-    let only = match (command, scenario) {
-        (Command::RunFile, _) => Vec::new(),
-        (_, Some(s)) => vec![s],
+    let selection = match (command, scenario) {
+        (Command::RunFile, _) => Selection::all(),
+        (_, Some(s)) => Selection::named([s]),
         (_, None) => {
             return Err(Error::invalid_params(format!(
                 "{id} expects [uri, scenario]"
             )))
         }
     };
-    let settings = session.runs.settings();
+    let settings = session.settings();
     if !settings.trusted() {
         return Err(Error::invalid_params(settings.refusal()));
     }
     // A user's explicit run goes first and runs again even when a result is cached.
     let enc = session.ws.encoding();
-    let queued = session
-        .run_context()
-        .start(&uri, only, Priority::Explicit, false)
+    let queued = runs::start(session, &uri, selection, Priority::Explicit, false)
         .await
         .map_err(|e| start_error(e, &uri, enc))?;
     Ok(Some(json!({ "scenarios": queued })))

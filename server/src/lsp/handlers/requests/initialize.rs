@@ -17,9 +17,7 @@ pub(crate) async fn run(
     let flags = capabilities::client_flags(&params.capabilities);
     let _ = session.flags.set(flags);
     if let Some(options) = &params.initialization_options {
-        session
-            .runs
-            .set_settings(ClientSettings::from_json(options));
+        session.set_settings(ClientSettings::from_json(options));
     }
     // A client that pulls diagnostics itself would show pushed ones twice.
     session.scheduler.set_push(!flags.pull_diagnostics);

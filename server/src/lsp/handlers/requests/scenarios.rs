@@ -25,7 +25,6 @@ pub(crate) async fn run(session: &Session, params: Option<Value>) -> Result<Valu
         }
         None => workspace_files(session).await?,
     };
-    let ctx = session.run_context();
     let enc = session.ws.encoding();
     let mut files = Vec::new();
     for uri in uris {
@@ -37,7 +36,7 @@ pub(crate) async fn run(session: &Session, params: Option<Value>) -> Result<Valu
             continue;
         };
         // A deleted or unreadable file has no entry: the client drops its items.
-        let Ok(found) = ctx.analysis(&uri, &path).await else {
+        let Ok(found) = crate::lsp::runs::analysis(session, &uri, &path).await else {
             continue;
         };
         files.push(Placed::new(&found.text, enc, found.analysis).file_entry(&uri));

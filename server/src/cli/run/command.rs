@@ -1,7 +1,7 @@
-//! One `run` session: analyse, plan and run files on one runner, and gather the results.
-//! Watch mode keeps the session (its projects, runner and analyses) between cycles.
+//! One `clnrm-lsp run` invocation: analyse the files, hand them to the engine's runs
+//! (`workspace::Runs`: projects, planning with the selection, the runner) and gather the
+//! results. Watch mode keeps it (its projects, runner and dependents index) between cycles.
 
-use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
@@ -13,17 +13,20 @@ use super::{FileOutcome, FileRun, RunReport};
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analysis, Analyzer, Diagnostic, Environment, Rendered};
 use crate::documents::discover::{DiscoverError, Target};
-use crate::runs::plan::{plan, refuse_errors, Plan, PlanError};
+use crate::runs::plan::{Plan, PlanError};
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
 use crate::runs::result::RunResult;
-use crate::runs::runner::{BatchOptions, RunEvent, Runner};
-use crate::workspace::{analyse_target, FileReport};
+use crate::runs::runner::{BatchOptions, RunEvent};
+use crate::runs::selection::Selection;
+use crate::workspace::{
+    analyse_target, Dependents, FilePlan, FileReport, ProjectOptions, Runs, ToPlan,
+};
 
-/// Options of a session, from the arguments.
+/// Options of a `run`, from the arguments.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub scenarios: Vec<String>,
+    pub selection: Selection,
     pub jobs: Option<usize>,
     /// Answer from the result cache (off: `--refresh` and `--no-cache`).
     pub use_cache: bool,
@@ -32,15 +35,14 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
-/// What a batch of files needs across runs: one analyzer, one project per workspace root,
-/// one runner; and each file's latest analysis (watch mode re-runs from them).
-pub struct Session {
+/// What a `run` keeps across watch cycles: one analyzer, the engine's runs, and which test
+/// files import or include which libraries.
+pub struct RunCommand {
     analyzer: Analyzer,
     opts: RunOptions,
-    projects: HashMap<PathBuf, Arc<Project>>,
-    runner: Option<Runner>,
-    /// Latest analysis by absolute path.
-    analyses: HashMap<PathBuf, Arc<Analysis>>,
+    runs: Runs,
+    /// Keyed by the test file's absolute path, from its latest analysis.
+    dependents: Dependents<PathBuf>,
 }
 
 /// One file ready to run, or already decided.
@@ -63,47 +65,35 @@ pub struct Problems {
     pub unknown_scenarios: Vec<String>,
 }
 
-impl Session {
+impl RunCommand {
     pub fn new(opts: RunOptions) -> Self {
+        let runs = Runs::new(ProjectOptions {
+            record: opts.record,
+            ..ProjectOptions::default()
+        });
+        runs.fix_workers(opts.jobs);
         Self {
             analyzer: Analyzer::new(Environment::capture()),
             opts,
-            projects: HashMap::new(),
-            runner: None,
-            analyses: HashMap::new(),
+            runs,
+            dependents: Dependents::default(),
         }
     }
 
-    pub fn project(&mut self, root: &Path) -> Arc<Project> {
-        let record = self.opts.record;
-        self.projects
-            .entry(root.to_path_buf())
-            .or_insert_with(|| {
-                let p = Project::open(root, None);
-                for e in &p.config_errors {
-                    eprintln!("clnrm-lsp: {e} (defaults used)");
-                }
-                Arc::new(if record { p } else { p.without_cache() })
-            })
-            .clone()
+    pub fn project(&self, root: &Path) -> Arc<Project> {
+        let opened = self.runs.project(root);
+        print_config_errors(opened.new_errors());
+        opened.project
     }
 
     /// A configuration file changed: projects are opened again on next use.
-    pub fn reopen_projects(&mut self) {
-        self.projects.clear();
+    pub fn reopen_projects(&self) {
+        self.runs.invalidate();
     }
 
-    /// The files whose latest analysis imports or includes `changed` (a template library).
+    /// The test files whose latest analysis imports or includes `changed` (a library).
     pub fn dependents(&self, changed: &Path) -> Vec<PathBuf> {
-        self.analyses
-            .iter()
-            .filter(|(_, a)| {
-                a.dependencies
-                    .iter()
-                    .any(|d| d.path.as_deref() == Some(changed))
-            })
-            .map(|(p, _)| p.clone())
-            .collect()
+        self.dependents.dependents_of(changed)
     }
 
     /// Analyse, plan and run `targets`; results in target order.
@@ -113,98 +103,41 @@ impl Session {
             .par_iter()
             .map(|t| (t, analyse_target(t, &self.analyzer, &DiskLoader)))
             .collect();
-        let mut prepared: Vec<Prepared> = analysed
-            .into_iter()
-            .map(|(target, result)| match result {
-                Ok((report, analysis)) => self.prepare(target, report, analysis),
-                Err(e) => {
-                    problems.errors.push(e);
-                    Prepared::Skip
+        let mut files = Vec::new();
+        for (target, result) in analysed {
+            match result {
+                Ok((report, analysis)) => {
+                    let abs =
+                        std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
+                    self.dependents.set(abs.clone(), &analysis.dependencies);
+                    files.push((target, abs, report, analysis));
                 }
-            })
-            .collect();
-        self.select(&mut prepared, problems);
-        if !problems.unknown_scenarios.is_empty() {
+                Err(e) => problems.errors.push(e),
+            }
+        }
+        let planning = self.runs.plan(
+            files.iter().map(|(target, abs, report, analysis)| ToPlan {
+                path: abs,
+                root: &target.root,
+                analysis,
+                diagnostics: &report.diagnostics,
+            }),
+            &self.opts.selection,
+        );
+        print_config_errors(&planning.config_errors);
+        if !planning.unknown.is_empty() {
+            problems.unknown_scenarios = planning.unknown;
             return RunReport::default();
         }
+        let prepared: Vec<Prepared> = files
+            .into_iter()
+            .zip(planning.files)
+            .map(|((_, _, report, analysis), planned)| prepare(report, &analysis, planned))
+            .collect();
         let results = self.execute(&prepared);
         RunReport {
             files: collect(prepared, results),
             elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-        }
-    }
-
-    /// Plan one analysed file (all its scenarios), or decide it will not run.
-    fn prepare(
-        &mut self,
-        target: &Target,
-        report: FileReport,
-        analysis: Arc<Analysis>,
-    ) -> Prepared {
-        let abs = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
-        self.analyses.insert(abs.clone(), analysis.clone());
-        if let Err(why) = refuse_errors(&report.diagnostics) {
-            return Prepared::Done(invalid(report, why));
-        }
-        let project = self.project(&target.root);
-        match (plan(&abs, &analysis, &project, &[]), &analysis.rendered) {
-            (Ok(plan), Some(rendered)) => {
-                let mut notes: Vec<&String> = plan.runs.iter().flat_map(|r| &r.notes).collect();
-                notes.sort();
-                notes.dedup();
-                for note in notes {
-                    eprintln!("clnrm-lsp: note: {}: {note}", report.path.display());
-                }
-                Prepared::Run {
-                    report,
-                    rendered: rendered.clone(),
-                    plan,
-                    project,
-                }
-            }
-            (Ok(_), None) => Prepared::Done(invalid(report, PlanError::NotRendered)),
-            (Err(PlanError::Empty), _) => {
-                eprintln!(
-                    "clnrm-lsp: note: {}: skipped, the file defines no scenario",
-                    report.path.display()
-                );
-                Prepared::Skip
-            }
-            (Err(e), _) => Prepared::Done(invalid(report, e)),
-        }
-    }
-
-    /// `--scenario`: keep only the named runs (files without any are skipped); a name no
-    /// file defines is a usage problem, unless a file with errors might be the one.
-    fn select(&self, prepared: &mut [Prepared], problems: &mut Problems) {
-        let only = &self.opts.scenarios;
-        if only.is_empty() {
-            return;
-        }
-        let known: BTreeSet<&str> = prepared
-            .iter()
-            .filter_map(|p| match p {
-                Prepared::Run { plan, .. } => Some(plan),
-                _ => None,
-            })
-            .flat_map(|plan| plan.file.scenarios.iter().map(|s| s.name.as_str()))
-            .collect();
-        let some_planned = prepared.iter().any(|p| matches!(p, Prepared::Run { .. }));
-        let none_invalid = !prepared.iter().any(|p| matches!(p, Prepared::Done(_)));
-        if some_planned && none_invalid {
-            problems.unknown_scenarios = only
-                .iter()
-                .filter(|n| !known.contains(n.as_str()))
-                .cloned()
-                .collect();
-        }
-        for p in prepared.iter_mut() {
-            if let Prepared::Run { plan, .. } = p {
-                plan.runs.retain(|r| only.contains(&r.name));
-                if plan.runs.is_empty() {
-                    *p = Prepared::Skip;
-                }
-            }
         }
     }
 
@@ -222,14 +155,9 @@ impl Session {
                 _ => None,
             })
             .collect();
-        let Some(first) = batches.first() else {
+        if batches.is_empty() {
             return results;
-        };
-        let jobs = self
-            .opts
-            .jobs
-            .unwrap_or_else(|| first.2.config.executor.workers());
-        let runner = self.runner.get_or_insert_with(|| Runner::new(jobs));
+        }
         let total = batches.iter().map(|b| b.1.runs.len()).sum();
         let (tx, rx) = mpsc::channel::<(usize, RunEvent)>();
         for &(slot, plan, project) in &batches {
@@ -241,7 +169,7 @@ impl Session {
                 priority: Priority::Explicit,
                 use_cache: self.opts.use_cache,
             };
-            runner.submit(project, plan.clone(), opts, sink);
+            self.runs.submit(project, plan.clone(), opts, sink);
         }
         // Only the jobs hold senders now: if they all vanish, the loop ends.
         drop(tx);
@@ -276,6 +204,46 @@ impl Session {
         }
         progress.clear();
         results
+    }
+}
+
+fn print_config_errors(errors: &[crate::config::ConfigError]) {
+    for e in errors {
+        eprintln!("clnrm-lsp: {e} (defaults used)");
+    }
+}
+
+/// One analysed file with what the engine planned for it: it runs, or it is decided now.
+fn prepare(
+    report: FileReport,
+    analysis: &Analysis,
+    planned: Result<FilePlan, PlanError>,
+) -> Prepared {
+    match (planned, &analysis.rendered) {
+        (Ok(FilePlan { plan, project }), Some(rendered)) => {
+            let mut notes: Vec<&String> = plan.runs.iter().flat_map(|r| &r.notes).collect();
+            notes.sort();
+            notes.dedup();
+            for note in notes {
+                eprintln!("clnrm-lsp: note: {}: {note}", report.path.display());
+            }
+            Prepared::Run {
+                report,
+                rendered: rendered.clone(),
+                plan,
+                project,
+            }
+        }
+        (Ok(_), None) => Prepared::Done(invalid(report, PlanError::NotRendered)),
+        (Err(PlanError::Empty), _) => {
+            eprintln!(
+                "clnrm-lsp: note: {}: skipped, the file defines no scenario",
+                report.path.display()
+            );
+            Prepared::Skip
+        }
+        (Err(PlanError::NotSelected), _) => Prepared::Skip,
+        (Err(e), _) => Prepared::Done(invalid(report, e)),
     }
 }
 

@@ -1,56 +1,9 @@
-//! Reads the test-file JSON Schema (`schemas/clnrm.schema.json`) for completion and hover:
-//! follows `$ref`, `properties`, `additionalProperties` and `items` along a key path.
+//! What a schema node says, in the words completion and hover show: its key names (and
+//! which are required), its description, its type and its allowed values.
 
 use serde_json::Value;
 
-use crate::analysis::schema::{navigate, SCHEMA_JSON};
-
-static NULL: Value = Value::Null;
-
-pub fn schema() -> &'static Value {
-    SCHEMA_JSON.as_ref().unwrap_or(&NULL)
-}
-
-/// Follow local `$ref`s; a dangling one leaves the node as it is.
-pub fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
-    navigate::resolve(root, node).unwrap_or(node)
-}
-
-/// The schema of the value at `path` (table keys; array indices may be given as numbers
-/// or skipped: arrays are stepped through `items`).
-pub fn at_path<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
-    let mut node = resolve(root, root);
-    for seg in path {
-        node = step_into_items(root, node);
-        if seg.parse::<usize>().is_ok() && node.get("properties").is_none() {
-            continue;
-        }
-        node = child(root, node, seg)?;
-    }
-    Some(step_into_items(root, node))
-}
-
-/// The schema of the value at `path` without stepping into array items at the end (for
-/// hover on a key whose value is an array).
-pub fn at_key<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
-    let (last, parent) = path.split_last()?;
-    let parent = at_path(root, parent)?;
-    child(root, parent, last)
-}
-
-fn child<'a>(root: &'a Value, node: &'a Value, key: &str) -> Option<&'a Value> {
-    navigate::child(root, node, key)
-}
-
-fn step_into_items<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
-    let node = resolve(root, node);
-    if is_type(node, "array") {
-        if let Some(items) = node.get("items") {
-            return resolve(root, items);
-        }
-    }
-    node
-}
+use super::navigate::resolve;
 
 pub fn is_type(node: &Value, ty: &str) -> bool {
     match node.get("type") {
