@@ -16,6 +16,7 @@ const VSIX = env.CLNRM_E2E_VSIX;
 const SERVER = env.CLNRM_E2E_SERVER;
 const ARTIFACTS = env.CLNRM_E2E_ARTIFACTS;
 const FIXTURE = env.CLNRM_E2E_FIXTURE;
+const CHROMIUM = env.CLNRM_E2E_CHROMIUM || "/usr/bin/chromium";
 const ONLY = env.CLNRM_E2E_ONLY ? new RegExp(env.CLNRM_E2E_ONLY) : undefined;
 const TRACES = path.join(FIXTURE, "..", "..", "..", "..", "tests", "fixtures", "traces");
 const { chromium } = await import(pathToFileURL(path.join(env.CLNRM_E2E_PLAYWRIGHT, "index.mjs")).href);
@@ -27,7 +28,59 @@ const RUN = 180_000;
 /** code-server start and the workbench's first paint. */
 const START = 240_000;
 
+/** The whole run: every wait above is bounded, this bounds their sum. */
+const WHOLE = 20 * 60_000;
+
 const results = [];
+/**
+ * Every process a session starts carries CLNRM_E2E_SESSION=<its root> in its environment:
+ * code-server starts its extension host and helpers in process groups of their own, so
+ * the group of the code-server process is not enough to end them all.
+ */
+const sessions = new Set();
+
+function sessionPids(root) {
+  const marker = Buffer.from(`CLNRM_E2E_SESSION=${root}\0`);
+  const pids = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+      continue;
+    }
+    try {
+      if (fs.readFileSync(`/proc/${entry}/environ`).includes(marker)) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+function endSession(root, signal) {
+  for (const pid of sessionPids(root)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.on("exit", () => {
+  for (const root of sessions) {
+    endSession(root, "SIGKILL");
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => process.exit(1));
+}
+setTimeout(() => {
+  log(`e2e: gave up after ${WHOLE / 60_000} min`);
+  process.stdout.write(`test result: FAILED. ${results.filter((r) => r.ok).length} passed; ${results.filter((r) => !r.ok).length + 1} failed; 0 ignored (VS Code e2e)\n`);
+  process.exit(1);
+}, WHOLE).unref();
 
 function log(line) {
   process.stderr.write(`${line}\n`);
@@ -57,6 +110,11 @@ async function check(session, name, body) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   const shot = path.join(ARTIFACTS, `${slug(name)}${error ? "-FAILED" : ""}.png`);
   await session.page.screenshot({ path: shot }).catch(() => undefined);
+  if (error) {
+    // The workbench's DOM at the failure: class names and texts for whoever fixes it.
+    const html = await session.page.content().catch(() => "");
+    fs.writeFileSync(shot.replace(/\.png$/, ".html"), html);
+  }
   results.push({ name, ok: !error });
   if (error) {
     log(`e2e check ${name} ... FAILED (${secs} s)\n    ${String(error.message ?? error).split("\n").join("\n    ")}\n    screenshot: ${shot}`);
@@ -177,13 +235,14 @@ async function startSession(name, { trusted }) {
         ...(trusted ? ["--disable-workspace-trust"] : []),
         session.workspace,
       ],
-      { stdio: ["ignore", out, out], detached: true },
+      { stdio: ["ignore", out, out], env: { ...process.env, CLNRM_E2E_SESSION: session.root } },
     );
+    sessions.add(session.root);
     const url = `http://127.0.0.1:${port}/`;
     await until(`code-server on ${url}`, START, async () => (await fetch(`${url}healthz`)).ok);
 
     session.browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
+      executablePath: CHROMIUM,
       headless: true,
       args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
     });
@@ -204,20 +263,21 @@ async function startSession(name, { trusted }) {
 
 async function stopSession(session) {
   await session.browser?.close().catch(() => undefined);
-  if (session.proc?.pid) {
-    try {
-      process.kill(-session.proc.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
+  if (session.proc) {
+    endSession(session.root, "SIGTERM");
+    await until("the session's processes to end", 30_000, async () => sessionPids(session.root).length === 0).catch(() =>
+      endSession(session.root, "SIGKILL"),
+    );
+    sessions.delete(session.root);
   }
   const failed = results.some((r) => !r.ok);
   if (failed) {
     // Keep the code-server log (it holds the extension host's) next to the screenshots.
-    fs.copyFileSync(path.join(session.root, "code-server.log"), path.join(ARTIFACTS, `code-server-${session.name}.log`));
-    const logs = path.join(session.root, "data", "logs");
-    if (fs.existsSync(logs)) {
-      fs.cpSync(logs, path.join(ARTIFACTS, `logs-${session.name}`), { recursive: true });
+    try {
+      fs.copyFileSync(path.join(session.root, "code-server.log"), path.join(ARTIFACTS, `code-server-${session.name}.log`));
+      fs.cpSync(path.join(session.root, "data", "logs"), path.join(ARTIFACTS, `logs-${session.name}`), { recursive: true });
+    } catch (e) {
+      log(`e2e: keeping the ${session.name} session's logs: ${e.message}`);
     }
   }
   fs.rmSync(session.root, { recursive: true, force: true });
@@ -227,16 +287,32 @@ async function stopSession(session) {
 
 const quickInput = (page) => page.locator(".quick-input-widget");
 
-/** Type into the command palette (F1) and pick the row whose label has `label`. */
-async function pick(page, text, label) {
-  await page.keyboard.press("Escape");
-  await page.keyboard.press("F1");
-  const input = quickInput(page).locator("input");
-  await input.waitFor({ state: "visible" });
-  await input.fill(text);
-  const row = quickInput(page).locator(".monaco-list-row", { hasText: label }).first();
-  await row.click();
-  await quickInput(page).waitFor({ state: "hidden" });
+/**
+ * Type into the command palette (F1) and pick the row whose label has `label`. The palette
+ * lists what exists when it opens (a view's commands appear once its extension registered
+ * it), so it is reopened until the row shows.
+ */
+async function pick(page, text, label, timeout = UI) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("F1");
+    const input = quickInput(page).locator("input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(text);
+    const row = quickInput(page).locator(".monaco-list-row", { hasText: label }).first();
+    try {
+      await row.waitFor({ timeout: Math.max(1, Math.min(10_000, deadline - Date.now())) });
+    } catch (e) {
+      if (Date.now() < deadline) {
+        continue;
+      }
+      throw new Error(`no "${label}" in the command palette for "${text}" after ${timeout / 1000} s`);
+    }
+    await row.click();
+    await quickInput(page).waitFor({ state: "hidden" });
+    return;
+  }
 }
 
 async function command(page, label) {
@@ -268,12 +344,17 @@ async function languageMode(page) {
   return (await page.locator('[id="status.editor.mode"]').innerText()).trim();
 }
 
-async function focusProblems(page) {
+/**
+ * The Problems panel showing `file`'s problems only (its filter takes a glob): the panel's
+ * list renders only the rows in view, so a long list could hide a row below the fold.
+ */
+async function focusProblems(page, file) {
   await command(page, "Problems: Focus on Problems View");
   await page.locator(".markers-panel").waitFor();
+  await page.locator(".part.panel .viewpane-filter input").fill(`**/${file}`);
 }
 
-/** A Problems row of `file` with `code` at 1-based `line`. */
+/** A Problems row with `code` at 1-based `line` (of the file the filter shows). */
 function problem(page, code, line) {
   return page.locator(".markers-panel .monaco-list-row", { hasText: new RegExp(`${code}[\\s\\S]*\\[Ln ${line}, Col \\d+\\]`) });
 }
@@ -295,6 +376,31 @@ async function lensesAboveHeaders(page) {
   });
 }
 
+
+// --- Testing view ------------------------------------------------------------------------
+
+async function focusTestExplorer(page) {
+  await command(page, "Testing: Focus on Test Explorer View");
+  await page.locator(".test-explorer-tree").waitFor();
+}
+
+/** The Test Explorer row of the item labelled `label` (its aria-label: "label (State)…"). */
+function testRow(page, label) {
+  return page.locator(`.test-explorer-tree .monaco-list-row[aria-label^=${JSON.stringify(`${label} (`)}]`).first();
+}
+
+/** The Test Explorer row of a file: its workspace-relative path (the folder's name may lead). */
+function fileRow(page, relative) {
+  return page.locator(`.test-explorer-tree .monaco-list-row[aria-label*=${JSON.stringify(`${relative} (`)}]`).first();
+}
+
+/** Expand a collapsed row (its children are then rendered). */
+async function expand(row) {
+  if ((await row.getAttribute("aria-expanded")) === "false") {
+    await row.locator(".monaco-tl-twistie").click();
+  }
+}
+
 // --- The checks --------------------------------------------------------------------------
 
 async function trustedChecks(s) {
@@ -307,12 +413,14 @@ async function trustedChecks(s) {
     await until("the status bar language to be Cleanroom Template", UI, async () => (await languageMode(page)) === "Cleanroom Template");
   });
   await check(s, "diagnostics on their lines in the Problems panel", async (page) => {
+    await openFile(page, "tests/templated.clnrm.toml.tera");
     await openFile(page, "tests/broken.clnrm.toml");
-    await focusProblems(page);
     // broken.clnrm.toml: unknown key on line 14, undefined service on line 18;
     // templated.clnrm.toml.tera: the undefined variable on line 3.
+    await focusProblems(page, "broken.clnrm.toml");
     await problem(page, "unknown-key", 14).waitFor();
     await problem(page, "undefined-service", 18).waitFor();
+    await focusProblems(page, "templated.clnrm.toml.tera");
     await problem(page, "undefined-variable", 3).waitFor();
   });
   await check(s, "a lens above each scenario", async (page) => {
@@ -345,7 +453,7 @@ async function trustedChecks(s) {
     await lens(page, 0).locator("a", { hasText: "▶ Run" }).click();
     await lens(page, 0).filter({ hasText: "✗ failed" }).waitFor({ timeout: RUN });
     // The unmet expectation is a diagnostic on its key (line 16).
-    await focusProblems(page);
+    await focusProblems(page, "fail.clnrm.toml");
     await problem(page, "expectation-unmet", 16).waitFor({ timeout: RUN });
   });
   await check(s, "a save runs the file and ends in ✓ passed in the lens", async (page) => {
@@ -379,11 +487,40 @@ async function trustedChecks(s) {
   });
 }
 
+async function explorerChecks(s) {
+  await check(s, "Test Explorer: files with their scenarios", async (page) => {
+    // The extension starts with a test file (older builds activate on opening one); the
+    // tree then holds every test file of the workspace, not only the open one.
+    await openFile(page, "tests/explorer.clnrm.toml");
+    await focusTestExplorer(page);
+    for (const file of ["tests/explorer.clnrm.toml", "tests/runs.clnrm.toml", "tests/fail.clnrm.toml", "tests/greet.clnrm.toml.tera"]) {
+      await fileRow(page, file).waitFor();
+    }
+    await expand(fileRow(page, "tests/explorer.clnrm.toml"));
+    await testRow(page, "passes").waitFor();
+    await testRow(page, "fails").waitFor();
+    // A template's scenario under its rendered name.
+    await expand(fileRow(page, "tests/greet.clnrm.toml.tera"));
+    await testRow(page, "greet world").waitFor();
+  });
+  await check(s, "Test Explorer: a run from the tree ends passed and failed", async (page) => {
+    await focusTestExplorer(page);
+    const file = fileRow(page, "tests/explorer.clnrm.toml");
+    await expand(file);
+    await testRow(page, "fails").waitFor();
+    await file.hover();
+    await file.locator(".action-label.codicon-testing-run-icon").click();
+    await testRow(page, "passes").locator(".computed-state.codicon-testing-passed-icon").waitFor({ timeout: RUN });
+    await testRow(page, "fails").locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
+    await file.locator(".computed-state.codicon-testing-failed-icon").waitFor();
+  });
+}
+
 async function restrictedChecks(s) {
   await check(s, "Restricted Mode: diagnostics, no ▶ Run lens", async (page) => {
     await page.locator('[id="status.workspaceTrust"], .statusbar-item', { hasText: "Restricted Mode" }).first().waitFor();
     await openFile(page, "tests/broken.clnrm.toml");
-    await focusProblems(page);
+    await focusProblems(page, "broken.clnrm.toml");
     await problem(page, "undefined-service", 18).waitFor();
     await openFile(page, "tests/runs.clnrm.toml");
     // Barrier: both trace lenses are there; the ▶ Run lens would share their lines.
@@ -396,13 +533,62 @@ async function restrictedChecks(s) {
   });
 }
 
+async function restrictedExplorerChecks(s) {
+  await check(s, "Restricted Mode: Test Explorer shows scenarios; a run asks for trust, Cancel runs nothing", async (page) => {
+    await openFile(page, "tests/explorer.clnrm.toml");
+    await focusTestExplorer(page);
+    const file = fileRow(page, "tests/explorer.clnrm.toml");
+    await expand(file);
+    await testRow(page, "passes").waitFor();
+    await testRow(page, "fails").waitFor();
+    await file.hover();
+    await file.locator(".action-label.codicon-testing-run-icon").click();
+    // VS Code itself asks before any test runs in an untrusted workspace (the extension's
+    // own refusal is behind it).
+    const dialog = page.locator(".monaco-dialog-box", { hasText: "Do you trust the authors" });
+    await dialog.waitFor();
+    await dialog.locator(".monaco-button", { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: "hidden" });
+    // Barrier: the run is over (the view's toolbar offers "Run Tests" again, not "Cancel").
+    await page.locator(".pane-header .codicon-testing-run-all-icon, .title-actions .codicon-testing-run-all-icon").first().waitFor();
+    for (const name of ["passes", "fails"]) {
+      const label = await testRow(page, name).getAttribute("aria-label");
+      if (/Passed|Failed/.test(label ?? "")) {
+        throw new Error(`"${name}" ran in Restricted Mode: ${label}`);
+      }
+    }
+    await page.locator('[id="status.workspaceTrust"], .statusbar-item', { hasText: "Restricted Mode" }).first().waitFor();
+  });
+}
+
 // --- Main --------------------------------------------------------------------------------
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-const started = Date.now();
+// A screenshot left from an earlier run would pass for one of this run.
+for (const entry of fs.readdirSync(ARTIFACTS)) {
+  if (/\.(png|html|log)$|^logs-/.test(entry)) {
+    fs.rmSync(path.join(ARTIFACTS, entry), { recursive: true, force: true });
+  }
+}
+const begun = Date.now();
 for (const [name, trusted, checks] of [
-  ["trusted", true, trustedChecks],
-  ["restricted", false, restrictedChecks],
+  [
+    "trusted",
+    true,
+    async (session) => {
+      // The explorer first: later checks run other files, whose results also reach it.
+      await explorerChecks(session);
+      await trustedChecks(session);
+    },
+  ],
+  [
+    "restricted",
+    false,
+    async (session) => {
+      await restrictedChecks(session);
+      await restrictedExplorerChecks(session);
+    },
+  ],
 ]) {
   const session = await startSession(name, { trusted });
   try {
@@ -413,7 +599,7 @@ for (const [name, trusted, checks] of [
 }
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
-log(`e2e: ${results.length} checks in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${ARTIFACTS}`);
+log(`e2e: ${results.length} checks in ${((Date.now() - begun) / 1000).toFixed(0)} s; screenshots in ${ARTIFACTS}`);
 // The line tests/run.sh counts (cargo's format).
 process.stdout.write(`test result: ${failed ? "FAILED" : "ok"}. ${passed} passed; ${failed} failed; 0 ignored (VS Code e2e)\n`);
 process.exit(failed ? 1 : 0);

