@@ -306,6 +306,12 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             .into_iter()
             .filter(|k| self.memory.get(k).is_none() && !self.path_of(k).exists())
             .collect();
+        // Only the latest batch's misses are remembered (bounded; an older batch's `get`s
+        // ask the remote again, which costs time, never correctness).
+        self.absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         if wanted.is_empty() {
             return;
         }

@@ -131,7 +131,7 @@ impl Runner {
 
         let total = plan.runs.len();
         let started = Arc::new(AtomicUsize::new(0));
-        let done = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(std::sync::Mutex::new(0usize));
         let engine = project.services_engine();
         let mut jobs: Vec<(JobTag, Work)> = Vec::new();
         if let (true, Some(cache)) = (opts.use_cache, &project.cache) {
@@ -397,7 +397,9 @@ struct Batch {
     key: ContentKey,
     total: usize,
     started: Arc<AtomicUsize>,
-    done: Arc<AtomicUsize>,
+    /// Results sent so far; held while sending, so `done` arrives in order and the event
+    /// with `done == total` is the batch's last (a receiver that stops there loses none).
+    done: Arc<std::sync::Mutex<usize>>,
     sink: EventSink,
 }
 
@@ -413,7 +415,9 @@ impl Batch {
     }
 
     fn finish(&self, result: Arc<RunResult>) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut sent = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        *sent += 1;
+        let done = *sent;
         (self.sink)(RunEvent::Finished {
             path: self.path.clone(),
             index: self.index,
@@ -539,6 +543,46 @@ mod tests {
 
     fn lines(p: &Path) -> usize {
         std::fs::read_to_string(p).map_or(0, |s| s.lines().count())
+    }
+
+    /// The batch's last event is the one with `done == total`, however the workers'
+    /// results interleave: a receiver that stops there (the CLI, the editor's progress)
+    /// loses none. (A result sent after its batch's "last" once went missing.)
+    #[test]
+    fn finished_events_arrive_in_done_order() {
+        let (tx, rx) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        let total = 64;
+        let batch = Arc::new(Batch {
+            path: PathBuf::from("t.clnrm.toml"),
+            index: 0,
+            key: ContentKey([0; 32]),
+            total,
+            started: Arc::new(AtomicUsize::new(0)),
+            done: Arc::new(std::sync::Mutex::new(0)),
+            sink: Arc::new(move |ev| {
+                if let RunEvent::Finished { done, .. } = ev {
+                    std::thread::yield_now();
+                    tx.lock().unwrap().send(done).unwrap();
+                }
+            }),
+        });
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                let batch = batch.clone();
+                s.spawn(move || {
+                    for _ in 0..total / 8 {
+                        batch.finish(Arc::new(RunResult::without_run(
+                            "s",
+                            RunStatus::Passed,
+                            None,
+                        )));
+                    }
+                });
+            }
+        });
+        let order: Vec<usize> = rx.try_iter().collect();
+        assert_eq!(order, (1..=total).collect::<Vec<_>>());
     }
 
     #[test]
