@@ -20,6 +20,10 @@ REQUIRED_TOOLS=(
   "chromium:chromium"
   # kerberos, a native module of code-server (editors/vscode/e2e), compiles against it.
   "krb5-config:libkrb5-dev"
+  # Real servers for tests/tests/remote_cache.rs (nginx-light has the WebDAV PUT module).
+  "redis-server:redis-server"
+  "nginx:nginx-light"
+  "python3:python3"
 )
 missing=()
 for pair in "${REQUIRED_TOOLS[@]}"; do
@@ -31,6 +35,22 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# An S3-compatible server for tests/tests/remote_cache.rs: moto, from PyPI, in its own
+# virtual environment (Debian has no S3 server package).
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  step "apt-get install python3-venv"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends python3-venv
+fi
+MOTO_ENV="${HOME}/.cache/clnrm-moto"
+if [[ ! -x "$MOTO_ENV/bin/moto_server" ]]; then
+  step "pip install moto[server] (S3-compatible test server)"
+  python3 -m venv "$MOTO_ENV"
+  "$MOTO_ENV/bin/pip" install -q 'moto[server]>=5,<6'
+fi
+export CLNRM_MOTO_SERVER="$MOTO_ENV/bin/moto_server"
 
 # --- Rust components ----------------------------------------------------------------------
 for component in rustfmt clippy; do
@@ -50,6 +70,8 @@ step "container engines (docker, podman) for tests/tests/containers.rs"
 bash tests/engines.sh
 # Every container test runs on both engines here: one that cannot run fails the suite.
 export CLNRM_REQUIRE_ENGINES=1
+# The remote-cache tests start redis-server and nginx themselves: missing ones fail the suite.
+export CLNRM_REQUIRE_SERVERS=1
 
 step "cargo test --workspace"
 test_log="$(mktemp)"

@@ -278,6 +278,7 @@ fn run_text(text: String) -> Verdict {
             kill_grace: Duration::from_secs(2),
             ..RunSettings::default()
         },
+        None,
         &CancelToken::new(),
     );
     Verdict { text, result }

@@ -4,4 +4,5 @@ pub mod bin_path;
 pub mod cli;
 pub mod lsp;
 pub mod procs;
+pub mod servers;
 pub mod workspace;

@@ -543,3 +543,163 @@ fn a_newer_run_cancels_the_running_one_and_removes_its_container() {
         assert_eq!(containers_of(cli, pid), Vec::<String>::new(), "{cli}");
     }
 }
+
+/// A service that answers `hit <n>` to its n-th connection: a restart starts over at 1.
+fn counter_file(port: u16) -> String {
+    let get = format!(
+        "for i in $(seq 100); do wget -q -O- http://127.0.0.1:{port}/ 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
+    );
+    format!(
+        "[meta]\nname = \"c\"\nversion = \"1\"\n\
+         [service.counter]\nimage = \"{IMAGE}\"\n\
+         args = [\"sh\", \"-c\", \"n=0; while true; do n=$((n+1)); printf 'HTTP/1.0 200 OK\\\\r\\\\n\\\\r\\\\nhit %s\\\\n' $n | nc -l -p {port} >/dev/null; done\"]\n\
+         ports = [{port}]\n\
+         health_check = {{ cmd = [\"sh\", \"-c\", \"netstat -ltn | grep -q :{port}\"], interval = 1, retries = 30 }}\n\
+         [[scenario]]\nname = \"first\"\nservice = \"counter\"\n\
+         [[scenario.steps]]\nname = \"get\"\ncommand = [{get:?}]\nexpected_output_regex = \"^hit 1$\"\n\
+         [[scenario]]\nname = \"fails\"\nservice = \"counter\"\nrun = \"sh -c 'exit 4'\"\n\
+         [[scenario]]\nname = \"alone\"\nrun = \"true\"\n\
+         [[scenario]]\nname = \"second\"\nservice = \"counter\"\n\
+         [[scenario.steps]]\nname = \"get\"\ncommand = [{get:?}]\nexpected_output_regex = \"^hit 2$\"\n"
+    )
+}
+
+#[test]
+fn a_files_scenarios_share_one_start_of_each_service_stopped_after_the_last() {
+    for cli in engines() {
+        let port = free_port();
+        let ws = workspace(cli, "");
+        write(ws.path(), "c.clnrm.toml", &counter_file(port));
+        let (o, pid) = run(ws.path(), &["--no-cache"], &[]);
+        let r = results(&o);
+        // The second scenario sees the first one's hit: one service, not one per scenario,
+        // and a scenario failing in between leaves it as it was.
+        assert_eq!(r["first"]["status"], "passed", "{cli}: {}", r["first"]);
+        assert_eq!(r["fails"]["status"], "failed", "{cli}: {}", r["fails"]);
+        assert_eq!(r["fails"]["exit_code"], 4, "{cli}");
+        assert_eq!(r["alone"]["status"], "passed", "{cli}: {}", r["alone"]);
+        assert_eq!(r["second"]["status"], "passed", "{cli}: {}", r["second"]);
+        assert_eq!(containers_of(cli, pid), Vec::<String>::new(), "{cli}");
+        // Each run of the file starts the service afresh.
+        let (o, _) = run(ws.path(), &["--no-cache", "--scenario", "first"], &[]);
+        assert_eq!(
+            results(&o)["first"]["status"],
+            "passed",
+            "{cli}: {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn exit_codes_and_env_give_the_same_verdict_on_every_backend() {
+    let file = "[meta]\nname = \"p\"\nversion = \"1\"\n\
+        [service.app]\nimage = \"IMAGE\"\nenv = { WHO = \"service\", KEEP = \"kept\" }\n\
+        [[scenario]]\nname = \"met\"\n\
+        [[scenario.steps]]\nname = \"three\"\ncommand = [\"exit 3\"]\nexpected_exit_code = 3\n\
+        [[scenario.steps]]\nname = \"killed\"\ncommand = [\"sh -c 'kill -9 $$'; exit $?\"]\nexpected_exit_code = 137\n\
+        [[scenario]]\nname = \"unmet\"\n\
+        [[scenario.steps]]\nname = \"zero\"\ncommand = [\"true\"]\nexpected_exit_code = 3\n\
+        [[scenario]]\nname = \"seven\"\nrun = \"sh -c 'exit 7'\"\n\
+        [[scenario]]\nname = \"env\"\nservice = \"app\"\n\
+        [[scenario.steps]]\nname = \"service env\"\ncommand = [\"echo $SERVICE_NAME $WHO $KEEP\"]\nexpected_output_regex = \"^app service kept$\"\n\
+        [[scenario.steps]]\nname = \"step env wins\"\ncommand = [\"echo $WHO $KEEP\"]\nenv = { WHO = \"step\" }\nexpected_output_regex = \"^step kept$\"\n\
+        [[scenario.steps]]\nname = \"otlp and workspace\"\ncommand = [\"test -n \\\"$OTEL_EXPORTER_OTLP_ENDPOINT\\\" && test -d \\\"$CLNRM_WORKSPACE\\\" && echo ok\"]\nexpected_output_regex = \"^ok$\"\n"
+        .replace("IMAGE", IMAGE);
+    // Services off: the comparison is about the commands, on the host and in containers.
+    for backend in ["local"].into_iter().chain(engines()) {
+        let ws = workspace(backend, "services = \"off\"\n");
+        write(ws.path(), "p.clnrm.toml", &file);
+        let (o, _) = run(ws.path(), &["--no-cache"], &[]);
+        let r = results(&o);
+        for (name, status) in [
+            ("met", "passed"),
+            ("unmet", "failed"),
+            ("seven", "failed"),
+            ("env", "passed"),
+        ] {
+            assert_eq!(r[name]["status"], status, "{backend} {name}: {}", r[name]);
+        }
+        assert_eq!(r["unmet"]["exit_code"], 0, "{backend}");
+        assert_eq!(
+            r["unmet"]["failures"][0]["path"], "scenario[1].steps[0]",
+            "{backend}"
+        );
+        assert_eq!(r["seven"]["exit_code"], 7, "{backend}");
+    }
+}
+
+/// Zombie children of `pid` (processes that exited and were never waited for).
+fn zombie_children(pid: u32) -> Vec<String> {
+    let out = Command::new("ps")
+        .args(["-o", "pid=,stat=,comm=", "--ppid", &pid.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|s| s.starts_with('Z'))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_long_lived_server_leaves_no_zombie_container_monitors() {
+    // podman's `conmon` daemonizes: the server, a subreaper, adopts one per container.
+    let Some(cli) = engines().into_iter().find(|c| *c == "podman") else {
+        return;
+    };
+    let ws = workspace(cli, "");
+    let text = "[meta]\nname = \"z\"\nversion = \"1\"\n[[scenario]]\nname = \"a\"\nrun = \"echo 0\"\n[[scenario]]\nname = \"b\"\nrun = \"sh -c 'exit 2'\"\n";
+    let path = write(ws.path(), "z.clnrm.toml", text);
+    let uri = format!("file://{}", path.display());
+    let mut c = Client::spawn();
+    c.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": format!("file://{}", ws.path().display()),
+            "capabilities": {},
+            "initializationOptions": { "runOnSave": false },
+        }),
+    );
+    c.notify("initialized", json!({}));
+    c.open(&uri, text, 1);
+    for round in 0..4 {
+        // Another command each round: the cache does not answer.
+        let text = text.replace("echo 0", &format!("echo {round}"));
+        c.change_full(&uri, &text, i64::from(round) + 2);
+        c.request(
+            "workspace/executeCommand",
+            json!({ "command": "clnrm.runFile", "arguments": [uri] }),
+        );
+        let mut verdicts = 0;
+        while verdicts < 2 {
+            c.wait_for(|m| {
+                m["method"] == "clnrm/runResult"
+                    && !["queued", "running"].contains(&m["params"]["state"].as_str().unwrap_or(""))
+            })
+            .expect("a verdict");
+            verdicts += 1;
+        }
+    }
+    let pid = c.pid();
+    assert_eq!(containers_of(cli, pid), Vec::<String>::new());
+    // Eight containers ran, each with its monitor: every one that exited is waited for.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let zombies = zombie_children(pid);
+        if zombies.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "zombies of the server: {zombies:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(c.shutdown());
+}

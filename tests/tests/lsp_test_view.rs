@@ -226,3 +226,48 @@ fn untrusted_lists_scenarios_but_refuses_runs_once_and_shows_no_run_lens() {
     assert!(shown.is_empty(), "{shown:?}");
     assert!(!rest.iter().any(|m| m["method"] == "clnrm/runResult"));
 }
+
+/// A scenario whose second `[[scenario.steps]]` entry prints something else than its
+/// `expected_output_regex` (line 14, 0-based) says.
+const STEP_FAILS: &str = "[meta]\nname = \"s\"\nversion = \"1\"\n\n[[scenario]]\nname = \"build\"\n\n[[scenario.steps]]\nname = \"compile\"\ncommand = [\"true\"]\n\n[[scenario.steps]]\nname = \"link\"\ncommand = [\"echo nope\"]\nexpected_output_regex = \"^linked$\"\n";
+
+#[test]
+fn a_step_failure_is_placed_on_its_step_in_run_results_and_diagnostics() {
+    let ws = workspace();
+    let uri = ws.file("steps.clnrm.toml", STEP_FAILS);
+    let mut c = start(&ws, local_settings(json!({ "runOnSave": false })));
+    c.open(&uri, STEP_FAILS, 1);
+    let resp = run_file(&mut c, &uri);
+    assert!(resp.get("error").is_none(), "{resp}");
+    let seen = results_until_verdict(&mut c, &uri, "build");
+    let verdict = seen.last().unwrap();
+    assert_eq!(verdict["state"], "failed", "{verdict}");
+    let failures = verdict["failures"].as_array().unwrap();
+    assert_eq!(
+        failures[0]["range"]["start"]["line"], 14,
+        "placed on the `link` step: {verdict}"
+    );
+    assert!(
+        failures[0]["actual"].as_str().unwrap().contains("nope"),
+        "{verdict}"
+    );
+    // The diagnostic of the unmet expectation sits on the same step.
+    let d = c
+        .wait_for(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri
+                && m["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|ds| ds.iter().any(|d| d["code"] == "expectation-unmet"))
+        })
+        .expect("the run's diagnostics");
+    let unmet: Vec<&Value> = d["params"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "expectation-unmet")
+        .collect();
+    assert_eq!(unmet.len(), 1, "{d}");
+    assert_eq!(unmet[0]["range"]["start"]["line"], 14, "{d}");
+    assert!(c.shutdown());
+}

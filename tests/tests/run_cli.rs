@@ -615,3 +615,68 @@ fn a_script_beside_the_test_file_is_run_and_editing_it_runs_the_scenario_again()
         "--no-cache recorded nothing: {v}"
     );
 }
+
+#[test]
+fn the_workspace_variable_names_workspace_files_and_keys_stay_the_same_across_clones() {
+    let file = "[meta]\nname = \"t\"\nversion = \"1.0\"\n\n[[scenario]]\nname = \"app\"\nrun = \"sh {{ workspace }}/lib/app.sh\"\n";
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let ws = workspace();
+        std::fs::create_dir_all(ws.path().join("lib")).unwrap();
+        std::fs::create_dir_all(ws.path().join("tests")).unwrap();
+        write(ws.path(), "lib/app.sh", "echo from lib\n");
+        write(ws.path(), "tests/w.clnrm.toml", file);
+        let o = clnrm(
+            ws.path(),
+            &["run", "--format", "json", "tests/w.clnrm.toml"],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}{}", stdout(&o), stderr(&o)));
+        assert_eq!(v["results"][0]["status"], "passed", "{v}");
+        // The named script is an input: editing it runs the scenario again.
+        write(ws.path(), "lib/app.sh", "exit 5\n");
+        let o = clnrm(
+            ws.path(),
+            &["run", "--format", "json", "tests/w.clnrm.toml"],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["results"][0]["exit_code"], 5, "{v}");
+        write(ws.path(), "lib/app.sh", "echo from lib\n");
+        keys.push(
+            cache_entries(ws.path())
+                .iter()
+                .map(|p| p.file_name().unwrap().to_os_string())
+                .collect::<std::collections::BTreeSet<_>>(),
+        );
+    }
+    // Two clones at different places: the same cache keys, though the rendered command
+    // holds each clone's absolute root.
+    assert_eq!(keys[0], keys[1]);
+    assert_eq!(keys[0].len(), 2, "{:?}", keys[0]);
+}
+
+#[test]
+fn a_step_failure_is_placed_on_its_step_in_human_and_junit_output() {
+    let ws = workspace();
+    // The failing step's `expected_output_regex` is line 15.
+    write(
+        ws.path(),
+        "steps.clnrm.toml",
+        "[meta]\nname = \"s\"\nversion = \"1\"\n\n[[scenario]]\nname = \"build\"\n\n[[scenario.steps]]\nname = \"compile\"\ncommand = [\"true\"]\n\n[[scenario.steps]]\nname = \"link\"\ncommand = [\"echo nope\"]\nexpected_output_regex = \"^linked$\"\n",
+    );
+    let o = clnrm(ws.path(), &["run", "--color", "never", "steps.clnrm.toml"]);
+    assert_eq!(code(&o), 1);
+    let human = stdout(&o);
+    assert!(
+        human.contains("steps.clnrm.toml:15:1: error[expectation-unmet]"),
+        "the failure is placed on its step:\n{human}"
+    );
+    assert!(human.contains("nope"), "what stdout was is shown:\n{human}");
+
+    let o = clnrm(ws.path(), &["run", "--format", "junit", "steps.clnrm.toml"]);
+    let xml = stdout(&o);
+    assert!(
+        xml.contains("steps.clnrm.toml:15:1: scenario[0].steps[1].expected_output_regex"),
+        "{xml}"
+    );
+}

@@ -11,6 +11,7 @@ import {
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
+  State,
 } from "vscode-languageclient/node";
 
 import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "./replies";
@@ -98,7 +99,19 @@ async function start(): Promise<void> {
   };
   client = new LanguageClient("clnrm", "Cleanroom (clnrm)", serverOptions, clientOptions);
   await client.start();
-  await testing?.attach(client);
+  const started = client;
+  started.onDidChangeState((e) => {
+    if (e.newState === State.Stopped) {
+      testing?.serverStopped();
+    } else if (e.newState === State.Running) {
+      void testing?.serverRestarted();
+    }
+  });
+  await testing?.attach({
+    sendRequest: (method, params) => started.sendRequest(method, params),
+    onNotification: (method, handler) => started.onNotification(method, handler),
+    log: (line) => output.appendLine(line),
+  });
 }
 
 /** Show the trace diff of one scenario in its webview (reused when already open). */
@@ -200,7 +213,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   // Settings and trust changes reach the server as a configuration change.
   const notify = () => client?.sendNotification("workspace/didChangeConfiguration", { settings: { clnrm: settings() } });
-  testing = new Testing(() => void notify(), showTraceDiff);
+  testing = new Testing(
+    {
+      api: vscode,
+      createTestController: (id, label) => vscode.tests.createTestController(id, label),
+      showError: (message) => void vscode.window.showErrorMessage(message),
+      showWarning: (message) => void vscode.window.showWarningMessage(message),
+      isTrusted: () => vscode.workspace.isTrusted,
+      fileLabel: (uri) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri), true),
+    },
+    () => void notify(),
+    showTraceDiff,
+  );
   context.subscriptions.push(testing);
   register(SHOW_TRACE_DIFF_COMMAND, (arg: unknown) => testing?.showTraceDiffFor(arg));
   context.subscriptions.push(

@@ -93,7 +93,11 @@ export function parseScenarios(value: unknown): FileEntry[] | undefined {
   return files;
 }
 
-/** Item ids: unique across the controller, stable across refreshes. */
+/**
+ * Item ids: unique across the controller, stable across refreshes. Scenario and step ids
+ * are JSON arrays, file ids plain uris (which never hold `["`): package.json's
+ * `testId =~ /\["/` shows "Show Trace Diff" on scenarios and steps only.
+ */
 export function fileId(uri: string): string {
   return uri;
 }
@@ -117,6 +121,8 @@ export class TestTree {
   /** scenarioId → its step entries (ranges, to place failures). */
   private readonly stepEntries = new Map<string, StepEntry[]>();
   private readonly refs = new WeakMap<vscode.TestItem, Ref>();
+  /** uri → when the answer it shows was asked for. */
+  private readonly asOf = new Map<string, number>();
 
   constructor(
     private readonly api: Api,
@@ -129,24 +135,35 @@ export class TestTree {
     return new this.api.Range(r.start.line, r.start.character, r.end.line, r.end.character);
   }
 
-  /** The whole workspace's answer: files missing from it are removed. */
-  replaceAll(entries: readonly FileEntry[]): void {
+  /**
+   * The whole workspace's answer: files missing from it are removed. `asOf` orders answers
+   * by when they were asked for: a file already updated from a later request keeps that
+   * (answers to concurrent requests can arrive in any order).
+   */
+  replaceAll(entries: readonly FileEntry[], asOf?: number): void {
     const keep = new Set(entries.map((e) => e.uri));
     for (const uri of [...this.files.keys()]) {
       if (!keep.has(uri)) {
-        this.updateFile(uri, undefined);
+        this.updateFile(uri, undefined, asOf);
       }
     }
     for (const e of entries) {
-      this.updateFile(e.uri, e);
+      this.updateFile(e.uri, e, asOf);
     }
   }
 
   /**
    * One file's answer. No entry (deleted, unreadable) or no scenarios: the file's items go.
-   * Existing items are updated in place so their last results stay visible.
+   * Existing items are updated in place so their last results stay visible. An answer
+   * asked for before the one already applied (`asOf`) is ignored.
    */
-  updateFile(uri: string, entry: FileEntry | undefined): void {
+  updateFile(uri: string, entry: FileEntry | undefined, asOf?: number): void {
+    if (asOf !== undefined) {
+      if ((this.asOf.get(uri) ?? -Infinity) > asOf) {
+        return;
+      }
+      this.asOf.set(uri, asOf);
+    }
     if (entry === undefined || entry.scenarios.length === 0) {
       if (this.files.has(uri)) {
         this.files.delete(uri);

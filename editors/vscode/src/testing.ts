@@ -2,39 +2,61 @@
 // Items come from the server's `clnrm/scenarios`, runs go through the same
 // `workspace/executeCommand` queue as the lenses, and results stream in from
 // `clnrm/runResult`. The logic lives in testTree.ts, runResults.ts and runTracker.ts.
+// VS Code and the language client are passed in (TestingHost, ServerConnection), so node's
+// test runner drives this with a fake editor and the real server.
 
-import * as vscode from "vscode";
-import { Disposable, ExecuteCommandRequest, LanguageClient } from "vscode-languageclient/node";
+import type * as vscode from "vscode";
 
 import { failureNotice, failureReason } from "./replies";
 import { parseRunResult } from "./runResults";
 import { command, ExplorerRun, planBatches, queuedCount, RunTracker } from "./runTracker";
-import { CONTROLLER_ID, FileEntry, parseScenarios, TestTree } from "./testTree";
+import { Api, CONTROLLER_ID, FileEntry, parseScenarios, TestTree } from "./testTree";
 
 export { SHOW_TRACE_DIFF_COMMAND } from "./testTree";
+
+/** What the Test Explorer needs of VS Code. */
+export interface TestingHost {
+  api: Api & Pick<typeof vscode, "TestRunProfileKind">;
+  createTestController(id: string, label: string): vscode.TestController;
+  showError(message: string): void;
+  showWarning(message: string): void;
+  isTrusted(): boolean;
+  /** A file item's label (VS Code: the workspace-relative path). */
+  fileLabel(uri: string): string;
+}
+
+/** What it needs of the language client. */
+export interface ServerConnection {
+  sendRequest(method: string, params: unknown): Promise<unknown>;
+  onNotification(method: string, handler: (params: unknown) => void): { dispose(): void };
+  log(line: string): void;
+}
 
 export class Testing implements vscode.Disposable {
   private readonly controller: vscode.TestController;
   private readonly tree: TestTree;
   private readonly tracker: RunTracker;
-  private client: LanguageClient | undefined;
-  private listeners: Disposable[] = [];
+  private client: ServerConnection | undefined;
+  private listeners: { dispose(): void }[] = [];
   /** Per-uri `clnrm/scenarios` requests: one in flight, at most one more queued. */
   private readonly inFlight = new Set<string>();
   private readonly again = new Set<string>();
   private untrustedNoticeShown = false;
+  /** Numbers `clnrm/scenarios` requests in the order they are sent. */
+  private asked = 0;
 
   constructor(
+    private readonly host: TestingHost,
     /** Continuous running turned on or off: the server's run-on-save follows. */
     onContinuousChange: () => void,
     private readonly showTraceDiff: (uri: string, scenario: string) => Promise<void>,
   ) {
-    this.controller = vscode.tests.createTestController(CONTROLLER_ID, "Cleanroom (clnrm)");
-    this.tree = new TestTree(vscode, this.controller, (uri) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri), true));
-    this.tracker = new RunTracker(vscode, this.tree, (uri, session) => this.externalRun(uri, session?.request), onContinuousChange);
+    this.controller = host.createTestController(CONTROLLER_ID, "Cleanroom (clnrm)");
+    this.tree = new TestTree(host.api, this.controller, host.fileLabel);
+    this.tracker = new RunTracker(host.api, this.tree, (uri, session) => this.externalRun(uri, session?.request), onContinuousChange);
     this.controller.refreshHandler = () => this.discoverAll();
     // One profile: the default Run, which is also the continuous run (= run on save).
-    this.controller.createRunProfile("Run", vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true, undefined, true);
+    this.controller.createRunProfile("Run", host.api.TestRunProfileKind.Run, (request, token) => this.run(request, token), true, undefined, true);
   }
 
   /** Continuous running is on for some items: saves must run even if runOnSave is off. */
@@ -43,7 +65,7 @@ export class Testing implements vscode.Disposable {
   }
 
   /** A (re)started server: listen to it and discover the workspace's scenarios. */
-  async attach(client: LanguageClient): Promise<void> {
+  async attach(client: ServerConnection): Promise<void> {
     this.detach();
     this.client = client;
     this.listeners = [
@@ -60,6 +82,17 @@ export class Testing implements vscode.Disposable {
         }
       }),
     ];
+    await this.discoverAll();
+  }
+
+  /**
+   * The language client restarted the server on its own (after a crash): runs of the old
+   * process end, and the tree is asked for again.
+   */
+  serverStopped(): void {
+    this.tracker.reset();
+  }
+  async serverRestarted(): Promise<void> {
     await this.discoverAll();
   }
 
@@ -83,7 +116,7 @@ export class Testing implements vscode.Disposable {
     const item = isTestItem(arg) ? arg : isTestItem((arg as { test?: unknown } | null)?.test) ? (arg as { test: vscode.TestItem }).test : undefined;
     const ref = item === undefined ? undefined : this.tree.ref(item);
     if (ref === undefined || ref.kind === "file") {
-      void vscode.window.showWarningMessage("clnrm: pick a scenario to show its trace diff");
+      this.host.showWarning("clnrm: pick a scenario to show its trace diff");
       return;
     }
     await this.showTraceDiff(ref.uri, ref.scenario);
@@ -94,13 +127,14 @@ export class Testing implements vscode.Disposable {
     if (client === undefined) {
       return;
     }
+    const asOf = ++this.asked;
     try {
       const files = parseScenarios(await client.sendRequest("clnrm/scenarios", {}));
       if (files !== undefined && client === this.client) {
-        this.tree.replaceAll(files);
+        this.tree.replaceAll(files, asOf);
       }
     } catch (e) {
-      client.outputChannel.appendLine(`clnrm/scenarios failed: ${failureReason(e)}`);
+      client.log(`clnrm/scenarios failed: ${failureReason(e)}`);
     }
   }
 
@@ -118,17 +152,18 @@ export class Testing implements vscode.Disposable {
           return;
         }
         let files: FileEntry[] | undefined;
+        const asOf = ++this.asked;
         try {
           files = parseScenarios(await client.sendRequest("clnrm/scenarios", { uri }));
         } catch (e) {
-          client.outputChannel.appendLine(`clnrm/scenarios ${uri} failed: ${failureReason(e)}`);
+          client.log(`clnrm/scenarios ${uri} failed: ${failureReason(e)}`);
         }
         if (files !== undefined && client === this.client) {
           if (files.length === 0) {
-            this.tree.updateFile(uri, undefined);
+            this.tree.updateFile(uri, undefined, asOf);
           }
           for (const f of files) {
-            this.tree.updateFile(f.uri, f);
+            this.tree.updateFile(f.uri, f, asOf);
           }
         }
       } while (this.again.has(uri));
@@ -162,12 +197,12 @@ export class Testing implements vscode.Disposable {
       return;
     }
     try {
-      const answer = await client.sendRequest(ExecuteCommandRequest.type, command(er.batches[index]));
+      const answer = await client.sendRequest("workspace/executeCommand", command(er.batches[index]));
       this.tracker.planned(er, index, queuedCount(answer, er.asked(index)));
     } catch (e) {
       if (!er.noticeShown) {
         er.noticeShown = true;
-        void vscode.window.showErrorMessage(failureNotice(e));
+        this.host.showError(failureNotice(e));
       }
       this.tracker.refused(er, index, failureReason(e));
     }
@@ -179,9 +214,9 @@ export class Testing implements vscode.Disposable {
    * request. It ends when VS Code cancels it.
    */
   private async runContinuously(request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<void> {
-    if (!vscode.workspace.isTrusted && !this.untrustedNoticeShown) {
+    if (!this.host.isTrusted() && !this.untrustedNoticeShown) {
       this.untrustedNoticeShown = true;
-      void vscode.window.showErrorMessage("clnrm: the workspace is not trusted: clnrm runs nothing in it (saves will not run scenarios)");
+      this.host.showError("clnrm: the workspace is not trusted: clnrm runs nothing in it (saves will not run scenarios)");
     }
     const session = this.tracker.startContinuous(request);
     await new Promise<void>((resolve) => {
@@ -194,13 +229,18 @@ export class Testing implements vscode.Disposable {
     this.tracker.stopContinuous(session);
   }
 
-  /** A run for results started elsewhere: a save, a lens click, the palette. */
+  /**
+   * A run for results started elsewhere: a save, a lens click, the palette. Its request is
+   * marked continuous (these are the editor's automatic runs), so VS Code does not pop the
+   * failure peek over the file at every save of a failing scenario.
+   */
   private externalRun(uri: string, continuous: vscode.TestRunRequest | undefined): vscode.TestRun {
     if (continuous !== undefined) {
       return this.controller.createTestRun(continuous, "clnrm: run on save", true);
     }
     const file = this.tree.file(uri);
-    return this.controller.createTestRun(new vscode.TestRunRequest(file === undefined ? undefined : [file]), "clnrm: run from the editor", true);
+    const request = new this.host.api.TestRunRequest(file === undefined ? undefined : [file], undefined, undefined, true);
+    return this.controller.createTestRun(request, "clnrm: run from the editor", true);
   }
 }
 

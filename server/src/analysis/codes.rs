@@ -1,7 +1,7 @@
 //! Stable diagnostic codes. They are part of the public contract (README table, CI
 //! annotations, suppression by users): never rename one, only add.
 
-use super::diagnostic::Severity;
+use super::severity::Severity;
 
 macro_rules! codes {
     ($($variant:ident => $name:literal, $sev:ident, $doc:literal;)*) => {

@@ -5,26 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::codes::Code;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Information,
-    Hint,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Information => "info",
-            Severity::Hint => "hint",
-        }
-    }
-}
+pub use super::severity::Severity;
 
 /// A replacement of a byte range of the source.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

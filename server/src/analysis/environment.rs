@@ -29,6 +29,8 @@ pub fn is_secret_name(name: &str) -> bool {
 pub struct Environment {
     vars: BTreeMap<String, String>,
     user_vars: BTreeMap<String, String>,
+    /// The workspace root of the file being analysed: the `workspace` template variable.
+    workspace: Option<String>,
     fingerprint: [u8; 32],
     /// Values of secret-looking variables, longest first (so a value containing another
     /// is masked whole).
@@ -56,6 +58,7 @@ impl Environment {
         let mut env = Self {
             vars,
             user_vars: BTreeMap::new(),
+            workspace: None,
             fingerprint: h.finalize().into(),
             secrets: Vec::new(),
         };
@@ -144,6 +147,30 @@ impl Environment {
     pub fn user_vars(&self) -> &BTreeMap<String, String> {
         &self.user_vars
     }
+
+    /// The same environment for a file of the workspace at `root`: `{{ workspace }}`
+    /// renders to it (so the fingerprint covers it).
+    pub fn in_workspace(&self, root: &std::path::Path) -> Self {
+        let root = root.display().to_string();
+        if self.workspace.as_deref() == Some(root.as_str()) {
+            return self.clone();
+        }
+        let mut h = Sha256::new();
+        h.update(self.fingerprint);
+        h.update(b"workspace");
+        h.update((root.len() as u64).to_le_bytes());
+        h.update(root.as_bytes());
+        Self {
+            fingerprint: h.finalize().into(),
+            workspace: Some(root),
+            ..self.clone()
+        }
+    }
+
+    /// The workspace root `{{ workspace }}` renders to, when known.
+    pub fn workspace(&self) -> Option<&str> {
+        self.workspace.as_deref()
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +212,20 @@ mod tests {
         });
         env.mask_diagnostic(&mut d);
         assert!(d.fix.is_none(), "a fix that writes a secret is dropped");
+    }
+
+    #[test]
+    fn the_workspace_root_changes_the_fingerprint() {
+        let base = Environment::empty();
+        let a = base.in_workspace(std::path::Path::new("/src/a"));
+        let b = base.in_workspace(std::path::Path::new("/src/b"));
+        assert_ne!(base.fingerprint(), a.fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.workspace(), Some("/src/a"));
+        assert_eq!(
+            a.in_workspace(std::path::Path::new("/src/a")).fingerprint(),
+            a.fingerprint()
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod key;
 mod library;
 pub mod rules;
 pub mod schema;
+mod severity;
 pub mod source_map;
 pub mod template;
 pub mod toml;
@@ -112,6 +113,8 @@ pub struct Analysis {
     pub parsed: bool,
     /// The templates this text imports or includes, as resolved when it was analysed.
     pub dependencies: Vec<Dependency>,
+    /// The workspace root `{{ workspace }}` rendered to (covered by the key).
+    pub workspace: Option<String>,
 }
 
 impl Analysis {
@@ -178,11 +181,20 @@ impl Analyzer {
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
+        // `{{ workspace }}` is the file's workspace root: part of what the text renders to.
+        let in_workspace;
+        let env = match origin.workspace_root {
+            Some(root) => {
+                in_workspace = self.env.in_workspace(root);
+                &in_workspace
+            }
+            None => &self.env,
+        };
         if text.len() > MAX_ANALYSED_BYTES {
             // Nothing is analysed: no dependency scan, no hash of the whole text (the key
             // stands for the size, all the result depends on), nothing worth caching.
-            let key = ContentKey::for_analysis(&text.len().to_string(), kind, &self.env, &[]);
-            let analysis = analyze_uncached(text, kind, Vec::new(), &self.env);
+            let key = ContentKey::for_analysis(&text.len().to_string(), kind, env, &[]);
+            let analysis = analyze_uncached(text, kind, Vec::new(), env);
             return (
                 Arc::new(analysis),
                 AnalysisInfo {
@@ -192,7 +204,7 @@ impl Analyzer {
             );
         }
         let deps = template::collect_dependencies(text, origin, loader);
-        let key = ContentKey::for_analysis(text, kind, &self.env, &deps);
+        let key = ContentKey::for_analysis(text, kind, env, &deps);
         if let Some(hit) = self.cache.get(&key) {
             return (
                 hit,
@@ -202,7 +214,7 @@ impl Analyzer {
                 },
             );
         }
-        let analysis = Arc::new(analyze_uncached(text, kind, deps, &self.env));
+        let analysis = Arc::new(analyze_uncached(text, kind, deps, env));
         self.cache
             .insert(key, analysis.clone(), analysis.weight() + text.len());
         (
@@ -249,6 +261,7 @@ pub fn analyze_uncached(
         }
     };
     cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE);
+    analysis.workspace = env.workspace().map(str::to_string);
     for d in &mut analysis.diagnostics {
         env.mask_diagnostic(d);
     }

@@ -1,4 +1,6 @@
-//! The result cache of scenario runs: memory (LRU) in front of one JSON file per key on disk.
+//! The result cache of scenario runs: memory (LRU) in front of one JSON file per key on disk,
+//! and optionally a shared remote behind both (`super::remote`; a remote hit is written to
+//! disk).
 //!
 //! Several processes may share the directory: writes are temp file + rename, and readers treat
 //! a vanished, torn or foreign file as a miss (the next `put` overwrites it).
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::remote::{Fetched, RemoteCounts, RemoteSettings, RemoteTier};
 use super::BoundedCache;
 use crate::analysis::ContentKey;
 use crate::documents::fs::{read_bytes, ReadError, MAX_READ_BYTES};
@@ -40,9 +43,9 @@ struct Envelope<V> {
     value: V,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResultCacheStats {
-    /// Lookups answered (memory or disk).
+    /// Lookups answered (memory, disk or remote).
     pub hits: u64,
     pub misses: u64,
     /// Entries found unreadable, torn, of another format/engine or under the wrong name.
@@ -58,6 +61,27 @@ pub struct ResultCacheStats {
     /// Scenario runs whose results were stored, and their mean duration.
     pub runs: u64,
     pub mean_run_ms: f64,
+    /// The remote tier: its counters (of every process sharing the directory) and, when
+    /// one is configured here, where it is (masked) and whether it is written.
+    pub remote: RemoteStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RemoteStats {
+    /// The configured remote as it may be shown (credentials masked).
+    pub url: Option<String>,
+    pub read_only: bool,
+    pub signed: bool,
+    pub hits: u64,
+    pub misses: u64,
+    pub verify_failures: u64,
+    pub errors: u64,
+    pub uploads: u64,
+    pub uploads_dropped: u64,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+    /// Mean time of a lookup that reached the remote, in microseconds.
+    pub mean_lookup_micros: f64,
 }
 
 /// Counters as persisted in `<dir>/stats.json`: every process sharing the directory adds
@@ -73,6 +97,7 @@ struct Counts {
     restore_micros: u64,
     runs: u64,
     run_ms: u64,
+    remote: RemoteCounts,
 }
 
 impl Counts {
@@ -86,6 +111,7 @@ impl Counts {
             restore_micros: self.restore_micros.saturating_add(o.restore_micros),
             runs: self.runs.saturating_add(o.runs),
             run_ms: self.run_ms.saturating_add(o.run_ms),
+            remote: self.remote.plus(o.remote),
         }
     }
 }
@@ -121,6 +147,7 @@ impl LiveCounts {
             restore_micros: get(&self.restore_micros),
             runs: get(&self.runs),
             run_ms: get(&self.run_ms),
+            remote: RemoteCounts::default(),
         }
     }
 }
@@ -156,7 +183,16 @@ pub struct ResultCache<V> {
     counts: LiveCounts,
     /// Serializes this process's read-modify-write of `stats.json`.
     flush: std::sync::Mutex<()>,
+    /// The shared tier behind the disk (`[cache.remote]`, `CLNRM_REMOTE_CACHE`).
+    remote: Option<RemoteTier>,
+    /// Problems setting the remote up (a bad URL), said once by `finish_remote`.
+    notes: std::sync::Mutex<Vec<String>>,
+    /// Keys `prefetch` just found absent from the remote: the next `get` does not ask again.
+    absent: std::sync::Mutex<std::collections::HashSet<ContentKey>>,
 }
+
+/// Remote lookups `prefetch` makes at once.
+const PREFETCH_THREADS: usize = 8;
 
 /// The default directory: `<cache.dir>/results` under the workspace root.
 pub fn default_dir(root: &Path, config: &crate::config::Config) -> PathBuf {
@@ -170,12 +206,17 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             memory: BoundedCache::new(memory_entries, MEMORY_BYTES),
             counts: LiveCounts::default(),
             flush: std::sync::Mutex::new(()),
+            remote: None,
+            notes: std::sync::Mutex::new(Vec::new()),
+            absent: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
-    /// The cache of a workspace as configured (`[cache]` of `.clnrm/config.toml`).
+    /// The cache of a workspace as configured (`[cache]` of `.clnrm/config.toml`, and the
+    /// environment's remote).
     pub fn for_workspace(root: &Path, config: &crate::config::Config) -> Self {
         Self::new(default_dir(root, config), config.cache.memory_entries)
+            .with_configured_remote(config)
     }
 
     pub fn dir(&self) -> &Path {
@@ -188,39 +229,121 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         self.dir.join(&hex[..2]).join(format!("{hex}.json"))
     }
 
-    /// Memory first, then disk (a disk hit is promoted into memory).
+    /// Memory first, then disk (a disk hit is promoted into memory), then the remote (a
+    /// verified remote hit is written to disk).
     pub fn get(&self, key: &ContentKey) -> Option<V> {
+        self.lookup(key, true)
+    }
+
+    /// [`get`](Self::get) without the remote: for paths that must never wait on the
+    /// network (the editor's lenses, asked on every edit; `prefetch` brings remote hits
+    /// to disk beforehand where it matters).
+    pub fn get_local(&self, key: &ContentKey) -> Option<V> {
+        self.lookup(key, false)
+    }
+
+    fn lookup(&self, key: &ContentKey, remote: bool) -> Option<V> {
         if let Some(v) = self.memory.get(key) {
             self.counts.hits.fetch_add(1, Ordering::Relaxed);
             self.counts.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Some(v);
         }
         let started = Instant::now();
-        let bytes = match read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES) {
-            Ok(b) => b,
-            Err(_) => {
-                // Absent, or removed by another process between listing and reading.
-                self.counts.misses.fetch_add(1, Ordering::Relaxed);
-                return None;
-            }
-        };
-        match decode::<V>(&bytes, &key.to_hex()) {
-            Some(value) => {
-                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                self.counts
-                    .restore_micros
-                    .fetch_add(micros, Ordering::Relaxed);
-                self.counts.hits.fetch_add(1, Ordering::Relaxed);
-                self.counts.disk_hits.fetch_add(1, Ordering::Relaxed);
-                self.memory.insert(*key, value.clone(), bytes.len());
-                Some(value)
-            }
-            None => {
-                self.counts.corrupt.fetch_add(1, Ordering::Relaxed);
-                self.counts.misses.fetch_add(1, Ordering::Relaxed);
-                None
+        // Absent, or removed by another process between listing and reading: a miss.
+        if let Ok(bytes) = read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES) {
+            match decode::<V>(&bytes, &key.to_hex()) {
+                Some(value) => {
+                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    self.counts
+                        .restore_micros
+                        .fetch_add(micros, Ordering::Relaxed);
+                    self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                    self.counts.disk_hits.fetch_add(1, Ordering::Relaxed);
+                    self.memory.insert(*key, value.clone(), bytes.len());
+                    return Some(value);
+                }
+                None => {
+                    self.counts.corrupt.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
+        let prefetched_absent = self
+            .absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        if remote && !prefetched_absent {
+            if let Some(value) = self.remote_get(key) {
+                self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                return Some(value);
+            }
+        }
+        self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// The entry memory or disk holds for `key`, uncounted and without asking the remote
+    /// (for planning: the durations shards are balanced by must not depend on timing).
+    pub fn peek(&self, key: &ContentKey) -> Option<V> {
+        if let Some(v) = self.memory.get(key) {
+            return Some(v);
+        }
+        let bytes = read_bytes(&self.path_of(key), Some(&self.dir), MAX_READ_BYTES).ok()?;
+        decode::<V>(&bytes, &key.to_hex())
+    }
+
+    /// Look the keys that memory and disk lack up in the remote, several at once, so the
+    /// `get`s that follow answer from disk (a remote's latency is paid once per batch, not
+    /// once per scenario). Without a remote, nothing.
+    pub fn prefetch(&self, keys: impl IntoIterator<Item = ContentKey>)
+    where
+        V: Send + Sync,
+    {
+        if self.remote.is_none() {
+            return;
+        }
+        let wanted: Vec<ContentKey> = keys
+            .into_iter()
+            .filter(|k| self.memory.get(k).is_none() && !self.path_of(k).exists())
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let fetch = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(key) = wanted.get(i) else { break };
+            if self.remote_get(key).is_none() {
+                self.absent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(*key);
+            }
+        };
+        std::thread::scope(|s| {
+            for _ in 1..PREFETCH_THREADS.min(wanted.len()) {
+                s.spawn(fetch);
+            }
+            fetch();
+        });
+    }
+
+    /// A verified remote entry, written to disk and memory.
+    fn remote_get(&self, key: &ContentKey) -> Option<V> {
+        let remote = self.remote.as_ref()?;
+        let hex = key.to_hex();
+        let Fetched::Entry(payload) = remote.get(&hex) else {
+            return None;
+        };
+        let Some(value) = decode::<V>(&payload, &hex) else {
+            remote.refused_payload();
+            return None;
+        };
+        if let Err(e) = crate::documents::fs::write_atomic(&self.path_of(key), &payload) {
+            tracing::debug!("remote hit not written to disk: {e}");
+        }
+        self.memory.insert(*key, value.clone(), payload.len());
+        Some(value)
     }
 
     /// Store `value` in memory and (atomically) on disk, replacing any previous entry.
@@ -239,6 +362,9 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         let bytes = serde_json::to_vec(&envelope).map_err(io::Error::other)?;
         crate::documents::fs::write_atomic(&self.path_of(key), &bytes)?;
         self.memory.insert(*key, value.clone(), bytes.len());
+        if let Some(remote) = &self.remote {
+            remote.put(&hex, &bytes);
+        }
         self.flush_stats();
         Ok(())
     }
@@ -308,6 +434,9 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
         }
         remove_tolerant(&self.dir.join(STATS_FILE))?;
         self.counts.read(true);
+        if let Some(r) = &self.remote {
+            r.counts(true);
+        }
         Ok(entries.len() as u64)
     }
 
@@ -344,8 +473,29 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
     /// Counters of every process that used the directory (see `flush_stats`), plus its size.
     pub fn stats(&self) -> io::Result<ResultCacheStats> {
         let entries = self.scan()?;
-        let c = self.persisted().add(self.counts.read(false));
+        let c = self.persisted().add(self.live(false));
         let mean = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+        let r = c.remote;
+        let remote = RemoteStats {
+            url: self
+                .remote
+                .as_ref()
+                .map(|t| t.settings().url.shown().to_string()),
+            read_only: self.remote.as_ref().is_some_and(RemoteTier::read_only),
+            signed: self
+                .remote
+                .as_ref()
+                .is_some_and(|t| t.settings().signing_key.is_some()),
+            hits: r.hits,
+            misses: r.misses,
+            verify_failures: r.verify_failures,
+            errors: r.errors,
+            uploads: r.uploads,
+            uploads_dropped: r.uploads_dropped,
+            bytes_down: r.bytes_down,
+            bytes_up: r.bytes_up,
+            mean_lookup_micros: r.mean_lookup_micros(),
+        };
         Ok(ResultCacheStats {
             hits: c.hits,
             misses: c.misses,
@@ -357,6 +507,7 @@ impl<V: Serialize + DeserializeOwned + Clone> ResultCache<V> {
             mean_restore_micros: mean(c.restore_micros, c.disk_hits),
             runs: c.runs,
             mean_run_ms: mean(c.run_ms, c.runs),
+            remote,
         })
     }
 
@@ -417,7 +568,7 @@ impl<V> ResultCache<V> {
     /// two processes loses counts, never the cache). Called on `put` and on drop.
     pub fn flush_stats(&self) {
         let _guard = self.flush.lock().unwrap_or_else(|p| p.into_inner());
-        let delta = self.counts.read(true);
+        let delta = self.live(true);
         // Lookups alone never create the directory: opening a file in a folder without
         // a cache must leave no trace there.
         if delta == Counts::default() || !self.dir.is_dir() {
@@ -430,6 +581,63 @@ impl<V> ResultCache<V> {
         if let Err(e) = written {
             tracing::debug!("cache stats not saved: {e}");
         }
+    }
+
+    /// This instance's counts, the remote tier's included.
+    fn live(&self, take: bool) -> Counts {
+        let mut c = self.counts.read(take);
+        if let Some(r) = &self.remote {
+            c.remote = r.counts(take);
+        }
+        c
+    }
+
+    /// Attach the remote tier `[cache.remote]` and the environment configure, if any. The
+    /// tier connects on first use; a bad URL is a note for `finish_remote`, not an error.
+    pub fn with_configured_remote(mut self, config: &crate::config::Config) -> Self {
+        let opened = RemoteSettings::resolve(&config.cache.remote, |k| std::env::var(k).ok())
+            .and_then(|s| s.map(RemoteTier::open).transpose());
+        match opened {
+            Ok(tier) => self.remote = tier,
+            Err(e) => self.note(e),
+        }
+        self
+    }
+
+    pub fn with_remote(mut self, tier: RemoteTier) -> Self {
+        self.remote = Some(tier);
+        self
+    }
+
+    pub fn remote(&self) -> Option<&RemoteTier> {
+        self.remote.as_ref()
+    }
+
+    /// The editor's role: the remote is read, not written, unless the settings say so.
+    pub fn remote_read_only_by_default(&mut self, read_only: bool) {
+        if let Some(r) = &mut self.remote {
+            r.default_read_only(read_only);
+        }
+    }
+
+    fn note(&self, message: String) {
+        tracing::warn!("{message}");
+        self.notes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message);
+    }
+
+    /// Wait for the remote uploads (within one upload timeout), save the counters, and
+    /// return this run's remote warnings (each once, credentials masked) for the face to
+    /// show. Call before exiting.
+    pub fn finish_remote(&self) -> Vec<String> {
+        let mut out = std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(r) = &self.remote {
+            out.extend(r.finish(r.upload_deadline()));
+        }
+        self.flush_stats();
+        out
     }
 
     fn persisted(&self) -> Counts {
@@ -727,6 +935,52 @@ mod tests {
         assert_eq!(report.corrupt.len(), 1);
         assert!(!bad.exists());
         assert!(c.verify(false).unwrap().corrupt.is_empty());
+    }
+
+    #[test]
+    fn a_remote_hit_is_verified_written_to_disk_and_prefetched_at_once() {
+        use crate::cache::remote::testing::{settings, MemStore};
+        let url = (crate::cache::remote::URL_ENV, "http://127.0.0.1:1/c");
+        let store = MemStore::default();
+        let tier = || RemoteTier::with_store(settings(&[url]), Box::new(store.clone()));
+        let ci_dir = tempfile::tempdir().unwrap();
+        let ci = ResultCache::<Run>::new(ci_dir.path(), 8).with_remote(tier());
+        for k in 1..=4 {
+            ci.put(&key(k), &run(k as usize)).unwrap();
+        }
+        assert!(ci.finish_remote().is_empty());
+
+        let laptop_dir = tempfile::tempdir().unwrap();
+        let laptop = ResultCache::<Run>::new(laptop_dir.path(), 8).with_remote(tier());
+        let before = store.calls.load(std::sync::atomic::Ordering::SeqCst);
+        laptop.prefetch([key(1), key(2), key(3), key(9)]);
+        let calls = store.calls.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(calls, 4);
+        for k in 1..=3 {
+            assert_eq!(laptop.get(&key(k)), Some(run(k as usize)));
+            assert!(
+                laptop.path_of(&key(k)).is_file(),
+                "remote hit {k} not on disk"
+            );
+        }
+        // The prefetched miss is not asked for again; a lone key is.
+        assert_eq!(laptop.get(&key(9)), None);
+        assert_eq!(laptop.get(&key(4)), Some(run(4)));
+        let total = store.calls.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(total, 5);
+        let s = laptop.stats().unwrap();
+        assert_eq!((s.hits, s.misses), (4, 1));
+        assert_eq!(
+            (s.remote.hits, s.remote.misses, s.remote.verify_failures),
+            (4, 1, 0)
+        );
+
+        // A payload that passes the wire checks but is not an entry of this key is refused.
+        let bad_payload = br#"{"format":1,"engine":"x","key":"y","created_unix":0,"value":{}}"#;
+        let wire = super::super::remote::testing::wire(&key(5).to_hex(), bad_payload);
+        store.map.lock().unwrap().insert(key(5).to_hex(), wire);
+        assert_eq!(laptop.get(&key(5)), None);
+        assert_eq!(laptop.stats().unwrap().remote.verify_failures, 1);
     }
 
     #[test]

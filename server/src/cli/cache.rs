@@ -44,6 +44,33 @@ pub enum CacheAction {
     },
 }
 
+/// The remote tier's line of `cache stats` (none when no remote was configured or used).
+fn remote_line(r: &crate::cache::RemoteStats) -> String {
+    let used = r.hits + r.misses + r.uploads + r.errors > 0;
+    let Some(url) = r.url.as_deref().or(used.then_some("(not configured here)")) else {
+        return String::new();
+    };
+    let mode = match (r.read_only, r.signed) {
+        (true, true) => "read-only, signed",
+        (true, false) => "read-only",
+        (false, true) => "read-write, signed",
+        (false, false) => "read-write",
+    };
+    format!(
+        "remote {url} ({mode}): {} hits, {} misses, {} refused by verification, {} errors; \
+         {} bytes down, {} bytes up ({} uploads, {} dropped); mean lookup {:.0} µs\n",
+        r.hits,
+        r.misses,
+        r.verify_failures,
+        r.errors,
+        r.bytes_down,
+        r.bytes_up,
+        r.uploads,
+        r.uploads_dropped,
+        r.mean_lookup_micros
+    )
+}
+
 pub fn run(args: CacheArgs) -> ExitCode {
     let root = match args.root {
         Some(r) => r,
@@ -62,7 +89,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
     let config = loaded.config;
     let dir = default_dir(&root, &config);
     // The CLI does not know the run-result type: JSON values verify the envelope and key.
-    let cache = ResultCache::<serde_json::Value>::new(&dir, 1);
+    let cache = ResultCache::<serde_json::Value>::new(&dir, 1).with_configured_remote(&config);
     let json = args.format == CacheFormat::Json;
     let dir_s = dir.display().to_string();
 
@@ -88,7 +115,7 @@ pub fn run(args: CacheArgs) -> ExitCode {
                         s.mean_restore_micros,
                         s.runs,
                         s.mean_run_ms
-                    )
+                    ) + &remote_line(&s.remote)
                 };
                 (text, ExitCode::SUCCESS)
             }

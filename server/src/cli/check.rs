@@ -75,6 +75,17 @@ pub struct Streamed {
 pub fn check_streaming(
     paths: &[PathBuf],
     analyzer: &Analyzer,
+    emit: impl FnMut(FileReport),
+) -> Streamed {
+    check_shard_streaming(paths, analyzer, None, emit)
+}
+
+/// [`check_streaming`] of one shard of the files (`check --shard I/N`): the files split
+/// by count, the same way on every machine (by their workspace-relative paths).
+pub fn check_shard_streaming(
+    paths: &[PathBuf],
+    analyzer: &Analyzer,
+    shard: Option<crate::runs::shard::Shard>,
     mut emit: impl FnMut(FileReport),
 ) -> Streamed {
     let (mut targets, mut errors) = discover::discover(paths);
@@ -89,6 +100,27 @@ pub fn check_streaming(
                 explicit: false,
             });
         }
+    }
+    if let Some(shard) = shard {
+        use crate::runs::shard::{split, Item};
+        let items: Vec<Item> = targets
+            .iter()
+            .map(|t| {
+                // Relative to the workspace root: the same on every machine and checkout.
+                let abs = std::path::absolute(&t.path).unwrap_or_else(|_| t.path.clone());
+                let rel = abs.strip_prefix(&t.root).unwrap_or(&t.path);
+                Item {
+                    id: crate::cli::output::slash_path(rel),
+                    duration_ms: None,
+                }
+            })
+            .collect();
+        let split = split(&items, shard.total);
+        let mut i = 0;
+        targets.retain(|_| {
+            i += 1;
+            split.contains(shard, i - 1)
+        });
     }
     let mut summary = Summary::default();
     for batch in targets.chunks(BATCH) {

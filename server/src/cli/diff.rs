@@ -14,13 +14,13 @@ use std::process::ExitCode;
 use serde_json::{json, Value};
 
 use super::{use_color, ColorWhen};
-use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analyzer, Environment, Origin};
-use crate::documents::fs::MAX_READ_BYTES;
+use crate::analysis::{Analyzer, Environment};
+use crate::runs::selection::Selection;
 use crate::traces::{
-    self, baseline, render_text, DiffSettings, RenderOptions, ScenarioState, TraceDiff,
+    self, render_text, DiffSettings, RenderOptions, ScenarioOutcome, ScenarioState, TraceDiff,
+    Update, Verdict,
 };
-use crate::workspace::root_of_file;
+use crate::workspace::{diff, root_of_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -66,22 +66,20 @@ pub struct DiffArgs {
     pub root: Option<PathBuf>,
 }
 
-/// Accumulates the exit status: errors (2) beat differences (1).
-#[derive(Default)]
-struct Outcome {
-    differ: bool,
-    error: bool,
+/// Errors (2) beat differences (1).
+fn exit_code(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Error => ExitCode::from(2),
+        Verdict::Differs => ExitCode::from(1),
+        Verdict::Matches => ExitCode::SUCCESS,
+    }
 }
 
-impl Outcome {
-    fn code(&self) -> ExitCode {
-        if self.error {
-            ExitCode::from(2)
-        } else if self.differ {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+fn update(args: &DiffArgs) -> Update {
+    if args.update_baseline {
+        Update::Record
+    } else {
+        Update::No
     }
 }
 
@@ -150,53 +148,30 @@ fn diff_files(
         Some(r) => r.clone(),
         None => root_of_file(&std::path::absolute(current_path).unwrap_or_default(), &[]),
     };
-    let settings = match load_settings(&root) {
+    let settings = match DiffSettings::load(&root) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("clnrm-lsp diff: {e}");
             return ExitCode::from(2);
         }
     };
-    let current = match baseline::load_spans(current_path) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            eprintln!("clnrm-lsp diff: {}: no such file", current_path.display());
-            return ExitCode::from(2);
-        }
+    let o = match traces::compare_files(baseline_path, current_path, &settings, update(args)) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("clnrm-lsp diff: {e}");
             return ExitCode::from(2);
         }
     };
-    let base = match baseline::load_spans(baseline_path) {
-        Ok(b) => b,
-        Err(e) if args.update_baseline => {
-            eprintln!("clnrm-lsp diff: replacing unreadable baseline: {e}");
-            None
-        }
-        Err(e) => {
-            eprintln!("clnrm-lsp diff: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut outcome = Outcome::default();
-    let diff = base
-        .as_ref()
-        .map(|b| TraceDiff::compute(b, &current, &settings));
-    let opts = options(args, &settings, color);
-    let mut updated = false;
-    if args.update_baseline {
-        match baseline::write_span_file(baseline_path, baseline::BASELINE_FORMAT, "", "", &current)
-        {
-            Ok(()) => updated = true,
-            Err(e) => {
-                eprintln!("clnrm-lsp diff: {e}");
-                outcome.error = true;
-            }
-        }
-    } else {
-        outcome.differ = diff.as_ref().is_none_or(TraceDiff::has_differences);
+    if let Some(e) = &o.replaced {
+        eprintln!("clnrm-lsp diff: replacing unreadable baseline: {e}");
     }
+    if let Some(Err(e)) = &o.updated {
+        eprintln!("clnrm-lsp diff: {e}");
+    }
+    let mut verdict = o.verdict();
+    let updated = matches!(o.updated, Some(Ok(())));
+    let (diff, base, current) = (&o.diff, &o.baseline, &o.current);
+    let opts = options(args, &settings, color);
     match args.format {
         Format::Html => {
             let shown = current_path.display().to_string();
@@ -204,7 +179,7 @@ fn diff_files(
                 Some(d) => traces::HtmlView::Compared {
                     diff: d,
                     baseline: base.as_deref().unwrap_or_default(),
-                    current: &current,
+                    current,
                 },
                 None => traces::HtmlView::NoBaseline {
                     spans: current.len(),
@@ -218,7 +193,9 @@ fn diff_files(
                     view,
                 }],
             );
-            outcome.error |= !emit_page(out, args.output.as_deref(), &page);
+            if !emit_page(out, args.output.as_deref(), &page) {
+                verdict = Verdict::Error;
+            }
         }
         Format::Json => emit_json(
             out,
@@ -246,144 +223,93 @@ fn diff_files(
             }
         }
     }
-    outcome.code()
+    exit_code(verdict)
 }
 
-fn load_settings(root: &Path) -> Result<DiffSettings, String> {
-    DiffSettings::load(root)
-}
-
-/// Every scenario of a test file: its last trace against its baseline.
+/// Every scenario of a test file (or the one named): its last trace against its baseline.
 fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) -> ExitCode {
-    let fail = |msg: String| {
-        eprintln!("clnrm-lsp diff: {msg}");
-        ExitCode::from(2)
-    };
-    let file = match std::path::absolute(file) {
-        Ok(f) => f,
-        Err(e) => return fail(format!("{}: {e}", file.display())),
-    };
-    let text = match crate::documents::fs::read_text(&file, None, MAX_READ_BYTES) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", file.display())),
-    };
     let root = match &args.root {
         Some(r) => std::path::absolute(r).unwrap_or_else(|_| r.clone()),
-        None => root_of_file(&file, &[]),
+        None => root_of_file(&std::path::absolute(file).unwrap_or_default(), &[]),
     };
-    let settings = match load_settings(&root) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    let selection = Selection::named(args.scenario.clone());
     let analyzer = Analyzer::new(Environment::capture());
-    let origin = Origin {
-        path: Some(&file),
-        workspace_root: Some(&root),
-        kind: None,
-    };
-    let analysis = analyzer.analyze(&text, origin, &DiskLoader);
-    let Ok(model) = crate::runs::plan::model(&analysis) else {
-        return fail(format!(
-            "{}: the template does not render to TOML; run `clnrm-lsp check` for details",
-            file.display()
-        ));
-    };
-    let mut names: Vec<String> = Vec::new();
-    for s in model.scenarios {
-        if !names.contains(&s.name) {
-            names.push(s.name);
+    let d = match diff::diff_file(file, &root, &selection, update(args), &analyzer) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("clnrm-lsp diff: {e}");
+            return ExitCode::from(2);
         }
-    }
-    if let Some(only) = &args.scenario {
-        if !names.contains(only) {
-            return fail(format!(
-                "{}: no scenario named {only:?} (scenarios: {})",
-                file.display(),
-                names.join(", ")
-            ));
-        }
-        names = vec![only.clone()];
-    }
-    if names.is_empty() {
-        return fail(format!("{}: no [[scenario]] found", file.display()));
-    }
-    let opts = options(args, &settings, color);
-    let mut outcome = Outcome::default();
+    };
+    let opts = options(args, &d.settings, color);
+    let mut verdict = d.verdict();
     let mut reports = Vec::new();
-    let shown =
-        baseline::workspace_relative(&root, &file).unwrap_or_else(|_| file.display().to_string());
-    for name in &names {
-        let mut report = json!({ "scenario": name });
-        let mut human = String::new();
-        let result = traces::compare_scenario(&root, &settings, &file, name);
-        let mut record = false;
-        match &result {
-            Ok(d) => {
-                report["baseline"] = json!(d.baseline_path);
-                match &d.state {
-                    ScenarioState::NoTrace => {
-                        report["state"] = json!("no_trace");
-                        human.push_str("no recorded run: run `clnrm-lsp run` first\n");
-                        outcome.error = true;
-                    }
-                    ScenarioState::NoBaseline { spans } => {
-                        report["state"] = json!("no_baseline");
-                        human.push_str(&format!(
-                            "no baseline yet ({spans} spans in the last run)\n"
-                        ));
-                        record = args.update_baseline;
-                        outcome.differ |= !args.update_baseline;
-                    }
-                    ScenarioState::Compared(diff) => {
-                        report["state"] = json!("compared");
-                        report["summary"] = json!(diff.summary);
-                        report["has_differences"] = json!(diff.has_differences());
-                        report["nodes"] = nodes_json(diff, opts.only_differences);
-                        human.push_str(&render_text(diff, &opts));
-                        record = args.update_baseline;
-                        outcome.differ |= diff.has_differences() && !args.update_baseline;
-                    }
-                }
-            }
-            Err(e) => {
-                report["state"] = json!("error");
-                report["error"] = json!(e.to_string());
-                human.push_str(&format!("error: {e}\n"));
-                // A malformed baseline may be replaced on request; nothing else is.
-                if args.update_baseline && e.is_malformed() {
-                    record = true;
-                } else {
-                    outcome.error = true;
-                }
-            }
-        }
-        if record {
-            match traces::update_baseline(&root, &settings, &file, name) {
-                Ok(path) => {
-                    report["updated"] = json!(true);
-                    human.push_str(&format!("baseline updated: {}\n", path.display()));
-                }
-                Err(e) => {
-                    report["error"] = json!(e.to_string());
-                    human.push_str(&format!("error: {e}\n"));
-                    outcome.error = true;
-                }
-            }
-        }
+    for o in &d.scenarios {
+        let (report, human) = scenario_report(o, &opts);
         match args.format {
             Format::Human => {
-                let _ = write!(out, "── {shown} · scenario {name}\n{human}");
+                let _ = write!(out, "── {} · scenario {}\n{human}", d.shown, o.scenario);
             }
             Format::Json => reports.push(report),
             Format::Html => {}
         }
     }
-    if args.format == Format::Html {
-        let page = traces::scenario_page(&root, &settings, &file, &shown, &names);
-        outcome.error |= !emit_page(out, args.output.as_deref(), &page);
+    match args.format {
+        Format::Html => {
+            let page = traces::scenario_page(&d.root, &d.settings, &d.file, &d.shown, &d.names());
+            if !emit_page(out, args.output.as_deref(), &page) {
+                verdict = Verdict::Error;
+            }
+        }
+        Format::Json => emit_json(out, &json!({ "file": d.shown, "scenarios": reports })),
+        Format::Human => {}
     }
-    if args.format == Format::Json {
-        emit_json(out, &json!({ "file": shown, "scenarios": reports }));
+    exit_code(verdict)
+}
+
+/// One scenario's outcome as JSON and as human text.
+fn scenario_report(o: &ScenarioOutcome, opts: &RenderOptions) -> (Value, String) {
+    let mut report = json!({ "scenario": o.scenario });
+    let mut human = String::new();
+    match &o.compared {
+        Ok(d) => {
+            report["baseline"] = json!(d.baseline_path);
+            match &d.state {
+                ScenarioState::NoTrace => {
+                    report["state"] = json!("no_trace");
+                    human.push_str("no recorded run: run `clnrm-lsp run` first\n");
+                }
+                ScenarioState::NoBaseline { spans } => {
+                    report["state"] = json!("no_baseline");
+                    human.push_str(&format!(
+                        "no baseline yet ({spans} spans in the last run)\n"
+                    ));
+                }
+                ScenarioState::Compared(diff) => {
+                    report["state"] = json!("compared");
+                    report["summary"] = json!(diff.summary);
+                    report["has_differences"] = json!(diff.has_differences());
+                    report["nodes"] = nodes_json(diff, opts.only_differences);
+                    human.push_str(&render_text(diff, opts));
+                }
+            }
+        }
+        Err(e) => {
+            report["state"] = json!("error");
+            report["error"] = json!(e.to_string());
+            human.push_str(&format!("error: {e}\n"));
+        }
     }
-    outcome.code()
+    match &o.updated {
+        Some(Ok(path)) => {
+            report["updated"] = json!(true);
+            human.push_str(&format!("baseline updated: {}\n", path.display()));
+        }
+        Some(Err(e)) => {
+            report["error"] = json!(e.to_string());
+            human.push_str(&format!("error: {e}\n"));
+        }
+        None => {}
+    }
+    (report, human)
 }

@@ -7,8 +7,8 @@ pub mod check;
 pub mod diff;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod run;
-pub mod watch;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -44,6 +44,9 @@ pub enum Command {
     /// Run the scenarios of test files (results cached by rendered-scenario hash): exit 0 all
     /// passed, 1 a scenario failed, timed out or errored (or a file has errors), 2 usage or I/O error.
     Run(run::RunArgs),
+    /// Merge the JSON reports of `run --shard` into one JSON or JUnit report: exit 0 all
+    /// passed, 1 a scenario failed (or a file has errors), 2 unreadable or overlapping input.
+    Report(report::ReportArgs),
     /// Print a template rendered to TOML; exit 1 with diagnostics on stderr if it fails.
     Render(RenderCmd),
     /// Print the diagnostic code table (the README's table is generated from it).
@@ -71,6 +74,10 @@ pub struct CheckArgs {
     /// When to use colours in the human format.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Check only the INDEX-th of TOTAL parts of the files (`2/4`): every part computes
+    /// the same split, so the parts together check every file once.
+    #[arg(long, value_name = "INDEX/TOTAL")]
+    pub shard: Option<crate::runs::shard::Shard>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +102,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
         Command::Render(cmd) => {
             let color = use_color(cmd.color, &std::io::stderr());
             render::run(cmd.args, color)
@@ -123,7 +131,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
             None
         }
     };
-    let streamed = check::check_streaming(&paths, &analyzer, |file| {
+    let streamed = check::check_shard_streaming(&paths, &analyzer, args.shard, |file| {
         if let (Some(s), None) = (stream.as_mut(), &write_error) {
             if let Err(e) = s.file(&mut out, file) {
                 write_error = Some(e);

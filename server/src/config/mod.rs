@@ -67,6 +67,37 @@ pub struct CacheConfig {
     /// Globs (relative to the workspace root) of files every scenario's result depends on:
     /// part of each result's key.
     pub inputs: Vec<String>,
+    /// `[cache.remote]`: a shared tier behind the disk (see `cache::remote`).
+    pub remote: RemoteConfig,
+}
+
+/// `[cache.remote]`. The URL may also come from `CLNRM_REMOTE_CACHE`, which wins (and is
+/// where a URL with credentials belongs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// `http(s)://host/base` (Bazel's HTTP cache protocol), `redis://…`, `s3://bucket/prefix`.
+    pub url: Option<String>,
+    /// Only read, never upload. Unset: the CLI writes, the editor only reads.
+    pub read_only: Option<bool>,
+    /// Time to connect to the remote.
+    pub connect_timeout_ms: u64,
+    /// Whole time of one lookup (a slower remote is a miss).
+    pub lookup_timeout_ms: u64,
+    /// Whole time of one upload.
+    pub upload_timeout_ms: u64,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            read_only: None,
+            connect_timeout_ms: 250,
+            lookup_timeout_ms: 500,
+            upload_timeout_ms: 10_000,
+        }
+    }
 }
 
 impl Default for CacheConfig {
@@ -78,6 +109,7 @@ impl Default for CacheConfig {
             max_age_days: 30,
             memory_entries: 1024,
             inputs: Vec::new(),
+            remote: RemoteConfig::default(),
         }
     }
 }

@@ -3,8 +3,8 @@
 use std::ops::Range;
 
 use super::cursor::table_path_at;
-use super::schema_nav as schema;
 use super::symbols::{document_symbols, Symbol, SymbolKind};
+use crate::analysis::schema;
 use crate::analysis::{Analysis, Code, Diagnostic, Edit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -6,9 +6,9 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::cursor::{line_at, table_path_at, tera_tag_at};
-use super::schema_nav as schema;
-use crate::analysis::template::{self, Binding, BindingOrigin};
-use crate::analysis::{Dependency, Environment};
+use super::vocabulary::Vocabulary;
+use super::vocabulary::{display_value, origin_label};
+use crate::analysis::schema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum CompletionKind {
@@ -35,83 +35,6 @@ pub struct CompletionItem {
     pub snippet: bool,
     /// The bytes the insertion replaces (the partial word typed so far).
     pub replace: Range<usize>,
-}
-
-/// What a template can use inside tags.
-#[derive(Debug, Clone, Default)]
-pub struct Vocabulary {
-    pub variables: Vec<Binding>,
-    pub functions: Vec<String>,
-    pub filters: Vec<String>,
-    /// Imported macros as (namespace, macro name).
-    pub macros: Vec<(String, String)>,
-}
-
-impl Vocabulary {
-    /// The variables, functions, filters and imported macros visible in `text`.
-    pub fn of(text: &str, env: &Environment, deps: &[Dependency]) -> Self {
-        if super::too_large(text) {
-            // Nothing here scans a text that large (see `MAX_EDITED_BYTES`).
-            return Self::default();
-        }
-        let mut macros = Vec::new();
-        for (alias, file) in imports(text) {
-            if let Some(src) = deps
-                .iter()
-                .find(|d| d.name == file)
-                .and_then(|d| d.text.clone())
-            {
-                macros.extend(macro_names(&src).into_iter().map(|m| (alias.clone(), m)));
-            }
-        }
-        macros.extend(
-            macro_names(text)
-                .into_iter()
-                .map(|m| ("self".to_string(), m)),
-        );
-        Self {
-            variables: template::bindings(text, env),
-            functions: template::function_names()
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-            filters: template::filter_names(),
-            macros,
-        }
-    }
-}
-
-/// `{% import "file" as alias %}` tags: (alias, file).
-pub(crate) fn imports(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, _) in text.match_indices("{%") {
-        let Some(tag) = text[i + 2..].split("%}").next() else {
-            continue;
-        };
-        let inner = tag.trim_matches(|c: char| c == '-' || c.is_whitespace());
-        let Some(rest) = inner.strip_prefix("import") else {
-            continue;
-        };
-        if let Some((file, alias)) = rest.trim().split_once(" as ") {
-            out.push((
-                alias.trim().to_string(),
-                file.trim().trim_matches(['"', '\'']).to_string(),
-            ));
-        }
-    }
-    out
-}
-
-/// Names of the macros `{% macro name(...) %}` defined in `text`.
-fn macro_names(text: &str) -> Vec<String> {
-    text.match_indices("macro ")
-        .filter_map(|(i, _)| {
-            let rest = &text[i + 6..];
-            let name = rest.split('(').next()?.trim();
-            (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
-                .then(|| name.to_string())
-        })
-        .collect()
 }
 
 /// Completion items at `offset` in `text`.
@@ -218,7 +141,7 @@ fn in_tag(
             let mut it = item(v.name.clone(), CompletionKind::Variable, replace.clone());
             it.detail = Some(format!(
                 "{} ({})",
-                super::hover::display_value(&v.name, &v.value),
+                display_value(&v.name, &v.value),
                 origin_label(v.origin)
             ));
             it
@@ -238,15 +161,6 @@ fn in_tag(
             .map(|n| item(format!("{n}::"), CompletionKind::Macro, replace.clone())),
     );
     out
-}
-
-pub(crate) fn origin_label(o: BindingOrigin) -> &'static str {
-    match o {
-        BindingOrigin::Vars => "from [vars]",
-        BindingOrigin::Environment => "from the environment",
-        BindingOrigin::Default => "clnrm default",
-        BindingOrigin::User => "given on the command line",
-    }
 }
 
 /// Header names valid in the schema: `meta`, `service.<id>`, `[[scenario]]`, `expect.span`…
@@ -518,6 +432,8 @@ fn snippets(replace: Range<usize>) -> Vec<CompletionItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::template::{Binding, BindingOrigin};
+    use crate::analysis::{Dependency, Environment};
 
     fn labels(items: &[CompletionItem]) -> Vec<&str> {
         items.iter().map(|i| i.label.as_str()).collect()
@@ -598,6 +514,40 @@ mod tests {
         assert!(v.functions.iter().any(|f| f == "fake_name"));
         assert!(v.filters.iter().any(|f| f == "upper"));
         assert_eq!(v.macros, [("m".to_string(), "span".to_string())]);
+    }
+
+    #[test]
+    fn workspace_completes_and_hovers_with_the_files_root() {
+        use crate::analysis::template::DiskLoader;
+        use crate::analysis::{Analyzer, Origin};
+        let root = std::path::Path::new("/src/repo");
+        let text = "[[scenario]]\nname = \"a\"\nrun = \"sh {{ workspace }}/app.sh {{ wor }}\"\n";
+        let analysis = Analyzer::new(Environment::empty()).analyze(
+            text,
+            Origin {
+                path: Some(&root.join("t.clnrm.toml")),
+                workspace_root: Some(root),
+                kind: None,
+            },
+            &DiskLoader,
+        );
+        let v = Vocabulary::of_analysis(text, &Environment::empty(), &analysis);
+        let at = text.find("wor }}").unwrap() + 3;
+        let items = complete(text, at, &v);
+        let item = items.iter().find(|i| i.label == "workspace").unwrap();
+        assert!(
+            item.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("workspace root"),
+            "{item:?}"
+        );
+        let at = text.find("workspace").unwrap() + 2;
+        let h = crate::ide::hover::hover(text, at, &v).unwrap();
+        assert!(h.markdown.contains("/src/repo"), "{}", h.markdown);
+        // Without a root (an unsaved buffer), there is no such variable.
+        let v = Vocabulary::of(text, &Environment::empty(), &[]);
+        assert!(!v.variables.iter().any(|b| b.name == "workspace"));
     }
 
     #[test]

@@ -2,25 +2,14 @@
 
 use std::ops::Range;
 
-use super::completion::{origin_label, Vocabulary};
 use super::cursor::{line_at, table_path_at, tera_tag_at, word_at};
-use super::schema_nav as schema;
+use super::vocabulary::{display_value, origin_label, Vocabulary};
+use crate::analysis::schema;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Hover {
     pub range: Range<usize>,
     pub markdown: String,
-}
-
-/// The value as it may be shown: masked for secret-looking names.
-pub fn display_value(name: &str, value: &serde_json::Value) -> String {
-    use crate::analysis::environment::{is_secret_name, MASK};
-    let empty = matches!(value, serde_json::Value::String(s) if s.is_empty());
-    if is_secret_name(name) && !empty {
-        MASK.into()
-    } else {
-        value.to_string()
-    }
 }
 
 pub fn hover(text: &str, offset: usize, vocab: &Vocabulary) -> Option<Hover> {

@@ -9,9 +9,9 @@ pub mod folding;
 pub mod format;
 pub mod hover;
 pub mod navigation;
-mod schema_nav;
 pub mod symbols;
 mod toml_tree;
+pub mod vocabulary;
 
 pub use cursor::{tera_tag_at, tera_tag_at_start, TeraTag};
 
@@ -49,7 +49,7 @@ mod tests {
         }
         let env = Environment::empty();
         let analysis = analyze_uncached(&text, FileKind::Test, vec![], &env);
-        let vocab = completion::Vocabulary::of(&text, &env, &[]);
+        let vocab = vocabulary::Vocabulary::of(&text, &env, &[]);
         let at = text.len() / 2;
         assert!(hover::hover(&text, at, &vocab).is_none());
         assert!(completion::complete(&text, at, &vocab).is_empty());

@@ -3,8 +3,8 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::completion::Vocabulary;
 use super::cursor::{line_at, tera_tag_at, word_at};
+use super::vocabulary::Vocabulary;
 use crate::analysis::Dependency;
 
 /// A place in this document (`path: None`) or in another file.

@@ -11,7 +11,7 @@ use tower_lsp::lsp_types::{
 };
 
 use crate::analysis::{Analysis, Diagnostic, Edit};
-use crate::ide::{self, actions, completion, folding, hover, navigation, symbols};
+use crate::ide::{self, actions, completion, folding, hover, navigation, symbols, vocabulary};
 
 pub use super::convert::View;
 
@@ -22,7 +22,7 @@ fn edit(view: &View<'_>, e: &Edit) -> TextEdit {
 pub fn completion(
     view: &View<'_>,
     pos: Position,
-    vocab: &completion::Vocabulary,
+    vocab: &vocabulary::Vocabulary,
 ) -> Vec<CompletionItem> {
     completion::complete(view.text, view.offset(pos), vocab)
         .into_iter()
@@ -60,7 +60,7 @@ pub fn completion(
         .collect()
 }
 
-pub fn hover(view: &View<'_>, pos: Position, vocab: &completion::Vocabulary) -> Option<Hover> {
+pub fn hover(view: &View<'_>, pos: Position, vocab: &vocabulary::Vocabulary) -> Option<Hover> {
     hover::hover(view.text, view.offset(pos), vocab).map(|h| Hover {
         contents: HoverContents::Markup(MarkupContent {
             kind: MarkupKind::Markdown,
@@ -75,7 +75,7 @@ pub fn definition(
     view: &View<'_>,
     uri: &Url,
     pos: Position,
-    vocab: &completion::Vocabulary,
+    vocab: &vocabulary::Vocabulary,
     analysis: &Analysis,
     other: &dyn Fn(&std::path::Path, ByteRange<usize>) -> Option<Location>,
 ) -> Vec<Location> {

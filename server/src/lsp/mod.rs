@@ -16,6 +16,7 @@ mod runs;
 mod server;
 mod session;
 mod settings;
+mod snapshot;
 mod tests_view;
 mod traces;
 mod transport;

@@ -17,7 +17,7 @@ use crate::config::ConfigError;
 use crate::runs::plan::PlanError;
 use crate::runs::project::Project;
 use crate::runs::queue::Priority;
-use crate::runs::report::RunLens;
+use crate::runs::report::{self, RunLens};
 use crate::runs::result::RunStatus;
 use crate::runs::runner::{BatchOptions, EventSink, RunEvent};
 use crate::runs::selection::Selection;
@@ -231,6 +231,17 @@ fn show_config_errors(session: &Session, errors: &[ConfigError]) {
     }
 }
 
+/// Open the project of `root` in a task (it may probe `docker info`), then ask the client
+/// for the lenses again: they can say more with it.
+pub fn open_project_then_refresh_lenses(session: &Session, root: PathBuf) {
+    let task = session.clone();
+    session.spawn("opening the project", async move {
+        if project(&task, &root).await.is_ok() {
+            task.refresh_lenses();
+        }
+    });
+}
+
 /// The analysis of `uri` and what it shows: its open buffer's, else the file on disk read
 /// and analysed as `check` does (encoding repair included).
 pub(crate) async fn analysis(
@@ -377,7 +388,8 @@ pub async fn restore(session: &Session, uri: lsp::Url, path: PathBuf) {
     }
     let runs = session.runs.clone();
     let found = tokio::task::spawn_blocking(move || {
-        runs.lenses(&project, &path, &analysis);
+        report::prefetch(&project, &path, &analysis);
+        runs.lenses(Some(&project), &path, &analysis);
         runs.has_results(&path)
     })
     .await

@@ -17,7 +17,7 @@ use super::settings::ClientSettings;
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Environment};
 use crate::documents::Document;
-use crate::ide::completion::Vocabulary;
+use crate::ide::vocabulary::Vocabulary;
 use crate::workspace::{ProjectOptions, Runs};
 
 /// Cheap to clone: a task takes its own handle (what ruff calls a session snapshot).
@@ -71,10 +71,10 @@ impl Session {
         self.flags.get().copied().unwrap_or_default()
     }
 
+    /// The document as the current request saw it on arrival (else as it is now).
     pub(crate) fn document(&self, uri: &lsp::Url) -> Result<Document> {
-        self.ws
-            .documents
-            .get(uri.as_str())
+        super::snapshot::arrived(uri.as_str())
+            .or_else(|| self.ws.documents.get(uri.as_str()))
             .ok_or_else(|| Error::invalid_params(format!("document not open: {uri}")))
     }
 
@@ -132,7 +132,7 @@ pub fn job_error(e: JobError) -> Error {
 }
 
 pub(crate) fn vocabulary(env: &Environment, text: &str, analysis: &Analysis) -> Vocabulary {
-    Vocabulary::of(text, env, &analysis.dependencies)
+    Vocabulary::of_analysis(text, env, analysis)
 }
 
 impl Session {

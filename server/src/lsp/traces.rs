@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tower_lsp::lsp_types as lsp;
 
 use super::commands::Command;
-use crate::traces::{self, DiffSettings, RenderOptions, ScenarioState};
+use crate::traces::{self, DiffSettings, RenderOptions, ScenarioState, Update};
 
 /// A scenario's trace lens on `line`: the last trace against its baseline.
 pub fn lens(
@@ -18,16 +18,17 @@ pub fn lens(
     scenario: &str,
     line: u32,
 ) -> lsp::CodeLens {
-    let (title, command) = match traces::compare_scenario(root, settings, path, scenario) {
-        Ok(d) => {
-            let command = match d.state {
-                ScenarioState::NoBaseline { .. } => Command::UpdateBaseline,
-                _ => Command::ShowTraceDiff,
-            };
-            (d.lens_title(), command)
-        }
-        Err(e) => (format!("trace: {e}"), Command::ShowTraceDiff),
-    };
+    let (title, command) =
+        match traces::compare(root, settings, path, scenario, Update::No).compared {
+            Ok(d) => {
+                let command = match d.state {
+                    ScenarioState::NoBaseline { .. } => Command::UpdateBaseline,
+                    _ => Command::ShowTraceDiff,
+                };
+                (d.lens_title(), command)
+            }
+            Err(e) => (format!("trace: {e}"), Command::ShowTraceDiff),
+        };
     let at = lsp::Position::new(line, 0);
     lsp::CodeLens {
         range: lsp::Range::new(at, at),
@@ -43,7 +44,9 @@ pub fn lens(
 /// The markdown trace diff of one scenario (the command's result, shown by the client).
 pub fn show_diff(path: &Path, root: &Path, scenario: &str) -> Result<String, String> {
     let settings = DiffSettings::load(root)?;
-    let d = traces::compare_scenario(root, &settings, path, scenario).map_err(|e| e.to_string())?;
+    let d = traces::compare(root, &settings, path, scenario, Update::No)
+        .compared
+        .map_err(|e| e.to_string())?;
     Ok(match &d.state {
         ScenarioState::NoTrace => format!("# {scenario}\n\nNo trace recorded yet: run the scenario first."),
         ScenarioState::NoBaseline { spans } => format!(
@@ -68,10 +71,13 @@ pub fn diff_page(path: &Path, root: &Path, scenario: &str) -> Result<Value, Stri
     }))
 }
 
-/// Record the last trace as the baseline; returns the baseline's path.
+/// Record the last trace as the baseline (as `diff --update-baseline` does); returns the
+/// baseline's path.
 pub fn update_baseline(path: &Path, root: &Path, scenario: &str) -> Result<PathBuf, String> {
     let settings = DiffSettings::load(root)?;
-    traces::update_baseline(root, &settings, path, scenario).map_err(|e| e.to_string())
+    traces::compare(root, &settings, path, scenario, Update::Record)
+        .into_update()
+        .map_err(|e| e.to_string())
 }
 
 /// `[uri, scenario]` command arguments.

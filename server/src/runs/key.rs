@@ -243,10 +243,28 @@ run = "echo b"
                     root: &root,
                     dir: &dir,
                 };
-                // The rendered text may spell the root out (`{{ workspace }}`).
-                let text =
-                    text.replace("sh app.sh", &format!("sh {}/tests/app.sh", root.display()));
-                let file = TestFile::from_rendered(&text, None).unwrap();
+                // The rendered text spells the root out: `{{ workspace }}`, rendered for
+                // the file of this clone.
+                let template = text.replace("sh app.sh", "sh {{ workspace }}/tests/app.sh");
+                let analysis =
+                    crate::analysis::Analyzer::new(crate::analysis::Environment::empty()).analyze(
+                        &template,
+                        crate::analysis::Origin {
+                            path: Some(&dir.join("app.clnrm.toml")),
+                            workspace_root: Some(&root),
+                            kind: None,
+                        },
+                        &crate::analysis::template::DiskLoader,
+                    );
+                let rendered = analysis.rendered.clone().unwrap();
+                assert!(
+                    rendered
+                        .text
+                        .contains(&format!("sh {}/tests/app.sh", root.display())),
+                    "{}",
+                    rendered.text
+                );
+                let file = TestFile::from_rendered(&rendered.text, None).unwrap();
                 let inputs = crate::runs::inputs::scenario_inputs(
                     &file,
                     &file.scenarios[0],

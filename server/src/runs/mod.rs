@@ -19,4 +19,5 @@ pub mod scenario;
 pub mod selection;
 pub mod services;
 pub mod settings;
+pub mod shard;
 pub mod spans;

@@ -8,6 +8,7 @@ use super::inputs::{scenario_inputs, Place};
 use super::key::run_key;
 use super::project::Project;
 use super::selection::Selection;
+use super::settings::RunSettings;
 use crate::analysis::{Analysis, ContentKey, Diagnostic};
 use crate::model::TestFile;
 
@@ -96,6 +97,16 @@ pub fn keys(file: &TestFile, project: &Project, path: &Path) -> Vec<Planned> {
         root: &project.root,
         dir,
     };
+    // Whether services start is in the key of a scenario that uses one: "on in the config"
+    // is not enough, a verdict from a run without an engine must not answer once one runs.
+    let uses_services = file
+        .scenarios
+        .iter()
+        .any(|s| !file.services_of(s).is_empty());
+    let settings = RunSettings {
+        services: uses_services && project.services_engine().is_some(),
+        ..project.settings.clone()
+    };
     file.scenarios
         .iter()
         .enumerate()
@@ -116,7 +127,7 @@ pub fn keys(file: &TestFile, project: &Project, path: &Path) -> Vec<Planned> {
                     file,
                     index,
                     project.backend_kind(),
-                    &project.settings,
+                    &settings,
                     Some((place, &inputs)),
                 )?,
                 blocked: inputs.blocked,
@@ -124,4 +135,52 @@ pub fn keys(file: &TestFile, project: &Project, path: &Path) -> Vec<Planned> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::runs::backend::{Backend, BackendKind, Container, Invocation, Local, NoEngine};
+    use crate::runs::process::ProcessSpec;
+
+    /// The local backend where docker answers (no engine is probed).
+    struct EngineAnswers;
+
+    impl Backend for EngineAnswers {
+        fn kind(&self) -> BackendKind {
+            BackendKind::Local
+        }
+        fn command(&self, inv: &Invocation<'_>) -> ProcessSpec {
+            Local.command(inv)
+        }
+        fn engine(&self) -> Option<Container> {
+            Some(Container::new(BackendKind::Docker))
+        }
+    }
+
+    #[test]
+    fn a_verdict_without_an_engine_does_not_answer_once_services_start() {
+        let root = tempfile::tempdir().unwrap();
+        let file = TestFile::from_rendered(
+            "[service.db]\nimage = \"postgres\"\n[[scenario]]\nname = \"uses\"\nservice = \"db\"\nrun = \"true\"\n[[scenario]]\nname = \"plain\"\nrun = \"true\"\n",
+            None,
+        )
+        .unwrap();
+        let path = root.path().join("a.clnrm.toml");
+        let mut project = Project::with_config(root.path(), Config::default(), Vec::new());
+        assert!(project.settings.services, "services are on by default");
+        project.backend = Arc::new(NoEngine);
+        let without_engine = keys(&file, &project, &path);
+        project.settings.services = false;
+        let services_off = keys(&file, &project, &path);
+        // No engine and services turned off are the same run: the same keys.
+        assert_eq!(without_engine[0].key, services_off[0].key);
+        // Services that start are another run for the scenario using one, not for the other.
+        project.settings.services = true;
+        project.backend = Arc::new(EngineAnswers);
+        let with_engine = keys(&file, &project, &path);
+        assert_ne!(with_engine[0].key, without_engine[0].key);
+        assert_eq!(without_engine[1].key, services_off[1].key);
+    }
 }

@@ -131,6 +131,15 @@ fn running() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
     RUNNING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Wait for exited children that are not runs of ours: orphans adopted as subreaper
+/// (podman's `conmon` daemonizes, so each container's monitor is reparented to us and
+/// stays a zombie when it exits unless we wait for it). A run's own leader is waited for
+/// by its `Child`.
+pub fn reap_orphans() -> usize {
+    let ours = running();
+    super::reaper::reap_exited_children(|pid| !ours.contains(&pid))
+}
+
 /// SIGKILL every run still in flight, then remove what they leave behind that a signal
 /// does not reach: their containers (the engine owns them) and their run directories
 /// (at exit, on SIGINT/SIGTERM/SIGHUP).
@@ -453,18 +462,23 @@ fn run_with(spec: &ProcessSpec, cancel: &CancelToken, marked: bool) -> ProcessOu
             Ok(())
         });
     }
+    // Spawned and registered under one lock: the orphan reaper, which holds it while it
+    // reaps, never takes a child of ours that exits at once for an adopted orphan.
+    let mut held = running();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
+            drop(held);
             return ProcessOutcome {
                 spawn_error: Some(format!("cannot start `{program}`: {e}")),
                 duration: started.elapsed(),
                 ..ProcessOutcome::default()
-            }
+            };
         }
     };
     let pgid = child.id() as i32;
-    running().insert(pgid);
+    held.insert(pgid);
+    drop(held);
     let out = child.stdout.take().map(|s| drain(s, spec.output_cap));
     let err = child.stderr.take().map(|s| drain(s, spec.output_cap));
 

@@ -75,6 +75,10 @@ impl Project {
     /// The same project running at low CPU priority (the editor's: typing comes first).
     pub fn in_background(mut self) -> Project {
         self.settings.background = true;
+        // The editor reads the shared cache but leaves writing it to CI, unless told.
+        if let Some(cache) = &mut self.cache {
+            cache.remote_read_only_by_default(true);
+        }
         self
     }
 
@@ -88,5 +92,14 @@ impl Project {
 
     pub fn backend_kind(&self) -> BackendKind {
         self.backend.kind()
+    }
+
+    /// The engine that starts this project's services, when they are on and one answers
+    /// (probed once per process for `local`).
+    pub fn services_engine(&self) -> Option<backend::Container> {
+        self.settings
+            .services
+            .then(|| self.backend.engine())
+            .flatten()
     }
 }

@@ -25,7 +25,8 @@ pub enum Priority {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct JobTag {
     pub file: PathBuf,
-    pub scenario: String,
+    /// The scenarios it runs (several when they share the file's services).
+    pub scenarios: Vec<String>,
 }
 
 /// The work: called exactly once, on a worker thread, or — when cancelled while still queued —
@@ -301,7 +302,7 @@ fn run_work(job: Job) {
             .unwrap_or_else(|| "non-string panic".to_owned());
         tracing::error!(
             file = %tag.file.display(),
-            scenario = %tag.scenario,
+            scenarios = %tag.scenarios.join(", "),
             panic = %msg,
             "scenario run panicked"
         );
@@ -320,7 +321,7 @@ mod tests {
     fn tag(file: &str, scenario: &str) -> JobTag {
         JobTag {
             file: PathBuf::from(file),
-            scenario: scenario.to_owned(),
+            scenarios: vec![scenario.to_owned()],
         }
     }
 
@@ -424,7 +425,7 @@ mod tests {
             })
             .collect();
         exec.submit(Priority::OnSave, jobs);
-        let hits = exec.cancel(|t| t.file.ends_with("a.clnrm.toml") && t.scenario != "y");
+        let hits = exec.cancel(|t| t.file.ends_with("a.clnrm.toml") && t.scenarios != ["y"]);
         assert_eq!(hits, 2);
         // Called synchronously, on this thread, while the only worker is still blocked.
         let me = thread::current().id();

@@ -34,6 +34,52 @@ pub fn init() {
     if killed > 0 {
         tracing::info!("killed {killed} process(es) left behind by runs of a dead clnrm-lsp");
     }
+    if ok {
+        // Adopted orphans that exit (podman's `conmon`, one per container) are ours to
+        // wait for: without this a long-lived server collects a zombie per container.
+        let started = std::thread::Builder::new()
+            .name("clnrm-reaper".into())
+            .spawn(|| loop {
+                std::thread::sleep(ORPHAN_REAP_INTERVAL);
+                super::process::reap_orphans();
+            });
+        if let Err(e) = started {
+            tracing::warn!("cannot start the orphan reaper: {e}");
+        }
+    }
+}
+
+/// How often exited orphans are waited for.
+const ORPHAN_REAP_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Wait for each of our direct children that has exited (a zombie) and that `adopted`
+/// accepts; how many were reaped.
+pub fn reap_exited_children(adopted: impl Fn(i32) -> bool) -> usize {
+    let me = std::process::id() as i32;
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{me}/task")) else {
+        return 0;
+    };
+    let mut reaped = 0;
+    for task in tasks.flatten() {
+        let Ok(children) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for pid in children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<i32>().ok())
+        {
+            let exited = stat(pid).is_some_and(|s| s.state == 'Z');
+            if !exited || !adopted(pid) {
+                continue;
+            }
+            let mut status = 0;
+            // SAFETY: waitpid on one exited child with WNOHANG: it returns at once.
+            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                reaped += 1;
+            }
+        }
+    }
+    reaped
 }
 
 /// `<pid>.<start time>`: who owns a marker (a pid alone could be reused).
@@ -255,6 +301,32 @@ mod tests {
 
     fn running(pid: i32) -> bool {
         stat(pid).is_some_and(|s| s.state != 'Z')
+    }
+
+    #[test]
+    fn an_exited_child_is_reaped_only_when_the_filter_accepts_it() {
+        let mut a = Command::new("true").spawn().unwrap();
+        // Waited for by `reap_exited_children` below, not by its `Child`.
+        #[allow(clippy::zombie_processes)]
+        let b = Command::new("true").spawn().unwrap();
+        let (pa, pb) = (a.id() as i32, b.id() as i32);
+        // Both exit: zombies until someone waits.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ![pa, pb]
+            .iter()
+            .all(|&p| stat(p).is_some_and(|s| s.state == 'Z'))
+        {
+            assert!(Instant::now() < deadline, "the children did not exit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(reap_exited_children(|p| p == pb), 1);
+        assert!(stat(pb).is_none(), "reaped: gone from /proc");
+        assert_eq!(
+            stat(pa).map(|s| s.state),
+            Some('Z'),
+            "not accepted: left to its `Child`"
+        );
+        assert!(a.wait().unwrap().success());
     }
 
     #[test]

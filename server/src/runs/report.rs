@@ -45,6 +45,32 @@ pub fn lenses(
         .collect()
 }
 
+/// The lenses while the file's project is not open yet: every scenario, `▶ Run` (what is
+/// known of its runs needs the project's keys).
+pub fn pending_lenses(analysis: &Analysis) -> Vec<RunLens> {
+    let (Ok(file), Some(rendered)) = (plan::model(analysis), analysis.rendered.as_deref()) else {
+        return Vec::new();
+    };
+    let anchors = anchors(rendered, &file);
+    file.scenarios
+        .iter()
+        .enumerate()
+        .map(|(index, s)| RunLens {
+            title: lens_title(&RunState::Idle),
+            anchor: anchors.get(index).cloned().unwrap_or(0..0),
+            name: s.name.clone(),
+        })
+        .collect()
+}
+
+/// Bring the shared cache's results for `path`'s scenarios to disk (all at once), so the
+/// lenses, which only look locally, find them. Blocking: call off latency paths.
+pub fn prefetch(project: &Project, path: &Path, analysis: &Analysis) {
+    if let (Ok(file), Some(cache)) = (plan::model(analysis), project.cache.as_ref()) {
+        cache.prefetch(plan::keys(&file, project, path).into_iter().map(|p| p.key));
+    }
+}
+
 /// Diagnostics for the last result of each scenario of `path` (whatever content it ran),
 /// placed in the current text: they stay until the scenario runs again. Free for a file
 /// that never ran, so callers may ask on every keystroke.
@@ -159,12 +185,17 @@ pub fn diagnostics(
         }
         let cached = if r.cached { ", cached" } else { "" };
         let backend = format!("{:?}", r.backend).to_lowercase();
+        let note = r
+            .note
+            .as_deref()
+            .map(|n| format!("\nnote: {n}"))
+            .unwrap_or_default();
         if r.passed() {
             out.push(Diagnostic::new(
                 Code::RunPassed,
                 header,
                 format!(
-                    "scenario `{}` passed in {} ({backend}{cached})",
+                    "scenario `{}` passed in {} ({backend}{cached}){note}",
                     r.scenario,
                     seconds(r.duration_ms)
                 ),
@@ -176,7 +207,7 @@ pub fn diagnostics(
             message.push_str(&format!("\nstderr:\n{tail}"));
         }
         message.push_str(&format!(
-            "\n({backend}{cached}, {})",
+            "\n({backend}{cached}, {}){note}",
             seconds(r.duration_ms)
         ));
         out.push(Diagnostic::new(Code::RunFailed, header.clone(), message));

@@ -31,6 +31,9 @@ pub struct RunResult {
     /// Why the run is `Error` (or extra context), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Information about the run beside its verdict (services not started: no engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Timeout applied, for the message.
     #[serde(default)]
     pub timeout_ms: u64,
@@ -52,6 +55,7 @@ impl RunResult {
             spans: Vec::new(),
             failures: Vec::new(),
             error,
+            note: None,
             timeout_ms: 0,
             cached: false,
         }

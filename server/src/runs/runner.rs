@@ -16,6 +16,7 @@ use super::project::Project;
 use super::queue::{Executor, JobTag, Priority, Work};
 use super::result::{RunResult, RunStatus};
 use super::scenario::execute;
+use super::services::FileServices;
 use crate::analysis::ContentKey;
 use crate::cache::BoundedCache;
 
@@ -99,6 +100,15 @@ impl Runner {
         }
     }
 
+    /// What a job of `plan` needs of the runner.
+    fn job_context(&self, project: &Arc<Project>, plan: &Plan) -> JobContext {
+        JobContext {
+            board: self.board.clone(),
+            project: project.clone(),
+            file: plan.file.clone(),
+        }
+    }
+
     pub fn executor(&self) -> &Executor {
         &self.executor
     }
@@ -106,17 +116,34 @@ impl Runner {
     /// Run `plan`. A newer request supersedes older ones: runs of the same file still
     /// queued or running are cancelled (all of them for a whole-file plan, else those of
     /// the same scenarios).
+    ///
+    /// Scenarios that use services run one after another in one job, around one start of
+    /// each service (clnrm runs a file's scenarios in sequence around its services); the
+    /// services stop when that job ends, after the file's last such scenario. Other
+    /// scenarios are jobs of their own and run in parallel.
     pub fn submit(&self, project: &Arc<Project>, plan: Plan, opts: BatchOptions, sink: EventSink) {
         let names: HashSet<&str> = plan.runs.iter().map(|r| r.name.as_str()).collect();
         let whole_file = plan.runs.len() == plan.file.scenarios.len();
         self.executor.cancel(|tag| {
-            tag.file == plan.path && (whole_file || names.contains(tag.scenario.as_str()))
+            tag.file == plan.path
+                && (whole_file || tag.scenarios.iter().any(|s| names.contains(s.as_str())))
         });
 
         let total = plan.runs.len();
         let started = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicUsize::new(0));
+        let engine = project.services_engine();
         let mut jobs: Vec<(JobTag, Work)> = Vec::new();
+        if let (true, Some(cache)) = (opts.use_cache, &project.cache) {
+            // A remote tier answers the batch's lookups at once, not one by one below.
+            cache.prefetch(
+                plan.runs
+                    .iter()
+                    .filter(|r| r.blocked.is_none())
+                    .map(|r| r.key),
+            );
+        }
+        let mut with_services: Vec<Member> = Vec::new();
         for run in &plan.runs {
             let batch = Batch {
                 path: plan.path.clone(),
@@ -150,63 +177,43 @@ impl Runner {
             }
             let job = self.board.next_job.fetch_add(1, Ordering::Relaxed);
             self.board.active.insert(run.key, (job, Activity::Queued));
-            let board = self.board.clone();
-            let project = project.clone();
-            let file = plan.file.clone();
-            let name = run.name.clone();
+            let member = Member {
+                batch,
+                name: run.name.clone(),
+                job,
+            };
+            let uses_services = plan
+                .file
+                .scenarios
+                .get(run.index)
+                .is_some_and(|s| !plan.file.services_of(s).is_empty());
+            if uses_services && engine.is_some() {
+                with_services.push(member);
+                continue;
+            }
+            let ctx = self.job_context(project, &plan);
+            let tag = JobTag {
+                file: plan.path.clone(),
+                scenarios: vec![member.name.clone()],
+            };
+            let work: Work = Box::new(move |cancel: &CancelToken| ctx.run(member, None, cancel));
+            jobs.push((tag, work));
+        }
+        if let (Some(engine), false) = (engine, with_services.is_empty()) {
+            let ctx = self.job_context(project, &plan);
+            let tag = JobTag {
+                file: plan.path.clone(),
+                scenarios: with_services.iter().map(|m| m.name.clone()).collect(),
+            };
             let work: Work = Box::new(move |cancel: &CancelToken| {
-                let result = if cancel.is_cancelled() {
-                    cancelled(&name)
-                } else {
-                    board.mark(&batch.key, job, Activity::Running);
-                    batch.start(&name);
-                    let dir = batch.path.parent().unwrap_or(&project.root);
-                    let place = Place {
-                        root: &project.root,
-                        dir,
-                    };
-                    match file.scenarios.get(batch.index) {
-                        Some(scenario) => execute(
-                            &file,
-                            scenario,
-                            place,
-                            project.backend.as_ref(),
-                            &project.settings,
-                            cancel,
-                        ),
-                        None => cancelled(&name),
-                    }
-                };
-                let result = Arc::new(result);
-                if result.status != RunStatus::Cancelled {
-                    if let Some(cache) = &project.cache {
-                        cache.record_run(result.duration_ms);
-                        if !cacheable(&result) {
-                            cache.flush_stats();
-                        } else if let Err(e) = cache.put(&batch.key, &result) {
-                            tracing::warn!("cannot cache the result of `{name}`: {e}");
-                        }
-                    }
-                    // The key's latest result before it stops being active, the file's last
-                    // result after: a lens never says "running" for a result that diagnostics
-                    // already show.
-                    board
-                        .latest
-                        .insert(batch.key, result.clone(), weight(&result));
-                    board.release(&batch.key, job);
-                    board.keep(&project, &batch.path, &name, &batch.key, result.clone());
-                } else {
-                    board.release(&batch.key, job);
+                // Dropped when the job ends: the services stop after its last scenario,
+                // however that ended.
+                let services = FileServices::new(engine, ctx.project.settings.workspace.clone());
+                for member in with_services {
+                    ctx.run(member, Some(&services), cancel);
                 }
-                batch.finish(result);
             });
-            jobs.push((
-                JobTag {
-                    file: plan.path.clone(),
-                    scenario: run.name.clone(),
-                },
-                work,
-            ));
+            jobs.push((tag, work));
         }
         if !jobs.is_empty() {
             self.executor.submit(opts.priority, jobs);
@@ -225,7 +232,12 @@ impl Runner {
         if let Some(r) = self.board.latest.get(key) {
             return RunState::Done(r);
         }
-        match self.restore(project, key) {
+        // Asked on every edit: never waits on a remote cache (see `ResultCache::prefetch`).
+        let local = project.cache.as_ref().and_then(|c| c.get_local(key));
+        match local.map(|mut r| {
+            r.cached = true;
+            r
+        }) {
             Some(r) => {
                 let r = Arc::new(r);
                 self.board.latest.insert(*key, r.clone(), weight(&r));
@@ -254,6 +266,74 @@ impl Runner {
         let mut hit = project.cache.as_ref()?.get(key)?;
         hit.cached = true;
         Some(hit)
+    }
+}
+
+/// What a job needs to run its scenarios and record their results.
+struct JobContext {
+    board: Arc<Board>,
+    project: Arc<Project>,
+    file: Arc<crate::model::TestFile>,
+}
+
+/// One scenario of a job.
+struct Member {
+    batch: Batch,
+    name: String,
+    /// Its entry in `Board::active`.
+    job: u64,
+}
+
+impl JobContext {
+    /// Run one scenario (or report it cancelled), cache and keep its result, report it.
+    fn run(&self, member: Member, services: Option<&FileServices>, cancel: &CancelToken) {
+        let Member { batch, name, job } = member;
+        let (board, project, file) = (&self.board, &self.project, &self.file);
+        let result = if cancel.is_cancelled() {
+            cancelled(&name)
+        } else {
+            board.mark(&batch.key, job, Activity::Running);
+            batch.start(&name);
+            let dir = batch.path.parent().unwrap_or(&project.root);
+            let place = Place {
+                root: &project.root,
+                dir,
+            };
+            match file.scenarios.get(batch.index) {
+                Some(scenario) => execute(
+                    file,
+                    scenario,
+                    place,
+                    project.backend.as_ref(),
+                    &project.settings,
+                    services,
+                    cancel,
+                ),
+                None => cancelled(&name),
+            }
+        };
+        let result = Arc::new(result);
+        if result.status != RunStatus::Cancelled {
+            if let Some(cache) = &project.cache {
+                cache.record_run(result.duration_ms);
+                if !cacheable(&result) {
+                    cache.flush_stats();
+                } else if let Err(e) = cache.put(&batch.key, &result) {
+                    tracing::warn!("cannot cache the result of `{name}`: {e}");
+                }
+            }
+            // The key's latest result before it stops being active, the file's last
+            // result after: a lens never says "running" for a result that diagnostics
+            // already show.
+            board
+                .latest
+                .insert(batch.key, result.clone(), weight(&result));
+            board.release(&batch.key, job);
+            board.keep(project, &batch.path, &name, &batch.key, result.clone());
+        } else {
+            board.release(&batch.key, job);
+        }
+        batch.finish(result);
     }
 }
 

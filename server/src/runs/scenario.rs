@@ -15,7 +15,7 @@ use super::expect::{check_process, evaluate, ProcessExpectation, ProcessOutcome 
 use super::inputs::Place;
 use super::process::{run, CancelToken, ProcessOutcome, RunDir};
 use super::result::{RunResult, RunStatus};
-use super::services::{self, ServiceSpec};
+use super::services::{FileServices, ServiceSpec};
 use super::settings::RunSettings;
 use super::spans::Collector;
 use crate::model::expect::Expectations;
@@ -63,12 +63,16 @@ pub const CONTAINER_WORKSPACE: &str = super::backend::WORKSPACE_MOUNT;
 /// same directory under the workspace mounted read-only at `/workspace`. `HOME` and
 /// `TMPDIR` are a fresh per-run directory (scratch space, removed after the run), and
 /// `CLNRM_WORKSPACE` names the workspace root on every backend.
+///
+/// The services the scenario uses come from `services`, the file's pool (started once
+/// for all its scenarios); without one, they are started for this scenario alone.
 pub fn execute(
     file: &TestFile,
     scenario: &Scenario,
     place: Place<'_>,
     backend: &dyn Backend,
     settings: &RunSettings,
+    services: Option<&FileServices>,
     cancel: &CancelToken,
 ) -> RunResult {
     let timeout = scenario_timeout(scenario, settings.default_timeout);
@@ -98,44 +102,114 @@ pub fn execute(
             )
         }
     };
+    let commands = match commands(file, scenario) {
+        Ok(c) => c,
+        Err(msg) => return error(result, msg, started),
+    };
+    // A pool of this scenario's own is removed when it drops, whatever ends the run.
+    let running = match start_services(
+        file,
+        &commands,
+        (backend, settings),
+        services,
+        cancel,
+        started + timeout,
+    ) {
+        Ok(running) => {
+            // Information, kept beside whatever reason the run ends with.
+            result.note = running.note.clone();
+            running
+        }
+        Err(Stop::Cancelled) => {
+            result.status = RunStatus::Cancelled;
+            return result;
+        }
+        Err(Stop::Error(msg)) => return error(result, msg, started),
+    };
+    let ctx = Ctx {
+        place,
+        backend,
+        settings,
+        cancel,
+        collector: &collector,
+        workdir: &workdir,
+        limits: run_limits(file, scenario, timeout),
+        services: &running.ids,
+        ids: Ids::new(),
+    };
+    let trace_id = ctx.ids.trace();
+    let (run_id, scenario_id) = (ctx.ids.span(), ctx.ids.span());
+    let t0 = now_ns();
+    let mut runner_spans = Vec::new();
+    let mut all_stdout = String::new();
+    let mut stderr_all = String::new();
+    for command in commands {
+        let remaining = timeout.saturating_sub(started.elapsed());
+        let ran = match run_command(&ctx, command, remaining, (&trace_id, &scenario_id)) {
+            Ok(ran) => ran,
+            Err(msg) => {
+                result.status = RunStatus::Error;
+                result.error = Some(msg);
+                break;
+            }
+        };
+        runner_spans.push(ran.span);
+        all_stdout.push_str(&ran.out.stdout);
+        all_stdout.push('\n');
+        stderr_all.push_str(&ran.out.stderr);
+        result.exit_code = ran.exit_code;
+        if stop_after(&mut result, ran.stop, ran.failures) {
+            break;
+        }
+    }
+    let spans = scenario_spans(
+        collector.finish(&all_stdout),
+        runner_spans,
+        (&trace_id, &run_id, &scenario_id),
+        &scenario.name,
+        (t0, now_ns()),
+        result.status == RunStatus::Passed && result.failures.is_empty(),
+    );
+    judge(&mut result, file, &spans);
+    result.stdout_tail = tail(&all_stdout);
+    result.stderr_tail = tail(&stderr_all);
+    result.spans = spans;
+    result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    result
+}
+
+/// Resource limits: the scenario's `policy`, else the file's `[limits]`.
+fn run_limits(file: &TestFile, scenario: &Scenario, timeout: Duration) -> RunLimits {
     let cpus = scenario
         .policy
         .max_cpu_usage
         .or(file.limits.cpu_millicores.map(|m| m as f64 / 1000.0))
         .filter(|c| c.is_finite() && *c > 0.0);
-    let limits = RunLimits {
+    RunLimits {
         memory_mb: scenario.policy.max_memory_mb.or(file.limits.memory_mb),
         cpus,
         // A share of CPUs over the whole timeout bounds the CPU time a host process may use.
         cpu_seconds: cpus.map(|c| (c * timeout.as_secs_f64()).ceil().max(1.0) as u64),
-    };
-    // TOML path of the scenario's table, for locating failures: top-level `[[steps]]` form
-    // the implicit scenario; `[[scenario]]` indices skip it.
-    let table = if scenario.implicit {
-        String::new()
-    } else {
-        let k = file
-            .scenarios
-            .iter()
-            .filter(|s| !s.implicit)
-            .position(|s| std::ptr::eq(s, scenario))
-            .or_else(|| {
-                file.scenarios
-                    .iter()
-                    .filter(|s| !s.implicit)
-                    .position(|s| s.name == scenario.name)
-            })
-            .unwrap_or(0);
-        format!("scenario[{k}]")
-    };
-    let step_path = |i: usize| {
-        if table.is_empty() {
-            format!("steps[{i}]")
-        } else {
-            format!("{table}.steps[{i}]")
-        }
-    };
+    }
+}
 
+/// TOML path of the scenario's table, for locating failures: top-level `[[steps]]` form
+/// the implicit scenario (no table); `[[scenario]]` indices skip it.
+fn scenario_table(file: &TestFile, scenario: &Scenario) -> String {
+    if scenario.implicit {
+        return String::new();
+    }
+    let explicit = || file.scenarios.iter().filter(|s| !s.implicit);
+    let k = explicit()
+        .position(|s| std::ptr::eq(s, scenario))
+        .or_else(|| explicit().position(|s| s.name == scenario.name))
+        .unwrap_or(0);
+    format!("scenario[{k}]")
+}
+
+/// The scenario's commands in order: its `run` (split as clnrm splits it), then its steps.
+fn commands<'a>(file: &'a TestFile, scenario: &'a Scenario) -> Result<Vec<Command<'a>>, String> {
+    let table = scenario_table(file, scenario);
     let mut commands: Vec<Command<'_>> = Vec::new();
     if let Some(cmd) = &scenario.run {
         match split(cmd) {
@@ -148,13 +222,17 @@ pub fn execute(
                 workdir: None,
                 expect: ProcessExpectation::default(),
             }),
-            Ok(_) => return error(result, "empty `run` command".into(), started),
-            Err(e) => return error(result, format!("cannot split `run`: {e:?}"), started),
+            Ok(_) => return Err("empty `run` command".into()),
+            Err(e) => return Err(format!("cannot split `run`: {e:?}")),
         }
     }
     for (i, step) in scenario.steps.iter().enumerate() {
         commands.push(Command {
-            path: step_path(i),
+            path: if table.is_empty() {
+                format!("steps[{i}]")
+            } else {
+                format!("{table}.steps[{i}]")
+            },
             name: step.name.clone(),
             argv: step_argv(&step.command),
             service: service_of(file, scenario, step.service.as_ref()),
@@ -166,219 +244,311 @@ pub fn execute(
             },
         });
     }
+    Ok(commands)
+}
 
-    // The services the commands use, started before the first command and removed when
-    // `running_services` drops (whatever ends the run).
+/// Why a scenario ends before its commands run.
+enum Stop {
+    Cancelled,
+    Error(String),
+}
+
+/// The services a scenario's commands use, running.
+#[derive(Default)]
+struct Services {
+    /// A pool of the scenario's own (no file's pool was given).
+    _own: Option<FileServices>,
+    /// Container id by service id (a command's `CONTAINER_ID`).
+    ids: BTreeMap<String, String>,
+    /// Why none started (no engine).
+    note: Option<String>,
+}
+
+/// What a run with services says when no engine could start them.
+pub fn no_engine_note(services: &[&str]) -> String {
+    format!(
+        "services are not started ({}): no container engine answers (docker, podman)",
+        services.join(", ")
+    )
+}
+
+/// Make the services the commands use run before the first command: from the file's
+/// `pool`, else from one of this scenario's own. Without a container engine nothing
+/// starts and the note says so (the commands still run).
+fn start_services(
+    file: &TestFile,
+    commands: &[Command<'_>],
+    (backend, settings): (&dyn Backend, &RunSettings),
+    pool: Option<&FileServices>,
+    cancel: &CancelToken,
+    deadline: Instant,
+) -> Result<Services, Stop> {
     let mut wanted: Vec<&str> = commands
         .iter()
         .filter_map(|c| c.service.map(|(id, _)| id))
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut running_services = None;
-    if settings.services && !wanted.is_empty() {
-        match backend.engine() {
-            Some(engine) => {
-                let mut specs = Vec::new();
-                for id in &wanted {
-                    if let Some(svc) = file.services.get(*id) {
-                        match ServiceSpec::from_service(id, svc) {
-                            Ok(s) => specs.push(s),
-                            Err(e) => return error(result, e.to_string(), started),
-                        }
-                    }
-                }
-                match services::start(
-                    &engine,
-                    &specs,
-                    settings.workspace.as_deref(),
-                    cancel,
-                    started + timeout,
-                ) {
-                    Ok(r) => running_services = Some(r),
-                    Err(_) if cancel.is_cancelled() => {
-                        result.status = RunStatus::Cancelled;
-                        return result;
-                    }
-                    Err(e) => return error(result, e.to_string(), started),
-                }
-            }
-            None => {
-                result.error = Some(format!(
-                    "services not started ({}): no container engine answers (docker, podman)",
-                    wanted.join(", ")
-                ));
-            }
+    if !settings.services || wanted.is_empty() {
+        return Ok(Services::default());
+    }
+    let own = match (pool, backend.engine()) {
+        (Some(_), _) => None,
+        (None, Some(engine)) => Some(FileServices::new(engine, settings.workspace.clone())),
+        (None, None) => {
+            return Ok(Services {
+                note: Some(no_engine_note(&wanted)),
+                ..Services::default()
+            })
+        }
+    };
+    let mut specs = Vec::new();
+    for id in &wanted {
+        if let Some(svc) = file.services.get(*id) {
+            specs.push(ServiceSpec::from_service(id, svc).map_err(|e| Stop::Error(e.to_string()))?);
         }
     }
+    let ids = match pool.or(own.as_ref()) {
+        Some(pool) => pool.ensure(&specs, cancel, deadline),
+        None => Ok(BTreeMap::new()),
+    };
+    match ids {
+        Ok(ids) => Ok(Services {
+            _own: own,
+            ids,
+            note: None,
+        }),
+        Err(_) if cancel.is_cancelled() => Err(Stop::Cancelled),
+        Err(e) => Err(Stop::Error(e.to_string())),
+    }
+}
 
-    let ids = Ids::new();
-    let trace_id = ids.trace();
-    let run_id = ids.span();
-    let scenario_id = ids.span();
-    let t0 = now_ns();
-    let mut runner_spans = Vec::new();
-    let mut all_stdout = String::new();
-    let mut stderr_all = String::new();
-    for Command {
-        path,
-        name,
-        argv,
-        service,
-        env: step_env,
-        workdir: step_dir,
-        expect,
-    } in commands
-    {
-        let remaining = timeout.saturating_sub(started.elapsed());
-        // A step's `workdir` is a host directory for local runs, the container's otherwise.
-        let local = backend.kind() == BackendKind::Local;
-        if let Some(dir) = step_dir.filter(|_| !local) {
-            if leaves(dir) {
-                result.status = RunStatus::Error;
-                result.error = Some(format!(
-                    "step `{name}`: workdir `{dir}`: `..` would leave the working directory"
-                ));
-                break;
-            }
-        }
-        let cwd = match step_dir.filter(|_| local) {
-            Some(dir) => match step_workdir(workdir.path(), dir) {
-                Ok(p) => p,
-                Err(e) => {
-                    result.status = RunStatus::Error;
-                    result.error = Some(format!("step `{name}`: workdir `{dir}`: {e}"));
-                    break;
-                }
-            },
-            None if local => place.dir.to_path_buf(),
-            None => workdir.path().to_path_buf(),
-        };
-        let in_container_dir = (!local && step_dir.is_none()).then(|| {
-            let rel = place.rel_dir();
-            if rel.is_empty() {
-                CONTAINER_WORKSPACE.to_string()
-            } else {
-                format!("{CONTAINER_WORKSPACE}/{rel}")
-            }
-        });
-        // Later entries win: the service's env over the receiver's, the step's over both.
-        let mut env: Vec<(String, String)> = collector.otlp_env();
-        if local {
-            let scratch = workdir.path().display().to_string();
-            env.push(("HOME".into(), scratch.clone()));
-            env.push(("TMPDIR".into(), scratch));
-            env.push(("CLNRM_WORKSPACE".into(), place.root.display().to_string()));
-        } else {
-            env.push(("CLNRM_WORKSPACE".into(), CONTAINER_WORKSPACE.into()));
-        }
-        if let Some((id, svc)) = service {
-            env.push(("SERVICE_NAME".into(), id.to_string()));
-            if let Some(cid) = running_services.as_ref().and_then(|r| r.container_id(id)) {
-                env.push(("CONTAINER_ID".into(), cid.to_string()));
-            }
-            env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-        env.extend(step_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let image = service
-            .and_then(|(_, s)| s.image.as_deref())
-            .unwrap_or(&settings.default_image);
-        let inv = Invocation {
-            argv: &argv,
-            env: &env,
-            limits,
-            workdir: &cwd,
-            container_dir: step_dir.filter(|_| !local).or(in_container_dir.as_deref()),
-            image: Some(image),
-            workspace: (!local).then_some(place.root),
-        };
-        let mut spec = backend.command(&inv);
-        spec.timeout = remaining.max(Duration::from_millis(1));
-        spec.kill_grace = settings.kill_grace;
-        spec.output_cap = settings.output_cap;
-        spec.background = settings.background;
-        let s0 = now_ns();
-        let out: ProcessOutcome = run(&spec, cancel);
-        backend.finished(&inv, out.timed_out || out.cancelled);
-        let engine_error = engine_failure(backend.kind(), &out);
-        let ran =
-            out.spawn_error.is_none() && engine_error.is_none() && !out.timed_out && !out.cancelled;
-        let f = if ran {
-            check_process(
-                &path,
-                expect,
-                Observed {
-                    exit_code: out.exit_code,
-                    stdout: &out.stdout,
-                    stderr: &out.stderr,
-                },
-            )
-        } else {
-            Vec::new()
-        };
-        // A step that met its checks is OK, even when it was expected to exit non-zero.
-        runner_spans.push(runner_span(
-            &trace_id,
-            ids.span(),
-            Some(&scenario_id),
-            &format!("step:{name}"),
-            s0,
-            &out,
-            ran && f.is_empty(),
-        ));
-        all_stdout.push_str(&out.stdout);
-        all_stdout.push('\n');
-        stderr_all.push_str(&out.stderr);
-        result.exit_code = out.exit_code;
-        if let Some(e) = out.spawn_error.as_ref().or(engine_error.as_ref()) {
-            // "cannot start `prog`: why", or the engine's own message.
-            result.status = RunStatus::Error;
-            result.error = Some(if name == "run" {
-                e.clone()
-            } else {
-                format!("step `{name}`: {e}")
-            });
-            break;
-        }
-        if out.timed_out {
-            result.status = RunStatus::TimedOut;
-            break;
-        }
-        if out.cancelled {
-            result.status = RunStatus::Cancelled;
-            break;
-        }
-        if !f.is_empty() {
-            result.failures.extend(f);
-            break;
+/// What the commands of one scenario run share.
+struct Ctx<'a> {
+    place: Place<'a>,
+    backend: &'a dyn Backend,
+    settings: &'a RunSettings,
+    cancel: &'a CancelToken,
+    collector: &'a Collector,
+    workdir: &'a RunDir,
+    limits: RunLimits,
+    services: &'a BTreeMap<String, String>,
+    ids: Ids,
+}
+
+/// One command run: its process, its unmet checks, its span and what ends the scenario.
+struct Ran {
+    out: ProcessOutcome,
+    /// Its exit code; 128+n when a signal killed it.
+    exit_code: Option<i32>,
+    failures: Vec<crate::runs::expect::ExpectationFailure>,
+    span: Span,
+    stop: Option<(RunStatus, Option<String>)>,
+}
+
+/// Where a command runs: the host directory, and the directory inside a container.
+fn command_dirs(
+    ctx: &Ctx<'_>,
+    name: &str,
+    step_dir: Option<&str>,
+) -> Result<(std::path::PathBuf, Option<String>), String> {
+    // A step's `workdir` is a host directory for local runs, the container's otherwise.
+    let local = ctx.backend.kind() == BackendKind::Local;
+    if let Some(dir) = step_dir.filter(|_| !local) {
+        if leaves(dir) {
+            return Err(format!(
+                "step `{name}`: workdir `{dir}`: `..` would leave the working directory"
+            ));
         }
     }
-    let t1 = now_ns();
-    let mut spans = collector.finish(&all_stdout);
+    let cwd = match step_dir.filter(|_| local) {
+        Some(dir) => step_workdir(ctx.workdir.path(), dir)
+            .map_err(|e| format!("step `{name}`: workdir `{dir}`: {e}"))?,
+        None if local => ctx.place.dir.to_path_buf(),
+        None => ctx.workdir.path().to_path_buf(),
+    };
+    let in_container = match step_dir.filter(|_| !local) {
+        Some(dir) => Some(dir.to_string()),
+        None if local => None,
+        None => Some(match ctx.place.rel_dir() {
+            rel if rel.is_empty() => CONTAINER_WORKSPACE.to_string(),
+            rel => format!("{CONTAINER_WORKSPACE}/{rel}"),
+        }),
+    };
+    Ok((cwd, in_container))
+}
+
+/// A command's environment; later entries win: the service's env over the receiver's,
+/// the step's over both.
+fn command_env(ctx: &Ctx<'_>, command: &Command<'_>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = ctx.collector.otlp_env();
+    if ctx.backend.kind() == BackendKind::Local {
+        let scratch = ctx.workdir.path().display().to_string();
+        env.push(("HOME".into(), scratch.clone()));
+        env.push(("TMPDIR".into(), scratch));
+        env.push((
+            "CLNRM_WORKSPACE".into(),
+            ctx.place.root.display().to_string(),
+        ));
+    } else {
+        env.push(("CLNRM_WORKSPACE".into(), CONTAINER_WORKSPACE.into()));
+    }
+    if let Some((id, svc)) = command.service {
+        env.push(("SERVICE_NAME".into(), id.to_string()));
+        if let Some(cid) = ctx.services.get(id) {
+            env.push(("CONTAINER_ID".into(), cid.clone()));
+        }
+        env.extend(svc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    env.extend(command.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
+
+/// Run one command within `remaining`; `Err`: it could not start where it should.
+fn run_command(
+    ctx: &Ctx<'_>,
+    command: Command<'_>,
+    remaining: Duration,
+    (trace_id, scenario_id): (&str, &str),
+) -> Result<Ran, String> {
+    let (cwd, container_dir) = command_dirs(ctx, &command.name, command.workdir)?;
+    let env = command_env(ctx, &command);
+    let image = command
+        .service
+        .and_then(|(_, s)| s.image.as_deref())
+        .unwrap_or(&ctx.settings.default_image);
+    let local = ctx.backend.kind() == BackendKind::Local;
+    let inv = Invocation {
+        argv: &command.argv,
+        env: &env,
+        limits: ctx.limits,
+        workdir: &cwd,
+        container_dir: container_dir.as_deref(),
+        image: Some(image),
+        workspace: (!local).then_some(ctx.place.root),
+    };
+    let mut spec = ctx.backend.command(&inv);
+    spec.timeout = remaining.max(Duration::from_millis(1));
+    spec.kill_grace = ctx.settings.kill_grace;
+    spec.output_cap = ctx.settings.output_cap;
+    spec.background = ctx.settings.background;
+    let s0 = now_ns();
+    let out: ProcessOutcome = run(&spec, ctx.cancel);
+    ctx.backend.finished(&inv, out.timed_out || out.cancelled);
+    let engine_error = engine_failure(ctx.backend.kind(), &out);
+    // A command killed by a signal exits 128+n, as a shell (and a container engine, for
+    // its command) reports it: `expected_exit_code = 137` means one thing on every backend.
+    let exit_code = out.exit_code.or_else(|| {
+        out.signal
+            .filter(|_| !out.timed_out && !out.cancelled)
+            .map(|s| 128 + s)
+    });
+    let ran =
+        out.spawn_error.is_none() && engine_error.is_none() && !out.timed_out && !out.cancelled;
+    let failures = if ran {
+        check_process(
+            &command.path,
+            command.expect,
+            Observed {
+                exit_code,
+                stdout: &out.stdout,
+                stderr: &out.stderr,
+            },
+        )
+    } else {
+        Vec::new()
+    };
+    // A step that met its checks is OK, even when it was expected to exit non-zero.
+    let span = runner_span(
+        trace_id,
+        ctx.ids.span(),
+        Some(scenario_id),
+        &format!("step:{}", command.name),
+        s0,
+        (exit_code, out.duration),
+        ran && failures.is_empty(),
+    );
+    let stop = if let Some(e) = out.spawn_error.as_ref().or(engine_error.as_ref()) {
+        // "cannot start `prog`: why", or the engine's own message.
+        let message = if command.name == "run" {
+            e.clone()
+        } else {
+            format!("step `{}`: {e}", command.name)
+        };
+        Some((RunStatus::Error, Some(message)))
+    } else if out.timed_out {
+        Some((RunStatus::TimedOut, None))
+    } else if out.cancelled {
+        Some((RunStatus::Cancelled, None))
+    } else {
+        None
+    };
+    Ok(Ran {
+        out,
+        exit_code,
+        failures,
+        span,
+        stop,
+    })
+}
+
+/// Apply how a command ended to the result; whether the scenario stops here.
+fn stop_after(
+    result: &mut RunResult,
+    stop: Option<(RunStatus, Option<String>)>,
+    failures: Vec<crate::runs::expect::ExpectationFailure>,
+) -> bool {
+    if let Some((status, error)) = stop {
+        result.status = status;
+        if error.is_some() {
+            result.error = error;
+        }
+        return true;
+    }
+    if failures.is_empty() {
+        return false;
+    }
+    result.failures.extend(failures);
+    true
+}
+
+/// The spans of a run: those the program sent, then the runner's root (`clnrm.run`), the
+/// scenario's and one per command. The root says what the scenario says: an UNSET root
+/// would make `status.all = "OK"` unreachable for every run.
+fn scenario_spans(
+    mut spans: Vec<Span>,
+    runner_spans: Vec<Span>,
+    (trace_id, run_id, scenario_id): (&str, &str, &str),
+    scenario: &str,
+    (t0, t1): (u64, u64),
+    ok: bool,
+) -> Vec<Span> {
     let mut scen = bare_span(
-        &trace_id,
-        scenario_id.clone(),
-        Some(&run_id),
-        &format!("scenario:{}", scenario.name),
+        trace_id,
+        scenario_id.to_string(),
+        Some(run_id),
+        &format!("scenario:{scenario}"),
         t0,
         t1,
     );
-    scen.status = if result.status == RunStatus::Passed && result.failures.is_empty() {
+    scen.status = if ok {
         SpanStatus::Ok
     } else {
         SpanStatus::Error
     };
-    // The root says what the scenario says: an UNSET root would make `status.all = "OK"`
-    // unreachable for every run.
-    let mut root = bare_span(&trace_id, run_id.clone(), None, "clnrm.run", t0, t1);
+    let mut root = bare_span(trace_id, run_id.to_string(), None, "clnrm.run", t0, t1);
     root.status = scen.status;
     spans.push(root);
     spans.push(scen);
     spans.extend(runner_spans);
+    spans
+}
 
+/// The verdict: a run whose commands passed is judged by `[expect]` on its spans.
+fn judge(result: &mut RunResult, file: &TestFile, spans: &[Span]) {
     if result.status == RunStatus::Passed && result.failures.is_empty() {
         match expectations(file) {
-            Ok(exp) => result.failures.extend(evaluate(&exp, &spans)),
+            Ok(exp) => result.failures.extend(evaluate(&exp, spans)),
             Err(e) => {
                 result.status = RunStatus::Error;
                 result.error = Some(format!("cannot read [expect]: {e}"));
@@ -388,11 +558,6 @@ pub fn execute(
     if result.status == RunStatus::Passed && !result.failures.is_empty() {
         result.status = RunStatus::Failed;
     }
-    result.stdout_tail = tail(&all_stdout);
-    result.stderr_tail = tail(&stderr_all);
-    result.spans = spans;
-    result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    result
 }
 
 /// The service a command runs against: its own `service`, else the scenario's; none runs
@@ -496,17 +661,17 @@ fn runner_span(
     parent: Option<&str>,
     name: &str,
     start: u64,
-    out: &ProcessOutcome,
+    (exit_code, duration): (Option<i32>, Duration),
     ok: bool,
 ) -> Span {
     let mut s = bare_span(trace, id, parent, name, start, now_ns());
-    if let Some(c) = out.exit_code {
+    if let Some(c) = exit_code {
         s.attributes
             .insert("process.exit_code".into(), Value::from(c));
     }
     s.attributes.insert(
         "duration_ms".into(),
-        Value::from(u64::try_from(out.duration.as_millis()).unwrap_or(u64::MAX)),
+        Value::from(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
     );
     s.status = if ok {
         SpanStatus::Ok
@@ -543,7 +708,7 @@ impl Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runs::backend::Local;
+    use crate::runs::backend::{Local, NoEngine};
 
     fn go(toml: &str) -> RunResult {
         let file = TestFile::from_rendered(toml, None).unwrap();
@@ -564,8 +729,40 @@ mod tests {
                 services: false,
                 ..RunSettings::default()
             },
+            None,
             &CancelToken::new(),
         )
+    }
+
+    #[test]
+    fn without_an_engine_the_note_stays_beside_the_failure_reason() {
+        let file = TestFile::from_rendered(
+            "[service.db]\nimage = \"postgres\"\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"sh -c 'echo refused >&2; exit 2'\"\n",
+            None,
+        )
+        .unwrap();
+        let dir = std::env::temp_dir();
+        let r = execute(
+            &file,
+            &file.scenarios[0],
+            Place {
+                root: &dir,
+                dir: &dir,
+            },
+            &NoEngine,
+            &RunSettings {
+                kill_grace: Duration::from_millis(100),
+                ..RunSettings::default()
+            },
+            None,
+            &CancelToken::new(),
+        );
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.short_reason(), "exit 2: refused");
+        assert_eq!(
+            r.note.as_deref(),
+            Some("services are not started (db): no container engine answers (docker, podman)")
+        );
     }
 
     #[test]
@@ -627,6 +824,16 @@ mod tests {
             "]\n"
         ));
         assert_eq!(r.status, RunStatus::Passed, "{r:?}");
+    }
+
+    #[test]
+    fn a_command_killed_by_a_signal_exits_128_plus_its_number_as_in_containers() {
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'kill -9 $$' '''\n");
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.exit_code, Some(137));
+        assert_eq!(r.short_reason(), "exit 137");
+        let r = go("[[scenario]]\nname = \"a\"\nrun = '''sh -c 'kill -TERM $$' '''\n");
+        assert_eq!(r.exit_code, Some(143), "{r:?}");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 pub struct Selection {
     /// The scenario names to keep; empty keeps every scenario.
     pub scenarios: Vec<String>,
+    /// Of the (file, scenario) pairs kept, only this shard's (`run --shard I/N`; see
+    /// `runs::shard`).
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl Selection {
@@ -20,6 +23,7 @@ impl Selection {
     pub fn named<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
         Self {
             scenarios: names.into_iter().map(Into::into).collect(),
+            shard: None,
         }
     }
 

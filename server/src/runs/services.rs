@@ -1,11 +1,15 @@
-//! `[service.<id>]` containers, started as clnrm starts them before a scenario's commands
+//! `[service.<id>]` containers, started as clnrm starts them before a file's scenarios
 //! run: from `image` with `env`, `args` (the container's command) and `volumes` (host paths
 //! inside the workspace only), on the host network, so the service's `ports` are
-//! `127.0.0.1:<port>` for commands in containers and on the host alike. Each carries the
-//! owner label and a run-unique name; it is ready when its `health_check` command succeeds
-//! inside it (`interval`, `timeout`, `retries`), else once it runs. Services are removed
-//! when the scenario ends (also on timeout and cancellation: [`Running`]'s drop) and by
-//! `process::kill_all` at exit.
+//! `127.0.0.1:<port>` for commands in containers and on the host alike (clnrm maps each
+//! port to the same host port; a mapping to another port is an `error` saying why). Each
+//! carries the owner label and a run-unique name; it is ready when its `health_check`
+//! command succeeds inside it (`interval`, `timeout`, `retries`), else once it runs.
+//!
+//! [`FileServices`] holds one file's services: each is started once, by the first scenario
+//! that uses it, shared by the file's later scenarios, and removed when the pool is dropped
+//! after the file's last scenario (whatever ended it: verdict, timeout, cancellation), and
+//! by `process::kill_all` at exit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +41,8 @@ pub struct ServiceSpec {
     pub image: String,
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// Ports the service listens on, each published on the host's 127.0.0.1 under the
+    /// same number (host networking).
     pub ports: Vec<u16>,
     pub volumes: Vec<Volume>,
     pub health: Option<HealthCheck>,
@@ -102,10 +108,7 @@ impl ServiceSpec {
             .into_iter()
             .flatten()
         {
-            match p.as_u64().and_then(|n| u16::try_from(n).ok()) {
-                Some(n) if n > 0 => ports.push(n),
-                _ => return Err(bad(format!("port {p} is not a port number"))),
-            }
+            ports.push(port(p).map_err(bad)?);
         }
         let mut volumes = Vec::new();
         for v in raw
@@ -157,6 +160,47 @@ impl ServiceSpec {
             volumes,
             health,
         })
+    }
+}
+
+/// A `ports` entry: a port number (clnrm's form: the same port on the host), or a
+/// `"host:container"` mapping, which is honoured only when both sides are equal. Services
+/// run on the host network (the run's OTLP receiver and the commands are on the host's
+/// 127.0.0.1, and the engines here may have no bridge network), where the service binds
+/// its container port on the host itself: nothing can forward another host port to it.
+fn port(p: &Value) -> Result<u16, String> {
+    let number = |n: Option<u64>| n.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0);
+    if let Some(n) = p.as_u64() {
+        return number(Some(n)).ok_or_else(|| format!("port {p} is not a port number"));
+    }
+    let text = p
+        .as_str()
+        .ok_or_else(|| format!("port {p} is not a port number"))?;
+    let parse = |t: &str| number(t.trim().parse().ok());
+    let (host, container) = match text.rsplit_once(':') {
+        // `127.0.0.1:8080:80` names the host address too: only 127.0.0.1 is published.
+        Some((left, c)) => match left.rsplit_once(':') {
+            Some(("127.0.0.1" | "localhost", h)) => (parse(h), parse(c)),
+            Some((addr, _)) => {
+                return Err(format!(
+                    "port `{text}` publishes on `{addr}`: services are published on 127.0.0.1 only"
+                ))
+            }
+            None => (parse(left), parse(c)),
+        },
+        None => (parse(text), parse(text)),
+    };
+    match (host, container) {
+        (Some(h), Some(c)) if h == c => Ok(h),
+        (Some(h), Some(c)) => Err(format!(
+            "port `{text}` maps host port {h} to container port {c}, which cannot be honoured: \
+             services run on the host network (the engine here has no bridge network to \
+             publish through, and commands reach services on 127.0.0.1), so the service binds \
+             its own port {c} on the host; use `ports = [{c}]` and reach it at 127.0.0.1:{c}"
+        )),
+        _ => Err(format!(
+            "port `{text}` is not a port number or `host:container` pair"
+        )),
     }
 }
 
@@ -239,34 +283,97 @@ fn release_ports(freed: &[u16]) {
     PORTS_FREED.notify_all();
 }
 
-/// Start `specs` with `engine`'s CLI and wait until each is ready; the first that does
-/// not start stops the others and is the error.
-pub fn start(
-    engine: &Container,
-    specs: &[ServiceSpec],
-    workspace: Option<&Path>,
-    cancel: &CancelToken,
-    deadline: Instant,
-) -> Result<Running, ServiceError> {
-    let cli = engine.cli();
-    let mut running = Running::empty(cli);
-    let wanted: Vec<u16> = specs.iter().flat_map(|s| s.ports.iter().copied()).collect();
-    if !claim_ports(&wanted, cancel, deadline) {
-        return Err(ServiceError {
-            service: specs.first().map(|s| s.id.clone()).unwrap_or_default(),
-            reason: "its ports stayed in use by another run until the scenario's deadline".into(),
-        });
+/// One file's services, started on first use and removed when dropped (after the file's
+/// last scenario). A service that did not start is remembered: the file's later scenarios
+/// get the same `error` without another attempt, unless the attempt was cancelled.
+pub struct FileServices {
+    engine: Container,
+    workspace: Option<PathBuf>,
+    state: Mutex<Pool>,
+}
+
+struct Pool {
+    running: Running,
+    failed: BTreeMap<String, ServiceError>,
+}
+
+impl std::fmt::Debug for FileServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileServices")
+            .field("engine", &self.engine.cli())
+            .finish_non_exhaustive()
     }
-    running.ports = wanted;
-    for spec in specs {
-        let (name, id) =
-            start_one(cli, spec, workspace, cancel, deadline).map_err(|reason| ServiceError {
+}
+
+impl FileServices {
+    pub fn new(engine: Container, workspace: Option<PathBuf>) -> Self {
+        FileServices {
+            state: Mutex::new(Pool {
+                running: Running::empty(engine.cli()),
+                failed: BTreeMap::new(),
+            }),
+            engine,
+            workspace,
+        }
+    }
+
+    /// Make sure each of `specs` runs and is ready (starting the missing ones now, in
+    /// order); the container id of each by service id. Scenarios of the file running at
+    /// the same time wait for one start rather than making their own.
+    pub fn ensure(
+        &self,
+        specs: &[ServiceSpec],
+        cancel: &CancelToken,
+        deadline: Instant,
+    ) -> Result<BTreeMap<String, String>, ServiceError> {
+        let mut pool = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids = BTreeMap::new();
+        for spec in specs {
+            if let Some(e) = pool.failed.get(&spec.id) {
+                return Err(e.clone());
+            }
+            if let Some(id) = pool.running.container_id(&spec.id) {
+                ids.insert(spec.id.clone(), id.to_string());
+                continue;
+            }
+            let fail = |reason: String| ServiceError {
                 service: spec.id.clone(),
                 reason,
-            })?;
-        running.started.insert(spec.id.clone(), (name, id));
+            };
+            if !claim_ports(&spec.ports, cancel, deadline) {
+                if cancel.is_cancelled() {
+                    return Err(fail("cancelled".into()));
+                }
+                let e = fail(
+                    "its ports stayed in use by another run until the scenario's deadline".into(),
+                );
+                pool.failed.insert(spec.id.clone(), e.clone());
+                return Err(e);
+            }
+            match start_one(
+                self.engine.cli(),
+                spec,
+                self.workspace.as_deref(),
+                cancel,
+                deadline,
+            ) {
+                Ok((name, id)) => {
+                    pool.running.ports.extend(spec.ports.iter().copied());
+                    ids.insert(spec.id.clone(), id.clone());
+                    pool.running.started.insert(spec.id.clone(), (name, id));
+                }
+                Err(reason) => {
+                    release_ports(&spec.ports);
+                    let e = fail(reason);
+                    if !cancel.is_cancelled() {
+                        pool.failed.insert(spec.id.clone(), e.clone());
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ids)
     }
-    Ok(running)
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -539,6 +646,35 @@ mod tests {
         let e =
             ServiceSpec::from_service("s", &service("image = \"x\"\nports = [70000]")).unwrap_err();
         assert!(e.reason.contains("70000"), "{e}");
+    }
+
+    #[test]
+    fn a_port_maps_to_the_same_host_port_and_another_one_is_an_error_saying_why() {
+        for (written, port) in [
+            ("8080", 8080),
+            ("\"8080\"", 8080),
+            ("\"8080:8080\"", 8080),
+            ("\"127.0.0.1:8080:8080\"", 8080),
+        ] {
+            let s = ServiceSpec::from_service(
+                "s",
+                &service(&format!("image = \"x\"\nports = [{written}]")),
+            )
+            .unwrap();
+            assert_eq!(s.ports, [port], "{written}");
+        }
+        let e = ServiceSpec::from_service("s", &service("image = \"x\"\nports = [\"8080:80\"]"))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("service `s` did not start: port `8080:80` maps host port 8080 to container port 80"), "{e}");
+        assert!(e.reason.contains("host network"), "{e}");
+        assert!(e.reason.contains("ports = [80]"), "{e}");
+        let e =
+            ServiceSpec::from_service("s", &service("image = \"x\"\nports = [\"0.0.0.0:80:80\"]"))
+                .unwrap_err();
+        assert!(e.reason.contains("127.0.0.1 only"), "{e}");
+        let e = ServiceSpec::from_service("s", &service("image = \"x\"\nports = [\"web\"]"))
+            .unwrap_err();
+        assert!(e.reason.contains("not a port number"), "{e}");
     }
 
     #[test]

@@ -302,18 +302,13 @@ impl Comparator {
                 }
             }
         }
-        if b.kind != c.kind {
-            out.push(Change::Kind {
-                before: b.kind,
-                after: c.kind,
-            });
-        }
-        if b.status != c.status {
-            out.push(Change::Status {
-                before: b.status,
-                after: c.status,
-            });
-        }
+        changed(&mut out, &b.kind, &c.kind, |before, after| Change::Kind {
+            before,
+            after,
+        });
+        changed(&mut out, &b.status, &c.status, |before, after| {
+            Change::Status { before, after }
+        });
         let skip = |k: &str| self.skipped(b, k) || self.skipped(c, k);
         for (key, before, after) in self.attr_changes(&b.attributes, &c.attributes, skip) {
             out.push(Change::Attribute { key, before, after });
@@ -327,25 +322,20 @@ impl Comparator {
                 out.push(Change::ResourceAttribute { key, before, after });
             }
         }
-        if b.events != c.events {
-            out.push(Change::Events {
-                before: b.events.clone(),
-                after: c.events.clone(),
-            });
-        }
+        changed(&mut out, &b.events, &c.events, |before, after| {
+            Change::Events { before, after }
+        });
         if self.timestamps {
-            if b.start_time_unix_nano != c.start_time_unix_nano {
-                out.push(Change::StartTime {
-                    before: b.start_time_unix_nano,
-                    after: c.start_time_unix_nano,
-                });
-            }
-            if b.end_time_unix_nano != c.end_time_unix_nano {
-                out.push(Change::EndTime {
-                    before: b.end_time_unix_nano,
-                    after: c.end_time_unix_nano,
-                });
-            }
+            let (bs, cs) = (&b.start_time_unix_nano, &c.start_time_unix_nano);
+            changed(&mut out, bs, cs, |before, after| Change::StartTime {
+                before,
+                after,
+            });
+            let (be, ce) = (&b.end_time_unix_nano, &c.end_time_unix_nano);
+            changed(&mut out, be, ce, |before, after| Change::EndTime {
+                before,
+                after,
+            });
         }
         out
     }
@@ -569,6 +559,18 @@ impl Matcher<'_, '_> {
         for (k, p) in left_b.into_iter().zip(left_c) {
             partner.insert(k, p);
         }
+    }
+}
+
+/// A change of one field, when its values differ.
+fn changed<T: PartialEq + Clone>(
+    out: &mut Vec<Change>,
+    before: &T,
+    after: &T,
+    change: impl FnOnce(T, T) -> Change,
+) {
+    if before != after {
+        out.push(change(before.clone(), after.clone()));
     }
 }
 

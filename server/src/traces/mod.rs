@@ -6,6 +6,7 @@
 //! [`render_markdown`] show it, [`render_html`] draws it as a waterfall page, and [`update_baseline`] records the last trace.
 
 pub mod baseline;
+pub mod compare;
 pub mod diff;
 mod html;
 pub mod import;
@@ -17,6 +18,7 @@ mod summary;
 pub mod tree;
 
 pub use baseline::BaselineError;
+pub use compare::{compare, compare_files, FilesOutcome, ScenarioOutcome, Update, Verdict};
 pub use diff::{Change, DiffNode, Mark, TraceDiff};
 pub use html::{escape as escape_html, render_html, HtmlScenario, HtmlView};
 pub use import::{parse_spans, ImportError};

@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod dependents;
+pub mod diff;
 pub mod file;
 pub mod projects;
 pub mod root;
@@ -15,4 +16,4 @@ pub use dependents::Dependents;
 pub use file::{analyse_file, analyse_target, FileReport};
 pub use projects::{Opened, ProjectOptions, Projects};
 pub use root::{find_root, root_of_file};
-pub use runs::{FilePlan, Planning, Runs, ToPlan};
+pub use runs::{FilePlan, Planning, Runs, ShardPlan, ToPlan};

@@ -2,7 +2,7 @@
 //! root, opened on first use and again after the configuration changed.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use dashmap::DashMap;
 
@@ -53,6 +53,8 @@ impl Opened {
 pub struct Projects {
     options: RwLock<ProjectOptions>,
     open: DashMap<PathBuf, Arc<Project>>,
+    /// Held while a project opens: two callers never open (and probe) one root twice.
+    opening: Mutex<()>,
 }
 
 impl Projects {
@@ -60,15 +62,23 @@ impl Projects {
         Self {
             options: RwLock::new(options),
             open: DashMap::new(),
+            opening: Mutex::new(()),
         }
     }
 
     /// The project of `root`, opened now if it is not open. Blocking (selecting the `auto`
     /// backend may probe `docker info`): call off latency paths.
     pub fn get(&self, root: &Path) -> Opened {
-        if let Some(p) = self.open.get(root) {
+        if let Some(project) = self.get_open(root) {
             return Opened {
-                project: p.clone(),
+                project,
+                now: false,
+            };
+        }
+        let _opening = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(project) = self.get_open(root) {
+            return Opened {
+                project,
                 now: false,
             };
         }
@@ -83,6 +93,12 @@ impl Projects {
         let project = Arc::new(project);
         self.open.insert(root.to_path_buf(), project.clone());
         Opened { project, now: true }
+    }
+
+    /// Hold every open back until the guard drops (a project whose open never ends).
+    #[cfg(test)]
+    pub(crate) fn hold_opening(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.opening.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The project of `root` if it is open (never blocks).

@@ -15,6 +15,7 @@ use crate::runs::project::Project;
 use crate::runs::report::{self, RunLens};
 use crate::runs::runner::{BatchOptions, EventSink, Runner};
 use crate::runs::selection::Selection;
+use crate::runs::shard::{split, Item, Shard};
 
 /// One analysed file to plan.
 #[derive(Clone, Copy)]
@@ -49,6 +50,20 @@ pub struct Planning {
     pub known: Vec<String>,
     /// Configuration problems of projects opened while planning (to show once).
     pub config_errors: Vec<ConfigError>,
+    /// With a shard selected: which one, of how many pairs, and the split's fingerprint.
+    pub shard: Option<ShardPlan>,
+}
+
+/// The shard a batch was planned for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShardPlan {
+    pub index: usize,
+    pub total: usize,
+    /// (file, scenario) pairs of the whole selection, and of this shard.
+    pub pairs: usize,
+    pub selected: usize,
+    /// The same in every shard of one split (`report merge` checks it).
+    pub fingerprint: String,
 }
 
 impl Planning {
@@ -122,6 +137,12 @@ impl Runs {
         opened
     }
 
+    /// Hold every project open back until the guard drops.
+    #[cfg(test)]
+    pub(crate) fn hold_project_opening(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.projects.hold_opening()
+    }
+
     /// The project of `root` if it is open now (never blocks).
     pub fn open_project(&self, root: &Path) -> Option<Arc<Project>> {
         self.projects.get_open(root)
@@ -158,9 +179,18 @@ impl Runs {
         self.runner.submit(project, plan, opts, sink);
     }
 
-    /// Each scenario of an analysed file with what is known of its run now.
-    pub fn lenses(&self, project: &Project, path: &Path, analysis: &Analysis) -> Vec<RunLens> {
-        report::lenses(&self.runner, project, path, analysis)
+    /// Each scenario of an analysed file with what is known of its run now; without its
+    /// project (not open yet), `▶ Run` for each.
+    pub fn lenses(
+        &self,
+        project: Option<&Project>,
+        path: &Path,
+        analysis: &Analysis,
+    ) -> Vec<RunLens> {
+        match project {
+            Some(p) => report::lenses(&self.runner, p, path, analysis),
+            None => report::pending_lenses(analysis),
+        }
     }
 
     /// The last run results of `path`, placed in its current analysis.
@@ -175,6 +205,17 @@ impl Runs {
 
     pub fn forget(&self, path: &Path) {
         self.runner.forget(path);
+    }
+
+    /// Wait for the open projects' remote-cache uploads (each within its upload timeout)
+    /// and return the remote warnings of this run, each once, credentials masked.
+    pub fn finish_remote(&self) -> Vec<String> {
+        self.projects
+            .open_now()
+            .iter()
+            .filter_map(|p| p.cache.as_ref())
+            .flat_map(|c| c.finish_remote())
+            .collect()
     }
 
     /// The executor's counters and each open project's result cache.
@@ -217,13 +258,55 @@ fn select(planning: &mut Planning, selection: &Selection) {
         planning.unknown = selection.unknown(known.iter().map(String::as_str));
     }
     planning.known = known;
+    for f in planning.files.iter_mut().flatten() {
+        f.plan.runs.retain(|r| selection.admits(&r.name));
+    }
+    if let Some(shard) = selection.shard {
+        planning.shard = Some(select_shard(planning, shard));
+    }
     for f in &mut planning.files {
-        if let Ok(fp) = f {
-            fp.plan.runs.retain(|r| selection.admits(&r.name));
-            if fp.plan.runs.is_empty() {
-                *f = Err(PlanError::NotSelected);
-            }
+        if matches!(f, Ok(fp) if fp.plan.runs.is_empty()) {
+            *f = Err(PlanError::NotSelected);
         }
+    }
+}
+
+/// Keep `shard`'s part of the pairs the selection kept. Pairs are named by their
+/// workspace-relative path and scenario name and weighed by the durations the local
+/// result cache recorded (never the remote's, which would differ between shards started
+/// at different moments), so every shard of one commit and cache state splits alike.
+fn select_shard(planning: &mut Planning, shard: Shard) -> ShardPlan {
+    let mut items = Vec::new();
+    for fp in planning.files.iter().flatten() {
+        let root = &fp.project.root;
+        let rel = fp.plan.path.strip_prefix(root).unwrap_or(&fp.plan.path);
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        for r in &fp.plan.runs {
+            let recorded = fp.project.cache.as_ref().and_then(|c| c.peek(&r.key));
+            items.push(Item {
+                id: format!("{rel}\u{0}{}", r.name),
+                duration_ms: recorded.map(|res| res.duration_ms),
+            });
+        }
+    }
+    let split = split(&items, shard.total);
+    let mut i = 0;
+    for fp in planning.files.iter_mut().flatten() {
+        fp.plan.runs.retain(|_| {
+            i += 1;
+            split.contains(shard, i - 1)
+        });
+    }
+    ShardPlan {
+        index: shard.index,
+        total: shard.total,
+        pairs: items.len(),
+        selected: split
+            .shard_of
+            .iter()
+            .filter(|s| **s == shard.index - 1)
+            .count(),
+        fingerprint: split.fingerprint,
     }
 }
 

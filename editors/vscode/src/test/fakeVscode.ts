@@ -3,6 +3,7 @@
 
 import type * as vscode from "vscode";
 
+import type { TestingHost } from "../testing";
 import type { Api, Controller } from "../testTree";
 
 export class Position {
@@ -132,9 +133,29 @@ export class FakeRun {
   }
 }
 
+export interface FakeProfile {
+  label: string;
+  kind: number;
+  runHandler: (request: TestRunRequest, token: FakeToken) => Promise<void> | void;
+  isDefault: boolean | undefined;
+  supportsContinuousRun: boolean | undefined;
+}
+
 export class FakeController {
   readonly items = new Collection();
   readonly runs: FakeRun[] = [];
+  readonly profiles: FakeProfile[] = [];
+  refreshHandler: (() => unknown) | undefined;
+  disposed = false;
+  constructor(readonly id = "fake", readonly label = "fake") {}
+  createRunProfile(label: string, kind: number, runHandler: FakeProfile["runHandler"], isDefault?: boolean, _tag?: unknown, supportsContinuousRun?: boolean): FakeProfile {
+    const p = { label, kind, runHandler, isDefault, supportsContinuousRun };
+    this.profiles.push(p);
+    return p;
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
   createTestItem(id: string, label: string, uri?: Uri): FakeItem {
     return new FakeItem(id, label, uri);
   }
@@ -146,6 +167,46 @@ export class FakeController {
 }
 
 export const api = { Uri, Range, Location, TestMessage, TestRunRequest } as unknown as Api;
+
+/** A cancellation token and its source in one. */
+export class FakeToken {
+  isCancellationRequested = false;
+  private readonly listeners: (() => void)[] = [];
+  onCancellationRequested(l: () => void): { dispose(): void } {
+    this.listeners.push(l);
+    return { dispose: () => undefined };
+  }
+  cancel(): void {
+    this.isCancellationRequested = true;
+    this.listeners.forEach((l) => l());
+  }
+}
+
+/** A TestingHost over the fake: what it showed is recorded. */
+export function host(trusted = true): { host: TestingHost; ctrl: () => FakeController; errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  let made: FakeController | undefined;
+  const h = {
+    api: { ...(api as object), TestRunProfileKind: { Run: 1, Debug: 2, Coverage: 3 } },
+    createTestController: (id: string, label: string) => (made = new FakeController(id, label)),
+    showError: (m: string) => errors.push(m),
+    showWarning: (m: string) => warnings.push(m),
+    isTrusted: () => trusted,
+    fileLabel: (uri: string) => uri.slice(uri.lastIndexOf("/") + 1),
+  } as unknown as TestingHost;
+  return {
+    host: h,
+    ctrl: () => {
+      if (made === undefined) {
+        throw new Error("no controller made");
+      }
+      return made;
+    },
+    errors,
+    warnings,
+  };
+}
 
 export function controller(): { fake: FakeController; ctrl: Controller } {
   const fake = new FakeController();

@@ -9,7 +9,7 @@ import { scenarioAt, scenarioBlocks, scenarioFromLenses } from "../scenarios";
 import { resolveServer } from "../serverPath";
 import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "../replies";
 import { FAILURE_CONTEXT } from "../runResults";
-import { CONTROLLER_ID, SHOW_TRACE_DIFF_COMMAND } from "../testTree";
+import { CONTROLLER_ID, fileId, scenarioId, SHOW_TRACE_DIFF_COMMAND, stepId } from "../testTree";
 import { configurationItem, launchSettings, serverEnv, toServerSettings, DEFAULT_SETTINGS } from "../settings";
 
 test("settings: restricted workspaces never run on save", () => {
@@ -107,9 +107,22 @@ test("grammar and manifest agree", () => {
     }
   }
   const item = pkg.contributes.menus["testing/item/context"][0];
-  assert.deepEqual([item.command, item.when], [SHOW_TRACE_DIFF_COMMAND, `controllerId == ${CONTROLLER_ID}`]);
+  assert.equal(item.command, SHOW_TRACE_DIFF_COMMAND);
+  // On scenarios and steps, not files: the `testId` regex tells their ids apart (VS Code
+  // gives the item's own id, or the full id with its parents' ids before it).
+  const when = /^controllerId == (\S+) && testId =~ \/(.+)\/$/.exec(item.when);
+  assert.ok(when, item.when);
+  assert.equal(when[1], CONTROLLER_ID);
+  const idPattern = new RegExp(when[2]);
+  const uri = "file:///w/a%22b%5B.clnrm.toml";
+  assert.ok(idPattern.test(scenarioId(uri, "smoke")));
+  assert.ok(idPattern.test(stepId(uri, "smoke", 0)));
+  assert.ok(idPattern.test(`${CONTROLLER_ID}\u0000${fileId(uri)}\u0000${scenarioId(uri, "smoke")}`));
+  assert.ok(!idPattern.test(fileId(uri)));
   const message = pkg.contributes.menus["testing/message/context"][0];
   assert.deepEqual([message.command, message.when], [SHOW_TRACE_DIFF_COMMAND, `testMessage == ${FAILURE_CONTEXT}`]);
+  // A workspace with test files shows them in the Test Explorer before any file is opened.
+  assert.deepEqual(pkg.activationEvents, ["workspaceContains:**/*.clnrm.toml", "workspaceContains:**/*.clnrm.toml.tera"]);
   // The Testing API used (continuous runs, message context values) needs VS Code 1.86.
   assert.equal(pkg.engines.vscode, "^1.86.0");
 });

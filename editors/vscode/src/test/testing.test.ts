@@ -82,6 +82,20 @@ test("tree: a file's new answer updates items in place; no entry or no scenarios
   assert.equal(tree.scenario(A, "smoke"), undefined);
 });
 
+test("tree: an answer asked for before the one shown does not overwrite it", () => {
+  const { fake, tree } = setup();
+  const one = (name: string) => ({ uri: A, scenarios: [{ name, range: r(2), steps: [] }] });
+  tree.updateFile(A, one("newer"), 5);
+  // The workspace answer asked for earlier arrives late: a keeps the newer list, b goes.
+  tree.replaceAll([one("older")], 4);
+  assert.deepEqual(fake.items.get(A)?.children.all().map((s) => s.label), ["newer"]);
+  assert.equal(fake.items.get(B), undefined);
+  tree.updateFile(A, undefined, 3);
+  assert.ok(fake.items.get(A), "a stale deletion is ignored too");
+  tree.updateFile(A, one("latest"), 6);
+  assert.deepEqual(fake.items.get(A)?.children.all().map((s) => s.label), ["latest"]);
+});
+
 test("tree: the workspace answer replaces everything; malformed entries are dropped", () => {
   const { fake, tree } = setup();
   const files = parseScenarios({

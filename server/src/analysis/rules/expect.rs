@@ -100,38 +100,28 @@ fn known_span_names(ctx: &Ctx<'_>) -> BTreeSet<String> {
         "/expect/order/must_precede",
         "/expect/order/must_follow",
     ] {
-        for pair in ctx.get(p).and_then(Value::as_array).into_iter().flatten() {
-            for n in pair.as_array().into_iter().flatten() {
-                if let Some(n) = n.as_str() {
-                    names.insert(n.to_string());
-                }
-            }
+        for pair in items(ctx.get(p)) {
+            names.extend(strings(Some(pair)));
         }
     }
-    for w in ctx
-        .get("/expect/window")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(o) = w.get("outer").and_then(Value::as_str) {
-            names.insert(o.to_string());
-        }
-        for c in w
-            .get("contains")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(c) = c.as_str() {
-                names.insert(c.to_string());
-            }
-        }
+    for w in items(ctx.get("/expect/window")) {
+        names.extend(w.get("outer").and_then(Value::as_str).map(str::to_string));
+        names.extend(strings(w.get("contains")));
     }
     if let Some(by_name) = ctx.get("/expect/counts/by_name").and_then(Value::as_object) {
         names.extend(by_name.keys().cloned());
     }
     names
+}
+
+/// The items of an array (none for anything else).
+fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The strings of an array, owned.
+fn strings(v: Option<&Value>) -> impl Iterator<Item = String> + '_ {
+    items(v).filter_map(|s| s.as_str().map(str::to_string))
 }
 
 fn counts(ctx: &mut Ctx<'_>, base: &str) {

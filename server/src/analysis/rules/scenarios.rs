@@ -9,6 +9,11 @@ use super::context::is_blank;
 use super::{patterns, services, Ctx};
 use crate::analysis::{Code, Diagnostic, Severity};
 
+/// The services defined: (id, its image).
+type Services = [(&'static str, String)];
+/// Names seen so far → where the first one is.
+type Names = HashMap<String, String>;
+
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let services = services::defined(ctx);
     let mut names: HashMap<String, String> = HashMap::new();
@@ -26,16 +31,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn scenario(
-    ctx: &mut Ctx<'_>,
-    base: &str,
-    services: &[(&'static str, String)],
-    names: &mut HashMap<String, String>,
-) {
-    if !ctx.get(base).is_some_and(Value::is_object) {
+fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
+    if !named_table(ctx, base, "scenario", names) {
         return;
     }
-    name(ctx, base, "scenario", names);
     let has_service = ctx.has(&format!("{base}/service"));
     let run_ptr = format!("{base}/run");
     let has_run = ctx.has(&run_ptr);
@@ -95,16 +94,10 @@ fn scenario(
     }
 }
 
-fn step(
-    ctx: &mut Ctx<'_>,
-    base: &str,
-    services: &[(&'static str, String)],
-    names: &mut HashMap<String, String>,
-) {
-    if !ctx.get(base).is_some_and(Value::is_object) {
+fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
+    if !named_table(ctx, base, "step", names) {
         return;
     }
-    name(ctx, base, "step", names);
     let cmd = format!("{base}/command");
     if ctx
         .get(&cmd)
@@ -178,7 +171,16 @@ fn first_line_of(err: &str) -> String {
         .to_string()
 }
 
-fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut HashMap<String, String>) {
+/// Whether `base` is a table; if so, its `name` is checked (blank, a duplicate).
+fn named_table(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) -> bool {
+    if !ctx.get(base).is_some_and(Value::is_object) {
+        return false;
+    }
+    name(ctx, base, what, names);
+    true
+}
+
+fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) {
     let p = format!("{base}/name");
     let Some(n) = ctx.str_at(&p).map(str::to_string) else {
         return;

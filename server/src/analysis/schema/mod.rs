@@ -8,8 +8,11 @@ pub mod convert;
 pub mod navigate;
 pub mod pointer;
 mod report;
+pub mod vocabulary;
 
+pub use navigate::{at_key, at_path, resolve};
 pub use report::suggest;
+pub use vocabulary::{description, enum_values, is_type, properties, required, type_name};
 
 use std::sync::LazyLock;
 
@@ -24,6 +27,13 @@ pub const SCHEMA_TEXT: &str = include_str!("../../../../schemas/clnrm.schema.jso
 /// The parsed schema (`None` only if the embedded file were broken; a unit test pins it).
 pub static SCHEMA_JSON: LazyLock<Option<Value>> =
     LazyLock::new(|| serde_json::from_str(SCHEMA_TEXT).ok());
+
+static NULL: Value = Value::Null;
+
+/// The parsed schema (`null` if the embedded file were broken).
+pub fn schema() -> &'static Value {
+    SCHEMA_JSON.as_ref().unwrap_or(&NULL)
+}
 
 static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
     let schema = SCHEMA_JSON.as_ref()?;

@@ -20,6 +20,8 @@ pub enum BindingOrigin {
     /// Given by the user for this render (`render --var k=v`, like `clnrm render --map`):
     /// wins over everything else.
     User,
+    /// The workspace root (`{{ workspace }}`), ours: clnrm has no such variable.
+    Workspace,
 }
 
 /// One template variable and its value.
@@ -45,8 +47,13 @@ pub const DEFAULTS: &[(&str, &str, &str)] = &[
     ("token", "OTEL_TOKEN", ""),
 ];
 
-/// Every variable of `text`: the defaults (possibly overridden) first, then the other
-/// `[vars]` entries in file order.
+/// The variable naming the workspace root of the file (absolute), for commands that name
+/// workspace files on the local backend; a `[vars]` entry of that name wins. Not one of
+/// clnrm's defaults (see [`DEFAULTS`]), so no clnrm file means something else by it.
+pub const WORKSPACE_VAR: &str = "workspace";
+
+/// Every variable of `text`: the defaults (possibly overridden) first, then `workspace`
+/// when the file's root is known, then the other `[vars]` entries in file order.
 pub fn bindings(text: &str, env: &Environment) -> Vec<Binding> {
     let vars = scan_vars(text);
     let mut out: Vec<Binding> = DEFAULTS
@@ -84,9 +91,27 @@ pub fn bindings(text: &str, env: &Environment) -> Vec<Binding> {
             }
         })
         .collect();
+    if let Some(root) = env.workspace() {
+        out.push(Binding {
+            name: WORKSPACE_VAR.into(),
+            value: Value::String(root.into()),
+            origin: BindingOrigin::Workspace,
+            range: None,
+            env_var: None,
+        });
+    }
     for (name, value, range) in vars {
         if let Some(b) = out.iter_mut().find(|b| b.name == name) {
-            if b.origin == BindingOrigin::Vars {
+            if b.origin == BindingOrigin::Workspace {
+                // The file's own `workspace` var wins over the root.
+                *b = Binding {
+                    name,
+                    value,
+                    origin: BindingOrigin::Vars,
+                    range: Some(range),
+                    env_var: None,
+                };
+            } else if b.origin == BindingOrigin::Vars {
                 // A later line for the same key wins, like the loader's map insert.
                 b.value = value;
                 b.range = Some(range);
@@ -120,6 +145,30 @@ pub fn bindings(text: &str, env: &Environment) -> Vec<Binding> {
 #[cfg(test)]
 mod user_var_tests {
     use super::*;
+
+    #[test]
+    fn workspace_is_the_root_unless_the_file_defines_it() {
+        let env = Environment::empty().in_workspace(std::path::Path::new("/src/repo"));
+        let b = bindings("", &env);
+        let w = b.iter().find(|b| b.name == WORKSPACE_VAR).unwrap();
+        assert_eq!(
+            (w.value.as_str(), w.origin),
+            (Some("/src/repo"), BindingOrigin::Workspace)
+        );
+        let b = bindings("[vars]\nworkspace = \"mine\"\n", &env);
+        let w: Vec<_> = b.iter().filter(|b| b.name == WORKSPACE_VAR).collect();
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0].value.as_str(), w[0].origin),
+            (Some("mine"), BindingOrigin::Vars)
+        );
+        // No root known: no such variable.
+        assert!(!bindings("", &Environment::empty())
+            .iter()
+            .any(|b| b.name == WORKSPACE_VAR));
+        // Not one of clnrm's names.
+        assert!(!DEFAULTS.iter().any(|d| d.0 == WORKSPACE_VAR));
+    }
 
     #[test]
     fn user_vars_win_over_vars_environment_and_defaults() {

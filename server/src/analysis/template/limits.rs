@@ -364,7 +364,7 @@ impl tera::Function for GuardedFunction {
 
 /// Adds the budget calls to `template` (its top level, blocks and macros).
 pub fn instrument(template: &mut Template) {
-    let label = if template.name == super::render::MAIN {
+    let label = if template.name == super::MAIN {
         "self".to_string()
     } else {
         template.name.clone()

@@ -22,6 +22,7 @@ mod parse;
 mod render;
 mod scan;
 mod syntax;
+mod tera_error;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -127,6 +128,9 @@ pub fn collect_dependencies(
     deps::collect(text, origin, loader)
 }
 
+/// The name the template itself is registered under in Tera.
+pub const MAIN: &str = "__clnrm_template__";
+
 /// Stages a and b: pushes syntax and render problems (in template positions) and returns
 /// the rendered text with its source map, only when the real render succeeded. A template
 /// library is only syntax-checked.
@@ -138,56 +142,49 @@ pub fn render(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
     let first_new = diags.len();
-    let rendered = check_and_render(text, kind, deps, env, diags);
-    explain::explain(text, &mut diags[first_new..]);
-    rendered
-}
-
-fn check_and_render(
-    text: &str,
-    kind: FileKind,
-    deps: &[Dependency],
-    env: &Environment,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Rendered> {
-    let scan = scan::scan(text);
-    if !syntax::nesting_ok(text, &scan, diags) {
-        return None;
-    }
-    if !scan.problems.is_empty() {
-        // The scan stopped at an unterminated tag: the marked text would be truncated.
-        let main = match parse::new_template(render::MAIN, text) {
-            Err(e) => syntax::tera_error(text, &e),
-            Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
-        };
-        syntax::report(text, &scan, main, diags);
-        diags.retain(|d| !d.message.is_empty());
-        return None;
-    }
-    let marked = if marks::can_mark(text) {
-        marks::mark(text, &scan)
-    } else {
-        marks::Marked::unmarked(text)
-    };
-    // One parse serves the syntax check and the render.
-    let parsed = match parse::parse(render::MAIN, &marked) {
-        Ok(t) => t,
-        Err(main) => {
-            let at = marked.to_template(main.range.start);
-            syntax::report(text, &scan, syntax::moved(main, text, at), diags);
-            return None;
+    let rendered = 'checked: {
+        let scan = scan::scan(text);
+        if !syntax::nesting_ok(text, &scan, diags) {
+            break 'checked None;
         }
+        if !scan.problems.is_empty() {
+            // The scan stopped at an unterminated tag: the marked text would be truncated.
+            let main = match parse::new_template(MAIN, text) {
+                Err(e) => syntax::tera_error(text, &e),
+                Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
+            };
+            syntax::report(text, &scan, main, diags);
+            diags.retain(|d| !d.message.is_empty());
+            break 'checked None;
+        }
+        let marked = if marks::can_mark(text) {
+            marks::mark(text, &scan)
+        } else {
+            marks::Marked::unmarked(text)
+        };
+        // One parse serves the syntax check and the render.
+        let parsed = match parse::parse(MAIN, &marked) {
+            Ok(t) => t,
+            Err(main) => {
+                let at = marked.to_template(main.range.start);
+                syntax::report(text, &scan, syntax::moved(main, text, at), diags);
+                break 'checked None;
+            }
+        };
+        if kind == FileKind::TemplateLibrary {
+            break 'checked None;
+        }
+        // The render stage's findings in source order.
+        let stage_start = diags.len();
+        if kind == FileKind::RawTest {
+            diags.extend(compat::raw_run_check(text, &scan));
+            diags.extend(compat::step_command_vars(text, &scan));
+        }
+        let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
+        diags[stage_start..].sort_by_key(|d| (d.range.start, d.range.end));
+        rendered
     };
-    if kind == FileKind::TemplateLibrary {
-        return None;
-    }
-    let first_new = diags.len();
-    if kind == FileKind::RawTest {
-        diags.extend(compat::raw_run_check(text, &scan));
-        diags.extend(compat::step_command_vars(text, &scan));
-    }
-    let rendered = render::render(text, &scan, &marked, parsed, deps, env, diags);
-    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
+    explain::explain(text, &mut diags[first_new..]);
     rendered
 }
 

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tera::Template;
 
 use super::marks::Marked;
-use super::syntax;
+use super::tera_error::tera_error;
 use crate::analysis::Diagnostic;
 
 /// Bound on cached syntax trees (pieces are a few KiB of text each).
@@ -71,7 +71,7 @@ pub fn parse(name: &str, marked: &Marked) -> Result<Template, Diagnostic> {
 /// Calls of Tera's (pest) parser allowed per parse: a floor, plus so many per byte of
 /// text (real templates need under 20 per byte). Its grammar backtracks exponentially on
 /// nested calls (`f(a=g(a=…` took over a minute at five unclosed levels); the scanner
-/// refuses deep call nesting first (`syntax::MAX_CALL_NESTING`), and this limit is the
+/// refuses deep call nesting first (`MAX_CALL_NESTING` in `syntax`), and this limit is the
 /// backstop: past it the parse fails with a syntax error instead of hanging.
 const PARSER_CALLS_FLOOR: usize = 1_000_000;
 const PARSER_CALLS_PER_BYTE: usize = 64;
@@ -105,7 +105,7 @@ pub fn new_template(name: &str, text: &str) -> tera::Result<Template> {
 }
 
 fn whole(name: &str, text: &str) -> Result<Template, Diagnostic> {
-    new_template(name, text).map_err(|e| syntax::tera_error(text, &e))
+    new_template(name, text).map_err(|e| tera_error(text, &e))
 }
 
 fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
@@ -113,7 +113,7 @@ fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
     if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let t = Arc::new(new_template(name, text).map_err(|e| syntax::tera_error(text, &e))?);
+    let t = Arc::new(new_template(name, text).map_err(|e| tera_error(text, &e))?);
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= MAX_CACHED {
             c.clear();

@@ -19,12 +19,10 @@ use super::functions::{self, Scope};
 use super::limits;
 use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
-use super::{Dependency, Rendered};
+use super::{Dependency, Rendered, MAIN};
 use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
 use std::sync::Arc;
 
-/// The name the template itself is registered under.
-pub const MAIN: &str = "__clnrm_template__";
 /// Uses reported per undefined variable.
 const MAX_USES: usize = 100;
 /// Retries with stand-ins, to find further errors.
@@ -46,7 +44,8 @@ enum Failure {
     Other(String),
 }
 
-/// Renders `parsed` (the marked template, see `marks`) and reports every failure.
+/// Renders `parsed` (the marked template, see `marks`) and reports every failure (the
+/// caller puts them in source order).
 pub fn render(
     text: &str,
     scan: &Scan,
@@ -56,22 +55,67 @@ pub fn render(
     env: &Environment,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    let first_new = diags.len();
-    let result = render_inner(text, scan, marked, parsed, deps, env, diags);
-    // One stage's findings in source order.
-    diags[first_new..].sort_by_key(|d| (d.range.start, d.range.end));
-    result
+    let (tera, mut degraded, broken_ns) = build_tera(text, scan, parsed, deps, diags)?;
+    let bindings = context::bindings(text, env);
+    let mut retry = Retry {
+        ctx: context::context_value(&bindings),
+        now: clock(&bindings),
+        macro_ranges: macro_ranges(text, scan),
+        bindings,
+        text,
+        scan,
+        deps,
+        env,
+        tera,
+        broken_ns,
+        env_placeholders: Vec::new(),
+        stand_in_tags: Vec::new(),
+        seen: Vec::new(),
+    };
+    // Big inputs get fewer retries: each one is a full render.
+    let attempts = if text.len() > 256 * 1024 {
+        4
+    } else {
+        MAX_ATTEMPTS
+    };
+    let deadline = std::time::Instant::now() + limits::MAX_RENDER_TIME;
+    for _ in 0..attempts {
+        let (out, result) = retry.attempt(deadline);
+        let failure = match result {
+            // Stand-ins rendered it: not the real output.
+            Ok(()) if degraded || !retry.seen.is_empty() => return None,
+            Ok(()) => {
+                diags.extend(ours_not_clnrms(text, scan, &retry.bindings));
+                return Some(source_mapped(text, marked, &out));
+            }
+            Err(failure) => failure,
+        };
+        if retry.seen.contains(&failure) {
+            break;
+        }
+        retry.seen.push(failure.clone());
+        let partial = String::from_utf8_lossy(&out);
+        let here = locate(text, scan, &failure, marked.last_origin(&partial));
+        let again = retry.report(&failure, &here, diags);
+        retry.stand_in_tags.push(here);
+        degraded = true;
+        if !again {
+            break;
+        }
+    }
+    None
 }
 
-fn render_inner(
+/// The Tera instance with the template and its dependencies registered; whether some
+/// dependency could not be (the render is then only for finding errors), and the import
+/// namespaces of broken libraries. `None` when nothing can render (a cycle, a broken chain).
+fn build_tera(
     text: &str,
     scan: &Scan,
-    marked: &Marked,
     parsed: tera::Template,
     deps: &[Dependency],
-    env: &Environment,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Rendered> {
+) -> Option<(Tera, bool, Vec<String>)> {
     let mut tera = limits::guarded().clone();
     let main_links = (
         parsed.parent.as_deref(),
@@ -82,7 +126,7 @@ fn render_inner(
             .collect(),
     );
     let (registered, broken) = register_dependencies(&mut tera, text, main_links, deps, diags);
-    let mut degraded = match registered {
+    let degraded = match registered {
         Registered::All => false,
         Registered::Some => true,
         // Tera itself would recurse without end on these.
@@ -105,193 +149,207 @@ fn render_inner(
         ));
         return None;
     }
+    Some((tera, degraded, broken_ns))
+}
 
-    let bindings = context::bindings(text, env);
-    let mut ctx = context::context_value(&bindings);
-    let now = clock(&bindings);
-    let macro_ranges = macro_ranges(text, scan);
-    let mut env_placeholders: Vec<String> = Vec::new();
-    let mut stand_in_tags: Vec<Range<usize>> = Vec::new();
-    let mut seen: Vec<Failure> = Vec::new();
-
-    // Big inputs get fewer retries: each one is a full render.
-    let attempts = if text.len() > 256 * 1024 {
-        4
+/// The successful render's text, with positions mapped back into the template.
+fn source_mapped(text: &str, marked: &Marked, out: &[u8]) -> Rendered {
+    let rendered = String::from_utf8_lossy(out).into_owned();
+    let (text_out, map) = if !marked.origins.is_empty() || marks::can_mark(text) {
+        marked.strip(text, &rendered)
     } else {
-        MAX_ATTEMPTS
+        let mut map = crate::analysis::SourceMap::new();
+        map.push_generated(0, 0..text.len());
+        map.finish(rendered.len());
+        (rendered, map)
     };
-    let deadline = std::time::Instant::now() + limits::MAX_RENDER_TIME;
-    for _ in 0..attempts {
+    Rendered {
+        text: text_out,
+        map,
+    }
+}
+
+/// What one render attempt hands the next: the stand-ins put in so far (context values,
+/// stub functions and filters, unset `env()` names) and the failures already reported.
+struct Retry<'a> {
+    text: &'a str,
+    scan: &'a Scan,
+    deps: &'a [Dependency],
+    env: &'a Environment,
+    tera: Tera,
+    broken_ns: Vec<String>,
+    bindings: Vec<Binding>,
+    macro_ranges: Vec<Range<usize>>,
+    now: i64,
+    ctx: Map<String, Value>,
+    env_placeholders: Vec<String>,
+    stand_in_tags: Vec<Range<usize>>,
+    seen: Vec<Failure>,
+}
+
+impl Retry<'_> {
+    /// One render on the budget: its output (partial on failure) and what failed.
+    fn attempt(&self, deadline: std::time::Instant) -> (Vec<u8>, Result<(), Failure>) {
         let budget = limits::enter(deadline);
-        let mut scope = Scope::new(env.clone(), now);
-        scope.env_placeholders = env_placeholders.clone();
+        let mut scope = Scope::new(self.env.clone(), self.now);
+        scope.env_placeholders = self.env_placeholders.clone();
         let guard = functions::enter(scope);
-        let mut out = Limited(Vec::with_capacity(text.len() + 256));
+        let mut out = Limited(Vec::with_capacity(self.text.len() + 256));
         // Tera panics on some input (`i64::MIN % -1`, a macro call in arithmetic): the
         // panic is this attempt's failure, reported at the tag that was running.
         let result = crate::analysis::caught(|| {
-            Context::from_value(Value::Object(ctx.clone()))
-                .and_then(|c| tera.render_to(MAIN, &c, &mut out))
+            Context::from_value(Value::Object(self.ctx.clone()))
+                .and_then(|c| self.tera.render_to(MAIN, &c, &mut out))
         })
         .unwrap_or_else(|panic| Err(tera::Error::msg(format!("Tera failed internally: {panic}"))));
         drop(guard);
         let exceeded = budget.exceeded();
         drop(budget);
-        let err = match result {
-            Ok(()) => {
-                if degraded || !seen.is_empty() {
-                    return None;
-                }
-                let rendered = String::from_utf8_lossy(&out.0).into_owned();
-                let (text_out, map) = if !marked.origins.is_empty() || marks::can_mark(text) {
-                    marked.strip(text, &rendered)
-                } else {
-                    let mut map = crate::analysis::SourceMap::new();
-                    map.push_generated(0, 0..text.len());
-                    map.finish(rendered.len());
-                    (rendered, map)
-                };
-                return Some(Rendered {
-                    text: text_out,
-                    map,
-                });
-            }
-            Err(e) => e,
-        };
-        let failure = match exceeded {
+        let result = result.map_err(|err| match exceeded {
             Some(e) => Failure::Limit(e),
             None => classify(&err),
-        };
-        if seen.contains(&failure) {
-            break;
-        }
-        seen.push(failure.clone());
-        let partial = String::from_utf8_lossy(&out.0);
-        let origin = marked.last_origin(&partial);
-        let here = locate(text, scan, &failure, origin);
-        let caused_by_stand_in = stand_in_tags.iter().any(|r| overlaps(r, &here));
-        let continue_with = match &failure {
-            Failure::Undefined(name) => {
-                report_undefined(text, scan, name, &here, &macro_ranges, &bindings, diags);
-                if let Some(d) = diags.last_mut() {
-                    relate_library_use(text, deps, name, &here, d);
-                }
-                // A loop over the missing value iterates nothing, so its body does not
-                // report the loop variable as undefined too.
-                let iterated = scan.tags().any(|t| {
-                    t.keyword(text) == "for" && !scan::find_ident(text, t, name).is_empty()
-                });
-                let stand_in = if iterated {
-                    Value::Array(Vec::new())
-                } else {
-                    Value::String(name.rsplit('.').next().unwrap_or(name).to_string())
-                };
-                insert_path(&mut ctx, name, stand_in)
-            }
+        });
+        (out.0, result)
+    }
+
+    /// Report `failure` (at `here`) and put in a stand-in for it; whether another
+    /// attempt can get further.
+    fn report(
+        &mut self,
+        failure: &Failure,
+        here: &Range<usize>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> bool {
+        match failure {
+            Failure::Undefined(name) => self.stand_in_value(name, here, diags),
             Failure::UnknownFunction(name) => {
                 diags.push(unknown("function", name, here.clone()));
-                tera.register_function(name, |_: &std::collections::HashMap<String, Value>| {
-                    Ok(Value::String(String::new()))
-                });
+                self.tera
+                    .register_function(name, |_: &std::collections::HashMap<String, Value>| {
+                        Ok(Value::String(String::new()))
+                    });
                 true
             }
             Failure::UnknownFilter(name) => {
                 diags.push(unknown("filter", name, here.clone()));
-                tera.register_filter(
+                self.tera.register_filter(
                     name,
                     |v: &Value, _: &std::collections::HashMap<String, Value>| Ok(v.clone()),
                 );
                 true
             }
-            Failure::UnknownTest(name) => {
-                diags.push(unknown("test", name, here.clone()));
-                false
+            Failure::EnvUnset(name) => {
+                diags.push(env_unset(self.text, name, here));
+                self.env_placeholders.push(name.clone());
+                true
             }
             Failure::UnknownMacro(name)
-                if broken_ns
+                if self
+                    .broken_ns
                     .iter()
                     .any(|ns| name.split("::").next() == Some(ns.as_str())) =>
             {
                 false
             }
-            Failure::UnknownMacro(name) => {
-                let hint = if name.contains("::") {
-                    " (clnrm's embedded `_macros.toml.tera` defines no macros)"
-                } else {
-                    ""
-                };
-                diags.push(Diagnostic::new(
-                    Code::UnknownFunction,
-                    here.clone(),
-                    format!("macro `{name}` is not defined{hint}"),
-                ));
+            _ => {
+                let caused_by_stand_in = self.stand_in_tags.iter().any(|r| overlaps(r, here));
+                diags.extend(final_diagnostic(failure, here, caused_by_stand_in));
                 false
             }
-            Failure::NotFound(name) => {
-                diags.push(Diagnostic::new(
-                    Code::TemplateNotFound,
-                    here.clone(),
-                    format!("template `{name}` not found"),
-                ));
-                false
-            }
-            Failure::EnvUnset(name) => {
-                let ignored = if text[here.clone()].contains("default") {
-                    " and has no `default` argument"
-                } else {
-                    ""
-                };
-                diags.push(Diagnostic::new(
-                    Code::FunctionError,
-                    here.clone(),
-                    format!("environment variable `{name}` is not set: clnrm's `env()` fails when a variable is unset{ignored} (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
-                ));
-                env_placeholders.push(name.clone());
-                true
-            }
-            Failure::Call { name, detail } => {
-                if !caused_by_stand_in {
-                    diags.push(Diagnostic::new(
-                        Code::FunctionError,
-                        here.clone(),
-                        format!("`{name}` failed: {detail}"),
-                    ));
-                }
-                false
-            }
-            Failure::TooLarge => {
-                diags.push(Diagnostic::new(
-                    Code::OutputTooLarge,
-                    here.clone(),
-                    format!(
-                        "the rendered output exceeds {} MiB; rendering stopped",
-                        limits::MAX_OUTPUT_BYTES >> 20
-                    ),
-                ));
-                false
-            }
-            Failure::Limit(e) => {
-                diags.push(Diagnostic::new(e.code, here.clone(), e.message.clone()));
-                false
-            }
-            Failure::Other(msg) => {
-                if !caused_by_stand_in {
-                    diags.push(Diagnostic::new(
-                        Code::RenderError,
-                        here.clone(),
-                        msg.clone(),
-                    ));
-                }
-                false
-            }
-        };
-        stand_in_tags.push(here);
-        degraded = true;
-        if !continue_with {
-            break;
         }
     }
-    None
+
+    /// An undefined variable: reported with its uses, then defined as a stand-in.
+    fn stand_in_value(
+        &mut self,
+        name: &str,
+        here: &Range<usize>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> bool {
+        let (text, scan) = (self.text, self.scan);
+        report_undefined(
+            text,
+            scan,
+            name,
+            here,
+            &self.macro_ranges,
+            &self.bindings,
+            diags,
+        );
+        if let Some(d) = diags.last_mut() {
+            relate_library_use(text, self.deps, name, here, d);
+        }
+        // A loop over the missing value iterates nothing, so its body does not report the
+        // loop variable as undefined too.
+        let iterated = scan
+            .tags()
+            .any(|t| t.keyword(text) == "for" && !scan::find_ident(text, t, name).is_empty());
+        let stand_in = if iterated {
+            Value::Array(Vec::new())
+        } else {
+            Value::String(name.rsplit('.').next().unwrap_or(name).to_string())
+        };
+        insert_path(&mut self.ctx, name, stand_in)
+    }
+}
+
+/// `env("X")` with X unset: clnrm's render fails there.
+fn env_unset(text: &str, name: &str, here: &Range<usize>) -> Diagnostic {
+    let ignored = if text[here.clone()].contains("default") {
+        " and has no `default` argument"
+    } else {
+        ""
+    };
+    Diagnostic::new(
+        Code::FunctionError,
+        here.clone(),
+        format!("environment variable `{name}` is not set: clnrm's `env()` fails when a variable is unset{ignored} (use `get_env(name=\"{name}\", default=…)` for an optional one)"),
+    )
+}
+
+/// The diagnostic of a failure no stand-in gets past (none when a stand-in caused it).
+fn final_diagnostic(
+    failure: &Failure,
+    here: &Range<usize>,
+    caused_by_stand_in: bool,
+) -> Option<Diagnostic> {
+    let at = |code, message: String| Some(Diagnostic::new(code, here.clone(), message));
+    match failure {
+        Failure::UnknownTest(name) => Some(unknown("test", name, here.clone())),
+        Failure::UnknownMacro(name) => {
+            let hint = if name.contains("::") {
+                " (clnrm's embedded `_macros.toml.tera` defines no macros)"
+            } else {
+                ""
+            };
+            at(
+                Code::UnknownFunction,
+                format!("macro `{name}` is not defined{hint}"),
+            )
+        }
+        Failure::NotFound(name) => at(
+            Code::TemplateNotFound,
+            format!("template `{name}` not found"),
+        ),
+        Failure::Call { .. } | Failure::Other(_) if caused_by_stand_in => None,
+        Failure::Call { name, detail } => {
+            at(Code::FunctionError, format!("`{name}` failed: {detail}"))
+        }
+        Failure::Other(msg) => at(Code::RenderError, msg.clone()),
+        Failure::TooLarge => at(
+            Code::OutputTooLarge,
+            format!(
+                "the rendered output exceeds {} MiB; rendering stopped",
+                limits::MAX_OUTPUT_BYTES >> 20
+            ),
+        ),
+        Failure::Limit(e) => at(e.code, e.message.clone()),
+        // Handled with a stand-in by `Retry::report`.
+        Failure::Undefined(_)
+        | Failure::UnknownFunction(_)
+        | Failure::UnknownFilter(_)
+        | Failure::EnvUnset(_) => None,
+    }
 }
 
 /// What [`register_dependencies`] managed.
@@ -586,6 +644,28 @@ fn relate_library_use(
         at..at + name.len(),
         format!("`{name}` is read here, in `{lib_name}` line {line}"),
     );
+}
+
+/// `{{ workspace }}` rendered from our binding (not the file's `[vars]`): a note at its
+/// first use that clnrm does not define it, so a file meant for clnrm too is not
+/// surprised there.
+fn ours_not_clnrms(text: &str, scan: &Scan, bindings: &[Binding]) -> Option<Diagnostic> {
+    let name = super::context::WORKSPACE_VAR;
+    let ours = bindings
+        .iter()
+        .any(|b| b.name == name && b.origin == super::context::BindingOrigin::Workspace);
+    if !ours {
+        return None;
+    }
+    let first = scan
+        .tags()
+        .filter(|t| t.kind == TagKind::Expr)
+        .find_map(|t| scan::find_ident(text, t, name).into_iter().next())?;
+    Some(Diagnostic::new(
+        Code::RunCompat,
+        first,
+        "`workspace` is clnrm-lsp's variable (the workspace root, for the local backend); clnrm does not define it, so `clnrm render` and `clnrm run` report it undefined: for a file clnrm runs too, name workspace files relative to the test file",
+    ))
 }
 
 /// Undefined `name`: at the failing use, and at every other use in an output tag.

@@ -820,3 +820,21 @@ fn tera_panics_become_render_errors_at_the_tag() {
     let text = "{{ é::m(\"x\") }}\n";
     assert!(!bounded(text, Vec::new()).is_empty());
 }
+
+#[test]
+fn workspace_renders_the_root_with_a_note_that_clnrm_lacks_it() {
+    let text = "[[scenario]]\nname = \"a\"\nrun = \"sh {{ workspace }}/app.sh {{ workspace }}\"\n";
+    let env = Environment::empty().in_workspace(Path::new("/src/repo"));
+    let (r, d) = run(text, FileKind::Test, &env);
+    assert!(r.unwrap().text.contains("sh /src/repo/app.sh /src/repo"));
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, Code::RunCompat);
+    assert_eq!(d[0].severity, crate::analysis::Severity::Information);
+    assert_eq!(&text[d[0].range.clone()], "workspace");
+    assert!(d[0].message.contains("clnrm does not define it"), "{d:?}");
+    // The file's own `workspace` is clnrm's too: no note.
+    let own = format!("[vars]\nworkspace = \"w\"\n{text}");
+    let (r, d) = run(&own, FileKind::Test, &env);
+    assert!(r.unwrap().text.contains("sh w/app.sh"));
+    assert!(d.is_empty(), "{d:?}");
+}

@@ -86,6 +86,11 @@ impl RunCommand {
         opened.project
     }
 
+    /// Wait for the projects' remote-cache uploads; their warnings (each once, masked).
+    pub fn finish_remote(&self) -> Vec<String> {
+        self.runs.finish_remote()
+    }
+
     /// A configuration file changed: projects are opened again on next use.
     pub fn reopen_projects(&self) {
         self.runs.invalidate();
@@ -129,6 +134,7 @@ impl RunCommand {
             problems.unknown_scenarios = planning.unknown;
             return RunReport::default();
         }
+        let shard = planning.shard.clone();
         let prepared: Vec<Prepared> = files
             .into_iter()
             .zip(planning.files)
@@ -138,6 +144,7 @@ impl RunCommand {
         RunReport {
             files: collect(prepared, results),
             elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            shard,
         }
     }
 

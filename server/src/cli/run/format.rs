@@ -70,6 +70,20 @@ pub fn human(report: &RunReport, color: bool) -> String {
             }
         }
     }
+    // Said once per run, however many scenarios it concerns.
+    let mut notes: Vec<&str> = Vec::new();
+    for f in &report.files {
+        if let FileOutcome::Ran { results, .. } = &f.outcome {
+            for (_, r) in results {
+                if let Some(n) = r.note.as_deref().filter(|n| !notes.contains(n)) {
+                    notes.push(n);
+                }
+            }
+        }
+    }
+    for n in notes {
+        let _ = writeln!(out, "note: {}", plain(n));
+    }
     let _ = writeln!(out, "{bold}{}{bold:#}", summary_line(&report.summary()));
     out
 }
@@ -160,12 +174,15 @@ pub fn json(report: &RunReport) -> String {
             }
         }
     }
-    let doc = json!({
+    let mut doc = json!({
         "version": 1,
         "results": results,
         "not_run": not_run,
         "summary": report.summary(),
     });
+    if let Some(shard) = &report.shard {
+        doc["shard"] = json!(shard);
+    }
     crate::cli::output::pretty_json(&doc)
 }
 
@@ -193,7 +210,7 @@ fn result_json(
         RunStatus::Passed | RunStatus::Cancelled => None,
         _ => Some(r.short_reason()),
     };
-    json!({
+    let mut v = json!({
         "file": file,
         "scenario": r.scenario,
         "status": r.status,
@@ -204,11 +221,15 @@ fn result_json(
         "exit_code": r.exit_code,
         "error": error,
         "failures": failures,
-    })
+    });
+    if let (Some(note), Some(o)) = (&r.note, v.as_object_mut()) {
+        o.insert("note".into(), Value::from(note.as_str()));
+    }
+    v
 }
 
 /// 1-based line and column (characters) of an unmet expectation in the template.
-fn failure_position(
+pub(super) fn failure_position(
     f: &ExpectationFailure,
     doc: Option<&toml_edit::Document<String>>,
     rendered: &Rendered,

@@ -40,14 +40,7 @@ pub fn render(report: &RunReport, link: &dyn Fn(usize, usize) -> Option<String>)
             FileOutcome::Invalid {
                 reason,
                 diagnostics,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "<p class=\"verdict errored\">not run: {} ({} diagnostics)</p>",
-                    escape(reason),
-                    diagnostics.len()
-                );
-            }
+            } => not_run(&mut out, reason, diagnostics.len()),
             FileOutcome::Ran { results, .. } => {
                 out.push_str("<table>\n<tr><th>scenario</th><th>verdict</th><th>duration</th><th>cached</th><th>details</th><th>trace</th></tr>\n");
                 for (si, (_, r)) in results.iter().enumerate() {
@@ -60,6 +53,15 @@ pub fn render(report: &RunReport, link: &dyn Fn(usize, usize) -> Option<String>)
     }
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// A file that did not run: why, and how many diagnostics it has.
+fn not_run(out: &mut String, reason: &str, diagnostics: usize) {
+    let _ = writeln!(
+        out,
+        "<p class=\"verdict errored\">not run: {} ({diagnostics} diagnostics)</p>",
+        escape(reason),
+    );
 }
 
 fn row(out: &mut String, r: &RunResult, link: Option<String>) {

@@ -1,5 +1,5 @@
 //! `clnrm-lsp run`: discover, analyse, plan and run scenarios on the engine's runner, then
-//! print the results (`human`, `json`, `junit`). `--watch` re-runs on changes (`cli::watch`).
+//! print the results (`human`, `json`, `junit`). `--watch` re-runs on changes (`watch`).
 //!
 //! Exit 0 when every scenario passed, 1 when one failed (or a file could not run because of
 //! its errors), 2 on usage or I/O errors.
@@ -7,8 +7,9 @@
 mod command;
 mod format;
 mod html;
-mod junit;
+pub(crate) mod junit;
 mod progress;
+mod watch;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -66,6 +67,11 @@ pub struct RunArgs {
     /// Keep running: re-run what a change affects (debounce and ignores from `[watch]`).
     #[arg(long)]
     pub watch: bool,
+    /// Run only the INDEX-th of TOTAL parts of the selected scenarios (`2/4`): every part
+    /// computes the same split, so the parts together run each scenario once. Merge their
+    /// `--format json` outputs with `clnrm-lsp report merge`.
+    #[arg(long, value_name = "INDEX/TOTAL", conflicts_with = "watch")]
+    pub shard: Option<crate::runs::shard::Shard>,
 }
 
 /// The results of one file, in the shape the formats need.
@@ -99,6 +105,8 @@ pub enum FileOutcome {
 pub struct RunReport {
     pub files: Vec<FileRun>,
     pub elapsed_ms: u64,
+    /// `--shard`: the part of the selection this run was (in the JSON, for `report merge`).
+    pub shard: Option<crate::workspace::ShardPlan>,
 }
 
 /// Counts for the summary line, JSON and JUnit.
@@ -189,14 +197,17 @@ pub fn run(args: RunArgs) -> ExitCode {
         color: use_color(args.color, &std::io::stdout()),
     };
     let mut command = RunCommand::new(RunOptions {
-        selection: Selection::named(args.scenarios.clone()),
+        selection: Selection {
+            shard: args.shard,
+            ..Selection::named(args.scenarios.clone())
+        },
         jobs: args.jobs.map(usize::from),
         use_cache: !args.no_cache && !args.refresh,
         record: !args.no_cache,
         progress: std::io::stderr().is_terminal(),
     });
     if args.watch {
-        return super::watch::watch(&paths, &mut command, printer);
+        return watch::watch(&paths, &mut command, printer);
     }
     let (targets, errors) = discover::discover(&paths);
     let mut problems = Problems {
@@ -204,6 +215,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         ..Problems::default()
     };
     let report = command.run(&targets, &mut problems);
+    for warning in command.finish_remote() {
+        eprintln!("clnrm-lsp: warning: {warning}");
+    }
     let usage = report_problems(&problems);
     if !problems.unknown_scenarios.is_empty() {
         return ExitCode::from(2);
@@ -311,6 +325,7 @@ pub(crate) fn fixture_report() -> RunReport {
             },
         ],
         elapsed_ms: 2100,
+        shard: None,
     }
 }
 
@@ -346,6 +361,7 @@ mod tests {
                 })
                 .collect(),
             elapsed_ms: 1,
+            shard: None,
         };
         assert!(!ok.failed());
     }

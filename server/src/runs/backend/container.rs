@@ -163,6 +163,39 @@ mod tests {
         format!("{OWNER_LABEL}={}", owner().pid)
     }
 
+    /// What every container run starts with: the engine CLI, then `run` with our name and
+    /// owner label.
+    fn run_prefix(cli: &str, name: &str) -> Vec<String> {
+        let label = owner_label();
+        [
+            cli,
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            "host",
+            "--name",
+            name,
+            "--label",
+            &label,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
+    /// An invocation of `argv` with nothing declared: no env, limits, image or workspace.
+    fn bare<'a>(argv: &'a [String], dir: &'a std::path::Path) -> Invocation<'a> {
+        Invocation {
+            argv,
+            env: &[],
+            limits: RunLimits::default(),
+            workdir: dir,
+            container_dir: None,
+            image: None,
+            workspace: None,
+        }
+    }
+
     #[test]
     fn docker_argv_carries_label_workspace_env_limits_image_and_command() {
         let dir = std::env::temp_dir();
@@ -192,34 +225,26 @@ mod tests {
             process::Owner::parse(&name, CONTAINER_PREFIX),
             Some(owner())
         );
+        let rest = [
+            "-v",
+            "/src/repo:/workspace:ro",
+            "-e",
+            "A=1 2",
+            "--memory",
+            "512m",
+            "--cpus",
+            "1.5",
+            "-w",
+            "/workspace/sub",
+            "busybox:1",
+            "sh",
+            "-c",
+            "echo ok",
+        ]
+        .map(str::to_string);
         assert_eq!(
             c.argv(&inv),
-            [
-                "docker",
-                "run",
-                "--rm",
-                "-i",
-                "--network",
-                "host",
-                "--name",
-                &name,
-                "--label",
-                &owner_label(),
-                "-v",
-                "/src/repo:/workspace:ro",
-                "-e",
-                "A=1 2",
-                "--memory",
-                "512m",
-                "--cpus",
-                "1.5",
-                "-w",
-                "/workspace/sub",
-                "busybox:1",
-                "sh",
-                "-c",
-                "echo ok"
-            ]
+            [run_prefix("docker", &name), rest.to_vec()].concat()
         );
         // The engine CLI keeps the user's environment; the declared env goes in `-e` only.
         std::env::set_var("CLNRM_LSP_TEST_DOCKER_HOST", "unix:///x.sock");
@@ -238,13 +263,8 @@ mod tests {
         let dir = std::env::temp_dir();
         let argv = vec!["pwd".to_string()];
         let inv = Invocation {
-            argv: &argv,
-            env: &[],
-            limits: RunLimits::default(),
-            workdir: &dir,
             container_dir: Some("sub/dir"),
-            image: None,
-            workspace: None,
+            ..bare(&argv, &dir)
         };
         for kind in [BackendKind::Docker, BackendKind::Podman] {
             let a = Container::new(kind).argv(&inv);
@@ -260,15 +280,7 @@ mod tests {
     fn podman_without_limits_uses_default_image() {
         let dir = std::env::temp_dir();
         let argv = vec!["true".to_string()];
-        let inv = Invocation {
-            argv: &argv,
-            env: &[],
-            limits: RunLimits::default(),
-            workdir: &dir,
-            container_dir: None,
-            image: None,
-            workspace: None,
-        };
+        let inv = bare(&argv, &dir);
         let c = Container::new(BackendKind::Podman);
         let name = c.name(&inv);
         // Another command in the same run directory gets another name.
@@ -280,22 +292,10 @@ mod tests {
                 ..inv
             })
         );
+        let rest = [DEFAULT_IMAGE, "true"].map(str::to_string);
         assert_eq!(
             c.argv(&inv),
-            [
-                "podman",
-                "run",
-                "--rm",
-                "-i",
-                "--network",
-                "host",
-                "--name",
-                &name,
-                "--label",
-                &owner_label(),
-                DEFAULT_IMAGE,
-                "true"
-            ]
+            [run_prefix("podman", &name), rest.to_vec()].concat()
         );
     }
 }

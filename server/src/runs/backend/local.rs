@@ -28,6 +28,24 @@ impl Backend for Local {
     }
 }
 
+/// The local backend on a machine where no engine answers (tests: the same result
+/// whatever the host has).
+#[cfg(test)]
+pub struct NoEngine;
+
+#[cfg(test)]
+impl Backend for NoEngine {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Local
+    }
+    fn command(&self, inv: &Invocation<'_>) -> ProcessSpec {
+        Local.command(inv)
+    }
+    fn engine(&self) -> Option<super::Container> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

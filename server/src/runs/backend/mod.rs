@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use container::{Container, DEFAULT_IMAGE, WORKDIR_EXIT, WORKSPACE_MOUNT};
 pub use local::Local;
+#[cfg(test)]
+pub use local::NoEngine;
 
 use super::process::{self, CancelToken, ProcessSpec, Rlimits};
 

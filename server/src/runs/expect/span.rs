@@ -7,7 +7,7 @@
 use super::kind_name;
 use super::{count_noun, fmt_ms, list, show_attr, ExpectationFailure, Spans};
 use crate::model::expect::SpanExpectation;
-use crate::runs::spans::stdout::kind_from_name;
+use crate::runs::spans::fields::kind_from_name;
 use crate::traces::Span;
 
 struct Constraint<'a> {

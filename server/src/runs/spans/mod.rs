@@ -3,6 +3,7 @@
 //! files (`traces::import`), so each format has one reader.
 
 mod collector;
+pub mod fields;
 pub mod otlp;
 pub mod stdout;
 

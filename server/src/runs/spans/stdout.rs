@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::fields::kind;
 use super::otlp::attributes_from_json;
 use super::BadValue;
-use crate::traces::{Span, SpanKind, SpanSource};
+use crate::traces::{Span, SpanSource};
 
 /// How [`flat_span`] treats a field with a value it does not take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,53 +139,6 @@ fn nanos(v: &Value) -> Result<u64, &'static str> {
     }
 }
 
-/// A kind name in any case (optionally `SPAN_KIND_`-prefixed) or an OTLP kind number;
-/// `unspecified`, `""` and 0 are no kind.
-fn kind(v: &Value) -> Result<Option<SpanKind>, String> {
-    match v {
-        Value::Number(n) => match n.as_i64() {
-            Some(0) => Ok(None),
-            k => k
-                .and_then(kind_from_number)
-                .map(Some)
-                .ok_or_else(|| format!("unknown span kind {n}")),
-        },
-        Value::String(s) => {
-            let lower = s.to_ascii_lowercase();
-            match lower.trim_start_matches("span_kind_") {
-                "unspecified" | "" => Ok(None),
-                name => kind_from_name(name)
-                    .map(Some)
-                    .ok_or_else(|| format!("unknown span kind {s:?}")),
-            }
-        }
-        _ => Err("expected a kind name or number".to_string()),
-    }
-}
-
-pub(crate) fn kind_from_name(s: &str) -> Option<SpanKind> {
-    match s.to_ascii_lowercase().as_str() {
-        "internal" => Some(SpanKind::Internal),
-        "server" => Some(SpanKind::Server),
-        "client" => Some(SpanKind::Client),
-        "producer" => Some(SpanKind::Producer),
-        "consumer" => Some(SpanKind::Consumer),
-        _ => None,
-    }
-}
-
-/// OTLP `Span.SpanKind` numbering (0 = unspecified).
-pub(crate) fn kind_from_number(n: i64) -> Option<SpanKind> {
-    match n {
-        1 => Some(SpanKind::Internal),
-        2 => Some(SpanKind::Server),
-        3 => Some(SpanKind::Client),
-        4 => Some(SpanKind::Producer),
-        5 => Some(SpanKind::Consumer),
-        _ => None,
-    }
-}
-
 /// A plain object of JSON values, or an OTLP attribute list unwrapped to plain values.
 pub(crate) fn attributes(v: &Value) -> Result<BTreeMap<String, Value>, BadValue> {
     match v {
@@ -229,7 +183,7 @@ fn events(v: &Value, reading: Reading) -> Result<Vec<String>, BadValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traces::SpanStatus;
+    use crate::traces::{SpanKind, SpanStatus};
 
     #[test]
     fn reads_the_reference_example_line() {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use clnrm_lsp::analysis::template::SourceLoader;
 use clnrm_lsp::analysis::{Analyzer, Environment, Origin};
-use clnrm_lsp::ide::completion::{complete, Vocabulary};
+use clnrm_lsp::ide::completion::complete;
+use clnrm_lsp::ide::vocabulary::Vocabulary;
 use clnrm_lsp::ide::{format, hover};
 
 /// The other files of the input, as if in the workspace root `/ws`.

@@ -11,7 +11,7 @@ use prost::Message;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::runs::spans::stdout::kind_from_number;
+use crate::runs::spans::fields::kind_from_number;
 use crate::runs::spans::BadValue;
 use crate::traces::{Span, SpanSource, SpanStatus};
 

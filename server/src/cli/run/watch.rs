@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
-use super::run::{report_problems, Printer, Problems, RunCommand};
-use super::write_stdout;
+use super::{report_problems, Printer, Problems, RunCommand};
+use crate::cli::write_stdout;
 use crate::documents::discover::{self, Target};
 use crate::workspace::{classify, find_root, ChangeKind};
 
