@@ -488,10 +488,8 @@ async function trustedChecks(s) {
 }
 
 async function explorerChecks(s) {
-  await check(s, "Test Explorer: files with their scenarios", async (page) => {
-    // The extension starts with a test file (older builds activate on opening one); the
-    // tree then holds every test file of the workspace, not only the open one.
-    await openFile(page, "tests/explorer.clnrm.toml");
+  await check(s, "Test Explorer: files with their scenarios, before any file is opened", async (page) => {
+    // The extension starts because the workspace holds test files; no editor is open.
     await focusTestExplorer(page);
     for (const file of ["tests/explorer.clnrm.toml", "tests/runs.clnrm.toml", "tests/fail.clnrm.toml", "tests/greet.clnrm.toml.tera"]) {
       await fileRow(page, file).waitFor();
@@ -513,6 +511,22 @@ async function explorerChecks(s) {
     await testRow(page, "passes").locator(".computed-state.codicon-testing-passed-icon").waitFor({ timeout: RUN });
     await testRow(page, "fails").locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
     await file.locator(".computed-state.codicon-testing-failed-icon").waitFor();
+  });
+  await check(s, "Test Explorer: Show Trace Diff on a failed test opens the webview", async (page) => {
+    await focusTestExplorer(page);
+    await expand(fileRow(page, "tests/explorer.clnrm.toml"));
+    const fails = testRow(page, "fails");
+    await fails.locator(".computed-state.codicon-testing-failed-icon").waitFor();
+    await fails.click({ button: "right" });
+    // VS Code's menus act on a keypress (a click right after the menu opens is ignored).
+    const item = page.locator(".monaco-menu .action-menu-item", { hasText: "Show Trace Diff" }).first();
+    await item.hover();
+    await page.locator(".monaco-menu .action-item.focused", { hasText: "Show Trace Diff" }).waitFor();
+    await page.keyboard.press("Enter");
+    await page.locator(".tabs-container .tab", { hasText: "Trace diff: fails" }).waitFor();
+    // The page of that scenario: it ran, with no baseline recorded yet.
+    const frame = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    await frame.locator('section.scenario[data-scenario="fails"]').waitFor();
   });
 }
 
