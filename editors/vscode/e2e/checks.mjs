@@ -204,7 +204,7 @@ async function startSession(name, { trusted }) {
           // The extension's own default ("auto") would override the workspace's pinned
           // local backend (client settings win over .clnrm/config.toml), and pick docker.
           "clnrm.executor.backend": "local",
-          "security.workspace.trust.enabled": !trusted ? true : false,
+          "security.workspace.trust.enabled": !trusted,
           "security.workspace.trust.startupPrompt": "never",
           "security.workspace.trust.banner": "never",
         },
@@ -270,8 +270,7 @@ async function stopSession(session) {
     );
     sessions.delete(session.root);
   }
-  const failed = results.some((r) => !r.ok);
-  if (failed) {
+  if (!session.page || results.some((r) => !r.ok)) {
     // Keep the code-server log (it holds the extension host's) next to the screenshots.
     try {
       fs.copyFileSync(path.join(session.root, "code-server.log"), path.join(ARTIFACTS, `code-server-${session.name}.log`));
@@ -604,7 +603,12 @@ for (const [name, trusted, checks] of [
     },
   ],
 ]) {
-  const session = await startSession(name, { trusted });
+  let session = await startSession(name, { trusted });
+  if (!session.page) {
+    // Once more from scratch (a port taken between choosing and binding it, a slow start).
+    await stopSession(session);
+    session = await startSession(name, { trusted });
+  }
   try {
     await checks(session);
   } finally {

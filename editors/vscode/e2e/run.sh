@@ -8,7 +8,8 @@
 # and a closing "test result: ok|FAILED. N passed; N failed; 0 ignored" line that
 # tests/run.sh counts. Exit status: non-zero if any check failed.
 #
-# Environment: CLNRM_LSP_BIN (the server; default: cargo build, <target>/debug/clnrm-lsp), CLNRM_E2E_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/clnrm-lsp-e2e),
+# Environment: CLNRM_LSP_BIN (the server; default: cargo build, <target>/debug/clnrm-lsp),
+# CLNRM_E2E_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/clnrm-lsp-e2e),
 # CLNRM_E2E_ARTIFACTS (screenshots; default <target>/browser-artifacts/vscode-e2e),
 # CLNRM_E2E_ONLY (a regular expression: run only the checks whose names match).
 set -euo pipefail
