@@ -468,6 +468,8 @@ async function trustedChecks(s) {
     await lens(page, 0).filter({ hasText: "✓ passed" }).waitFor({ timeout: RUN });
   });
   await check(s, "Show Trace Diff opens the trace-diff webview", async (page) => {
+    // One webview on screen at a time: its frame is then the only one.
+    await command(page, "View: Close All Editors");
     await openFile(page, "tests/smoke.clnrm.toml");
     const trace = lens(page, 0).locator("a", { hasText: /^trace: / });
     await trace.waitFor();
@@ -511,7 +513,27 @@ async function explorerChecks(s) {
     await testRow(page, "fails").locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
     await file.locator(".computed-state.codicon-testing-failed-icon").waitFor();
   });
+  await check(s, "Test Explorer: an unmet expectation opens as expected ↔ actual", async (page) => {
+    await focusTestExplorer(page);
+    const file = fileRow(page, "tests/counts.clnrm.toml");
+    await file.hover();
+    await file.locator(".action-label.codicon-testing-run-icon").click();
+    await file.locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
+    // The message in the Test Results view opens VS Code's diff of expected and actual.
+    const message = page.locator('.test-output-peek-tree .monaco-list-row[aria-label^="expect.counts.spans_total"]').first();
+    await message.click();
+    const diff = page.locator(".part.panel .monaco-diff-editor").first();
+    await diff.waitFor();
+    // spans_total = { gte = 50 } against the 3 spans of `true`.
+    await until("expected ↔ actual in the diff", UI, async () => {
+      const [expected, actual] = await diff.locator(".view-lines").allInnerTexts();
+      return /50/.test(expected ?? "") && /\b3\b/.test(actual ?? "");
+    }).catch(async (e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(await diff.locator(".view-lines").allInnerTexts())}`);
+    });
+  });
   await check(s, "Test Explorer: Show Trace Diff on a failed test opens the webview", async (page) => {
+    await command(page, "View: Close All Editors");
     await focusTestExplorer(page);
     await expand(fileRow(page, "tests/explorer.clnrm.toml"));
     const fails = testRow(page, "fails");
