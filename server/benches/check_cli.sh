@@ -3,12 +3,15 @@
 #
 #   cargo build --release -p clnrm-lsp && sh server/benches/check_cli.sh
 #
-# Needs hyperfine (Debian: hyperfine), GNU time (/usr/bin/time) and `taplo` on PATH
-# (`cargo install taplo-cli --locked`). The corpus is ../shared/corpus/clnrm beside the
+# Needs hyperfine (Debian: hyperfine), GNU time (/usr/bin/time) and taplo's Rust CLI as
+# $TAPLO or `taplo` on PATH (`cargo install taplo-cli --version 0.10.0 --locked
+# --no-default-features --features lint,rustls-tls`; the npm `@taplo/cli` is a Node
+# wrapper whose start-up dominates). The corpus is ../shared/corpus/clnrm beside the
 # repository, or $CLNRM_CORPUS_DIR. 10,000 files are made by copying the corpus's test
 # files into nested directories of a temporary tree.
 set -eu
 BIN=${BIN:-target/release/clnrm-lsp}
+TAPLO=${TAPLO:-taplo}
 CORPUS=${CLNRM_CORPUS_DIR:-../shared/corpus/clnrm}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -19,7 +22,7 @@ echo "corpus: $(wc -l < "$TMP/toml-files") .toml files"
 # The same .toml files, one process each run (both exit 1: the corpus has broken files).
 hyperfine -N -i --warmup 5 --runs 30 \
   "$BIN check $(tr '\n' ' ' < "$TMP/toml-files")" \
-  "taplo lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/toml-files")"
+  "$TAPLO lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/toml-files")"
 
 # 10,000 files: the corpus's test files copied into 10,000 names.
 mkdir -p "$TMP/big"

@@ -190,6 +190,37 @@ fn an_explicit_file_is_checked_whatever_its_name() {
 }
 
 #[test]
+fn a_library_mistake_is_shown_on_the_library_naming_its_importers() {
+    let dir = workspace_root().join("server/tests/fixtures/libraries");
+    // Named alone: its importers are found in its workspace.
+    let o = run_in(&dir, &["check", "_services.toml.tera", "--color", "never"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("_services.toml.tera:5:9: error[invalid-type]:"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "= note: orders.clnrm.toml.tera:6:1: `orders.clnrm.toml.tera` renders it here"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("1 error, 0 warnings in 1 file\n"), "{out}");
+    // A walk: once, after the tests, in json too.
+    let o = run_in(&dir, &["check", ".", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let on_lib: Vec<_> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["path"] == "_services.toml.tera")
+        .collect();
+    assert_eq!(on_lib.len(), 1, "{doc}");
+    assert_eq!(on_lib[0]["related"][0]["path"], "orders.clnrm.toml.tera");
+}
+
+#[test]
 fn a_missing_path_is_an_io_error() {
     let o = run_in(
         &fixtures(),

@@ -234,6 +234,38 @@ fn an_included_template_edited_in_the_editor_revalidates_its_dependents() {
 }
 
 #[test]
+fn an_open_library_shows_the_mistakes_its_importers_find_in_it_and_refreshes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    let lib = "{% macro service(name) %}\n[service.{{ name }}]\nimage = \"x\"\nports = \"oops\"\n{% endmacro service %}\n";
+    std::fs::write(root.join("_lib.toml.tera"), lib).unwrap();
+    let test = |call: &str| {
+        format!("{{% import \"_lib.toml.tera\" as m %}}\n[meta]\nname = \"t\"\nversion = \"1\"\n{call}\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"true\"\n")
+    };
+    let with_call = test("{{ m::service(name=\"db\") }}");
+    // The importer is closed: it is found on disk.
+    std::fs::write(root.join("a.clnrm.toml.tera"), &with_call).unwrap();
+    let (mut c, _) = LspClient::start(json!({}), Some(root));
+    let lib_uri = format!("file://{}/_lib.toml.tera", root.display());
+    let test_uri = format!("file://{}/a.clnrm.toml.tera", root.display());
+    c.open(&lib_uri, lib, 1);
+    let p = c.diagnostics_where(&lib_uri, |_| true);
+    assert_eq!(codes(&p), ["invalid-type"], "{p}");
+    let d = &p["diagnostics"][0];
+    assert_eq!(d["range"]["start"]["line"], 3, "{d}");
+    let rel = &d["relatedInformation"][0];
+    assert_eq!(rel["location"]["uri"], test_uri.as_str(), "{d}");
+    assert_eq!(rel["location"]["range"]["start"]["line"], 4, "{d}");
+    // The importer opened and edited so it no longer calls the macro: the library clears.
+    c.open(&test_uri, &with_call, 1);
+    c.change_full(&test_uri, &test("[service.db]\nimage = \"x\""), 2);
+    let cleared = c.diagnostics_where(&lib_uri, |p| codes(p).is_empty());
+    assert_eq!(cleared["version"], 1);
+    assert!(c.shutdown());
+}
+
+#[test]
 fn bad_input_never_kills_the_server() {
     let mut c = utf16_client();
     // A 10 MB document.

@@ -27,6 +27,20 @@ pub fn mark_analysis_thread() {
     ANALYSIS_STACK.with(|b| b.set(true));
 }
 
+/// A thread pool whose threads have [`ANALYSIS_STACK_BYTES`] of stack and are marked, so
+/// [`contained`] runs inline on them (no thread started per file or per keystroke).
+pub fn analysis_pool(
+    threads: usize,
+    name: &'static str,
+) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(ANALYSIS_STACK_BYTES)
+        .thread_name(move |i| format!("{name}-{i}"))
+        .start_handler(|_| mark_analysis_thread())
+        .build()
+}
+
 /// Runs `f` on a fresh thread with [`ANALYSIS_STACK_BYTES`] of stack; a panic comes back
 /// as its message. When no thread can be started, `f` runs here (still caught).
 pub fn contained<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {

@@ -18,6 +18,7 @@ mod severity;
 pub mod source_map;
 pub mod template;
 pub mod toml;
+mod toml_wording;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +39,11 @@ pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
 /// Findings reported per file; the rest are counted in one `too-many-diagnostics` summary,
 /// so a generated or pasted file cannot produce megabytes of output.
 pub const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
+
+/// The schema and rule stages each stop once they have this many findings: past the cap
+/// they would only be counted, and a 4 MiB file of 300,000 empty `[[scenario]]` tables
+/// would spend seconds and hundreds of megabytes describing each one.
+pub const STAGE_BUDGET: usize = 2 * MAX_DIAGNOSTICS_PER_FILE;
 
 /// What a file is, which decides how much of the pipeline applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -243,8 +249,12 @@ pub fn analyze_uncached(
     env: &Environment,
 ) -> Analysis {
     let names = deps.clone();
+    let mut stopped = false;
     let mut analysis = match contain::contained(|| run_pipeline(text, kind, deps, env)) {
-        Ok(analysis) => analysis,
+        Ok((analysis, stopped_early)) => {
+            stopped = stopped_early;
+            analysis
+        }
         Err(panic) => {
             let line_end = text.find('\n').unwrap_or(text.len());
             Analysis {
@@ -260,7 +270,7 @@ pub fn analyze_uncached(
             }
         }
     };
-    cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE);
+    cap_diagnostics(&mut analysis.diagnostics, MAX_DIAGNOSTICS_PER_FILE, stopped);
     analysis.workspace = env.workspace().map(str::to_string);
     for d in &mut analysis.diagnostics {
         env.mask_diagnostic(d);
@@ -269,11 +279,11 @@ pub fn analyze_uncached(
 }
 
 pub(crate) use contain::caught;
-pub use contain::{mark_analysis_thread, ANALYSIS_STACK_BYTES};
+pub use contain::{analysis_pool, mark_analysis_thread, ANALYSIS_STACK_BYTES};
 
 /// Keep the first `max` findings by position and replace the rest by one summary at the
-/// first one dropped.
-pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>, max: usize) {
+/// first one dropped (`stopped`: a stage stopped looking, so the count is a lower bound).
+pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>, max: usize, stopped: bool) {
     if diagnostics.len() <= max {
         return;
     }
@@ -298,19 +308,39 @@ pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>, max: usize) {
             Code::TooManyDiagnostics,
             at..at,
             format!(
-                "{} more findings from here on are not shown ({errors} errors, {warnings} warnings, {others} notes): fix the ones above first",
-                dropped.len()
+                "{}{} more findings from here on are not shown ({errors} errors, {warnings} warnings, {others} notes{}): fix the ones above first",
+                if stopped { "at least " } else { "" },
+                dropped.len(),
+                if stopped { "; the file was not checked past them" } else { "" },
             ),
         )
         .with_severity(severity),
     );
 }
 
-fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environment) -> Analysis {
-    let mut analysis = Analysis {
+/// The analysis, and whether a stage stopped at its [`STAGE_BUDGET`].
+fn run_pipeline(
+    text: &str,
+    kind: FileKind,
+    deps: Vec<Dependency>,
+    env: &Environment,
+) -> (Analysis, bool) {
+    let analysis = Analysis {
         dependencies: deps,
         ..Analysis::default()
     };
+    let mut stopped = false;
+    let analysis = stages(text, kind, analysis, env, &mut stopped);
+    (analysis, stopped)
+}
+
+fn stages(
+    text: &str,
+    kind: FileKind,
+    mut analysis: Analysis,
+    env: &Environment,
+    stopped: &mut bool,
+) -> Analysis {
     if text.len() > MAX_ANALYSED_BYTES {
         analysis.diagnostics.push(Diagnostic::new(
             Code::FileTooLarge,
@@ -352,8 +382,8 @@ fn run_pipeline(text: &str, kind: FileKind, deps: Vec<Dependency>, env: &Environ
     let mut found = Vec::new();
     if let Some(doc) = toml::parse(&rendered.text, &mut found) {
         analysis.parsed = true;
-        schema::validate(&doc, &rendered.text, &mut found);
-        rules::check(&doc, &rendered.text, &mut found);
+        *stopped |= schema::validate(&doc, &rendered.text, &mut found);
+        *stopped |= rules::check(&doc, &rendered.text, &mut found);
     }
     let mut libraries = library::Libraries::new(text, &analysis.dependencies);
     for mut d in found {
@@ -406,7 +436,8 @@ mod tests {
         let last = a.diagnostics.last().unwrap();
         assert_eq!(last.code, Code::TooManyDiagnostics);
         assert!(last.is_error());
-        assert!(last.message.contains("more findings"), "{}", last.message);
+        // The stages stopped looking once they had twice the cap: a lower bound.
+        assert!(last.message.starts_with("at least "), "{}", last.message);
         // The kept ones are the first by position, the summary sits after them.
         assert!(a.diagnostics[..MAX_DIAGNOSTICS_PER_FILE]
             .windows(2)

@@ -122,7 +122,21 @@ fn describe(e: &toml_parser::ParseError) -> String {
 fn explain(text: &str, mut d: Diagnostic) -> Diagnostic {
     let at = d.range.start.min(text.len());
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    if d.message == "duplicate key" {
+    let line = &text[line_start..text[at..].find('\n').map_or(text.len(), |i| at + i)];
+    let header = line
+        .trim_start()
+        .strip_prefix('[')
+        .filter(|h| !h.starts_with('['))
+        .and_then(|h| h.split(']').next())
+        .map(|h| h.trim().to_string());
+    if let (true, Some(name)) = (d.message == "duplicate key", header) {
+        d.message = format!(
+            "table `[{name}]` is defined twice: clnrm rejects the file; merge the two `[{name}]` sections into one"
+        );
+        if let Some(first) = super::toml_wording::first_header(text, line_start, &name) {
+            d = d.with_related(first, format!("`[{name}]` is first defined here"));
+        }
+    } else if d.message == "duplicate key" {
         let key = text.get(d.range.clone()).unwrap_or_default().to_string();
         d.message = format!(
             "duplicate key `{key}`: clnrm rejects a key defined twice in one table; remove one of them or rename it"
@@ -145,6 +159,8 @@ fn explain(text: &str, mut d: Diagnostic) -> Diagnostic {
             d.message = "missing comma between array elements: add `,` after the previous element"
                 .to_string();
         }
+    } else {
+        super::toml_wording::reword(text, &mut d);
     }
     d
 }

@@ -1,13 +1,16 @@
 //! `check`: discover, read, analyse in parallel with one shared [`Analyzer`], collect.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::analysis::template::DiskLoader;
-use crate::analysis::{Analyzer, Severity};
+use crate::analysis::{Analyzer, FileKind, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
-use crate::workspace::{analyse_target, FileReport};
+use crate::workspace::libraries::{
+    findings_of_library, is_library, without_repeats, LibraryFindings,
+};
+use crate::workspace::{analyse_file, analyse_target, FileReport};
 
 /// Everything `check` found: reports in path order, and the problems that make it exit 2.
 #[derive(Debug, Default)]
@@ -122,15 +125,38 @@ pub fn check_shard_streaming(
             split.contains(shard, i - 1)
         });
     }
+    // One pool of analysis threads for the run: without it each file would start a
+    // thread of its own for the analysis stack.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
+    let analyse_batch = |batch: &[Target]| -> Vec<Result<FileReport, DiscoverError>> {
+        let run = || {
+            batch
+                .par_iter()
+                .map(|t| check_target(t, analyzer))
+                .collect()
+        };
+        match &pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        }
+    };
     let mut summary = Summary::default();
+    // Findings whose cause is in a library, from the test files checked so far.
+    let mut in_libraries = LibraryFindings::default();
+    // Libraries already reported (named ones, reported where they come in path order).
+    let mut reported = Vec::new();
     for batch in targets.chunks(BATCH) {
-        let results: Vec<Result<FileReport, DiscoverError>> = batch
-            .par_iter()
-            .map(|t| check_target(t, analyzer))
-            .collect();
-        for r in results {
+        let results = analyse_batch(batch);
+        for (r, t) in results.into_iter().zip(batch) {
             match r {
                 Ok(f) => {
+                    if is_library(&f.path, t.explicit.then(|| FileKind::of_named(&t.path))) {
+                        reported.extend(absolute(&t.path));
+                    } else {
+                        let abs = absolute(&f.path).unwrap_or_else(|| f.path.clone());
+                        in_libraries.add(&abs, &f.text, &f.diagnostics);
+                    }
                     summary.add(&f);
                     emit(f);
                 }
@@ -138,11 +164,80 @@ pub fn check_shard_streaming(
             }
         }
     }
+    // Libraries under a walked directory that the checked tests found mistakes in: after
+    // the tests (their findings are known only once every importer is checked).
+    let walked: Vec<(PathBuf, PathBuf)> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| Some((absolute(p)?, p.clone())))
+        .collect();
+    for (lib, found) in in_libraries.into_libraries() {
+        if reported.contains(&lib) {
+            continue;
+        }
+        let Some((dir, arg)) = walked.iter().find(|(dir, _)| lib.starts_with(dir)) else {
+            continue;
+        };
+        let shown = shown_path(arg, lib.strip_prefix(dir).unwrap_or(&lib));
+        let root = crate::workspace::find_root(lib.parent().unwrap_or(&lib));
+        match analyse_file(
+            &shown,
+            &root,
+            Some(FileKind::TemplateLibrary),
+            Some(&root),
+            analyzer,
+            &DiskLoader,
+        ) {
+            Ok((mut f, _)) => {
+                let found = without_repeats(found, &f.diagnostics);
+                f.diagnostics.extend(found);
+                f.diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
+                summary.add(&f);
+                emit(f);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
     Streamed { summary, errors }
 }
 
+/// `path` made absolute and lexically normal.
+fn absolute(path: &Path) -> Option<PathBuf> {
+    Some(crate::documents::fs::normalize(
+        &std::path::absolute(path).ok()?,
+    ))
+}
+
+/// A walked entry as the walk shows it: `arg/rel`, without a leading `./`.
+fn shown_path(arg: &Path, rel: &Path) -> PathBuf {
+    let path = arg.join(rel);
+    match path.strip_prefix(".") {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => path,
+    }
+}
+
+/// One target's report. A template library also gets the findings its importers (the
+/// workspace's test files that import or include it) have in it, on its own lines.
 fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {
-    analyse_target(target, analyzer, &DiskLoader).map(|(report, _)| report)
+    let (mut report, _) = analyse_target(target, analyzer, &DiskLoader)?;
+    let kind = target.explicit.then(|| FileKind::of_named(&target.path));
+    if is_library(&target.path, kind) {
+        if let Some(abs) = absolute(&target.path) {
+            let found = findings_of_library(
+                &abs,
+                &target.root,
+                &report.diagnostics,
+                analyzer,
+                &DiskLoader,
+            );
+            report.diagnostics.extend(found);
+            report
+                .diagnostics
+                .sort_by_key(|d| (d.range.start, d.range.end));
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -172,6 +267,83 @@ mod tests {
             "{:?}",
             lib.files[0].diagnostics
         );
+    }
+
+    const LIB: &str = "{% macro service(name) %}\n[service.{{ name }}]\nimage = \"x\"\nports = \"oops\"\n{% endmacro service %}\n";
+    const TEST: &str = "{% import \"_lib.toml.tera\" as m %}\n[meta]\nname = \"t\"\nversion = \"1\"\n{{ m::service(name=\"db\") }}\n[[scenario]]\nname = \"a\"\nservice = \"db\"\nrun = \"true\"\n";
+
+    fn workspace(lib: &str, tests: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("_lib.toml.tera"), lib).unwrap();
+        for name in tests {
+            std::fs::write(dir.path().join(name), TEST).unwrap();
+        }
+        dir
+    }
+
+    fn codes(f: &FileReport) -> Vec<Code> {
+        f.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_walk_reports_a_library_mistake_once_on_the_library_after_the_tests() {
+        let dir = workspace(LIB, &["a.clnrm.toml.tera", "b.clnrm.toml.tera"]);
+        let analyzer = Analyzer::new(Environment::empty());
+        let out = check_paths(&[dir.path().to_path_buf()], &analyzer);
+        let names: Vec<_> = out
+            .files
+            .iter()
+            .map(|f| f.path.file_name().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["a.clnrm.toml.tera", "b.clnrm.toml.tera", "_lib.toml.tera"]
+        );
+        let lib = &out.files[2];
+        assert_eq!(codes(lib), [Code::InvalidType]);
+        assert_eq!(&LIB[lib.diagnostics[0].range.clone()], "\"oops\"");
+        assert_eq!(lib.diagnostics[0].related.len(), 2);
+        assert_eq!(out.summary().files, 3);
+    }
+
+    #[test]
+    fn a_library_named_alone_finds_its_importers_in_its_workspace() {
+        let dir = workspace(LIB, &["a.clnrm.toml.tera"]);
+        let analyzer = Analyzer::new(Environment::empty());
+        let out = check_paths(&[dir.path().join("_lib.toml.tera")], &analyzer);
+        assert_eq!(out.files.len(), 1);
+        assert_eq!(codes(&out.files[0]), [Code::InvalidType]);
+        // Named with its importer: still once, where it comes in path order.
+        let both = [
+            dir.path().join("a.clnrm.toml.tera"),
+            dir.path().join("_lib.toml.tera"),
+        ];
+        let out = check_paths(&both, &analyzer);
+        let names: Vec<_> = out
+            .files
+            .iter()
+            .map(|f| f.path.file_name().unwrap())
+            .collect();
+        assert_eq!(names, ["_lib.toml.tera", "a.clnrm.toml.tera"]);
+        assert_eq!(codes(&out.files[0]), [Code::InvalidType]);
+    }
+
+    #[test]
+    fn a_broken_library_shows_its_syntax_error_once_and_its_callers_no_cascade() {
+        let broken = "{% macro service(name) %}\n[service.{{ name }]\n{% endmacro service %}\n";
+        let dir = workspace(broken, &["a.clnrm.toml.tera"]);
+        let analyzer = Analyzer::new(Environment::empty());
+        let out = check_paths(&[dir.path().to_path_buf()], &analyzer);
+        let test = &out.files[0];
+        assert_eq!(codes(test), [Code::RenderError], "{:?}", test.diagnostics);
+        assert!(!test.diagnostics[0].message.contains("not defined"));
+        // The library's own syntax error, not repeated from its importer.
+        let lib = &out.files[1];
+        let mut starts: Vec<_> = lib.diagnostics.iter().map(|d| d.range.start).collect();
+        starts.dedup();
+        assert_eq!(starts.len(), lib.diagnostics.len(), "{:?}", lib.diagnostics);
+        assert!(lib.diagnostics.iter().any(|d| d.code == Code::TeraSyntax));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::pool::{AnalysisPool, JobError};
 use super::workspace::Workspace;
 use crate::analysis::{Analysis, Analyzer, Origin};
 use crate::documents::Document;
+use crate::workspace::libraries::{is_library, with_importer_findings};
 
 #[derive(Default)]
 struct DocState {
@@ -115,6 +116,7 @@ impl Scheduler {
             };
             match self.analyze(&uri, &doc).await {
                 Ok(analysis) => {
+                    self.refresh_open_libraries(&uri, &analysis);
                     self.remember(&state, doc.version, analysis.clone());
                     if let Some((url, diags)) = self.to_publish(&uri, &doc, &analysis, &state) {
                         // Awaited here (a notification: no reply to wait for), so this
@@ -130,6 +132,21 @@ impl Scheduler {
             if !s.dirty {
                 s.running = false;
                 break;
+            }
+        }
+    }
+
+    /// A test file was re-analysed: the open libraries it imports show its findings in
+    /// them, so they are re-analysed too (a library's own analysis schedules nothing, so
+    /// this never loops).
+    fn refresh_open_libraries(self: &Arc<Self>, uri: &str, analysis: &Analysis) {
+        let is_library = self.ws.path_of(uri).is_some_and(|p| is_library(&p, None));
+        if is_library {
+            return;
+        }
+        for dep in &analysis.dependencies {
+            if let Some(lib) = dep.path.as_deref().and_then(|p| self.ws.uri_of(p)) {
+                self.schedule(&lib);
             }
         }
     }
@@ -160,7 +177,16 @@ impl Scheduler {
                     workspace_root: root.as_deref(),
                     kind: None,
                 };
-                analyzer.analyze_with_info(&text, origin, &loader)
+                let (analysis, info) = analyzer.analyze_with_info(&text, origin, &loader);
+                // An open library also shows what its importers find in it.
+                let analysis = with_importer_findings(
+                    analysis,
+                    path.as_deref(),
+                    root.as_deref(),
+                    &analyzer,
+                    &loader,
+                );
+                (analysis, info)
             })
             .await?;
         tracing::debug!(

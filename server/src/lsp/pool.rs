@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::analysis::{mark_analysis_thread, ANALYSIS_STACK_BYTES};
+use crate::analysis::{analysis_pool, mark_analysis_thread, ANALYSIS_STACK_BYTES};
 
 pub struct AnalysisPool {
     pool: Option<rayon::ThreadPool>,
@@ -28,12 +28,7 @@ impl AnalysisPool {
     }
 
     pub fn with_threads(threads: usize) -> Self {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .stack_size(ANALYSIS_STACK_BYTES)
-            .thread_name(|i| format!("clnrm-analysis-{i}"))
-            .start_handler(|_| mark_analysis_thread())
-            .build();
+        let pool = analysis_pool(threads, "clnrm-analysis");
         match pool {
             Ok(pool) => Self { pool: Some(pool) },
             Err(e) => {

@@ -112,6 +112,20 @@ impl Workspace {
         self.uri_paths.get(uri).map(|p| p.clone())
     }
 
+    /// The URI of the open document at `path`, if it is open.
+    pub fn uri_of(&self, path: &Path) -> Option<String> {
+        self.open_paths.get(&normalize(path)).map(|u| u.clone())
+    }
+
+    /// The URIs of the open template libraries (their findings come from other files).
+    pub fn open_libraries(&self) -> Vec<String> {
+        self.open_paths
+            .iter()
+            .filter(|e| crate::workspace::libraries::is_library(e.key(), None))
+            .map(|e| e.value().clone())
+            .collect()
+    }
+
     /// Whether the file at `path` is open in the editor (its buffer wins over the disk).
     pub fn is_open(&self, path: &Path) -> bool {
         self.open_paths.contains_key(&normalize(path))

@@ -394,10 +394,10 @@ mod tests {
         let dead = format!("999999999.{start}.7");
         let mut c = marked_sleep(&dead);
         let pid = wait_marked(&dead);
-        assert_eq!(
-            kill_marked(all_processes(), |m| m == dead && !owner_alive(m)),
-            1
-        );
+        // Any clnrm-lsp starting on this machine sweeps dead owners too, and may take it
+        // first: then ours finds nothing left, but either way it is gone.
+        let killed = kill_marked(all_processes(), |m| m == dead && !owner_alive(m));
+        assert!(killed <= 1, "killed {killed}");
         let _ = c.wait();
         assert!(!running(pid));
     }

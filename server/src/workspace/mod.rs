@@ -6,6 +6,7 @@ pub mod changes;
 pub mod dependents;
 pub mod diff;
 pub mod file;
+pub mod libraries;
 pub mod projects;
 pub mod root;
 pub mod runs;

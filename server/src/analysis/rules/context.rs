@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::analysis::schema::convert::{self, Converted, SpanIndex};
 use crate::analysis::schema::pointer;
 use crate::analysis::toml::Document;
-use crate::analysis::{Code, Diagnostic, Severity};
+use crate::analysis::{Code, Diagnostic, Severity, STAGE_BUDGET};
 
 pub(crate) struct Ctx<'t> {
     converted: Rc<Converted>,
@@ -89,6 +89,12 @@ impl<'t> Ctx<'t> {
             .map(|k| self.key(&pointer::push("", k)))
             .min_by_key(|r| r.start)
             .unwrap_or(0..0)
+    }
+
+    /// Whether the rules have found [`STAGE_BUDGET`] problems: loops over scenarios,
+    /// steps and services stop there (the rest could only be counted, not shown).
+    pub fn full(&self) -> bool {
+        self.out.len() >= STAGE_BUDGET
     }
 
     pub fn push(&mut self, d: Diagnostic) {

@@ -17,18 +17,21 @@ use super::Diagnostic;
 
 pub(crate) use context::Ctx;
 
-/// Check `doc` (parsed from `text`); push diagnostics with ranges in `text`.
-pub fn check(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
+/// Check `doc` (parsed from `text`); push diagnostics with ranges in `text`. Returns
+/// whether it stopped at [`crate::analysis::STAGE_BUDGET`] findings.
+pub fn check(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) -> bool {
     let mut ctx = Ctx::new(doc, text);
     sections::check(&mut ctx);
     services::check(&mut ctx);
     scenarios::check(&mut ctx);
     expect::check(&mut ctx);
+    let stopped = ctx.full();
     let mut found = ctx.finish();
     found.sort_by(|a, b| {
         (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
     });
     diags.extend(found);
+    stopped
 }
 
 #[cfg(test)]

@@ -18,10 +18,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     let services = services::defined(ctx);
     let mut names: HashMap<String, String> = HashMap::new();
     for i in 0..ctx.len("/steps") {
+        if ctx.full() {
+            return;
+        }
         step(ctx, &format!("/steps/{i}"), &services, &mut names);
     }
     let mut scenario_names: HashMap<String, String> = HashMap::new();
     for i in 0..ctx.len("/scenario") {
+        if ctx.full() {
+            return;
+        }
         scenario(
             ctx,
             &format!("/scenario/{i}"),

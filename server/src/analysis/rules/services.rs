@@ -59,6 +59,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     let mut ports: HashMap<u64, String> = HashMap::new();
     let mut ids: HashMap<String, String> = HashMap::new();
     for (map, id) in defined(ctx) {
+        if ctx.full() {
+            return;
+        }
         let base = pointer::push(map, &id);
         if let Some(first) = ids.get(&id) {
             let d = Diagnostic::new(

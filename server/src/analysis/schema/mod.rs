@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 use super::toml::Document;
-use super::Diagnostic;
+use super::{Diagnostic, STAGE_BUDGET};
 
 /// The schema text, also published for editors (taplo / Even Better TOML).
 pub const SCHEMA_TEXT: &str = include_str!("../../../../schemas/clnrm.schema.json");
@@ -40,22 +40,28 @@ static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
     jsonschema::draft7::options().build(schema).ok()
 });
 
-/// Validate `doc` (parsed from `text`); push diagnostics with ranges in `text`.
-pub fn validate(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) {
+/// Validate `doc` (parsed from `text`); push diagnostics with ranges in `text`. Returns
+/// whether it stopped at [`STAGE_BUDGET`] findings.
+pub fn validate(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) -> bool {
     let (Some(validator), Some(schema)) = (VALIDATOR.as_ref(), SCHEMA_JSON.as_ref()) else {
-        return;
+        return false;
     };
     let converted = convert::shared(doc, text);
     let (instance, index) = &*converted;
-    let mut found: Vec<Diagnostic> = validator
-        .iter_errors(instance)
+    // Errors come in document order; describing them is the costly part.
+    let mut errors = validator.iter_errors(instance);
+    let mut found: Vec<Diagnostic> = errors
+        .by_ref()
+        .take(STAGE_BUDGET)
         .flat_map(|e| report::diagnostics(&e, schema, index, text))
         .collect();
+    let stopped = errors.next().is_some();
     found.sort_by(|a, b| {
         (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
     });
     found.dedup_by(|a, b| a.range == b.range && a.code == b.code && a.message == b.message);
     diags.extend(found);
+    stopped
 }
 
 #[cfg(test)]

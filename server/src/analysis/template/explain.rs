@@ -10,7 +10,42 @@ pub fn explain(text: &str, diags: &mut [Diagnostic]) {
     for d in diags.iter_mut().filter(|d| d.code == Code::TeraSyntax) {
         single_brace_close(text, d);
         in_comment(text, d);
+        missing_value(text, d);
     }
+}
+
+/// "expected a value that can be negated …": a value is missing, and what is before the
+/// error says which one.
+fn missing_value(text: &str, d: &mut Diagnostic) {
+    let grammar = d
+        .message
+        .starts_with("expected a value that can be negated")
+        || d.message.starts_with("expected an integer, a float");
+    if !grammar {
+        return;
+    }
+    let before = up_to(text, d.range.start).trim_end();
+    const OPERATORS: [&str; 17] = [
+        "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "~", " and", " or", " not",
+        " in", "(",
+    ];
+    d.message = if before.ends_with('=') && !before.ends_with("==") {
+        "a value is missing after `=`: write the value (a string goes in quotes)".to_string()
+    } else if before.ends_with("{% if") || before.ends_with("{% elif") || before.ends_with("{%- if")
+    {
+        "`if` needs a condition: write one, e.g. `{% if svc == \"db\" %}`".to_string()
+    } else if before.ends_with("{{") || before.ends_with("{{-") {
+        "this `{{ }}` is empty: write an expression inside it, or remove it".to_string()
+    } else if let Some(op) = OPERATORS.iter().find(|op| before.ends_with(*op)) {
+        let op = op.trim();
+        if op == "(" {
+            "a value is missing after `(`: write it, or close the parenthesis".to_string()
+        } else {
+            format!("`{op}` has nothing after it: add the value it applies to, or remove `{op}`")
+        }
+    } else {
+        return;
+    };
 }
 
 /// `text` up to `end` (two bytes past an error), cut back to a character boundary: the
@@ -122,6 +157,25 @@ mod tests {
             );
             assert_eq!(&text[d.range.clone()], "}");
             assert_eq!(d.fix.unwrap().edits[0].new_text, "}}");
+        }
+    }
+
+    #[test]
+    fn a_missing_value_says_which() {
+        let head = "[meta]\nname = \"t\"\nversion = \"1\"\n";
+        for (body, want) in [
+            ("{% set x = %}\n", "a value is missing after `=`"),
+            (
+                "x = \"{{ svc | default(value=) }}\"\n",
+                "a value is missing after `=`",
+            ),
+            ("{% if %}\n{% endif %}\n", "`if` needs a condition"),
+            ("x = \"{{ svc + }}\"\n", "`+` has nothing after it"),
+            ("x = \"{{ \"a\" ~ }}\"\n", "`~` has nothing after it"),
+        ] {
+            let d = first(&format!("{head}{body}"));
+            assert_eq!(d.code, Code::TeraSyntax);
+            assert!(d.message.starts_with(want), "{body}: {}", d.message);
         }
     }
 

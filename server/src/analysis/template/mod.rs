@@ -23,6 +23,7 @@ mod render;
 mod scan;
 mod syntax;
 mod tera_error;
+mod wording;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

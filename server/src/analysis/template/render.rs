@@ -19,6 +19,7 @@ use super::functions::{self, Scope};
 use super::limits;
 use super::marks::{self, Marked, Origin};
 use super::scan::{self, Scan, Tag, TagKind};
+use super::wording;
 use super::{Dependency, Rendered, MAIN};
 use crate::analysis::{Code, Diagnostic, Environment, SourceFile};
 use std::sync::Arc;
@@ -332,10 +333,8 @@ fn final_diagnostic(
             format!("template `{name}` not found"),
         ),
         Failure::Call { .. } | Failure::Other(_) if caused_by_stand_in => None,
-        Failure::Call { name, detail } => {
-            at(Code::FunctionError, format!("`{name}` failed: {detail}"))
-        }
-        Failure::Other(msg) => at(Code::RenderError, msg.clone()),
+        Failure::Call { name, detail } => at(Code::FunctionError, wording::call(name, detail)),
+        Failure::Other(msg) => at(Code::RenderError, wording::runtime(msg)),
         Failure::TooLarge => at(
             Code::OutputTooLarge,
             format!(
@@ -815,11 +814,17 @@ fn classify(err: &tera::Error) -> Failure {
                 };
             }
             ErrorKind::Msg(m) => {
-                if let Some(v) = backticked(m, "Variable `") {
-                    return Failure::Undefined(v);
+                // Only "… not found": `Variable `x` was used in a math operation` and
+                // `Macro `m` is missing the argument` name defined things.
+                if m.contains("not found in context") {
+                    if let Some(v) = backticked(m, "Variable `") {
+                        return Failure::Undefined(v);
+                    }
                 }
-                if let Some(v) = backticked(m, "Macro `") {
-                    return Failure::UnknownMacro(v);
+                if m.contains("not found in template") {
+                    if let Some(v) = backticked(m, "Macro `") {
+                        return Failure::UnknownMacro(v);
+                    }
                 }
                 if let Some(v) = backticked(m, "Macro namespace `") {
                     return Failure::UnknownMacro(v);

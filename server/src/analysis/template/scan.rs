@@ -66,6 +66,8 @@ pub struct Scan {
     /// Deepest nesting of calls (`f(a=g(a=…))`) inside any tag: Tera's parser backtracks
     /// exponentially in it.
     pub max_call_depth: usize,
+    /// An unterminated tag stopped the scan: the rest of the text was not looked at.
+    pub truncated: bool,
 }
 
 impl Scan {
@@ -111,6 +113,7 @@ pub fn scan(text: &str) -> Scan {
                 range: pos..line_end,
                 message: what.to_string(),
             });
+            out.truncated = true;
             return out;
         };
         pos = tag.range.end;
@@ -143,6 +146,7 @@ pub fn scan(text: &str) -> Scan {
                         range: tag_range_of_last(&out).unwrap_or(pos..pos),
                         message: "`{% raw %}` is never closed by `{% endraw %}`".into(),
                     });
+                    out.truncated = true;
                     return out;
                 }
             }

@@ -306,8 +306,11 @@ fn block_balance(text: &str, scan: &Scan, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    for (k, r) in stack {
-        out.push(unclosed(k, r));
+    // After an unterminated tag the scan stopped: the `end…` tags may be in what it skipped.
+    if !scan.truncated {
+        for (k, r) in stack {
+            out.push(unclosed(k, r));
+        }
     }
 }
 
@@ -327,6 +330,14 @@ mod tests {
         let mut d = Vec::new();
         check(text, &scan::scan(text), &mut d);
         d
+    }
+
+    #[test]
+    fn an_unterminated_tag_does_not_leave_its_block_unclosed_too() {
+        let text = "{% macro cache(name) %}\n[service.{{ name }]\nimage = \"redis:7\"\n{% endmacro cache %}\n";
+        let d = check_text(text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].range.start, text.find("{{").unwrap());
     }
 
     #[test]

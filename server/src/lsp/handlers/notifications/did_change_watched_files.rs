@@ -35,6 +35,10 @@ pub(crate) fn run(session: &Session, params: lsp::DidChangeWatchedFilesParams) {
         for uri in session.ws.dependents.with_unresolved() {
             session.scheduler.schedule(&uri);
         }
+        // A test file changed on disk may change what it finds in an open library.
+        for uri in session.ws.open_libraries() {
+            session.scheduler.schedule(&uri);
+        }
     }
     if lenses_stale {
         session.refresh_lenses();

@@ -1,0 +1,384 @@
+//! Errors whose cause is in a template library, reported on the library itself.
+//!
+//! A library (`_macros.toml.tera`, any `*.tera` a test imports or includes) is not a test:
+//! analysed alone it shows only its Tera syntax. A mistake in a macro body or an included
+//! table shows when a test file renders it, as a finding on the test's import/include line
+//! with the library's line as a related place (`analysis::library`). This turns those
+//! related places back into findings on the library's own lines, once per finding however
+//! many test files hit it, each naming the test files (their tag as a related place).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::analysis::template;
+use crate::analysis::{
+    Analysis, Analyzer, Diagnostic, FileKind, Origin, Related, SourceFile, SourceLoader,
+};
+use crate::documents::discover;
+use crate::documents::fs::normalize;
+
+/// Test files read while looking for a library's importers: a bound on the work of a
+/// library checked alone (or re-analysed on each keystroke in the editor).
+pub const MAX_SCANNED: usize = 2000;
+/// Importers analysed for one library.
+pub const MAX_IMPORTERS: usize = 32;
+/// Test files named on one library finding; the rest are counted in the last one's message.
+const MAX_NAMED_IMPORTERS: usize = 5;
+
+/// Library findings gathered from the analyses of the test files that import them.
+#[derive(Debug, Default)]
+pub struct LibraryFindings {
+    libraries: BTreeMap<PathBuf, Library>,
+}
+
+#[derive(Debug)]
+struct Library {
+    diagnostics: Vec<Diagnostic>,
+    /// Importers per finding (same index), beyond the ones named in its related places.
+    importers: Vec<usize>,
+}
+
+impl LibraryFindings {
+    /// Gather the findings of one test file (`importer`, with the text its ranges refer
+    /// to) whose cause is in a library.
+    pub fn add(&mut self, importer: &Path, importer_text: &str, diagnostics: &[Diagnostic]) {
+        let mut shared: Option<Arc<SourceFile>> = None;
+        for d in diagnostics {
+            for r in &d.related {
+                let Some(lib) = &r.file else { continue };
+                let key = normalize(&lib.path);
+                let importer_file = shared
+                    .get_or_insert_with(|| {
+                        Arc::new(SourceFile {
+                            path: importer.to_path_buf(),
+                            text: importer_text.into(),
+                        })
+                    })
+                    .clone();
+                self.libraries
+                    .entry(key)
+                    .or_insert_with(|| Library {
+                        diagnostics: Vec::new(),
+                        importers: Vec::new(),
+                    })
+                    .add(on_library(d, r), importer_file, d.range.clone());
+            }
+        }
+    }
+
+    /// The findings gathered for the library at `path` (absolute), removed from here.
+    pub fn take(&mut self, path: &Path) -> Vec<Diagnostic> {
+        self.libraries
+            .remove(&normalize(path))
+            .map(Library::finish)
+            .unwrap_or_default()
+    }
+
+    /// Every library with findings, in path order, with its findings.
+    pub fn into_libraries(self) -> impl Iterator<Item = (PathBuf, Vec<Diagnostic>)> {
+        self.libraries
+            .into_iter()
+            .map(|(path, lib)| (path, lib.finish()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.libraries.is_empty()
+    }
+}
+
+impl Library {
+    fn add(
+        &mut self,
+        mut finding: Diagnostic,
+        importer: Arc<SourceFile>,
+        tag: std::ops::Range<usize>,
+    ) {
+        let name = importer.path.file_name().map_or_else(
+            || importer.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let place = Related {
+            range: tag,
+            message: format!("`{name}` renders it here"),
+            file: Some(importer),
+        };
+        let same = self.diagnostics.iter().position(|d| {
+            d.range == finding.range && d.code == finding.code && d.message == finding.message
+        });
+        match same {
+            Some(i) => {
+                let d = &mut self.diagnostics[i];
+                let named = d.related.iter().filter(|r| r.file.is_some()).count();
+                let already = d.related.iter().any(|r| {
+                    r.range == place.range
+                        && r.file.as_ref().map(|f| &f.path) == place.file.as_ref().map(|f| &f.path)
+                });
+                if !already && named < MAX_NAMED_IMPORTERS {
+                    d.related.push(place);
+                } else if !already {
+                    self.importers[i] += 1;
+                }
+            }
+            None => {
+                finding.related.push(place);
+                self.diagnostics.push(finding);
+                self.importers.push(0);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<Diagnostic> {
+        let mut out = self.diagnostics;
+        for (d, more) in out.iter_mut().zip(self.importers) {
+            if more > 0 {
+                d.message
+                    .push_str(&format!(" (and through {more} more test files)"));
+            }
+        }
+        out
+    }
+}
+
+/// A test file's finding `d`, whose cause is at `r` in a library, as a finding there.
+fn on_library(d: &Diagnostic, r: &Related) -> Diagnostic {
+    Diagnostic {
+        range: r.range.clone(),
+        severity: d.severity,
+        code: d.code,
+        message: d.message.clone(),
+        related: Vec::new(),
+        // Fixes edit the test file's text; they do not apply here.
+        fix: None,
+    }
+}
+
+/// The test files of the workspace `root` that import or include the library at `lib`
+/// (absolute), read through `loader` (open buffers first, in the editor). Bounded: at
+/// most [`MAX_SCANNED`] test files are read and [`MAX_IMPORTERS`] returned, with their text.
+pub fn importers_of(
+    lib: &Path,
+    root: &Path,
+    loader: &dyn SourceLoader,
+) -> Vec<(PathBuf, Arc<str>)> {
+    let lib = normalize(lib);
+    let Some(name) = lib.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let (targets, _) = discover::discover(&[root.to_path_buf()]);
+    let mut out = Vec::new();
+    for target in targets.into_iter().take(MAX_SCANNED) {
+        let path = std::path::absolute(&target.path).unwrap_or(target.path);
+        let Some(text) = loader.load_within(&path, Some(root)) else {
+            continue;
+        };
+        // Cheap filter first: a file that never spells the library's name cannot import it.
+        if !text.contains(name) {
+            continue;
+        }
+        let origin = Origin {
+            path: Some(&path),
+            workspace_root: Some(root),
+            kind: None,
+        };
+        let imports = template::collect_dependencies(&text, origin, loader)
+            .iter()
+            .any(|d| d.path.as_deref().map(normalize).as_ref() == Some(&lib));
+        if imports {
+            out.push((path, text));
+            if out.len() >= MAX_IMPORTERS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The findings the importers of the library at `lib` (absolute, in workspace `root`)
+/// have in it, each on the library's own line. `own` are the library's own diagnostics
+/// (its Tera syntax): a finding already there is not repeated.
+pub fn findings_of_library(
+    lib: &Path,
+    root: &Path,
+    own: &[Diagnostic],
+    analyzer: &Analyzer,
+    loader: &dyn SourceLoader,
+) -> Vec<Diagnostic> {
+    let mut found = LibraryFindings::default();
+    for (path, text) in importers_of(lib, root, loader) {
+        let origin = Origin {
+            path: Some(&path),
+            workspace_root: Some(root),
+            kind: None,
+        };
+        let analysis = analyzer.analyze(&text, origin, loader);
+        found.add(&path, &text, &analysis.diagnostics);
+    }
+    without_repeats(found.take(lib), own)
+}
+
+/// `found` less what the library's own analysis already says at the same place.
+pub fn without_repeats(found: Vec<Diagnostic>, own: &[Diagnostic]) -> Vec<Diagnostic> {
+    found
+        .into_iter()
+        .filter(|d| !own.iter().any(|o| o.range.start == d.range.start))
+        .collect()
+}
+
+/// Whether `path` is a template library (only its Tera syntax is its own).
+pub fn is_library(path: &Path, kind: Option<FileKind>) -> bool {
+    kind.unwrap_or_else(|| FileKind::of(Some(path))) == FileKind::TemplateLibrary
+}
+
+/// `analysis` of the document at `path` (in workspace `root`), with the findings its
+/// importers have in it when it is a template library: what the editor shows on an open
+/// library. The cached analysis is left alone (its key does not cover the importers).
+pub fn with_importer_findings(
+    analysis: Arc<Analysis>,
+    path: Option<&Path>,
+    root: Option<&Path>,
+    analyzer: &Analyzer,
+    loader: &dyn SourceLoader,
+) -> Arc<Analysis> {
+    let (Some(path), Some(root)) = (path, root) else {
+        return analysis;
+    };
+    if !is_library(path, None) {
+        return analysis;
+    }
+    let found = findings_of_library(path, root, &analysis.diagnostics, analyzer, loader);
+    if found.is_empty() {
+        return analysis;
+    }
+    let mut with = Analysis::clone(&analysis);
+    with.diagnostics.extend(found);
+    with.diagnostics
+        .sort_by_key(|d| (d.range.start, d.range.end));
+    Arc::new(with)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::template::DiskLoader;
+    use crate::analysis::{Code, Environment};
+
+    const LIB: &str = "{% macro service(name) %}\n[service.{{ name }}]\nimage = \"x\"\nports = \"oops\"\n{% endmacro service %}\n";
+
+    fn test_file(service: &str) -> String {
+        format!("{{% import \"_lib.toml.tera\" as m %}}\n[meta]\nname = \"t\"\nversion = \"1\"\n{{{{ m::service(name=\"{service}\") }}}}\n[[scenario]]\nname = \"a\"\nservice = \"{service}\"\nrun = \"true\"\n")
+    }
+
+    /// A workspace with `_lib.toml.tera` and the given test files.
+    fn workspace(tests: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("_lib.toml.tera"), LIB).unwrap();
+        for (name, text) in tests {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    /// What the importers in workspace `root` find in its `_lib.toml.tera`.
+    fn findings_in(root: &Path) -> Vec<Diagnostic> {
+        let analyzer = Analyzer::new(Environment::empty());
+        let lib = root.join("_lib.toml.tera");
+        findings_of_library(&lib, root, &[], &analyzer, &DiskLoader)
+    }
+
+    #[test]
+    fn a_mistake_in_a_macro_body_is_a_finding_on_the_library_naming_its_importer() {
+        let dir = workspace(&[("a.clnrm.toml.tera", &test_file("db"))]);
+        let found = findings_in(dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        let d = &found[0];
+        assert_eq!(d.code, Code::InvalidType);
+        assert_eq!(&LIB[d.range.clone()], "\"oops\"");
+        let r = &d.related[0];
+        let importer = r.file.as_ref().unwrap();
+        assert!(importer.path.ends_with("a.clnrm.toml.tera"));
+        assert!(importer.text[r.range.clone()].contains("m::service"));
+        assert!(
+            r.message.contains("`a.clnrm.toml.tera` renders it here"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn one_finding_however_many_importers_each_named() {
+        let text = test_file("db");
+        let dir = workspace(&[("a.clnrm.toml.tera", &text), ("b.clnrm.toml.tera", &text)]);
+        let found = findings_in(dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        let named: Vec<_> = found[0]
+            .related
+            .iter()
+            .map(|r| {
+                r.file
+                    .as_ref()
+                    .unwrap()
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(named, ["a.clnrm.toml.tera", "b.clnrm.toml.tera"]);
+    }
+
+    #[test]
+    fn importers_beyond_the_named_ones_are_counted() {
+        let mut lib = Library {
+            diagnostics: Vec::new(),
+            importers: Vec::new(),
+        };
+        for i in 0..(MAX_NAMED_IMPORTERS + 2) {
+            let file = Arc::new(SourceFile {
+                path: format!("/w/t{i}.clnrm.toml.tera").into(),
+                text: "x".into(),
+            });
+            lib.add(Diagnostic::new(Code::InvalidType, 3..5, "bad"), file, 0..1);
+        }
+        let out = lib.finish();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].related.len(), MAX_NAMED_IMPORTERS);
+        assert!(
+            out[0].message.ends_with("(and through 2 more test files)"),
+            "{}",
+            out[0].message
+        );
+    }
+
+    #[test]
+    fn a_library_nobody_imports_has_no_findings_and_others_are_not_read() {
+        let dir = workspace(&[(
+            "other.clnrm.toml",
+            "[meta]\nname = \"t\"\nversion = \"1\"\n",
+        )]);
+        let root = dir.path();
+        assert!(importers_of(&root.join("_lib.toml.tera"), root, &DiskLoader).is_empty());
+    }
+
+    #[test]
+    fn an_open_library_shows_its_importers_findings_without_touching_the_cache() {
+        let dir = workspace(&[("a.clnrm.toml.tera", &test_file("db"))]);
+        let root = dir.path();
+        let lib = root.join("_lib.toml.tera");
+        let analyzer = Analyzer::new(Environment::empty());
+        let origin = Origin {
+            path: Some(&lib),
+            workspace_root: Some(root),
+            kind: None,
+        };
+        let own = analyzer.analyze(LIB, origin, &DiskLoader);
+        assert!(own.diagnostics.is_empty());
+        let shown = with_importer_findings(own, Some(&lib), Some(root), &analyzer, &DiskLoader);
+        assert_eq!(shown.diagnostics.len(), 1);
+        assert!(analyzer
+            .analyze(LIB, origin, &DiskLoader)
+            .diagnostics
+            .is_empty());
+    }
+}
