@@ -204,7 +204,7 @@ async function startSession(name, { trusted }) {
           // The extension's own default ("auto") would override the workspace's pinned
           // local backend (client settings win over .clnrm/config.toml), and pick docker.
           "clnrm.executor.backend": "local",
-          "security.workspace.trust.enabled": !trusted ? true : false,
+          "security.workspace.trust.enabled": !trusted,
           "security.workspace.trust.startupPrompt": "never",
           "security.workspace.trust.banner": "never",
         },
@@ -270,8 +270,7 @@ async function stopSession(session) {
     );
     sessions.delete(session.root);
   }
-  const failed = results.some((r) => !r.ok);
-  if (failed) {
+  if (!session.page || results.some((r) => !r.ok)) {
     // Keep the code-server log (it holds the extension host's) next to the screenshots.
     try {
       fs.copyFileSync(path.join(session.root, "code-server.log"), path.join(ARTIFACTS, `code-server-${session.name}.log`));
@@ -469,6 +468,8 @@ async function trustedChecks(s) {
     await lens(page, 0).filter({ hasText: "✓ passed" }).waitFor({ timeout: RUN });
   });
   await check(s, "Show Trace Diff opens the trace-diff webview", async (page) => {
+    // One webview on screen at a time: its frame is then the only one.
+    await command(page, "View: Close All Editors");
     await openFile(page, "tests/smoke.clnrm.toml");
     const trace = lens(page, 0).locator("a", { hasText: /^trace: / });
     await trace.waitFor();
@@ -488,10 +489,8 @@ async function trustedChecks(s) {
 }
 
 async function explorerChecks(s) {
-  await check(s, "Test Explorer: files with their scenarios", async (page) => {
-    // The extension starts with a test file (older builds activate on opening one); the
-    // tree then holds every test file of the workspace, not only the open one.
-    await openFile(page, "tests/explorer.clnrm.toml");
+  await check(s, "Test Explorer: files with their scenarios, before any file is opened", async (page) => {
+    // The extension starts because the workspace holds test files; no editor is open.
     await focusTestExplorer(page);
     for (const file of ["tests/explorer.clnrm.toml", "tests/runs.clnrm.toml", "tests/fail.clnrm.toml", "tests/greet.clnrm.toml.tera"]) {
       await fileRow(page, file).waitFor();
@@ -513,6 +512,42 @@ async function explorerChecks(s) {
     await testRow(page, "passes").locator(".computed-state.codicon-testing-passed-icon").waitFor({ timeout: RUN });
     await testRow(page, "fails").locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
     await file.locator(".computed-state.codicon-testing-failed-icon").waitFor();
+  });
+  await check(s, "Test Explorer: an unmet expectation opens as expected ↔ actual", async (page) => {
+    await focusTestExplorer(page);
+    const file = fileRow(page, "tests/counts.clnrm.toml");
+    await file.hover();
+    await file.locator(".action-label.codicon-testing-run-icon").click();
+    await file.locator(".computed-state.codicon-testing-failed-icon").waitFor({ timeout: RUN });
+    // The message in the Test Results view opens VS Code's diff of expected and actual.
+    const message = page.locator('.test-output-peek-tree .monaco-list-row[aria-label^="expect.counts.spans_total"]').first();
+    await message.click();
+    const diff = page.locator(".part.panel .monaco-diff-editor").first();
+    await diff.waitFor();
+    // spans_total = { gte = 50 } against the 3 spans of `true`.
+    await until("expected ↔ actual in the diff", UI, async () => {
+      const [expected, actual] = await diff.locator(".view-lines").allInnerTexts();
+      return /50/.test(expected ?? "") && /\b3\b/.test(actual ?? "");
+    }).catch(async (e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(await diff.locator(".view-lines").allInnerTexts())}`);
+    });
+  });
+  await check(s, "Test Explorer: Show Trace Diff on a failed test opens the webview", async (page) => {
+    await command(page, "View: Close All Editors");
+    await focusTestExplorer(page);
+    await expand(fileRow(page, "tests/explorer.clnrm.toml"));
+    const fails = testRow(page, "fails");
+    await fails.locator(".computed-state.codicon-testing-failed-icon").waitFor();
+    await fails.click({ button: "right" });
+    // VS Code's menus act on a keypress (a click right after the menu opens is ignored).
+    const item = page.locator(".monaco-menu .action-menu-item", { hasText: "Show Trace Diff" }).first();
+    await item.hover();
+    await page.locator(".monaco-menu .action-item.focused", { hasText: "Show Trace Diff" }).waitFor();
+    await page.keyboard.press("Enter");
+    await page.locator(".tabs-container .tab", { hasText: "Trace diff: fails" }).waitFor();
+    // The page of that scenario: it ran, with no baseline recorded yet.
+    const frame = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    await frame.locator('section.scenario[data-scenario="fails"]').waitFor();
   });
 }
 
@@ -590,7 +625,12 @@ for (const [name, trusted, checks] of [
     },
   ],
 ]) {
-  const session = await startSession(name, { trusted });
+  let session = await startSession(name, { trusted });
+  if (!session.page) {
+    // Once more from scratch (a port taken between choosing and binding it, a slow start).
+    await stopSession(session);
+    session = await startSession(name, { trusted });
+  }
   try {
     await checks(session);
   } finally {

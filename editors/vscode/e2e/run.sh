@@ -8,7 +8,8 @@
 # and a closing "test result: ok|FAILED. N passed; N failed; 0 ignored" line that
 # tests/run.sh counts. Exit status: non-zero if any check failed.
 #
-# Environment: CLNRM_LSP_BIN (the server; default: cargo build, <target>/debug/clnrm-lsp), CLNRM_E2E_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/clnrm-lsp-e2e),
+# Environment: CLNRM_LSP_BIN (the server; default: cargo build, <target>/debug/clnrm-lsp),
+# CLNRM_E2E_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/clnrm-lsp-e2e),
 # CLNRM_E2E_ARTIFACTS (screenshots; default <target>/browser-artifacts/vscode-e2e),
 # CLNRM_E2E_ONLY (a regular expression: run only the checks whose names match).
 set -euo pipefail
@@ -25,10 +26,14 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 artifacts="${CLNRM_E2E_ARTIFACTS:-$target/browser-artifacts/vscode-e2e}"
 
 say() { printf 'e2e: %s\n' "$*" >&2; }
+# A run that cannot start counts as one failed check in tests/run.sh's closing line.
+setup_failed() { echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (VS Code e2e: setup failed)"; }
+trap setup_failed ERR
+fail() { say "$*"; setup_failed; exit 1; }
 
 # --- What must be on the machine ------------------------------------------------------
 if ! command -v chromium >/dev/null 2>&1; then
-  say "chromium is missing (apt-get install chromium)"; exit 1
+  fail "chromium is missing (apt-get install chromium)"
 fi
 # kerberos (a code-server dependency) compiles against it.
 if ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
@@ -37,7 +42,7 @@ if ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libkrb5-dev >&2 \
       || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libkrb5-dev >&2; }
   else
-    say "libkrb5-dev is missing (apt-get install libkrb5-dev)"; exit 1
+    fail "libkrb5-dev is missing (apt-get install libkrb5-dev)"
   fi
 fi
 
@@ -88,7 +93,7 @@ fi
 
 # --- The checks -------------------------------------------------------------------------
 if [ ! -s "$vsix" ]; then
-  say "$vsix is missing: run editors/vscode/ci.sh first"; exit 1
+  fail "$vsix is missing: run editors/vscode/ci.sh first"
 fi
 # The server as built from this tree (a no-op when fresh; a stale binary would test old code).
 if [ -n "${CLNRM_LSP_BIN:-}" ]; then
@@ -103,4 +108,5 @@ export CLNRM_E2E_CODE_SERVER="$cs_dir/node_modules/.bin/code-server"
 export CLNRM_E2E_PLAYWRIGHT="$pw_dir/node_modules/playwright-core"
 export CLNRM_E2E_VSIX="$vsix" CLNRM_E2E_SERVER="$server" CLNRM_E2E_ARTIFACTS="$artifacts"
 export CLNRM_E2E_FIXTURE="$here/fixture" CLNRM_E2E_CHROMIUM="$(command -v chromium)"
+trap - ERR
 exec node "$here/checks.mjs"
