@@ -201,9 +201,6 @@ async function startSession(name, { trusted }) {
           "editor.codeLens": true,
           "files.autoSave": "off",
           "problems.defaultViewMode": "tree",
-          // The extension's own default ("auto") would override the workspace's pinned
-          // local backend (client settings win over .clnrm/config.toml), and pick docker.
-          "clnrm.executor.backend": "local",
           "security.workspace.trust.enabled": !trusted,
           "security.workspace.trust.startupPrompt": "never",
           "security.workspace.trust.banner": "never",

@@ -17,7 +17,7 @@ import {
 import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "./replies";
 import { scenarioAt } from "./scenarios";
 import { resolveServer } from "./serverPath";
-import { configurationItem, launchSettings, serverEnv, toServerSettings, withContinuousRun, ServerSettings } from "./settings";
+import { configurationItem, explicitValue, launchSettings, serverEnv, toServerSettings, withContinuousRun, ServerSettings } from "./settings";
 import { SHOW_TRACE_DIFF_COMMAND, Testing } from "./testing";
 
 let client: LanguageClient | undefined;
@@ -28,7 +28,7 @@ const traceDiffPanels = new Map<string, vscode.WebviewPanel>();
 
 function settings(): ServerSettings {
   const config = vscode.workspace.getConfiguration("clnrm");
-  return withContinuousRun(toServerSettings((key) => config.get(key), vscode.workspace.isTrusted), testing?.continuousActive() ?? false);
+  return withContinuousRun(toServerSettings((key) => explicitValue(config.inspect(key)), vscode.workspace.isTrusted), testing?.continuousActive() ?? false);
 }
 
 function isExecutable(file: string): boolean {

@@ -7,20 +7,40 @@ export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
 /** The `clnrm` section the server reads (initializationOptions and workspace/configuration). */
 export interface ServerSettings {
   runOnSave: boolean;
-  executor: { workers: number; backend: Backend };
+  /** Only what the user set: an absent field leaves the workspace's `.clnrm/config.toml` in charge. */
+  executor: { workers?: number; backend?: Backend };
   trusted: boolean;
   logLevel: LogLevel;
 }
 
-/** Reads one `clnrm.<key>` value; `vscode.WorkspaceConfiguration.get` fits. */
+/**
+ * Reads one `clnrm.<key>` value the user set, `undefined` when only the default applies
+ * ({@link explicitValue} over `vscode.WorkspaceConfiguration.inspect`).
+ */
 export type ConfigReader = (key: string) => unknown;
+
+/** What `WorkspaceConfiguration.inspect` reports for one key (the fields used here). */
+export interface Inspected {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+/**
+ * The value the user set (folder over workspace over user/machine), not the manifest's
+ * default: the server lets client settings win over the workspace's config file, so a
+ * default sent as if chosen (`backend: "auto"`) would override `backend = "local"` there.
+ */
+export function explicitValue(inspected: Inspected | undefined): unknown {
+  return inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
+}
 
 const BACKENDS: readonly Backend[] = ["auto", "local", "docker", "podman"];
 const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug", "trace"];
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   runOnSave: true,
-  executor: { workers: 0, backend: "auto" },
+  executor: {},
   trusted: false,
   logLevel: "info",
 };
@@ -31,12 +51,26 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
     : fallback;
 }
 
-function workers(value: unknown): number {
+function workers(value: unknown): number | undefined {
   // Settings JSON can hold anything; the server must never see a negative or fractional count.
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    return DEFAULT_SETTINGS.executor.workers;
+    return undefined;
   }
   return Math.min(Math.floor(value), 64);
+}
+
+/** The executor fields the user set (valid ones only); the rest stay the config file's. */
+function executor(read: ConfigReader): ServerSettings["executor"] {
+  const out: ServerSettings["executor"] = {};
+  const w = workers(read("executor.workers"));
+  if (w !== undefined) {
+    out.workers = w;
+  }
+  const backend = read("executor.backend");
+  if (typeof backend === "string" && (BACKENDS as readonly string[]).includes(backend)) {
+    out.backend = backend as Backend;
+  }
+  return out;
 }
 
 /**
@@ -49,10 +83,7 @@ export function toServerSettings(read: ConfigReader, trusted: boolean): ServerSe
   const runOnSave = read("runOnSave");
   return {
     runOnSave: trusted && (typeof runOnSave === "boolean" ? runOnSave : DEFAULT_SETTINGS.runOnSave),
-    executor: {
-      workers: workers(read("executor.workers")),
-      backend: oneOf(read("executor.backend"), BACKENDS, DEFAULT_SETTINGS.executor.backend),
-    },
+    executor: executor(read),
     trusted,
     logLevel: oneOf(read("logLevel"), LOG_LEVELS, DEFAULT_SETTINGS.logLevel),
   };

@@ -47,9 +47,13 @@ impl ClientSettings {
         }
         let mut executor = serde_json::Map::new();
         let exec = v.get("executor");
-        // `workers: 0` means "the CPU count", which is the config's default.
-        if let Some(n) = exec.and_then(|e| e.get("workers")).and_then(Value::as_u64) {
-            executor.insert("jobs".into(), if n == 0 { Value::Null } else { json!(n) });
+        // `workers: 0` leaves the configured `[executor] jobs` (else the CPU count) in charge.
+        if let Some(n) = exec
+            .and_then(|e| e.get("workers"))
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+        {
+            executor.insert("jobs".into(), json!(n));
         }
         if let Some(b) = exec
             .and_then(|e| e.get("backend"))
@@ -142,7 +146,8 @@ mod tests {
         let s = ClientSettings::from_json(&helix);
         assert!(s.trusted() && !s.run_on_save);
         assert_eq!(s.workers(), None);
-        assert!(s.overlay["executor"].get("backend").is_none());
+        // Neither `workers: 0` nor a bogus backend overrides `.clnrm/config.toml`.
+        assert_eq!(s.overlay(), None);
 
         let none = ClientSettings::from_json(&Value::Null);
         assert!(none.runs_on_save());

@@ -10,7 +10,7 @@ import { resolveServer } from "../serverPath";
 import { failureNotice, panelKey, traceDiffArgs, traceDiffPage } from "../replies";
 import { FAILURE_CONTEXT } from "../runResults";
 import { CONTROLLER_ID, fileId, scenarioId, SHOW_TRACE_DIFF_COMMAND, stepId } from "../testTree";
-import { configurationItem, launchSettings, serverEnv, toServerSettings, DEFAULT_SETTINGS } from "../settings";
+import { configurationItem, explicitValue, launchSettings, serverEnv, toServerSettings, DEFAULT_SETTINGS } from "../settings";
 
 test("settings: restricted workspaces never run on save", () => {
   const read = (key: string) => ({ runOnSave: true, "executor.workers": 4, "executor.backend": "docker", logLevel: "debug" } as Record<string, unknown>)[key];
@@ -23,11 +23,22 @@ test("settings: restricted workspaces never run on save", () => {
   assert.equal(restricted.trusted, false);
 });
 
-test("settings: bad values fall back to defaults", () => {
+test("settings: bad values fall back to defaults; bad executor values are not sent", () => {
   const s = toServerSettings((k) => ({ "executor.backend": "kubernetes", "executor.workers": -3, logLevel: 7 } as Record<string, unknown>)[k], true);
-  assert.equal(s.executor.backend, DEFAULT_SETTINGS.executor.backend);
+  assert.deepEqual(s.executor, {});
   assert.equal(s.logLevel, DEFAULT_SETTINGS.logLevel);
-  assert.ok(s.executor.workers >= 0);
+});
+
+test("settings: only what the user set reaches the server, so the workspace's config file keeps the rest", () => {
+  // The manifest's defaults (`auto`, 0 workers) are not choices: sent, they would override
+  // `backend = "local"` in .clnrm/config.toml.
+  const unset = toServerSettings((k) => explicitValue(k === "executor.backend" ? { } : undefined), true);
+  assert.deepEqual(unset.executor, {});
+  assert.equal(explicitValue({ globalValue: "docker" }), "docker");
+  assert.equal(explicitValue({ globalValue: "docker", workspaceValue: "podman" }), "podman");
+  assert.equal(explicitValue({ workspaceValue: "podman", workspaceFolderValue: "local" }), "local");
+  const chosen = toServerSettings((k) => explicitValue(k === "executor.backend" ? { globalValue: "podman" } : undefined), true);
+  assert.deepEqual(chosen.executor, { backend: "podman" });
 });
 
 test("settings: workspace/configuration answers", () => {
