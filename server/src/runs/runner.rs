@@ -161,6 +161,8 @@ impl Runner {
                     backend: project.backend_kind(),
                     ..RunResult::without_run(&run.name, RunStatus::Error, Some(why.clone()))
                 });
+                // By key too, as any result: the lens shows the error, not ▶ Run again.
+                self.board.latest.insert(run.key, r.clone(), weight(&r));
                 self.board.remember(&plan.path, &run.name, r.clone());
                 batch.finish(r);
                 continue;
@@ -852,6 +854,12 @@ mod tests {
         let r = collect(&rx);
         assert_eq!(r[0].status, RunStatus::Error);
         assert!(r[0].short_reason().contains("No such image"));
+        // The lens shows the error (by key), not ▶ Run as if nothing had happened.
+        let key = f.plan(text).runs[0].key;
+        assert!(matches!(
+            f.runner.state(&f.project, &f.path(), "a", &key),
+            RunState::Done(r) if r.status == RunStatus::Error
+        ));
         // Nothing was cached: with the image there, the scenario runs.
         assert!(!f.run(text, true)[0].cached);
     }
