@@ -12,6 +12,14 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Check(_))) {
+        // mimalloc's arenas are 2 MiB-aligned, so under transparent huge pages ("always")
+        // each first touch zeroes a whole huge page: ~15 % of a small `check`'s time.
+        // Only for `check`: the setting is inherited by child processes, and `check`
+        // starts none.
+        // SAFETY: prctl with integer arguments; failure leaves the system's THP setting.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
     // Orphans of our runs come to us; leftovers of a killed predecessor die now.
     clnrm_lsp::runs::reaper::init();
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
