@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clnrm_lsp::analysis::template::DiskLoader;
 use clnrm_lsp::analysis::{self, Analyzer, Environment, FileKind, Origin};
-use clnrm_lsp::cli::check::check_paths;
+use clnrm_lsp::workspace::check::check_paths;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn edit_to_diagnostics(c: &mut Criterion) {

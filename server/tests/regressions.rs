@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use clnrm_lsp::analysis::{Analyzer, Code, Environment};
-use clnrm_lsp::cli::check::check_paths;
+use clnrm_lsp::workspace::check::check_paths;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

@@ -131,13 +131,7 @@ struct LiveCounts {
 
 impl LiveCounts {
     fn read(&self, take: bool) -> Counts {
-        let get = |a: &AtomicU64| {
-            if take {
-                a.swap(0, Ordering::Relaxed)
-            } else {
-                a.load(Ordering::Relaxed)
-            }
-        };
+        let get = |a: &AtomicU64| crate::cache::counter(a, take);
         Counts {
             hits: get(&self.hits),
             misses: get(&self.misses),

@@ -3,7 +3,6 @@
 //! Only this module writes to stdout, and only results go there; messages go to stderr.
 
 pub mod cache;
-pub mod check;
 pub mod diff;
 pub mod output;
 pub mod render;
@@ -131,13 +130,14 @@ fn run_check(args: CheckArgs) -> ExitCode {
             None
         }
     };
-    let streamed = check::check_shard_streaming(&paths, &analyzer, args.shard, |file| {
-        if let (Some(s), None) = (stream.as_mut(), &write_error) {
-            if let Err(e) = s.file(&mut out, file) {
-                write_error = Some(e);
+    let streamed =
+        crate::workspace::check::check_shard_streaming(&paths, &analyzer, args.shard, |file| {
+            if let (Some(s), None) = (stream.as_mut(), &write_error) {
+                if let Err(e) = s.file(&mut out, file) {
+                    write_error = Some(e);
+                }
             }
-        }
-    });
+        });
     if let (Some(s), None) = (stream, &write_error) {
         if let Err(e) = s
             .finish(&mut out, &streamed.summary)

@@ -3,6 +3,7 @@
 //! per-root projects and planning runs with a selection, workspace symbols.
 
 pub mod changes;
+pub mod check;
 pub mod dependents;
 pub mod diff;
 pub mod file;
@@ -16,5 +17,5 @@ pub use changes::{classify, ChangeKind};
 pub use dependents::Dependents;
 pub use file::{analyse_file, analyse_target, FileReport};
 pub use projects::{Opened, ProjectOptions, Projects};
-pub use root::{find_root, root_of_file};
+pub use root::{find_root, root_of_file, workspace_relative};
 pub use runs::{FilePlan, Planning, Runs, ShardPlan, ToPlan};

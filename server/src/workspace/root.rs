@@ -29,6 +29,19 @@ fn is_marked(dir: &Path) -> bool {
     dir.join(".clnrm").is_dir() || dir.join("cleanroom.toml").is_file() || dir.join(".git").exists()
 }
 
+/// `path` relative to the workspace `root`, `/`-separated: the same on every machine and
+/// checkout (shard splits and cache ids use it).
+pub fn workspace_relative(root: &Path, path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let rel = abs.strip_prefix(root).unwrap_or(path);
+    let s = rel.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,8 +279,7 @@ fn select_shard(planning: &mut Planning, shard: Shard) -> ShardPlan {
     let mut items = Vec::new();
     for fp in planning.files.iter().flatten() {
         let root = &fp.project.root;
-        let rel = fp.plan.path.strip_prefix(root).unwrap_or(&fp.plan.path);
-        let rel = rel.to_string_lossy().replace('\\', "/");
+        let rel = super::root::workspace_relative(root, &fp.plan.path);
         for r in &fp.plan.runs {
             let recorded = fp.project.cache.as_ref().and_then(|c| c.peek(&r.key));
             items.push(Item {

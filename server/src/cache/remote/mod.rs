@@ -152,13 +152,7 @@ struct LiveRemoteCounts {
 
 impl LiveRemoteCounts {
     fn read(&self, take: bool) -> RemoteCounts {
-        let get = |a: &AtomicU64| {
-            if take {
-                a.swap(0, Ordering::Relaxed)
-            } else {
-                a.load(Ordering::Relaxed)
-            }
-        };
+        let get = |a: &AtomicU64| crate::cache::counter(a, take);
         RemoteCounts {
             hits: get(&self.hits),
             misses: get(&self.misses),

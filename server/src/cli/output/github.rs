@@ -3,7 +3,7 @@
 
 use super::{slash_path, Locator};
 use crate::analysis::Severity;
-use crate::cli::check::CheckOutcome;
+use crate::workspace::check::CheckOutcome;
 use crate::workspace::FileReport;
 
 fn command(s: Severity) -> &'static str {

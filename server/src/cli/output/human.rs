@@ -15,7 +15,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::Locator;
 use crate::analysis::{Diagnostic, Severity};
-use crate::cli::check::{CheckOutcome, Summary};
+use crate::workspace::check::{CheckOutcome, Summary};
 
 /// Tabs are shown as this many spaces so the caret line lines up.
 const TAB: &str = "    ";

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{slash_path, Locator, Span};
 use crate::analysis::{Code, Severity};
-use crate::cli::check::{CheckOutcome, Summary};
+use crate::workspace::check::{CheckOutcome, Summary};
 use crate::workspace::FileReport;
 
 /// Bumped only if a field changes meaning (never for additions).

@@ -8,8 +8,8 @@ mod sarif;
 
 use std::ops::Range;
 
-use super::check::CheckOutcome;
 use crate::documents::{LineIndex, PositionEncoding};
+use crate::workspace::check::CheckOutcome;
 
 pub use human::{render_diagnostics as human_diagnostics, HumanOptions};
 pub(crate) use human::{visible, Palette};
@@ -115,7 +115,7 @@ impl Stream {
     pub fn finish(
         self,
         out: &mut impl std::io::Write,
-        summary: &super::check::Summary,
+        summary: &crate::workspace::check::Summary,
     ) -> std::io::Result<()> {
         match self.format {
             Format::Human => out.write_all(human::summary(summary, &self.opts).as_bytes()),

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{slash_path, Locator, Span};
 use crate::analysis::{Code, Severity};
-use crate::cli::check::CheckOutcome;
+use crate::workspace::check::CheckOutcome;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

@@ -1,4 +1,5 @@
-//! `check`: discover, read, analyse in parallel with one shared [`Analyzer`], collect.
+//! The `check` use case: discover, read, analyse in parallel with one shared [`Analyzer`],
+//! and hand the reports on in path order (the CLI prints them; the benchmarks time them).
 
 use std::path::{Path, PathBuf};
 
@@ -108,14 +109,9 @@ pub fn check_shard_streaming(
         use crate::runs::shard::{split, Item};
         let items: Vec<Item> = targets
             .iter()
-            .map(|t| {
-                // Relative to the workspace root: the same on every machine and checkout.
-                let abs = std::path::absolute(&t.path).unwrap_or_else(|_| t.path.clone());
-                let rel = abs.strip_prefix(&t.root).unwrap_or(&t.path);
-                Item {
-                    id: crate::cli::output::slash_path(rel),
-                    duration_ms: None,
-                }
+            .map(|t| Item {
+                id: super::root::workspace_relative(&t.root, &t.path),
+                duration_ms: None,
             })
             .collect();
         let split = split(&items, shard.total);
