@@ -5,8 +5,21 @@ use clap::Parser;
 use clnrm_lsp::cli::{self, Cli, Command};
 use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 
+// Parsing and analysis allocate many small short-lived objects on every thread: mimalloc
+// takes `check` on the real files from ~20 % of its time in glibc's malloc/free to a few.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Check(_))) {
+        // mimalloc's arenas are 2 MiB-aligned, so under transparent huge pages ("always")
+        // each first touch zeroes a whole huge page: ~15 % of a small `check`'s time.
+        // Only for `check`: the setting is inherited by child processes, and `check`
+        // starts none.
+        // SAFETY: prctl with integer arguments; failure leaves the system's THP setting.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
     // Orphans of our runs come to us; leftovers of a killed predecessor die now.
     clnrm_lsp::runs::reaper::init();
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
@@ -23,8 +36,13 @@ fn main() -> ExitCode {
         // the start-up path.
         std::thread::spawn(|| sweep_leftovers(&["docker", "podman"]));
     }
+    // `check` starts no process, so it has nothing to kill at the end (walking our
+    // process tree in /proc is a measurable part of a small `check`).
+    let starts_processes = !matches!(cli.command, Some(Command::Check(_)));
     let code = serve_or_run(cli);
-    kill_all();
+    if starts_processes {
+        kill_all();
+    }
     if INTERRUPTED.load(Ordering::SeqCst) {
         // The handler is exiting with 130; the runs it killed ended this one early.
         return ExitCode::from(130);

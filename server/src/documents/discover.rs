@@ -38,6 +38,8 @@ pub fn is_test_file_name(name: &str) -> bool {
 pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
     let mut targets = Vec::new();
     let mut errors = Vec::new();
+    // Files named one by one share directories: look each directory's root up once.
+    let mut roots: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
     for arg in args {
         let meta = match std::fs::metadata(arg) {
             Ok(m) => m,
@@ -55,9 +57,13 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
             walk(arg, &root, &mut targets, &mut errors);
         } else {
             let start = abs.parent().unwrap_or(&abs).to_path_buf();
+            let root = roots
+                .entry(start)
+                .or_insert_with_key(|start| find_root(start))
+                .clone();
             targets.push(Target {
                 path: arg.clone(),
-                root: find_root(&start),
+                root,
                 explicit: true,
             });
         }

@@ -172,14 +172,51 @@ fn alias<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
 }
 
 /// The closest allowed name, if it is close enough to be a likely typo.
+///
+/// Remembered per name and candidate list: the same unknown key recurs in the same kind
+/// of table across scenarios and files, and scoring it against every allowed name was
+/// about 5 % of a `check` of the real files.
 pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let mut key = String::with_capacity(name.len() + allowed.len() * 12);
+    key.push_str(name);
+    for a in allowed {
+        key.push('\0');
+        key.push_str(a);
+    }
+    if let Some(hit) = SUGGESTIONS.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return hit.and_then(|i| allowed.get(i).copied());
+    }
+    let found = closest(name, allowed);
+    if let Ok(mut m) = SUGGESTIONS.lock() {
+        if m.len() >= SUGGESTIONS_MAX {
+            m.clear();
+        }
+        m.insert(key, found);
+    }
+    found.and_then(|i| allowed.get(i).copied())
+}
+
+/// Remembered suggestions: (name, candidates) → index of the suggestion.
+static SUGGESTIONS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, Option<usize>>>,
+> = std::sync::LazyLock::new(Default::default);
+const SUGGESTIONS_MAX: usize = 4096;
+
+fn closest(name: &str, allowed: &[&str]) -> Option<usize> {
     let lower = name.to_ascii_lowercase();
+    let len = lower.chars().count();
     allowed
         .iter()
-        .map(|a| (strsim::jaro_winkler(&lower, a), *a))
-        .filter(|(score, a)| *score >= 0.8 || strsim::levenshtein(&lower, a) <= 2)
+        .enumerate()
+        .map(|(i, a)| (strsim::jaro_winkler(&lower, a), i, *a))
+        // The edit distance is at least the difference in length: skip it when that alone
+        // is over 2.
+        .filter(|(score, _, a)| {
+            *score >= 0.8
+                || (len.abs_diff(a.chars().count()) <= 2 && strsim::levenshtein(&lower, a) <= 2)
+        })
         .max_by(|x, y| x.0.total_cmp(&y.0))
-        .map(|(_, a)| a)
+        .map(|(_, i, _)| i)
 }
 
 /// `/service/db/ports/0` → `service.db.ports[0]`.
