@@ -140,12 +140,18 @@ impl Scheduler {
     /// them, so they are re-analysed too (a library's own analysis schedules nothing, so
     /// this never loops).
     fn refresh_open_libraries(self: &Arc<Self>, uri: &str, analysis: &Analysis) {
-        let is_library = self.ws.path_of(uri).is_some_and(|p| is_library(&p, None));
-        if is_library {
+        let Some(path) = self.ws.path_of(uri) else {
+            return;
+        };
+        if is_library(&path, None) {
             return;
         }
         for dep in &analysis.dependencies {
-            if let Some(lib) = dep.path.as_deref().and_then(|p| self.ws.uri_of(p)) {
+            let Some(lib_path) = dep.path.as_deref() else {
+                continue;
+            };
+            if let Some(lib) = self.ws.uri_of(lib_path) {
+                self.ws.importers.imported_by(lib_path, &path);
                 self.schedule(&lib);
             }
         }
@@ -168,6 +174,7 @@ impl Scheduler {
         let text = doc.text.clone();
         let analyzer = self.analyzer.clone();
         let loader = self.ws.loader();
+        let importers = self.ws.importers.clone();
         let started = Instant::now();
         let (analysis, info) = self
             .pool
@@ -183,6 +190,7 @@ impl Scheduler {
                     analysis,
                     path.as_deref(),
                     root.as_deref(),
+                    &importers,
                     &analyzer,
                     &loader,
                 );

@@ -30,6 +30,8 @@ pub struct Workspace {
     encoding: OnceLock<PositionEncoding>,
     /// Which open documents (by URI) import or include which files.
     pub dependents: Dependents<String>,
+    /// Which test files import each library (an open library shows their findings).
+    pub importers: Arc<crate::workspace::libraries::ImporterIndex>,
 }
 
 impl Workspace {

@@ -7,9 +7,9 @@
 //! related places back into findings on the library's own lines, once per finding however
 //! many test files hit it, each naming the test files (their tag as a related place).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::analysis::template;
 use crate::analysis::{
@@ -204,8 +204,27 @@ pub fn findings_of_library(
     analyzer: &Analyzer,
     loader: &dyn SourceLoader,
 ) -> Vec<Diagnostic> {
+    findings_from(
+        lib,
+        root,
+        own,
+        importers_of(lib, root, loader),
+        analyzer,
+        loader,
+    )
+}
+
+/// The findings `importers` (path, text) have in the library at `lib`.
+fn findings_from(
+    lib: &Path,
+    root: &Path,
+    own: &[Diagnostic],
+    importers: Vec<(PathBuf, Arc<str>)>,
+    analyzer: &Analyzer,
+    loader: &dyn SourceLoader,
+) -> Vec<Diagnostic> {
     let mut found = LibraryFindings::default();
-    for (path, text) in importers_of(lib, root, loader) {
+    for (path, text) in importers {
         let origin = Origin {
             path: Some(&path),
             workspace_root: Some(root),
@@ -230,6 +249,65 @@ pub fn is_library(path: &Path, kind: Option<FileKind>) -> bool {
     kind.unwrap_or_else(|| FileKind::of(Some(path))) == FileKind::TemplateLibrary
 }
 
+/// Which test files import each library, remembered between analyses of an open library
+/// (the editor re-analyses it on every keystroke of an importer): the workspace is
+/// scanned once per library, then only the remembered importers are read again, until a
+/// change on disk or a new importer in the editor makes the list stale.
+#[derive(Default)]
+pub struct ImporterIndex {
+    by_library: Mutex<HashMap<PathBuf, Vec<PathBuf>>>,
+}
+
+impl ImporterIndex {
+    /// The importers of `lib` with their current text (open buffers first, via `loader`).
+    pub fn importers(
+        &self,
+        lib: &Path,
+        root: &Path,
+        loader: &dyn SourceLoader,
+    ) -> Vec<(PathBuf, Arc<str>)> {
+        let lib = normalize(lib);
+        let known = lock(&self.by_library).get(&lib).cloned();
+        match known {
+            Some(paths) => paths
+                .into_iter()
+                .filter_map(|p| {
+                    let text = loader.load_within(&p, Some(root))?;
+                    Some((p, text))
+                })
+                .collect(),
+            None => {
+                let found = importers_of(&lib, root, loader);
+                let paths = found.iter().map(|(p, _)| p.clone()).collect();
+                lock(&self.by_library).insert(lib, paths);
+                found
+            }
+        }
+    }
+
+    /// `importer` (absolute) imports `lib` now: rescan when it is not yet known as such.
+    pub fn imported_by(&self, lib: &Path, importer: &Path) {
+        let lib = normalize(lib);
+        let importer = normalize(importer);
+        let mut map = lock(&self.by_library);
+        if map
+            .get(&lib)
+            .is_some_and(|known| !known.contains(&importer))
+        {
+            map.remove(&lib);
+        }
+    }
+
+    /// Files changed on disk: every list may be stale.
+    pub fn clear(&self) {
+        lock(&self.by_library).clear();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `analysis` of the document at `path` (in workspace `root`), with the findings its
 /// importers have in it when it is a template library: what the editor shows on an open
 /// library. The cached analysis is left alone (its key does not cover the importers).
@@ -237,6 +315,7 @@ pub fn with_importer_findings(
     analysis: Arc<Analysis>,
     path: Option<&Path>,
     root: Option<&Path>,
+    index: &ImporterIndex,
     analyzer: &Analyzer,
     loader: &dyn SourceLoader,
 ) -> Arc<Analysis> {
@@ -246,7 +325,15 @@ pub fn with_importer_findings(
     if !is_library(path, None) {
         return analysis;
     }
-    let found = findings_of_library(path, root, &analysis.diagnostics, analyzer, loader);
+    let importers = index.importers(path, root, loader);
+    let found = findings_from(
+        path,
+        root,
+        &analysis.diagnostics,
+        importers,
+        analyzer,
+        loader,
+    );
     if found.is_empty() {
         return analysis;
     }
@@ -374,11 +461,54 @@ mod tests {
         };
         let own = analyzer.analyze(LIB, origin, &DiskLoader);
         assert!(own.diagnostics.is_empty());
-        let shown = with_importer_findings(own, Some(&lib), Some(root), &analyzer, &DiskLoader);
+        let shown = with_importer_findings(
+            own,
+            Some(&lib),
+            Some(root),
+            &ImporterIndex::default(),
+            &analyzer,
+            &DiskLoader,
+        );
         assert_eq!(shown.diagnostics.len(), 1);
         assert!(analyzer
             .analyze(LIB, origin, &DiskLoader)
             .diagnostics
             .is_empty());
+    }
+
+    #[test]
+    fn importers_are_scanned_once_until_a_change_makes_the_list_stale() {
+        let dir = workspace(&[("a.clnrm.toml.tera", &test_file("db"))]);
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let lib = root.join("_lib.toml.tera");
+        let index = ImporterIndex::default();
+        let names = |found: Vec<(PathBuf, Arc<str>)>| -> Vec<String> {
+            found
+                .iter()
+                .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(index.importers(&lib, &root, &DiskLoader)),
+            ["a.clnrm.toml.tera"]
+        );
+        // A new importer on disk: not seen from the remembered list ...
+        let b = root.join("b.clnrm.toml.tera");
+        std::fs::write(&b, test_file("cache")).unwrap();
+        assert_eq!(
+            names(index.importers(&lib, &root, &DiskLoader)),
+            ["a.clnrm.toml.tera"]
+        );
+        // ... until the editor says it imports the library (or files change on disk).
+        index.imported_by(&lib, &b);
+        let mut now = names(index.importers(&lib, &root, &DiskLoader));
+        now.sort();
+        assert_eq!(now, ["a.clnrm.toml.tera", "b.clnrm.toml.tera"]);
+        std::fs::remove_file(&b).unwrap();
+        index.clear();
+        assert_eq!(
+            names(index.importers(&lib, &root, &DiskLoader)),
+            ["a.clnrm.toml.tera"]
+        );
     }
 }

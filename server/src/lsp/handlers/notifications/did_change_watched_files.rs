@@ -35,7 +35,9 @@ pub(crate) fn run(session: &Session, params: lsp::DidChangeWatchedFilesParams) {
         for uri in session.ws.dependents.with_unresolved() {
             session.scheduler.schedule(&uri);
         }
-        // A test file changed on disk may change what it finds in an open library.
+        // A test file changed on disk may change what it finds in an open library, and
+        // which files import it.
+        session.ws.importers.clear();
         for uri in session.ws.open_libraries() {
             session.scheduler.schedule(&uri);
         }
