@@ -385,9 +385,9 @@ function testRow(page, label) {
   return page.locator(`.test-explorer-tree .monaco-list-row[aria-label^=${JSON.stringify(`${label} (`)}]`).first();
 }
 
-/** The Test Explorer row of a file: its workspace-relative path (the folder's name may lead). */
+/** The Test Explorer row of a file: its label starts with the path relative to the (single) folder. */
 function fileRow(page, relative) {
-  return page.locator(`.test-explorer-tree .monaco-list-row[aria-label*=${JSON.stringify(`${relative} (`)}]`).first();
+  return page.locator(`.test-explorer-tree .monaco-list-row[aria-label^=${JSON.stringify(`${relative} (`)}]`).first();
 }
 
 /** Expand a collapsed row (its children are then rendered). */

@@ -220,7 +220,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       showError: (message) => void vscode.window.showErrorMessage(message),
       showWarning: (message) => void vscode.window.showWarningMessage(message),
       isTrusted: () => vscode.workspace.isTrusted,
-      fileLabel: (uri) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri), true),
+      // The folder name only when there are several (VS Code's own default for this argument).
+      fileLabel: (uri) => vscode.workspace.asRelativePath(vscode.Uri.parse(uri)),
     },
     () => void notify(),
     showTraceDiff,
