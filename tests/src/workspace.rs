@@ -3,7 +3,7 @@
 //! server's `auto` would pick it, and its image pull would decide the verdict), and do not
 //! start services (a `[service.db]` would start `db`'s image where an engine answers).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -42,6 +42,33 @@ pub fn local_settings(mut options: Value) -> Value {
     options["executor"]["backend"] = json!("local");
     options["executor"]["services"] = json!("off");
     options
+}
+
+/// A temporary workspace root with the local backend pinned, removed when dropped.
+pub struct LocalWorkspace {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl LocalWorkspace {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        pin_local(&root, "");
+        Self { _dir: dir, root }
+    }
+
+    /// Write `name` (relative to the root) and give its `file://` URI.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.root.join(name), text).expect("write test file");
+        format!("file://{}/{name}", self.root.display())
+    }
+}
+
+impl Default for LocalWorkspace {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

@@ -7,27 +7,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clnrm_lsp_e2e::lsp::LspClient;
-use clnrm_lsp_e2e::workspace::{local_settings, pin_local};
+use clnrm_lsp_e2e::workspace::{local_settings, LocalWorkspace as Workspace};
 use serde_json::{json, Value};
 
-struct Workspace {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
 fn workspace() -> Workspace {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    pin_local(&root, "");
-    Workspace { _dir: dir, root }
+    Workspace::new()
 }
 
-impl Workspace {
-    fn file(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.root.join(name), text).unwrap();
-        format!("file://{}/{name}", self.root.display())
-    }
+/// Where the workspace's `append` scenario counts its runs.
+trait RunCount {
+    fn count(&self) -> PathBuf;
+}
 
+impl RunCount for Workspace {
     fn count(&self) -> PathBuf {
         self.root.join("count")
     }

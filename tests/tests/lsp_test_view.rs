@@ -3,29 +3,12 @@
 //! scenario's state (unmet expectations placed, `cached` on an unchanged re-run), and an
 //! untrusted workspace lists but neither runs nor shows a ▶ Run lens.
 
-use std::path::PathBuf;
-
 use clnrm_lsp_e2e::lsp::LspClient;
-use clnrm_lsp_e2e::workspace::{local_settings, pin_local};
+use clnrm_lsp_e2e::workspace::{local_settings, LocalWorkspace as Workspace};
 use serde_json::{json, Value};
 
-struct Workspace {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
 fn workspace() -> Workspace {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    pin_local(&root, "");
-    Workspace { _dir: dir, root }
-}
-
-impl Workspace {
-    fn file(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.root.join(name), text).unwrap();
-        format!("file://{}/{name}", self.root.display())
-    }
+    Workspace::new()
 }
 
 fn start(ws: &Workspace, options: Value) -> LspClient {
