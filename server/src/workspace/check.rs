@@ -94,8 +94,9 @@ pub fn check_shard_streaming<T: Send>(
     mut emit: impl FnMut(FileReport, T),
 ) -> Streamed {
     let (mut targets, mut errors) = discover::discover(paths);
+    let dirs: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
     // A checked workspace root's own configuration is checked too (bounds, typos).
-    for dir in paths.iter().filter(|p| p.is_dir()) {
+    for &dir in &dirs {
         let config = dir.join(crate::config::CONFIG_FILE);
         if config.is_file() && !targets.iter().any(|t| t.path == config) {
             let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
@@ -151,10 +152,9 @@ pub fn check_shard_streaming<T: Send>(
     });
     // Libraries under a walked directory that the checked tests found mistakes in: after
     // the tests (their findings are known only once every importer is checked).
-    let walked: Vec<(PathBuf, PathBuf)> = paths
+    let walked: Vec<(PathBuf, PathBuf)> = dirs
         .iter()
-        .filter(|p| p.is_dir())
-        .filter_map(|p| Some((absolute(p)?, p.clone())))
+        .filter_map(|&p| Some((absolute(p)?, p.clone())))
         .collect();
     for (lib, found) in in_libraries.into_libraries() {
         if reported.contains(&lib) {
