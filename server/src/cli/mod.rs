@@ -121,7 +121,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
         color: use_color(args.color, &std::io::stdout()),
     };
     // Results are written in path order as each file is done; none are held.
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Written by whichever analysis thread hands the next report on.
+    let mut out = std::io::BufWriter::new(std::io::stdout());
     let mut write_error: Option<std::io::Error> = None;
     let mut stream = match output::Stream::begin(args.format, opts, &mut out) {
         Ok(s) => Some(s),

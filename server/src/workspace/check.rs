@@ -77,7 +77,7 @@ pub struct Streamed {
 pub fn check_streaming(
     paths: &[PathBuf],
     analyzer: &Analyzer,
-    mut emit: impl FnMut(FileReport),
+    mut emit: impl FnMut(FileReport) + Send,
 ) -> Streamed {
     check_shard_streaming(paths, analyzer, None, |_| (), |f, ()| emit(f))
 }
@@ -91,7 +91,7 @@ pub fn check_shard_streaming<T: Send>(
     analyzer: &Analyzer,
     shard: Option<crate::runs::shard::Shard>,
     prepare: impl Fn(&FileReport) -> T + Sync,
-    mut emit: impl FnMut(FileReport, T),
+    mut emit: impl FnMut(FileReport, T) + Send,
 ) -> Streamed {
     let (mut targets, mut errors) = discover::discover(paths);
     let dirs: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
@@ -187,14 +187,15 @@ pub fn check_shard_streaming<T: Send>(
     Streamed { summary, errors }
 }
 
-/// `work` on each target on the pool's threads, `sink` on this thread in the targets'
-/// order as each result and those before it are ready; at most [`WINDOW`] in flight. A
-/// panic in `work` (outside the contained analysis) becomes that file's error.
+/// `work` on each target on the pool's threads, and `sink` on each result in the targets'
+/// order, called by whichever thread completes the next one in order (so no thread wakes
+/// up per file); at most [`WINDOW`] in flight. A panic in `work` (outside the contained
+/// analysis) becomes that file's error.
 fn in_order<T: Send>(
     pool: Option<&rayon::ThreadPool>,
     targets: &[Target],
     work: impl Fn(&Target) -> Result<T, DiscoverError> + Sync,
-    mut sink: impl FnMut(&Target, Result<T, DiscoverError>),
+    mut sink: impl FnMut(&Target, Result<T, DiscoverError>) + Send,
 ) {
     let guarded = |t: &Target| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(t))).unwrap_or_else(|_| {
@@ -208,34 +209,92 @@ fn in_order<T: Send>(
         targets.iter().for_each(|t| sink(t, guarded(t)));
         return;
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let guarded = &guarded;
-    pool.in_place_scope(|scope| {
-        let mut spawned = 0;
-        let mut spawn_until = |end: usize| {
-            while spawned < end.min(targets.len()) {
-                let (i, tx) = (spawned, tx.clone());
-                let t = &targets[i];
-                scope.spawn(move |_| {
-                    let _ = tx.send((i, guarded(t)));
-                });
-                spawned += 1;
-            }
+    let order = std::sync::Mutex::new(Order {
+        sink,
+        ready: std::collections::BTreeMap::new(),
+        next: 0,
+        spawned: 0,
+    });
+    let jobs = Jobs {
+        targets,
+        work: &guarded,
+        order: &order,
+    };
+    pool.in_place_scope(|scope| jobs.spawn_more(scope));
+}
+
+/// Results waiting for their turn, and the one that hands them on.
+struct Order<S, R> {
+    sink: S,
+    ready: std::collections::BTreeMap<usize, R>,
+    /// The index of the next result to hand on.
+    next: usize,
+    spawned: usize,
+}
+
+/// What each job of [`in_order`] shares.
+struct Jobs<'a, W, S, R> {
+    targets: &'a [Target],
+    work: &'a W,
+    order: &'a std::sync::Mutex<Order<S, R>>,
+}
+
+impl<W, S, R> Clone for Jobs<'_, W, S, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<W, S, R> Copy for Jobs<'_, W, S, R> {}
+
+impl<'a, W, S, R> Jobs<'a, W, S, R>
+where
+    W: Fn(&Target) -> R + Sync,
+    S: FnMut(&Target, R) + Send,
+    R: Send,
+{
+    fn lock(&self) -> std::sync::MutexGuard<'a, Order<S, R>> {
+        self.order
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Spawn the jobs up to [`WINDOW`] past the next result to hand on.
+    fn spawn_more<'s>(self, scope: &rayon::Scope<'s>)
+    where
+        'a: 's,
+    {
+        let range = {
+            let mut o = self.lock();
+            let end = (o.next + WINDOW).min(self.targets.len()).max(o.spawned);
+            let range = o.spawned..end;
+            o.spawned = end;
+            range
         };
-        spawn_until(WINDOW);
-        let mut ready = std::collections::BTreeMap::new();
-        let mut next = 0;
-        while next < targets.len() {
-            // Every spawned job sends exactly once (panics are caught), so this ends.
-            let Ok((i, result)) = rx.recv() else { break };
-            ready.insert(i, result);
-            while let Some(result) = ready.remove(&next) {
-                sink(&targets[next], result);
-                next += 1;
-                spawn_until(next + WINDOW);
+        for i in range {
+            scope.spawn(move |scope| self.run(scope, i));
+        }
+    }
+
+    fn run<'s>(self, scope: &rayon::Scope<'s>, i: usize)
+    where
+        'a: 's,
+    {
+        let result = (self.work)(&self.targets[i]);
+        {
+            let mut o = self.lock();
+            o.ready.insert(i, result);
+            loop {
+                let next = o.next;
+                let Some(result) = o.ready.remove(&next) else {
+                    break;
+                };
+                (o.sink)(&self.targets[next], result);
+                o.next += 1;
             }
         }
-    });
+        self.spawn_more(scope);
+    }
 }
 
 /// `path` made absolute and lexically normal.
