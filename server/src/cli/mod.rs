@@ -116,7 +116,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     } else {
         args.paths
     };
-    let analyzer = Analyzer::single_pass(Environment::capture());
+    let analyzer = Analyzer::new(Environment::capture());
     let opts = HumanOptions {
         color: use_color(args.color, &std::io::stdout()),
     };
