@@ -19,6 +19,7 @@ mod functions;
 mod limits;
 mod marks;
 mod parse;
+mod quick_parse;
 mod render;
 mod scan;
 mod syntax;

@@ -105,7 +105,15 @@ pub fn new_template(name: &str, text: &str) -> tera::Result<Template> {
 }
 
 fn whole(name: &str, text: &str) -> Result<Template, Diagnostic> {
-    new_template(name, text).map_err(|e| tera_error(text, &e))
+    quick(name, text).map_err(|e| tera_error(text, &e))
+}
+
+/// Tera's parse of `text`, with simple tags built without pest (see `quick_parse`).
+fn quick(name: &str, text: &str) -> tera::Result<Template> {
+    match super::quick_parse::parse(name, text, |run| new_template(name, run)) {
+        Some(t) => Ok(t),
+        None => new_template(name, text),
+    }
 }
 
 fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
@@ -113,7 +121,7 @@ fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
     if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let t = Arc::new(new_template(name, text).map_err(|e| tera_error(text, &e))?);
+    let t = Arc::new(quick(name, text).map_err(|e| tera_error(text, &e))?);
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= MAX_CACHED {
             c.clear();
