@@ -162,6 +162,11 @@ pub fn error_alone(text: &str) -> Option<tera::Error> {
     if VALID.lock().ok().is_some_and(|v| v.contains(&key)) {
         return None;
     }
+    // A tag the quick parser builds parses (it answers only for what Tera accepts).
+    let no_runs = |_: &str| Err(tera::Error::msg("parsed whole by Tera"));
+    if super::quick_parse::parse("tag", text, no_runs).is_some() {
+        return None;
+    }
     let err = new_template("tag", text).err();
     if err.is_none() {
         if let Ok(mut v) = VALID.lock() {
