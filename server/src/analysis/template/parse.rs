@@ -108,6 +108,11 @@ fn whole(name: &str, text: &str) -> Result<Template, Diagnostic> {
     quick(name, text).map_err(|e| tera_error(text, &e))
 }
 
+/// Whether Tera parses `text`, when the quick parser can tell (false when it cannot).
+pub fn parses(name: &str, text: &str) -> bool {
+    super::quick_parse::parse(name, text, |run| new_template(name, run)).is_some()
+}
+
 /// Tera's parse of `text`, with simple tags built without pest (see `quick_parse`).
 fn quick(name: &str, text: &str) -> tera::Result<Template> {
     match super::quick_parse::parse(name, text, |run| new_template(name, run)) {
