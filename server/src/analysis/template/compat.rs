@@ -53,6 +53,10 @@ pub fn raw_run_check(text: &str, scan: &Scan) -> Option<Diagnostic> {
 /// Variables used in top-level `[[steps]]` commands that `run`'s renderer (this file's
 /// `[vars]` only, no defaults) does not define: one error per name, other uses related.
 pub fn step_command_vars(text: &str, scan: &Scan) -> Vec<Diagnostic> {
+    // Most files have no `{{ }}` tag or no steps: spare them a second TOML parse.
+    if !text.contains("steps") || !scan.tags().any(|t| t.kind == TagKind::Expr) {
+        return Vec::new();
+    }
     let Ok(doc) = toml_edit::Document::parse(text.to_string()) else {
         return Vec::new();
     };

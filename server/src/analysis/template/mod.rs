@@ -19,6 +19,7 @@ mod functions;
 mod limits;
 mod marks;
 mod parse;
+mod quick_parse;
 mod render;
 mod scan;
 mod syntax;
@@ -150,9 +151,18 @@ pub fn render(
         }
         if !scan.problems.is_empty() {
             // The scan stopped at an unterminated tag: the marked text would be truncated.
-            let main = match parse::new_template(MAIN, text) {
+            // Tera's error is only reported when it comes before the scanner's first
+            // problem (a tag never closed, which Tera cannot parse either): if the text
+            // before that parses, Tera's parse gets at least that far, and its slow parse
+            // of the whole text is not needed.
+            let first = scan.problems.iter().map(|p| p.range.start).min();
+            let before_parses = first.is_some_and(|at| parse::parses(MAIN, &text[..at]));
+            let main = match before_parses
+                .then_some(())
+                .map_or_else(|| parse::new_template(MAIN, text).map(drop), Ok)
+            {
                 Err(e) => syntax::tera_error(text, &e),
-                Ok(_) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
+                Ok(()) => Diagnostic::new(super::Code::TeraSyntax, 0..0, ""),
             };
             syntax::report(text, &scan, main, diags);
             diags.retain(|d| !d.message.is_empty());

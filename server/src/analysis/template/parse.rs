@@ -105,7 +105,20 @@ pub fn new_template(name: &str, text: &str) -> tera::Result<Template> {
 }
 
 fn whole(name: &str, text: &str) -> Result<Template, Diagnostic> {
-    new_template(name, text).map_err(|e| tera_error(text, &e))
+    quick(name, text).map_err(|e| tera_error(text, &e))
+}
+
+/// Whether Tera parses `text`, when the quick parser can tell (false when it cannot).
+pub fn parses(name: &str, text: &str) -> bool {
+    super::quick_parse::parse(name, text, |run| new_template(name, run)).is_some()
+}
+
+/// Tera's parse of `text`, with simple tags built without pest (see `quick_parse`).
+fn quick(name: &str, text: &str) -> tera::Result<Template> {
+    match super::quick_parse::parse(name, text, |run| new_template(name, run)) {
+        Some(t) => Ok(t),
+        None => new_template(name, text),
+    }
 }
 
 fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
@@ -113,7 +126,7 @@ fn piece(name: &str, text: &str) -> Result<Arc<Template>, Diagnostic> {
     if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let t = Arc::new(new_template(name, text).map_err(|e| tera_error(text, &e))?);
+    let t = Arc::new(quick(name, text).map_err(|e| tera_error(text, &e))?);
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= MAX_CACHED {
             c.clear();
@@ -152,6 +165,11 @@ static VALID: LazyLock<Mutex<std::collections::HashSet<[u8; 32]>>> =
 pub fn error_alone(text: &str) -> Option<tera::Error> {
     let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
     if VALID.lock().ok().is_some_and(|v| v.contains(&key)) {
+        return None;
+    }
+    // A tag the quick parser builds parses (it answers only for what Tera accepts).
+    let no_runs = |_: &str| Err(tera::Error::msg("parsed whole by Tera"));
+    if super::quick_parse::parse("tag", text, no_runs).is_some() {
         return None;
     }
     let err = new_template("tag", text).err();

@@ -838,3 +838,28 @@ fn workspace_renders_the_root_with_a_note_that_clnrm_lacks_it() {
     assert!(r.unwrap().text.contains("sh w/app.sh"));
     assert!(d.is_empty(), "{d:?}");
 }
+
+#[test]
+fn an_unclosed_tag_is_reported_with_tera_errors_before_it_only() {
+    let env = Environment::empty();
+    let messages = |text: &str| -> Vec<(usize, String)> {
+        run(text, FileKind::Test, &env)
+            .1
+            .into_iter()
+            .map(|d| (d.range.start, d.message))
+            .collect()
+    };
+    // Valid before the unclosed tag: only the scanner's problem (Tera's own error, at or
+    // after it, is not repeated).
+    let valid_before =
+        "[meta]\nname = \"{{ svc }}\"\n{% if a %}x{% endif %}\ncmd = \"{{ env(name='A') ~ \"\n";
+    let m = messages(valid_before);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].1.contains("never closed"), "{m:?}");
+    // A Tera error before it is reported too, where it is.
+    let invalid_before = "[meta]\nname = \"{{ 1e3 }}\"\ncmd = \"{{ env(name='A')\n";
+    let m = messages(invalid_before);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(m[0].0, invalid_before.find("e3").unwrap_or(0));
+    assert!(m[1].1.contains("never closed"), "{m:?}");
+}
