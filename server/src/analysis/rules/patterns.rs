@@ -30,6 +30,9 @@ pub fn regex_error(pattern: &str) -> Option<String> {
 }
 
 fn compile_error(pattern: &str) -> Option<String> {
+    if plainly_valid(pattern) {
+        return None;
+    }
     // The `regex` crate's syntax errors come from regex-syntax; parsing alone is ~20x
     // cheaper than compiling, and compile-size limits do not apply to clnrm's patterns.
     regex_syntax::ParserBuilder::new()
@@ -37,6 +40,22 @@ fn compile_error(pattern: &str) -> Option<String> {
         .parse(pattern)
         .err()
         .map(|e| e.to_string())
+}
+
+/// Whether `pattern` is literals, `.`, anchors and `|` with single `*`/`+`/`?` after a
+/// literal or `.` (`"success|completed"`, `"count.*2"`): valid without parsing, and most
+/// real patterns look like that.
+fn plainly_valid(pattern: &str) -> bool {
+    let mut after_atom = false;
+    for c in pattern.chars() {
+        after_atom = match c {
+            '*' | '+' | '?' if after_atom => false,
+            '\\' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' => return false,
+            '^' | '$' | '|' => false,
+            _ => true,
+        };
+    }
+    true
 }
 
 /// clnrm's dry-run and status matcher use `glob::Pattern`.
@@ -197,6 +216,28 @@ mod tests {
         assert!(regex_error("(unclosed").is_some());
         assert!(glob_error("clnrm.*").is_none());
         assert!(glob_error("a[b").is_some());
+    }
+
+    #[test]
+    fn the_fast_path_only_passes_what_the_parser_accepts() {
+        let alphabet = ['a', '.', '*', '+', '?', '|', '^', '$', ' ', '\\', '(', '{'];
+        let mut patterns = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            patterns.extend(longer);
+            patterns.dedup();
+        }
+        let parser = || regex_syntax::ParserBuilder::new().build();
+        for p in &patterns {
+            if plainly_valid(p) {
+                assert!(parser().parse(p).is_ok(), "{p:?}");
+            }
+        }
+        assert!(plainly_valid("success|completed") && plainly_valid("count.*2"));
+        assert!(!plainly_valid("*a") && !plainly_valid("a**"));
     }
 
     #[test]
