@@ -25,11 +25,15 @@ pub struct Spans {
 /// Spans by JSON pointer (RFC 6901, as jsonschema reports `instance_path`).
 #[derive(Debug, Default)]
 pub struct SpanIndex {
-    spans: HashMap<String, Spans, BuildHasherDefault<FxHasher>>,
+    spans: HashMap<String, Spans, FxBuildHasher>,
 }
 
+/// Hash maps keyed by our own strings (pointers, memo keys) use [`FxHasher`].
+pub type FxBuildHasher = BuildHasherDefault<FxHasher>;
+
 /// rustc's FxHash: the index holds one entry per key and value of every checked file and
-/// is keyed by our own pointers, so SipHash's flooding resistance buys nothing here.
+/// is keyed by our own pointers, so SipHash's flooding resistance buys nothing here (nor
+/// in the memos of suggestions and regex verdicts, bounded and cleared when full).
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher(u64);
 

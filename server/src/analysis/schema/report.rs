@@ -201,7 +201,9 @@ pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
 
 /// Remembered suggestions: (name, candidates) → index of the suggestion.
 static SUGGESTIONS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, Option<usize>>>,
+    std::sync::Mutex<
+        std::collections::HashMap<String, Option<usize>, super::convert::FxBuildHasher>,
+    >,
 > = std::sync::LazyLock::new(Default::default);
 const SUGGESTIONS_MAX: usize = 4096;
 
