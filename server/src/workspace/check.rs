@@ -92,7 +92,6 @@ pub fn check_shard_streaming(
     shard: Option<crate::runs::shard::Shard>,
     mut emit: impl FnMut(FileReport),
 ) -> Streamed {
-    crate::analysis::schema::prewarm();
     let (mut targets, mut errors) = discover::discover(paths);
     // A checked workspace root's own configuration is checked too (bounds, typos).
     for dir in paths.iter().filter(|p| p.is_dir()) {

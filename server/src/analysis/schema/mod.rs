@@ -42,19 +42,6 @@ static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
         .ok()
 });
 
-/// Start compiling the validator on a thread of its own, so that a `check` finds it ready
-/// once it has discovered, read and parsed its first files: compiling is most of what a
-/// one-file `check` computes, and the second core is idle while the files are found.
-pub fn prewarm() {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        // Without a thread the first validation compiles it, as before.
-        let _ = std::thread::Builder::new()
-            .name("schema-compile".into())
-            .spawn(|| LazyLock::force(&VALIDATOR).is_some());
-    });
-}
-
 /// Words for editors that validation never reads.
 const ANNOTATIONS: [&str; 5] = [
     "description",
