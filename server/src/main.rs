@@ -20,8 +20,17 @@ fn main() -> ExitCode {
         // SAFETY: prctl with integer arguments; failure leaves the system's THP setting.
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     }
-    // Orphans of our runs come to us; leftovers of a killed predecessor die now.
-    clnrm_lsp::runs::reaper::init();
+    // `check` starts no process, so it has nothing to adopt or kill at the end; it still
+    // sweeps what a killed `run` left, beside its own work (reading every process's
+    // environment is a measurable part of a small `check`).
+    let starts_processes = !matches!(cli.command, Some(Command::Check(_)));
+    let sweep = if starts_processes {
+        // Orphans of our runs come to us; leftovers of a killed predecessor die now.
+        clnrm_lsp::runs::reaper::init();
+        None
+    } else {
+        Some(std::thread::spawn(clnrm_lsp::runs::reaper::sweep))
+    };
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     if let Err(e) = ctrlc::set_handler(|| {
@@ -36,12 +45,12 @@ fn main() -> ExitCode {
         // the start-up path.
         std::thread::spawn(|| sweep_leftovers(&["docker", "podman"]));
     }
-    // `check` starts no process, so it has nothing to kill at the end (walking our
-    // process tree in /proc is a measurable part of a small `check`).
-    let starts_processes = !matches!(cli.command, Some(Command::Check(_)));
     let code = serve_or_run(cli);
     if starts_processes {
         kill_all();
+    }
+    if let Some(sweep) = sweep {
+        let _ = sweep.join();
     }
     if INTERRUPTED.load(Ordering::SeqCst) {
         // The handler is exiting with 130; the runs it killed ended this one early.

@@ -162,6 +162,15 @@ impl Analyzer {
         }
     }
 
+    /// For one pass over many files (`check`): each is analysed once, so none is kept
+    /// (holding every analysis until the end only costs memory).
+    pub fn single_pass(env: Environment) -> Self {
+        Self {
+            env,
+            cache: BoundedCache::new(1, 0),
+        }
+    }
+
     pub fn environment(&self) -> &Environment {
         &self.env
     }

@@ -116,11 +116,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
     } else {
         args.paths
     };
-    let analyzer = Analyzer::new(Environment::capture());
+    let analyzer = Analyzer::single_pass(Environment::capture());
     let opts = HumanOptions {
         color: use_color(args.color, &std::io::stdout()),
     };
-    // Results are written as each batch of files is done, in path order; none are held.
+    // Results are written in path order as each file is done; none are held.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut write_error: Option<std::io::Error> = None;
     let mut stream = match output::Stream::begin(args.format, opts, &mut out) {
@@ -130,14 +130,20 @@ fn run_check(args: CheckArgs) -> ExitCode {
             None
         }
     };
-    let streamed =
-        crate::workspace::check::check_shard_streaming(&paths, &analyzer, args.shard, |file| {
-            if let (Some(s), None) = (stream.as_mut(), &write_error) {
-                if let Err(e) = s.file(&mut out, file) {
+    let renderer = stream.as_ref().map(output::Stream::renderer);
+    let streamed = crate::workspace::check::check_shard_streaming(
+        &paths,
+        &analyzer,
+        args.shard,
+        |file| renderer.map(|r| r.render(file)),
+        |file, rendered| {
+            if let (Some(s), Some(rendered), None) = (stream.as_mut(), rendered, &write_error) {
+                if let Err(e) = s.file(&mut out, file, rendered) {
                     write_error = Some(e);
                 }
             }
-        });
+        },
+    );
     if let (Some(s), None) = (stream, &write_error) {
         if let Err(e) = s
             .finish(&mut out, &streamed.summary)

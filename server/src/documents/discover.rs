@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::workspace::find_root;
+use crate::workspace::root::RootFinder;
 
 /// A file to check, and the workspace root its includes resolve against.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,8 +38,8 @@ pub fn is_test_file_name(name: &str) -> bool {
 pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
     let mut targets = Vec::new();
     let mut errors = Vec::new();
-    // Files named one by one share directories: look each directory's root up once.
-    let mut roots: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
+    // Files named one by one share directories: probe each directory once.
+    let mut roots = RootFinder::default();
     for arg in args {
         let meta = match std::fs::metadata(arg) {
             Ok(m) => m,
@@ -53,14 +53,10 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
         };
         let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
         if meta.is_dir() {
-            let root = find_root(&abs);
+            let root = roots.find(&abs);
             walk(arg, &root, &mut targets, &mut errors);
         } else {
-            let start = abs.parent().unwrap_or(&abs).to_path_buf();
-            let root = roots
-                .entry(start)
-                .or_insert_with_key(|start| find_root(start))
-                .clone();
+            let root = roots.find(abs.parent().unwrap_or(&abs));
             targets.push(Target {
                 path: arg.clone(),
                 root,

@@ -30,10 +30,7 @@ pub fn init() {
     // SAFETY: prctl with an integer argument; failure only means orphans go to init.
     let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
     SUBREAPER.store(ok, Ordering::Relaxed);
-    let killed = kill_marked(all_processes(), |marker| !owner_alive(marker));
-    if killed > 0 {
-        tracing::info!("killed {killed} process(es) left behind by runs of a dead clnrm-lsp");
-    }
+    sweep();
     if ok {
         // Adopted orphans that exit (podman's `conmon`, one per container) are ours to
         // wait for: without this a long-lived server collects a zombie per container.
@@ -46,6 +43,15 @@ pub fn init() {
         if let Err(e) = started {
             tracing::warn!("cannot start the orphan reaper: {e}");
         }
+    }
+}
+
+/// Kill the processes that runs of a dead owner left (the orphan sweep). A command that
+/// starts no process (`check`) calls only this, not [`init`].
+pub fn sweep() {
+    let killed = kill_marked(all_processes(), |marker| !owner_alive(marker));
+    if killed > 0 {
+        tracing::info!("killed {killed} process(es) left behind by runs of a dead clnrm-lsp");
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, FileKind, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
@@ -63,9 +61,9 @@ pub fn check_paths(paths: &[PathBuf], analyzer: &Analyzer) -> CheckOutcome {
     }
 }
 
-/// Files analysed in parallel per batch; a batch's reports are handed on in path order and
-/// dropped, so memory stays bounded by one batch whatever the number of files.
-const BATCH: usize = 256;
+/// Files in flight at most: analysed (or waiting to be handed on) ahead of the next one in
+/// path order, so memory stays bounded whatever the number of files.
+const WINDOW: usize = 256;
 
 /// What a streamed check leaves once every report has been handed on.
 #[derive(Debug, Default)]
@@ -74,27 +72,31 @@ pub struct Streamed {
     pub errors: Vec<DiscoverError>,
 }
 
-/// Discover and check `paths`, handing each report to `emit` in path order as soon as its
-/// batch is done (the CLI's `check` and the benchmark call this).
+/// Discover and check `paths`, handing each report to `emit` in path order as soon as it
+/// and those before it are done (the benchmark calls this).
 pub fn check_streaming(
     paths: &[PathBuf],
     analyzer: &Analyzer,
-    emit: impl FnMut(FileReport),
+    mut emit: impl FnMut(FileReport),
 ) -> Streamed {
-    check_shard_streaming(paths, analyzer, None, emit)
+    check_shard_streaming(paths, analyzer, None, |_| (), |f, ()| emit(f))
 }
 
 /// [`check_streaming`] of one shard of the files (`check --shard I/N`): the files split
-/// by count, the same way on every machine (by their workspace-relative paths).
-pub fn check_shard_streaming(
+/// by count, the same way on every machine (by their workspace-relative paths). `prepare`
+/// runs on the analysis thread of each report (the CLI formats its output there), `emit`
+/// gets the report and what `prepare` made, in path order.
+pub fn check_shard_streaming<T: Send>(
     paths: &[PathBuf],
     analyzer: &Analyzer,
     shard: Option<crate::runs::shard::Shard>,
-    mut emit: impl FnMut(FileReport),
+    prepare: impl Fn(&FileReport) -> T + Sync,
+    mut emit: impl FnMut(FileReport, T),
 ) -> Streamed {
     let (mut targets, mut errors) = discover::discover(paths);
+    let dirs: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
     // A checked workspace root's own configuration is checked too (bounds, typos).
-    for dir in paths.iter().filter(|p| p.is_dir()) {
+    for &dir in &dirs {
         let config = dir.join(crate::config::CONFIG_FILE);
         if config.is_file() && !targets.iter().any(|t| t.path == config) {
             let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
@@ -125,47 +127,34 @@ pub fn check_shard_streaming(
     // thread of its own for the analysis stack.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
-    let analyse_batch = |batch: &[Target]| -> Vec<Result<FileReport, DiscoverError>> {
-        let run = || {
-            batch
-                .par_iter()
-                .map(|t| check_target(t, analyzer))
-                .collect()
-        };
-        match &pool {
-            Some(pool) => pool.install(run),
-            None => run(),
-        }
-    };
     let mut summary = Summary::default();
     // Findings whose cause is in a library, from the test files checked so far.
     let mut in_libraries = LibraryFindings::default();
     // Libraries already reported (named ones, reported where they come in path order).
     let mut reported = Vec::new();
-    for batch in targets.chunks(BATCH) {
-        let results = analyse_batch(batch);
-        for (r, t) in results.into_iter().zip(batch) {
-            match r {
-                Ok(f) => {
-                    if is_library(&f.path, t.explicit.then(|| FileKind::of_named(&t.path))) {
-                        reported.extend(absolute(&t.path));
-                    } else {
-                        let abs = absolute(&f.path).unwrap_or_else(|| f.path.clone());
-                        in_libraries.add(&abs, &f.text, &f.diagnostics);
-                    }
-                    summary.add(&f);
-                    emit(f);
-                }
-                Err(e) => errors.push(e),
+    let checked = |t: &Target| {
+        let report = check_target(t, analyzer)?;
+        let prepared = prepare(&report);
+        Ok((report, prepared))
+    };
+    in_order(pool.as_ref(), &targets, checked, |t, r| match r {
+        Ok((f, prepared)) => {
+            if is_library(&f.path, t.explicit.then(|| FileKind::of_named(&t.path))) {
+                reported.extend(absolute(&t.path));
+            } else {
+                let abs = absolute(&f.path).unwrap_or_else(|| f.path.clone());
+                in_libraries.add(&abs, &f.text, &f.diagnostics);
             }
+            summary.add(&f);
+            emit(f, prepared);
         }
-    }
+        Err(e) => errors.push(e),
+    });
     // Libraries under a walked directory that the checked tests found mistakes in: after
     // the tests (their findings are known only once every importer is checked).
-    let walked: Vec<(PathBuf, PathBuf)> = paths
+    let walked: Vec<(PathBuf, PathBuf)> = dirs
         .iter()
-        .filter(|p| p.is_dir())
-        .filter_map(|p| Some((absolute(p)?, p.clone())))
+        .filter_map(|&p| Some((absolute(p)?, p.clone())))
         .collect();
     for (lib, found) in in_libraries.into_libraries() {
         if reported.contains(&lib) {
@@ -189,12 +178,64 @@ pub fn check_shard_streaming(
                 f.diagnostics.extend(found);
                 f.diagnostics.sort_by_key(|d| (d.range.start, d.range.end));
                 summary.add(&f);
-                emit(f);
+                let prepared = prepare(&f);
+                emit(f, prepared);
             }
             Err(e) => errors.push(e),
         }
     }
     Streamed { summary, errors }
+}
+
+/// `work` on each target on the pool's threads, `sink` on this thread in the targets'
+/// order as each result and those before it are ready; at most [`WINDOW`] in flight. A
+/// panic in `work` (outside the contained analysis) becomes that file's error.
+fn in_order<T: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    targets: &[Target],
+    work: impl Fn(&Target) -> Result<T, DiscoverError> + Sync,
+    mut sink: impl FnMut(&Target, Result<T, DiscoverError>),
+) {
+    let guarded = |t: &Target| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(t))).unwrap_or_else(|_| {
+            Err(DiscoverError {
+                path: t.path.clone(),
+                message: "internal error while checking this file (please report it)".into(),
+            })
+        })
+    };
+    let Some(pool) = pool else {
+        targets.iter().for_each(|t| sink(t, guarded(t)));
+        return;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let guarded = &guarded;
+    pool.in_place_scope(|scope| {
+        let mut spawned = 0;
+        let mut spawn_until = |end: usize| {
+            while spawned < end.min(targets.len()) {
+                let (i, tx) = (spawned, tx.clone());
+                let t = &targets[i];
+                scope.spawn(move |_| {
+                    let _ = tx.send((i, guarded(t)));
+                });
+                spawned += 1;
+            }
+        };
+        spawn_until(WINDOW);
+        let mut ready = std::collections::BTreeMap::new();
+        let mut next = 0;
+        while next < targets.len() {
+            // Every spawned job sends exactly once (panics are caught), so this ends.
+            let Ok((i, result)) = rx.recv() else { break };
+            ready.insert(i, result);
+            while let Some(result) = ready.remove(&next) {
+                sink(&targets[next], result);
+                next += 1;
+                spawn_until(next + WINDOW);
+            }
+        }
+    });
 }
 
 /// `path` made absolute and lexically normal.
@@ -240,6 +281,45 @@ fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, Disc
 mod tests {
     use super::*;
     use crate::analysis::{Code, Environment};
+
+    #[test]
+    fn results_come_in_target_order_past_the_window_and_a_panic_is_that_files_error() {
+        let targets: Vec<Target> = (0..3 * WINDOW)
+            .map(|i| Target {
+                path: PathBuf::from(format!("{i:04}.clnrm.toml")),
+                root: PathBuf::from("/"),
+                explicit: true,
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut seen = Vec::new();
+        in_order(
+            Some(&pool),
+            &targets,
+            |t| {
+                if t.path.as_os_str() == "0300.clnrm.toml" {
+                    panic!("boom");
+                }
+                Ok(t.path.clone())
+            },
+            |t, r| seen.push((t.path.clone(), r)),
+        );
+        assert_eq!(seen.len(), targets.len());
+        for (i, (path, r)) in seen.iter().enumerate() {
+            assert_eq!(path, &targets[i].path);
+            match r {
+                Ok(p) => assert_eq!(p, path),
+                Err(e) => {
+                    assert_eq!(i, 300);
+                    assert!(e.message.contains("internal error"), "{}", e.message);
+                }
+            }
+        }
+        assert!(seen[300].1.is_err());
+    }
 
     #[test]
     fn a_toml_tera_named_explicitly_is_checked_as_a_test_but_not_when_walked() {

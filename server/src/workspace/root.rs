@@ -14,6 +14,31 @@ pub fn find_root(start: &Path) -> PathBuf {
         .to_path_buf()
 }
 
+/// [`find_root`] for many starts (`check` of files named one by one): each directory is
+/// probed once, however many files share it or its ancestors.
+#[derive(Debug, Default)]
+pub struct RootFinder {
+    marked: std::collections::HashMap<PathBuf, bool>,
+}
+
+impl RootFinder {
+    pub fn find(&mut self, start: &Path) -> PathBuf {
+        for dir in start.ancestors() {
+            let marked = match self.marked.get(dir) {
+                Some(&m) => m,
+                None => *self
+                    .marked
+                    .entry(dir.to_path_buf())
+                    .or_insert_with(|| is_marked(dir)),
+            };
+            if marked {
+                return dir.to_path_buf();
+            }
+        }
+        start.to_path_buf()
+    }
+}
+
 /// The root of the file `file`: the deepest of `folders` (the editor's workspace folders;
 /// none for the CLI) holding it, else [`find_root`] of its directory.
 pub fn root_of_file(file: &Path, folders: &[PathBuf]) -> PathBuf {
@@ -57,6 +82,9 @@ mod tests {
             root_of_file(&d.join("proj/tests/deep/a.clnrm.toml"), &[]),
             d.join("proj")
         );
+        let mut finder = RootFinder::default();
+        assert_eq!(finder.find(&d.join("proj/tests/deep")), d.join("proj"));
+        assert_eq!(finder.find(&d.join("proj/tests")), d.join("proj"));
         let lone = d.join("lone");
         std::fs::create_dir_all(&lone).unwrap();
         // Unmarked all the way up: the directory itself. (The temp dir may sit inside a

@@ -102,23 +102,34 @@ impl JsonStream {
         })
     }
 
-    pub fn file(
-        &mut self,
-        out: &mut impl std::io::Write,
-        file: &FileReport,
-    ) -> std::io::Result<()> {
+    /// One file's part of the document, made on any thread: its `files` entry and its
+    /// diagnostics, each pretty-printed at its indentation.
+    pub fn render(file: &FileReport) -> JsonFile {
         let (entry, diagnostics) = entries(file);
-        self.files.push(entry);
-        for d in diagnostics {
-            let text = serde_json::to_string_pretty(&d).unwrap_or_default();
+        let diagnostics = diagnostics
+            .iter()
+            .map(|d| {
+                let text = serde_json::to_string_pretty(d).unwrap_or_default();
+                let mut indented = String::with_capacity(text.len() + 64);
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        indented.push('\n');
+                    }
+                    indented.push_str("    ");
+                    indented.push_str(line);
+                }
+                indented
+            })
+            .collect();
+        JsonFile { entry, diagnostics }
+    }
+
+    pub fn file(&mut self, out: &mut impl std::io::Write, file: JsonFile) -> std::io::Result<()> {
+        self.files.push(file.entry);
+        for text in file.diagnostics {
             out.write_all(if self.first { b"\n" } else { b",\n" })?;
             self.first = false;
-            for (i, line) in text.lines().enumerate() {
-                if i > 0 {
-                    out.write_all(b"\n")?;
-                }
-                write!(out, "    {line}")?;
-            }
+            out.write_all(text.as_bytes())?;
         }
         Ok(())
     }
@@ -133,6 +144,12 @@ impl JsonStream {
             "{close},\n  \"files\": {files},\n  \"summary\": {summary}\n}}"
         )
     }
+}
+
+/// One file's part of the streamed document, see [`JsonStream::render`].
+pub struct JsonFile {
+    entry: FileEntry,
+    diagnostics: Vec<String>,
 }
 
 /// One file's `files` entry and its `diagnostics` entries.
@@ -227,7 +244,7 @@ mod tests {
             let mut s = JsonStream::begin(&mut out).unwrap();
             let mut summary = Summary::default();
             for f in files {
-                s.file(&mut out, f).unwrap();
+                s.file(&mut out, JsonStream::render(f)).unwrap();
                 summary.add(f);
             }
             s.finish(&mut out, &summary).unwrap();

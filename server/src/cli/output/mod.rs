@@ -64,12 +64,45 @@ pub fn related_place(
 }
 
 /// Writes `check`'s output as reports arrive, in path order, holding none of them (SARIF,
-/// one document with every result inside `runs[0]`, holds them until the end).
+/// one document with every result inside `runs[0]`, holds them until the end). Each
+/// report's text is made by [`Renderer::render`] on the thread that analysed it; the
+/// stream only writes, in order.
 pub struct Stream {
     format: Format,
     opts: HumanOptions,
     json: Option<json::JsonStream>,
     held: Vec<crate::workspace::FileReport>,
+}
+
+/// Makes one report's output; shared by the analysis threads.
+#[derive(Debug, Clone, Copy)]
+pub struct Renderer {
+    format: Format,
+    opts: HumanOptions,
+}
+
+/// One report's output, ready to be written in its turn.
+pub enum Rendered {
+    Text(String),
+    Json(json::JsonFile),
+    /// SARIF: the report itself is kept.
+    Held,
+}
+
+impl Renderer {
+    pub fn render(&self, file: &crate::workspace::FileReport) -> Rendered {
+        match self.format {
+            Format::Human => Rendered::Text(human::render_diagnostics(
+                &file.path,
+                &file.text,
+                &file.diagnostics,
+                &self.opts,
+            )),
+            Format::Github => Rendered::Text(github::render_file(file)),
+            Format::Json => Rendered::Json(json::JsonStream::render(file)),
+            Format::Sarif => Rendered::Held,
+        }
+    }
 }
 
 impl Stream {
@@ -90,22 +123,27 @@ impl Stream {
         })
     }
 
+    pub fn renderer(&self) -> Renderer {
+        Renderer {
+            format: self.format,
+            opts: self.opts,
+        }
+    }
+
+    /// Write `file`'s output, made by [`Renderer::render`].
     pub fn file(
         &mut self,
         out: &mut impl std::io::Write,
         file: crate::workspace::FileReport,
+        rendered: Rendered,
     ) -> std::io::Result<()> {
-        match self.format {
-            Format::Human => out.write_all(
-                human::render_diagnostics(&file.path, &file.text, &file.diagnostics, &self.opts)
-                    .as_bytes(),
-            ),
-            Format::Github => out.write_all(github::render_file(&file).as_bytes()),
-            Format::Json => match &mut self.json {
-                Some(j) => j.file(out, &file),
+        match rendered {
+            Rendered::Text(text) => out.write_all(text.as_bytes()),
+            Rendered::Json(part) => match &mut self.json {
+                Some(j) => j.file(out, part),
                 None => Ok(()),
             },
-            Format::Sarif => {
+            Rendered::Held => {
                 self.held.push(file);
                 Ok(())
             }
