@@ -38,7 +38,7 @@ impl<'t> Ctx<'t> {
     }
 
     pub fn get(&self, pointer: &str) -> Option<&Value> {
-        self.root().pointer(pointer)
+        pointer::get(self.root(), pointer)
     }
 
     pub fn str_at(&self, pointer: &str) -> Option<&str> {

@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
+use crate::analysis::schema::convert::FxBuildHasher;
+
 /// Regex compilation dominates the rules' cost; on a keystroke the patterns rarely change,
 /// so their verdicts are memoised (bounded: cleared when full).
-static REGEX_VERDICTS: LazyLock<Mutex<HashMap<String, Option<String>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static REGEX_VERDICTS: LazyLock<Mutex<HashMap<String, Option<String>, FxBuildHasher>>> =
+    LazyLock::new(|| Mutex::new(HashMap::default()));
 const REGEX_MEMO_MAX: usize = 1024;
 
 /// clnrm matches `expected_output_regex` with the `regex` crate; `None` when it compiles.
@@ -30,6 +32,21 @@ pub fn regex_error(pattern: &str) -> Option<String> {
 }
 
 fn compile_error(pattern: &str) -> Option<String> {
+    if plainly_valid(pattern) {
+        return None;
+    }
+    // Translating the syntax tree (Unicode classes such as `\w` become large tables) can
+    // only fail on a Unicode property (`\p`, `\P`) or under flags (`(?-u)`); elsewhere
+    // the tree decides.
+    let translation_may_fail =
+        pattern.contains("\\p") || pattern.contains("\\P") || pattern.contains("(?");
+    if !translation_may_fail
+        && regex_syntax::ast::parse::Parser::new()
+            .parse(pattern)
+            .is_ok()
+    {
+        return None;
+    }
     // The `regex` crate's syntax errors come from regex-syntax; parsing alone is ~20x
     // cheaper than compiling, and compile-size limits do not apply to clnrm's patterns.
     regex_syntax::ParserBuilder::new()
@@ -37,6 +54,22 @@ fn compile_error(pattern: &str) -> Option<String> {
         .parse(pattern)
         .err()
         .map(|e| e.to_string())
+}
+
+/// Whether `pattern` is literals, `.`, anchors and `|` with single `*`/`+`/`?` after a
+/// literal or `.` (`"success|completed"`, `"count.*2"`): valid without parsing, and most
+/// real patterns look like that.
+fn plainly_valid(pattern: &str) -> bool {
+    let mut after_atom = false;
+    for c in pattern.chars() {
+        after_atom = match c {
+            '*' | '+' | '?' if after_atom => false,
+            '\\' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' => return false,
+            '^' | '$' | '|' => false,
+            _ => true,
+        };
+    }
+    true
 }
 
 /// clnrm's dry-run and status matcher use `glob::Pattern`.
@@ -197,6 +230,55 @@ mod tests {
         assert!(regex_error("(unclosed").is_some());
         assert!(glob_error("clnrm.*").is_none());
         assert!(glob_error("a[b").is_some());
+    }
+
+    #[test]
+    fn the_fast_path_only_passes_what_the_parser_accepts() {
+        let alphabet = ['a', '.', '*', '+', '?', '|', '^', '$', ' ', '\\', '(', '{'];
+        let mut patterns = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            patterns.extend(longer);
+            patterns.dedup();
+        }
+        let parser = || regex_syntax::ParserBuilder::new().build();
+        for p in &patterns {
+            if plainly_valid(p) {
+                assert!(parser().parse(p).is_ok(), "{p:?}");
+            }
+        }
+        assert!(plainly_valid("success|completed") && plainly_valid("count.*2"));
+        // The syntax-tree shortcut gives the full parser's verdict.
+        let alphabet = [
+            "\\", "p", "P", "{", "}", "(", "?", "-", "u", ")", "w", "[", "]", "x",
+        ];
+        let mut patterns = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            patterns.extend(longer);
+        }
+        patterns.extend(
+            [
+                r"\p{Greek}",
+                r"\p{Nope}",
+                r"(?-u)\xFF",
+                r"^\s*7\s*$",
+                r"[0-9a-f]{8}-",
+                r"\w+\d",
+            ]
+            .map(String::from),
+        );
+        for p in &patterns {
+            let full = parser().parse(p).err().map(|e| e.to_string());
+            assert_eq!(compile_error(p), full, "{p:?}");
+        }
+        assert!(!plainly_valid("*a") && !plainly_valid("a**"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! indexed by JSON pointer, so schema errors land on the offending key or value.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
@@ -24,7 +25,51 @@ pub struct Spans {
 /// Spans by JSON pointer (RFC 6901, as jsonschema reports `instance_path`).
 #[derive(Debug, Default)]
 pub struct SpanIndex {
-    spans: HashMap<String, Spans>,
+    spans: HashMap<String, Spans, FxBuildHasher>,
+}
+
+/// Hash maps keyed by our own strings (pointers, memo keys) use [`FxHasher`].
+pub type FxBuildHasher = BuildHasherDefault<FxHasher>;
+
+/// rustc's FxHash: the index holds one entry per key and value of every checked file and
+/// is keyed by our own pointers, so SipHash's flooding resistance buys nothing here (nor
+/// in the memos of suggestions and regex verdicts, bounded and cleared when full).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in chunks.by_ref() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl SpanIndex {
@@ -102,10 +147,19 @@ fn table(t: &Table, base: &str, index: &mut SpanIndex, depth: usize) -> Value {
         let pointer = super::pointer::push(base, k);
         let key = t.key(k).and_then(|key| key.span());
         let value = item_span(item);
-        index.spans.insert(pointer.clone(), Spans { key, value });
         map.insert(k.to_string(), self::item(item, &pointer, index, depth + 1));
+        index.spans.insert(pointer, Spans { key, value });
     }
     Value::Object(map)
+}
+
+/// `pointer/i` for an array element.
+fn index_pointer(pointer: &str, i: usize) -> String {
+    use std::fmt::Write;
+    let mut p = String::with_capacity(pointer.len() + 4);
+    p.push_str(pointer);
+    let _ = write!(p, "/{i}");
+    p
 }
 
 fn item_span(item: &Item) -> Option<Range<usize>> {
@@ -127,15 +181,15 @@ fn item(item: &Item, pointer: &str, index: &mut SpanIndex, depth: usize) -> Valu
         Item::ArrayOfTables(a) => {
             let mut out = Vec::with_capacity(a.len());
             for (i, t) in a.iter().enumerate() {
-                let p = format!("{pointer}/{i}");
+                let p = index_pointer(pointer, i);
+                out.push(table(t, &p, index, depth + 1));
                 index.spans.insert(
-                    p.clone(),
+                    p,
                     Spans {
                         key: None,
                         value: t.span(),
                     },
                 );
-                out.push(table(t, &p, index, depth + 1));
             }
             Value::Array(out)
         }
@@ -160,15 +214,15 @@ fn value(v: &toml_edit::Value, pointer: &str, index: &mut SpanIndex, depth: usiz
         V::Array(a) => {
             let mut out = Vec::with_capacity(a.len());
             for (i, el) in a.iter().enumerate() {
-                let p = format!("{pointer}/{i}");
+                let p = index_pointer(pointer, i);
+                out.push(value(el, &p, index, depth + 1));
                 index.spans.insert(
-                    p.clone(),
+                    p,
                     Spans {
                         key: None,
                         value: el.span(),
                     },
                 );
-                out.push(value(el, &p, index, depth + 1));
             }
             Value::Array(out)
         }
@@ -177,14 +231,14 @@ fn value(v: &toml_edit::Value, pointer: &str, index: &mut SpanIndex, depth: usiz
             for (k, el) in t.iter() {
                 let p = super::pointer::push(pointer, k);
                 let key = t.key(k).and_then(|key| key.span());
+                map.insert(k.to_string(), value(el, &p, index, depth + 1));
                 index.spans.insert(
-                    p.clone(),
+                    p,
                     Spans {
                         key,
                         value: el.span(),
                     },
                 );
-                map.insert(k.to_string(), value(el, &p, index, depth + 1));
             }
             Value::Object(map)
         }

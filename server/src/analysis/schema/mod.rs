@@ -37,8 +37,46 @@ pub fn schema() -> &'static Value {
 
 static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
     let schema = SCHEMA_JSON.as_ref()?;
-    jsonschema::draft7::options().build(schema).ok()
+    jsonschema::draft7::options()
+        .build(&without_annotations(schema))
+        .ok()
 });
+
+/// Words for editors that validation never reads.
+const ANNOTATIONS: [&str; 5] = [
+    "description",
+    "markdownDescription",
+    "examples",
+    "default",
+    "title",
+];
+
+/// The schema without its [`ANNOTATIONS`]: the compiler copies each into the validator
+/// and checks it against the meta-schema, which was most of compiling our schema (what a
+/// one-file `check` waits for). Property names are kept, whatever they are called.
+fn without_annotations(node: &Value) -> Value {
+    let Value::Object(map) = node else {
+        return node.clone();
+    };
+    let lean = map
+        .iter()
+        .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let v = match (k.as_str(), v) {
+                ("properties" | "definitions", Value::Object(named)) => Value::Object(
+                    named
+                        .iter()
+                        .map(|(name, s)| (name.clone(), without_annotations(s)))
+                        .collect(),
+                ),
+                ("items" | "additionalProperties", s) => without_annotations(s),
+                _ => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Value::Object(lean)
+}
 
 /// Validate `doc` (parsed from `text`); push diagnostics with ranges in `text`. Returns
 /// whether it stopped at [`STAGE_BUDGET`] findings.

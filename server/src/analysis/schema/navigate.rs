@@ -74,7 +74,10 @@ pub fn resolve<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
     let mut at = node;
     for _ in 0..16 {
         match at.get("$ref").and_then(Value::as_str) {
-            Some(r) => match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            Some(r) => match r
+                .strip_prefix('#')
+                .and_then(|p| super::pointer::get(root, p))
+            {
                 Some(target) => at = target,
                 None => return node,
             },

@@ -17,12 +17,18 @@ pub(super) fn diagnostics(
     text: &str,
 ) -> Vec<Diagnostic> {
     let path = e.instance_path().as_str();
+    // Most errors are unknown keys, which name the table rather than the place.
+    if let K::AdditionalProperties { unexpected } = e.kind() {
+        // One table's unknown keys share its allowed names and its display name.
+        let allowed = navigate::allowed_keys(schema, path);
+        let table = table_name(path);
+        return unexpected
+            .iter()
+            .map(|name| unknown_key(&allowed, &table, index, text, path, name))
+            .collect();
+    }
     let place = display_path(path);
     match e.kind() {
-        K::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| unknown_key(schema, index, text, path, name))
-            .collect(),
         K::Required { property } => {
             let name = property.as_str().unwrap_or_default();
             let range = if path.is_empty() {
@@ -125,7 +131,8 @@ fn value_diag(index: &SpanIndex, path: &str, message: String) -> Diagnostic {
 }
 
 fn unknown_key(
-    schema: &Value,
+    allowed: &[&str],
+    table: &str,
     index: &SpanIndex,
     text: &str,
     path: &str,
@@ -133,12 +140,8 @@ fn unknown_key(
 ) -> Diagnostic {
     let pointer = pointer::push(path, name);
     let range = index.key_range(&pointer);
-    let allowed = navigate::allowed_keys(schema, path);
-    let suggestion = alias(name, &allowed).or_else(|| suggest(name, &allowed));
-    let mut message = format!(
-        "unknown key `{name}` in {}; clnrm ignores it",
-        table_name(path)
-    );
+    let suggestion = alias(name, allowed).or_else(|| suggest(name, allowed));
+    let mut message = format!("unknown key `{name}` in {table}; clnrm ignores it");
     if let Some(s) = suggestion {
         message.push_str(&format!(": did you mean `{s}`?"));
     }
@@ -198,7 +201,9 @@ pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
 
 /// Remembered suggestions: (name, candidates) → index of the suggestion.
 static SUGGESTIONS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, Option<usize>>>,
+    std::sync::Mutex<
+        std::collections::HashMap<String, Option<usize>, super::convert::FxBuildHasher>,
+    >,
 > = std::sync::LazyLock::new(Default::default);
 const SUGGESTIONS_MAX: usize = 4096;
 

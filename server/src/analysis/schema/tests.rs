@@ -18,6 +18,31 @@ fn embedded_schema_compiles() {
     assert!(VALIDATOR.is_some());
 }
 
+#[test]
+fn the_validator_schema_drops_annotations_but_keeps_property_names() {
+    let schema = serde_json::json!({
+        "description": "root",
+        "properties": {
+            "description": { "type": "string", "description": "a key called description" },
+            "list": { "type": "array", "items": { "type": "integer", "examples": [1] } }
+        },
+        "additionalProperties": false,
+        "definitions": { "default": { "enum": ["a"], "default": "a" } }
+    });
+    let lean = without_annotations(&schema);
+    assert_eq!(
+        lean,
+        serde_json::json!({
+            "properties": {
+                "description": { "type": "string" },
+                "list": { "type": "array", "items": { "type": "integer" } }
+            },
+            "additionalProperties": false,
+            "definitions": { "default": { "enum": ["a"] } }
+        })
+    );
+}
+
 /// Editors (taplo) read the schema as draft-07 and show descriptions on hover.
 #[test]
 fn schema_is_draft7_and_documents_every_property() {
