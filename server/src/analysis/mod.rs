@@ -150,6 +150,12 @@ pub struct Analyzer {
     cache: BoundedCache<ContentKey, Arc<Analysis>>,
 }
 
+/// Hash maps keyed by our own strings (pointers, memo keys): foldhash, the hasher of
+/// hashbrown. The index holds one entry per key and value of every checked file, so
+/// SipHash's flooding resistance costs more than it buys here (as in the memos of
+/// suggestions and regex verdicts, bounded and cleared when full).
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
 /// Bounds of the in-memory analysis cache.
 pub const CACHE_MAX_ENTRIES: usize = 4096;
 pub const CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;

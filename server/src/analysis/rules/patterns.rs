@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use crate::analysis::schema::convert::FxBuildHasher;
+use crate::analysis::FastHash;
 
 /// Regex compilation dominates the rules' cost; on a keystroke the patterns rarely change,
 /// so their verdicts are memoised (bounded: cleared when full).
-static REGEX_VERDICTS: LazyLock<Mutex<HashMap<String, Option<String>, FxBuildHasher>>> =
+static REGEX_VERDICTS: LazyLock<Mutex<HashMap<String, Option<String>, FastHash>>> =
     LazyLock::new(|| Mutex::new(HashMap::default()));
 const REGEX_MEMO_MAX: usize = 1024;
 

@@ -2,7 +2,6 @@
 //! indexed by JSON pointer, so schema errors land on the offending key or value.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
@@ -25,51 +24,7 @@ pub struct Spans {
 /// Spans by JSON pointer (RFC 6901, as jsonschema reports `instance_path`).
 #[derive(Debug, Default)]
 pub struct SpanIndex {
-    spans: HashMap<String, Spans, FxBuildHasher>,
-}
-
-/// Hash maps keyed by our own strings (pointers, memo keys) use [`FxHasher`].
-pub type FxBuildHasher = BuildHasherDefault<FxHasher>;
-
-/// rustc's FxHash: the index holds one entry per key and value of every checked file and
-/// is keyed by our own pointers, so SipHash's flooding resistance buys nothing here (nor
-/// in the memos of suggestions and regex verdicts, bounded and cleared when full).
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in chunks.by_ref() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    spans: HashMap<String, Spans, crate::analysis::FastHash>,
 }
 
 impl SpanIndex {

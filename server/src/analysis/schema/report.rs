@@ -201,9 +201,7 @@ pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
 
 /// Remembered suggestions: (name, candidates) → index of the suggestion.
 static SUGGESTIONS: std::sync::LazyLock<
-    std::sync::Mutex<
-        std::collections::HashMap<String, Option<usize>, super::convert::FxBuildHasher>,
-    >,
+    std::sync::Mutex<std::collections::HashMap<String, Option<usize>, crate::analysis::FastHash>>,
 > = std::sync::LazyLock::new(Default::default);
 const SUGGESTIONS_MAX: usize = 4096;
 
