@@ -29,7 +29,7 @@ const MAX_DEPTH: usize = 8;
 enum Item {
     Text(Range<usize>),
     /// A `{{ }}` tag built here.
-    Quick(Range<usize>, Node),
+    Quick(Range<usize>, Box<Node>),
     /// A top-level node (with its body) for Tera.
     Tera(Range<usize>),
 }
@@ -98,7 +98,7 @@ pub fn parse(
         }
         match std::mem::replace(&mut items[k], Item::Text(0..0)) {
             Item::Text(r) => t.ast.push(Node::Text(text[r].to_string())),
-            Item::Quick(_, node) => t.ast.push(node),
+            Item::Quick(_, node) => t.ast.push(*node),
             Item::Tera(_) => return None,
         }
         k += 1;
@@ -131,7 +131,7 @@ fn items(text: &str) -> Option<Vec<Item>> {
                 let end = tag_end(b, i + 2, b'}')?;
                 if depth == 0 {
                     match quick_tag(&text[i + 2..end - 2]) {
-                        Some(node) => out.push(Item::Quick(i..end, node)),
+                        Some(node) => out.push(Item::Quick(i..end, Box::new(node))),
                         None => out.push(Item::Tera(i..end)),
                     }
                 }
