@@ -579,4 +579,36 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn equals_tera_on_random_token_strings() {
+        // Every string of tag-ish tokens the quick parser accepts must be Tera's parse.
+        const TOKENS: [&str; 36] = [
+            "{{", "}}", " ", "x", "vars", ".", "0", "1", "-", "(", ")", "=", ",", "|", "\"s\"",
+            "'q'", "`b`", "f", "true", "not", "and", "{%", "%}", "{#", "#}", "\n", "é", "1.5",
+            "default", "value", "[", "]", "~", "e3", "_", "\"}}\"",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            if next() % 4 != 0 {
+                t.push_str("{{ ");
+            }
+            for _ in 0..1 + next() % 10 {
+                t.push_str(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+            }
+            if next() % 4 != 0 {
+                t.push_str(" }}");
+            }
+            accepted += usize::from(same(&t));
+        }
+        assert!(accepted > 1_000, "only {accepted} strings parsed quickly");
+    }
 }
