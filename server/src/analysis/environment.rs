@@ -2,6 +2,7 @@
 //! analysis is a pure function of its inputs, with a fingerprint for cache keys.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -27,14 +28,15 @@ pub fn is_secret_name(name: &str) -> bool {
 
 #[derive(Debug, Clone)]
 pub struct Environment {
-    vars: BTreeMap<String, String>,
-    user_vars: BTreeMap<String, String>,
+    // Shared: each analysed file gets a copy with its own workspace root.
+    vars: Arc<BTreeMap<String, String>>,
+    user_vars: Arc<BTreeMap<String, String>>,
     /// The workspace root of the file being analysed: the `workspace` template variable.
     workspace: Option<String>,
     fingerprint: [u8; 32],
     /// Values of secret-looking variables, longest first (so a value containing another
     /// is masked whole).
-    secrets: Vec<String>,
+    secrets: Arc<Vec<String>>,
 }
 
 impl Environment {
@@ -56,11 +58,11 @@ impl Environment {
             h.update(v.as_bytes());
         }
         let mut env = Self {
-            vars,
-            user_vars: BTreeMap::new(),
+            vars: Arc::new(vars),
+            user_vars: Arc::default(),
             workspace: None,
             fingerprint: h.finalize().into(),
-            secrets: Vec::new(),
+            secrets: Arc::default(),
         };
         env.collect_secrets();
         env
@@ -70,19 +72,19 @@ impl Environment {
         let mut secrets: Vec<String> = self
             .vars
             .iter()
-            .chain(&self.user_vars)
+            .chain(self.user_vars.iter())
             .filter(|(k, v)| is_secret_name(k) && v.len() >= MIN_MASKED_LEN)
             .map(|(_, v)| v.clone())
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
-        self.secrets = secrets;
+        self.secrets = Arc::new(secrets);
     }
 
     /// `text` with every secret value replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for s in &self.secrets {
+        for s in self.secrets.iter() {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), MASK);
             }
@@ -130,10 +132,10 @@ impl Environment {
 /// `[vars]`, the environment and clnrm's defaults, as `clnrm render --map` does.
 impl Environment {
     pub fn with_user_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        self.user_vars.extend(vars);
+        Arc::make_mut(&mut self.user_vars).extend(vars);
         let mut h = Sha256::new();
         h.update(self.fingerprint);
-        for (k, v) in &self.user_vars {
+        for (k, v) in self.user_vars.iter() {
             h.update((k.len() as u64).to_le_bytes());
             h.update(k.as_bytes());
             h.update((v.len() as u64).to_le_bytes());

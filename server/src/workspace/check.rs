@@ -93,6 +93,14 @@ pub fn check_shard_streaming<T: Send>(
     prepare: impl Fn(&FileReport) -> T + Sync,
     mut emit: impl FnMut(FileReport, T) + Send,
 ) -> Streamed {
+    // One pool of analysis threads for the run: without it each file would start a
+    // thread of its own for the analysis stack. Started first, so that one of its threads
+    // compiles the schema while this one finds the files.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
+    if let Some(pool) = &pool {
+        pool.spawn(crate::analysis::schema::compile);
+    }
     let (mut targets, mut errors) = discover::discover(paths);
     let dirs: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
     // A checked workspace root's own configuration is checked too (bounds, typos).
@@ -123,10 +131,6 @@ pub fn check_shard_streaming<T: Send>(
             split.contains(shard, i - 1)
         });
     }
-    // One pool of analysis threads for the run: without it each file would start a
-    // thread of its own for the analysis stack.
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
     let mut summary = Summary::default();
     // Findings whose cause is in a library, from the test files checked so far.
     let mut in_libraries = LibraryFindings::default();

@@ -42,6 +42,12 @@ static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
         .ok()
 });
 
+/// Compile the validator now (it is otherwise compiled by the first validation): `check`
+/// has an analysis thread do it while the files are being found.
+pub fn compile() {
+    LazyLock::force(&VALIDATOR);
+}
+
 /// Words for editors that validation never reads.
 const ANNOTATIONS: [&str; 5] = [
     "description",

@@ -49,11 +49,15 @@ pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// Columns `c` takes once shown.
+/// Columns `c` takes once shown (as [`shown_char`] writes it; no allocation: this runs
+/// for every character before and under each caret).
 fn shown_width(c: char) -> usize {
-    let mut s = String::new();
-    shown_char(c, &mut s);
-    s.chars().count()
+    match c {
+        '\t' => TAB.len(),
+        // `\u{` + hex digits + `}`
+        c if c.is_control() => 4 + (32 - (c as u32 | 1).leading_zeros()).div_ceil(4) as usize,
+        _ => 1,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -228,6 +232,21 @@ pub fn summary_line(s: &Summary) -> String {
 mod tests {
     use super::*;
     use crate::analysis::{Code, Edit, Fix};
+
+    #[test]
+    fn a_characters_width_is_what_it_is_shown_as() {
+        for c in [
+            'a', 'é', '\t', '\0', '\u{1b}', '\u{7f}', '\u{9f}', '\u{85}', '中',
+        ] {
+            let mut shown = String::new();
+            shown_char(c, &mut shown);
+            assert_eq!(
+                shown_width(c),
+                shown.chars().count(),
+                "{c:?} shown as {shown:?}"
+            );
+        }
+    }
 
     #[test]
     fn underlines_the_range_in_characters() {
