@@ -83,8 +83,9 @@ pub fn io_message(e: &std::io::Error) -> String {
 /// the result must lie inside `within` (itself resolved); without, a symlink named
 /// explicitly (a command-line argument) is followed, but it must still end at a regular file.
 pub fn read_bytes(path: &Path, within: Option<&Path>, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut file = open(path, within)?;
-    let mut buf = Vec::new();
+    let (mut file, len) = open(path, within)?;
+    // Sized from the file's length: one read instead of a probe and regrowing reads.
+    let mut buf = Vec::with_capacity(len.min(limit).saturating_add(1) as usize);
     (&mut file)
         .take(limit.saturating_add(1))
         .read_to_end(&mut buf)
@@ -100,7 +101,8 @@ pub fn read_text(path: &Path, within: Option<&Path>, limit: u64) -> Result<Strin
     String::from_utf8(read_bytes(path, within, limit)?).map_err(|_| ReadError::NotUtf8)
 }
 
-fn open(path: &Path, within: Option<&Path>) -> Result<File, ReadError> {
+/// The opened regular file and its length.
+fn open(path: &Path, within: Option<&Path>) -> Result<(File, u64), ReadError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
@@ -125,9 +127,10 @@ fn open(path: &Path, within: Option<&Path>) -> Result<File, ReadError> {
             ReadError::Io(e)
         }
     })?;
-    let kind = file.metadata().map_err(ReadError::Io)?.file_type();
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    let kind = meta.file_type();
     if kind.is_file() {
-        return Ok(file);
+        return Ok((file, meta.len()));
     }
     Err(ReadError::NotRegular(if kind.is_dir() {
         "a directory"
