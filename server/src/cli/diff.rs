@@ -229,7 +229,7 @@ fn diff_files(
 /// Every scenario of a test file (or the one named): its last trace against its baseline.
 fn diff_file(args: &DiffArgs, file: &Path, color: bool, out: &mut impl Write) -> ExitCode {
     let root = match &args.root {
-        Some(r) => std::path::absolute(r).unwrap_or_else(|_| r.clone()),
+        Some(r) => crate::documents::fs::absolute(r),
         None => root_of_file(&std::path::absolute(file).unwrap_or_default(), &[]),
     };
     let selection = Selection::named(args.scenario.clone());

@@ -32,7 +32,7 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 pub fn run(args: RenderArgs, color: bool) -> ExitCode {
     let env = Environment::capture().with_user_vars(args.vars);
     let analyzer = Analyzer::new(env.clone());
-    let abs = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
+    let abs = crate::documents::fs::absolute(&args.file);
     let root = root_of_file(&abs, &[]);
     // Read and analysed as `check` does a named file (encoding problems included).
     let kind = Some(FileKind::of_named(&abs));

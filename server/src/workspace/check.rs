@@ -7,8 +7,9 @@ use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, FileKind, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
 use crate::workspace::libraries::{
-    findings_of_library, is_library, without_repeats, LibraryFindings,
+    findings_from, is_library, without_repeats, LibraryFindings, Scans,
 };
+use crate::workspace::snapshot::SnapshotLoader;
 use crate::workspace::{analyse_file, analyse_target, FileReport};
 
 /// Everything `check` found: reports in path order, and the problems that make it exit 2.
@@ -107,7 +108,7 @@ pub fn check_shard_streaming<T: Send>(
     for &dir in &dirs {
         let config = dir.join(crate::config::CONFIG_FILE);
         if config.is_file() && !targets.iter().any(|t| t.path == config) {
-            let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+            let abs = crate::documents::fs::absolute(dir);
             targets.push(Target {
                 path: config,
                 root: crate::workspace::root::find_root(&abs),
@@ -136,8 +137,15 @@ pub fn check_shard_streaming<T: Send>(
     let mut in_libraries = LibraryFindings::default();
     // Libraries already reported (named ones, reported where they come in path order).
     let mut reported = Vec::new();
+    // Each template read once, and the workspaces' test files scanned once for all the
+    // libraries named in each.
+    let run = Run {
+        analyzer,
+        loader: SnapshotLoader::new(DiskLoader),
+        scans: Scans::default(),
+    };
     let checked = |t: &Target| {
-        let report = check_target(t, analyzer)?;
+        let report = check_target(t, &run)?;
         let prepared = prepare(&report);
         Ok((report, prepared))
     };
@@ -175,7 +183,7 @@ pub fn check_shard_streaming<T: Send>(
             Some(FileKind::TemplateLibrary),
             Some(&root),
             analyzer,
-            &DiskLoader,
+            &run.loader,
         ) {
             Ok((mut f, _)) => {
                 let found = without_repeats(found, &f.diagnostics);
@@ -304,7 +312,7 @@ where
 /// `path` made absolute and lexically normal.
 fn absolute(path: &Path) -> Option<PathBuf> {
     Some(crate::documents::fs::normalize(
-        &std::path::absolute(path).ok()?,
+        &crate::documents::fs::absolute(path),
     ))
 }
 
@@ -317,19 +325,28 @@ fn shown_path(arg: &Path, rel: &Path) -> PathBuf {
     }
 }
 
+/// What the files of one `check` run share.
+struct Run<'a> {
+    analyzer: &'a Analyzer,
+    loader: SnapshotLoader<DiskLoader>,
+    scans: Scans,
+}
+
 /// One target's report. A template library also gets the findings its importers (the
 /// workspace's test files that import or include it) have in it, on its own lines.
-fn check_target(target: &Target, analyzer: &Analyzer) -> Result<FileReport, DiscoverError> {
-    let (mut report, _) = analyse_target(target, analyzer, &DiskLoader)?;
+fn check_target(target: &Target, run: &Run<'_>) -> Result<FileReport, DiscoverError> {
+    let (mut report, _) = analyse_target(target, run.analyzer, &run.loader)?;
     let kind = target.explicit.then(|| FileKind::of_named(&target.path));
     if is_library(&target.path, kind) {
         if let Some(abs) = absolute(&target.path) {
-            let found = findings_of_library(
+            let importers = run.scans.importers(&abs, &target.root, &run.loader);
+            let found = findings_from(
                 &abs,
                 &target.root,
                 &report.diagnostics,
-                analyzer,
-                &DiskLoader,
+                importers,
+                run.analyzer,
+                &run.loader,
             );
             report.diagnostics.extend(found);
             report

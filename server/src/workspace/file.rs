@@ -51,7 +51,7 @@ pub fn analyse_file(
         path: display_path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let abs = std::path::absolute(display_path).unwrap_or_else(|_| display_path.to_path_buf());
+    let abs = crate::documents::fs::absolute(display_path);
     let file = FileBytes {
         display_path,
         abs_path: &abs,

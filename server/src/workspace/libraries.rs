@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::analysis::template;
 use crate::analysis::{
@@ -153,69 +153,102 @@ fn on_library(d: &Diagnostic, r: &Related) -> Diagnostic {
     }
 }
 
+/// The test files of a workspace that import or include templates, with the templates
+/// each depends on: what finding a library's importers reads. Scanned once per workspace
+/// and shared by every library a `check` run meets there ([`Scans`]): the walk and the
+/// reads are most of the cost, and they are the same for each library.
+#[derive(Debug, Default)]
+pub struct TestScan {
+    /// Test files with at least one dependency, and the (normalized) paths of those.
+    tests: Vec<(PathBuf, Vec<PathBuf>)>,
+}
+
+impl TestScan {
+    /// Scan the workspace `root`, reading through `loader` (open buffers first, in the
+    /// editor). Bounded: at most [`MAX_SCANNED`] test files are read.
+    pub fn of(root: &Path, loader: &dyn SourceLoader) -> Self {
+        let (targets, _) = discover::discover(&[root.to_path_buf()]);
+        let mut tests = Vec::new();
+        for target in targets.into_iter().take(MAX_SCANNED) {
+            let path = crate::documents::fs::absolute(&target.path);
+            let Some(text) = loader.load_within(&path, Some(root)) else {
+                continue;
+            };
+            // Cheap filter first: without a statement tag nothing is imported or included.
+            if !text.contains("{%") {
+                continue;
+            }
+            let origin = Origin {
+                path: Some(&path),
+                workspace_root: Some(root),
+                kind: None,
+            };
+            let deps: Vec<PathBuf> = template::collect_dependencies(&text, origin, loader)
+                .iter()
+                .filter_map(|d| d.path.as_deref().map(normalize))
+                .collect();
+            if !deps.is_empty() {
+                tests.push((path, deps));
+            }
+        }
+        Self { tests }
+    }
+
+    /// The test files that import or include the library at `lib` (absolute), directly or
+    /// through another library, with their current text; at most [`MAX_IMPORTERS`].
+    pub fn importers(
+        &self,
+        lib: &Path,
+        root: &Path,
+        loader: &dyn SourceLoader,
+    ) -> Vec<(PathBuf, Arc<str>)> {
+        let lib = normalize(lib);
+        self.tests
+            .iter()
+            .filter(|(_, deps)| deps.contains(&lib))
+            .filter_map(|(path, _)| Some((path.clone(), loader.load_within(path, Some(root))?)))
+            .take(MAX_IMPORTERS)
+            .collect()
+    }
+}
+
+/// [`TestScan`]s by workspace root, each made once however many threads ask at once.
+#[derive(Default)]
+pub struct Scans {
+    by_root: Mutex<HashMap<PathBuf, Arc<OnceLock<TestScan>>>>,
+}
+
+impl Scans {
+    /// [`TestScan::importers`] of `lib` in the workspace `root`, scanned on first use.
+    pub fn importers(
+        &self,
+        lib: &Path,
+        root: &Path,
+        loader: &dyn SourceLoader,
+    ) -> Vec<(PathBuf, Arc<str>)> {
+        let scan = lock(&self.by_root)
+            .entry(root.to_path_buf())
+            .or_default()
+            .clone();
+        scan.get_or_init(|| TestScan::of(root, loader))
+            .importers(lib, root, loader)
+    }
+}
+
 /// The test files of the workspace `root` that import or include the library at `lib`
-/// (absolute), read through `loader` (open buffers first, in the editor). Bounded: at
-/// most [`MAX_SCANNED`] test files are read and [`MAX_IMPORTERS`] returned, with their text.
+/// (absolute), with their text: one [`TestScan`] for one library.
 pub fn importers_of(
     lib: &Path,
     root: &Path,
     loader: &dyn SourceLoader,
 ) -> Vec<(PathBuf, Arc<str>)> {
-    let lib = normalize(lib);
-    let Some(name) = lib.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
-    };
-    let (targets, _) = discover::discover(&[root.to_path_buf()]);
-    let mut out = Vec::new();
-    for target in targets.into_iter().take(MAX_SCANNED) {
-        let path = std::path::absolute(&target.path).unwrap_or(target.path);
-        let Some(text) = loader.load_within(&path, Some(root)) else {
-            continue;
-        };
-        // Cheap filter first: a file that never spells the library's name cannot import it.
-        if !text.contains(name) {
-            continue;
-        }
-        let origin = Origin {
-            path: Some(&path),
-            workspace_root: Some(root),
-            kind: None,
-        };
-        let imports = template::collect_dependencies(&text, origin, loader)
-            .iter()
-            .any(|d| d.path.as_deref().map(normalize).as_ref() == Some(&lib));
-        if imports {
-            out.push((path, text));
-            if out.len() >= MAX_IMPORTERS {
-                break;
-            }
-        }
-    }
-    out
+    TestScan::of(root, loader).importers(lib, root, loader)
 }
 
-/// The findings the importers of the library at `lib` (absolute, in workspace `root`)
-/// have in it, each on the library's own line. `own` are the library's own diagnostics
-/// (its Tera syntax): a finding already there is not repeated.
-pub fn findings_of_library(
-    lib: &Path,
-    root: &Path,
-    own: &[Diagnostic],
-    analyzer: &Analyzer,
-    loader: &dyn SourceLoader,
-) -> Vec<Diagnostic> {
-    findings_from(
-        lib,
-        root,
-        own,
-        importers_of(lib, root, loader),
-        analyzer,
-        loader,
-    )
-}
-
-/// The findings `importers` (path, text) have in the library at `lib`.
-fn findings_from(
+/// The findings `importers` (path, text) have in the library at `lib` (absolute, in
+/// workspace `root`), each on the library's own line. `own` are the library's own
+/// diagnostics (its Tera syntax): a finding already there is not repeated.
+pub fn findings_from(
     lib: &Path,
     root: &Path,
     own: &[Diagnostic],
@@ -371,7 +404,8 @@ mod tests {
     fn findings_in(root: &Path) -> Vec<Diagnostic> {
         let analyzer = Analyzer::new(Environment::empty());
         let lib = root.join("_lib.toml.tera");
-        findings_of_library(&lib, root, &[], &analyzer, &DiskLoader)
+        let importers = importers_of(&lib, root, &DiskLoader);
+        findings_from(&lib, root, &[], importers, &analyzer, &DiskLoader)
     }
 
     #[test]

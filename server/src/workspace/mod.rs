@@ -11,6 +11,7 @@ pub mod libraries;
 pub mod projects;
 pub mod root;
 pub mod runs;
+pub mod snapshot;
 pub mod symbols;
 
 pub use changes::{classify, ChangeKind};

@@ -57,7 +57,7 @@ fn is_marked(dir: &Path) -> bool {
 /// `path` relative to the workspace `root`, `/`-separated: the same on every machine and
 /// checkout (shard splits and cache ids use it).
 pub fn workspace_relative(root: &Path, path: &Path) -> String {
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let abs = crate::documents::fs::absolute(path);
     let rel = abs.strip_prefix(root).unwrap_or(path);
     let s = rel.to_string_lossy();
     if std::path::MAIN_SEPARATOR == '/' {

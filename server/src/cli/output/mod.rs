@@ -54,19 +54,12 @@ pub fn related_place(
     match &r.file {
         None => (None, own.span(&r.range)),
         Some(f) => {
-            let shown = working_dir()
+            let shown = crate::documents::fs::working_dir()
                 .and_then(|cwd| f.path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
                 .unwrap_or_else(|| f.path.clone());
             (Some(shown), Locator::new(&f.text).span(&r.range))
         }
     }
-}
-
-/// The working directory, read once: related places are shown relative to it, and
-/// nothing in the CLI changes it.
-fn working_dir() -> Option<&'static std::path::Path> {
-    static CWD: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
-    CWD.get_or_init(|| std::env::current_dir().ok()).as_deref()
 }
 
 /// Writes `check`'s output as reports arrive, in path order, holding none of them (SARIF,

@@ -112,8 +112,7 @@ impl RunCommand {
         for (target, result) in analysed {
             match result {
                 Ok((report, analysis)) => {
-                    let abs =
-                        std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
+                    let abs = crate::documents::fs::absolute(&target.path);
                     self.dependents.set(abs.clone(), &analysis.dependencies);
                     files.push((target, abs, report, analysis));
                 }

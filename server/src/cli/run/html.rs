@@ -114,7 +114,7 @@ pub fn write(report: &RunReport, output: &Path) -> Result<PathBuf, String> {
         let FileOutcome::Ran { results, .. } = &f.outcome else {
             continue;
         };
-        let abs = std::path::absolute(&f.path).unwrap_or_else(|_| f.path.clone());
+        let abs = crate::documents::fs::absolute(&f.path);
         let root = crate::workspace::root_of_file(&abs, &[]);
         let settings = DiffSettings::load(&root).unwrap_or_default();
         let shown = f.path.display().to_string();
