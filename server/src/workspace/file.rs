@@ -47,11 +47,14 @@ pub fn analyse_file(
     analyzer: &Analyzer,
     loader: &dyn SourceLoader,
 ) -> Result<(FileReport, Arc<Analysis>), DiscoverError> {
-    let bytes = read_bytes(display_path, within, MAX_READ_BYTES).map_err(|e| DiscoverError {
-        path: display_path.to_path_buf(),
-        message: e.to_string(),
-    })?;
     let abs = crate::documents::fs::absolute(display_path);
+    let bytes = match loader.already_read(&abs, within.unwrap_or(root)) {
+        Some(text) => text.as_bytes().to_vec(),
+        None => read_bytes(display_path, within, MAX_READ_BYTES).map_err(|e| DiscoverError {
+            path: display_path.to_path_buf(),
+            message: e.to_string(),
+        })?,
+    };
     let file = FileBytes {
         display_path,
         abs_path: &abs,

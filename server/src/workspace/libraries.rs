@@ -473,13 +473,46 @@ mod tests {
     }
 
     #[test]
-    fn a_library_nobody_imports_has_no_findings_and_others_are_not_read() {
+    fn a_library_nobody_imports_has_no_importers() {
         let dir = workspace(&[(
             "other.clnrm.toml",
             "[meta]\nname = \"t\"\nversion = \"1\"\n",
         )]);
         let root = dir.path();
         assert!(importers_of(&root.join("_lib.toml.tera"), root, &DiskLoader).is_empty());
+    }
+
+    #[test]
+    fn an_importer_through_another_library_is_an_importer() {
+        let dir = workspace(&[(
+            "a.clnrm.toml.tera",
+            "{% include \"mid.toml.tera\" %}\n[meta]\nname = \"t\"\nversion = \"1\"\n",
+        )]);
+        let root = dir.path();
+        std::fs::write(
+            root.join("mid.toml.tera"),
+            "{% include \"_lib.toml.tera\" %}\n",
+        )
+        .unwrap();
+        let found = importers_of(&root.join("_lib.toml.tera"), root, &DiskLoader);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.ends_with("a.clnrm.toml.tera"));
+    }
+
+    #[test]
+    fn one_scan_serves_every_library_of_a_workspace() {
+        let dir = workspace(&[("a.clnrm.toml.tera", &test_file("db"))]);
+        let root = dir.path();
+        std::fs::write(root.join("_other.toml.tera"), "").unwrap();
+        let scans = Scans::default();
+        let lib = root.join("_lib.toml.tera");
+        assert_eq!(scans.importers(&lib, root, &DiskLoader).len(), 1);
+        // A test file written after the scan is not seen: the workspace was not walked again.
+        let b = "{% import \"_other.toml.tera\" as o %}\n";
+        std::fs::write(root.join("b.clnrm.toml.tera"), b).unwrap();
+        let other = root.join("_other.toml.tera");
+        assert!(scans.importers(&other, root, &DiskLoader).is_empty());
+        assert_eq!(importers_of(&other, root, &DiskLoader).len(), 1);
     }
 
     #[test]

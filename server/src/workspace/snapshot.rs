@@ -67,6 +67,11 @@ impl<L: SourceLoader> SourceLoader for SnapshotLoader<L> {
     fn problem(&self, path: &Path, root: Option<&Path>) -> Option<String> {
         self.inner.problem(path, root)
     }
+
+    fn already_read(&self, path: &Path, root: &Path) -> Option<Arc<str>> {
+        let key = (path.to_path_buf(), Some(root.to_path_buf()));
+        self.memo().reads.get(&key).cloned().flatten()
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +100,11 @@ mod tests {
         assert_eq!(loader.load_within(&missing, Some(dir.path())), None);
         std::fs::write(&missing, "now").unwrap();
         assert_eq!(loader.load_within(&missing, Some(dir.path())), None);
+        // What was read within the workspace is there for the check of the file itself.
+        assert_eq!(
+            loader.already_read(&lib, dir.path()).as_deref(),
+            Some("first")
+        );
+        assert_eq!(loader.already_read(&missing, dir.path()), None);
     }
 }
