@@ -5,32 +5,32 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use crate::analysis::schema::convert::{self, Converted, SpanIndex};
+use crate::analysis::schema::convert::{self, SpanIndex};
 use crate::analysis::schema::pointer;
 use crate::analysis::toml::Document;
 use crate::analysis::{Code, Diagnostic, Severity, STAGE_BUDGET};
 
 pub(crate) struct Ctx<'t> {
-    converted: Rc<Converted>,
-    _text: std::marker::PhantomData<&'t str>,
+    root: Rc<Value>,
+    spans: SpanIndex<'t>,
     out: Vec<Diagnostic>,
 }
 
 impl<'t> Ctx<'t> {
-    pub fn new(doc: &Document, text: &'t str) -> Self {
+    pub fn new(doc: &'t Document, text: &str) -> Self {
         Self {
-            converted: convert::shared(doc, text),
-            _text: std::marker::PhantomData,
+            root: convert::shared(doc, text),
+            spans: SpanIndex::new(doc),
             out: Vec::new(),
         }
     }
 
     pub fn root(&self) -> &Value {
-        &self.converted.0
+        &self.root
     }
 
-    fn spans(&self) -> &SpanIndex {
-        &self.converted.1
+    fn spans(&self) -> &SpanIndex<'t> {
+        &self.spans
     }
 
     pub fn finish(self) -> Vec<Diagnostic> {

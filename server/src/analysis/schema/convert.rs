@@ -1,7 +1,6 @@
 //! The parsed TOML as a `serde_json::Value`, with the source spans of every key and value
 //! indexed by JSON pointer, so schema errors land on the offending key or value.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
@@ -21,13 +20,27 @@ pub struct Spans {
     pub value: Option<Range<usize>>,
 }
 
-/// Spans by JSON pointer (RFC 6901, as jsonschema reports `instance_path`).
-#[derive(Debug, Default)]
-pub struct SpanIndex {
-    spans: HashMap<String, Spans, crate::analysis::FastHash>,
+/// Spans by JSON pointer (RFC 6901, as jsonschema reports `instance_path`), found by
+/// walking the document along the pointer when a finding needs one: most places never
+/// do, so no index of every key and value is built.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanIndex<'d> {
+    doc: &'d Document,
 }
 
-impl SpanIndex {
+/// A place in the document while walking a pointer.
+#[derive(Clone, Copy)]
+enum Node<'d> {
+    Table(&'d Table),
+    Item(&'d Item),
+    Value(&'d toml_edit::Value),
+}
+
+impl<'d> SpanIndex<'d> {
+    pub fn new(doc: &'d Document) -> Self {
+        Self { doc }
+    }
+
     /// The range to underline for the key at `pointer`: the key, else its value, else the
     /// nearest ancestor that has one.
     pub fn key_range(&self, pointer: &str) -> Range<usize> {
@@ -44,38 +57,94 @@ impl SpanIndex {
         self.value_range(pointer)
     }
 
-    pub fn get(&self, pointer: &str) -> Option<&Spans> {
-        self.spans.get(pointer)
+    /// The spans of the key or element at `pointer` (`None` for the document itself).
+    pub fn get(&self, pointer: &str) -> Option<Spans> {
+        self.chain(pointer).pop()
     }
 
     fn find(&self, pointer: &str, pick: impl Fn(&Spans) -> Option<Range<usize>>) -> Range<usize> {
-        let mut p = pointer;
-        loop {
-            if let Some(r) = self.spans.get(p).and_then(&pick) {
-                return r;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return 0..0,
-            }
+        self.chain(pointer)
+            .iter()
+            .rev()
+            .find_map(pick)
+            .unwrap_or(0..0)
+    }
+
+    /// The spans of each place on the way to `pointer` that exists, outermost first.
+    fn chain(&self, pointer: &str) -> Vec<Spans> {
+        let mut out = Vec::new();
+        if !pointer.starts_with('/') {
+            return out;
         }
+        let mut at: Option<Node<'d>> = None;
+        for segment in super::pointer::segments(pointer).take(MAX_DEPTH) {
+            let next = match at {
+                None => entry(self.doc.as_table(), &segment),
+                Some(Node::Table(t)) | Some(Node::Item(Item::Table(t))) => entry(t, &segment),
+                Some(Node::Item(Item::ArrayOfTables(a))) => super::pointer::index(&segment)
+                    .and_then(|i| a.get(i))
+                    .map(|t| {
+                        let spans = Spans {
+                            key: None,
+                            value: t.span(),
+                        };
+                        (spans, Node::Table(t))
+                    }),
+                Some(Node::Item(Item::Value(v))) | Some(Node::Value(v)) => element(v, &segment),
+                Some(Node::Item(Item::None)) => None,
+            };
+            let Some((spans, node)) = next else { break };
+            out.push(spans);
+            at = Some(node);
+        }
+        out
     }
 }
 
-/// A document as JSON plus its span index.
-pub type Converted = (Value, SpanIndex);
+/// The entry `key` of table `t`: its spans and its item.
+fn entry<'d>(t: &'d Table, key: &str) -> Option<(Spans, Node<'d>)> {
+    let (k, item) = t.get_key_value(key)?;
+    let spans = Spans {
+        key: k.span(),
+        value: item_span(item),
+    };
+    Some((spans, Node::Item(item)))
+}
+
+/// The element `segment` of an array or inline table value.
+fn element<'d>(v: &'d toml_edit::Value, segment: &str) -> Option<(Spans, Node<'d>)> {
+    match v {
+        toml_edit::Value::Array(a) => {
+            let el = super::pointer::index(segment).and_then(|i| a.get(i))?;
+            let spans = Spans {
+                key: None,
+                value: el.span(),
+            };
+            Some((spans, Node::Value(el)))
+        }
+        toml_edit::Value::InlineTable(t) => {
+            let el = t.get(segment)?;
+            let spans = Spans {
+                key: t.key(segment).and_then(|k| k.span()),
+                value: el.span(),
+            };
+            Some((spans, Node::Value(el)))
+        }
+        _ => None,
+    }
+}
 
 thread_local! {
     /// The last conversion on this thread, keyed by the exact text it was parsed from:
     /// the schema stage and the rules stage both need it for the same document.
-    static LAST: std::cell::RefCell<Option<(String, std::rc::Rc<Converted>)>> =
+    static LAST: std::cell::RefCell<Option<(String, std::rc::Rc<Value>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// [`to_json`], shared between the stages that run one after the other on `text`.
 /// `doc` must be the parse of `text` (the parse is deterministic, so text equality
 /// implies the same conversion).
-pub fn shared(doc: &Document, text: &str) -> std::rc::Rc<Converted> {
+pub fn shared(doc: &Document, text: &str) -> std::rc::Rc<Value> {
     if let Some(hit) = LAST.with(|l| {
         l.borrow()
             .as_ref()
@@ -89,32 +158,17 @@ pub fn shared(doc: &Document, text: &str) -> std::rc::Rc<Converted> {
     converted
 }
 
-/// Convert `doc` into JSON plus the span index.
-pub fn to_json(doc: &Document) -> (Value, SpanIndex) {
-    let mut index = SpanIndex::default();
-    let value = table(doc.as_table(), "", &mut index, 0);
-    (value, index)
+/// Convert `doc` into JSON.
+pub fn to_json(doc: &Document) -> Value {
+    table(doc.as_table(), 0)
 }
 
-fn table(t: &Table, base: &str, index: &mut SpanIndex, depth: usize) -> Value {
+fn table(t: &Table, depth: usize) -> Value {
     let mut map = Map::new();
     for (k, item) in t.iter() {
-        let pointer = super::pointer::push(base, k);
-        let key = t.key(k).and_then(|key| key.span());
-        let value = item_span(item);
-        map.insert(k.to_string(), self::item(item, &pointer, index, depth + 1));
-        index.spans.insert(pointer, Spans { key, value });
+        map.insert(k.to_string(), self::item(item, depth + 1));
     }
     Value::Object(map)
-}
-
-/// `pointer/i` for an array element.
-fn index_pointer(pointer: &str, i: usize) -> String {
-    use std::fmt::Write;
-    let mut p = String::with_capacity(pointer.len() + 4);
-    p.push_str(pointer);
-    let _ = write!(p, "/{i}");
-    p
 }
 
 fn item_span(item: &Item) -> Option<Range<usize>> {
@@ -126,33 +180,19 @@ fn item_span(item: &Item) -> Option<Range<usize>> {
     }
 }
 
-fn item(item: &Item, pointer: &str, index: &mut SpanIndex, depth: usize) -> Value {
+fn item(item: &Item, depth: usize) -> Value {
     if depth > MAX_DEPTH {
         return Value::Null;
     }
     match item {
         Item::None => Value::Null,
-        Item::Table(t) => table(t, pointer, index, depth),
-        Item::ArrayOfTables(a) => {
-            let mut out = Vec::with_capacity(a.len());
-            for (i, t) in a.iter().enumerate() {
-                let p = index_pointer(pointer, i);
-                out.push(table(t, &p, index, depth + 1));
-                index.spans.insert(
-                    p,
-                    Spans {
-                        key: None,
-                        value: t.span(),
-                    },
-                );
-            }
-            Value::Array(out)
-        }
-        Item::Value(v) => value(v, pointer, index, depth),
+        Item::Table(t) => table(t, depth),
+        Item::ArrayOfTables(a) => Value::Array(a.iter().map(|t| table(t, depth + 1)).collect()),
+        Item::Value(v) => value(v, depth),
     }
 }
 
-fn value(v: &toml_edit::Value, pointer: &str, index: &mut SpanIndex, depth: usize) -> Value {
+fn value(v: &toml_edit::Value, depth: usize) -> Value {
     use toml_edit::Value as V;
     if depth > MAX_DEPTH {
         return Value::Null;
@@ -166,37 +206,12 @@ fn value(v: &toml_edit::Value, pointer: &str, index: &mut SpanIndex, depth: usiz
             .unwrap_or_else(|| Value::Number(0.into())),
         V::Boolean(b) => Value::Bool(*b.value()),
         V::Datetime(d) => Value::String(d.value().to_string()),
-        V::Array(a) => {
-            let mut out = Vec::with_capacity(a.len());
-            for (i, el) in a.iter().enumerate() {
-                let p = index_pointer(pointer, i);
-                out.push(value(el, &p, index, depth + 1));
-                index.spans.insert(
-                    p,
-                    Spans {
-                        key: None,
-                        value: el.span(),
-                    },
-                );
-            }
-            Value::Array(out)
-        }
-        V::InlineTable(t) => {
-            let mut map = Map::new();
-            for (k, el) in t.iter() {
-                let p = super::pointer::push(pointer, k);
-                let key = t.key(k).and_then(|key| key.span());
-                map.insert(k.to_string(), value(el, &p, index, depth + 1));
-                index.spans.insert(
-                    p,
-                    Spans {
-                        key,
-                        value: el.span(),
-                    },
-                );
-            }
-            Value::Object(map)
-        }
+        V::Array(a) => Value::Array(a.iter().map(|el| value(el, depth + 1)).collect()),
+        V::InlineTable(t) => Value::Object(
+            t.iter()
+                .map(|(k, el)| (k.to_string(), value(el, depth + 1)))
+                .collect(),
+        ),
     }
 }
 
@@ -204,15 +219,11 @@ fn value(v: &toml_edit::Value, pointer: &str, index: &mut SpanIndex, depth: usiz
 mod tests {
     use super::*;
 
-    fn conv(text: &str) -> (Value, SpanIndex) {
-        let doc = Document::parse(text.to_string()).unwrap();
-        to_json(&doc)
-    }
-
     #[test]
     fn values_and_spans() {
         let text = "[meta]\nname = \"x\"\n[[scenario]]\nname = \"s\"\nports = [1, 2]\n[service.a]\nenv = { A = \"1\" }\n";
-        let (v, idx) = conv(text);
+        let doc = Document::parse(text.to_string()).unwrap();
+        let (v, idx) = (to_json(&doc), SpanIndex::new(&doc));
         assert_eq!(v["meta"]["name"], "x");
         assert_eq!(v["scenario"][0]["ports"][1], 2);
         assert_eq!(&text[idx.key_range("/meta/name")], "name");

@@ -1,6 +1,6 @@
 //! Stage d: JSON Schema validation (`schemas/clnrm.schema.json`) of the parsed TOML.
 //!
-//! The document is converted to JSON with a span per pointer ([`convert`]), validated by
+//! The document is converted to JSON ([`convert`], spans found by pointer on demand), validated by
 //! the `jsonschema` crate against the embedded schema (compiled once), and each error is
 //! mapped onto the offending key or value with a message in clnrm's terms ([`report`]).
 
@@ -90,14 +90,14 @@ pub fn validate(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) -> bool
     let (Some(validator), Some(schema)) = (VALIDATOR.as_ref(), SCHEMA_JSON.as_ref()) else {
         return false;
     };
-    let converted = convert::shared(doc, text);
-    let (instance, index) = &*converted;
+    let instance = convert::shared(doc, text);
+    let index = convert::SpanIndex::new(doc);
     // Errors come in document order; describing them is the costly part.
-    let mut errors = validator.iter_errors(instance);
+    let mut errors = validator.iter_errors(&instance);
     let mut found: Vec<Diagnostic> = errors
         .by_ref()
         .take(STAGE_BUDGET)
-        .flat_map(|e| report::diagnostics(&e, schema, index, text))
+        .flat_map(|e| report::diagnostics(&e, schema, &index, text))
         .collect();
     let stopped = errors.next().is_some();
     found.sort_by(|a, b| {

@@ -41,7 +41,7 @@ pub fn get<'v>(root: &'v Value, pointer: &str) -> Option<&'v Value> {
 }
 
 /// An array index as RFC 6901 writes it: no sign, no leading zero.
-fn index(token: &str) -> Option<usize> {
+pub(crate) fn index(token: &str) -> Option<usize> {
     if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
         return None;
     }

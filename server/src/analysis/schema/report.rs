@@ -13,7 +13,7 @@ use crate::analysis::{Code, Diagnostic, Edit, Fix};
 pub(super) fn diagnostics(
     e: &ValidationError<'_>,
     schema: &Value,
-    index: &SpanIndex,
+    index: &SpanIndex<'_>,
     text: &str,
 ) -> Vec<Diagnostic> {
     let path = e.instance_path().as_str();
@@ -126,14 +126,14 @@ pub(super) fn diagnostics(
     }
 }
 
-fn value_diag(index: &SpanIndex, path: &str, message: String) -> Diagnostic {
+fn value_diag(index: &SpanIndex<'_>, path: &str, message: String) -> Diagnostic {
     Diagnostic::new(Code::InvalidValue, index.value_range(path), message)
 }
 
 fn unknown_key(
     allowed: &[&str],
     table: &str,
-    index: &SpanIndex,
+    index: &SpanIndex<'_>,
     text: &str,
     path: &str,
     name: &str,

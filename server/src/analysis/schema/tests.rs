@@ -303,9 +303,9 @@ fn conversion_is_shared_only_for_identical_text() {
     let b = "[meta]\nname = \"b\"\n";
     let da = crate::analysis::toml::Document::parse(a.to_string()).unwrap();
     let db = crate::analysis::toml::Document::parse(b.to_string()).unwrap();
-    assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
-    assert_eq!(convert::shared(&db, b).0["meta"]["name"], "b");
-    assert_eq!(convert::shared(&da, a).0["meta"]["name"], "a");
+    assert_eq!(convert::shared(&da, a)["meta"]["name"], "a");
+    assert_eq!(convert::shared(&db, b)["meta"]["name"], "b");
+    assert_eq!(convert::shared(&da, a)["meta"]["name"], "a");
 }
 
 #[test]

@@ -216,65 +216,99 @@ fn resolves(context: &Map<String, Value>, path: &str) -> bool {
     true
 }
 
-/// Whether byte `at` of `text` is inside a TOML comment (strings taken into account).
-pub fn in_toml_comment(text: &str, at: usize) -> bool {
-    text.get(..at)
-        .is_some_and(|before| advance(before, State::Code) == State::Comment)
-}
-
 fn advance(s: &str, mut state: State) -> State {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        let rest = &b[i..];
-        match state {
-            State::Code => match b[i] {
-                b'#' => state = State::Comment,
-                b'"' if rest.starts_with(b"\"\"\"") => {
-                    state = State::MultiBasic;
-                    i += 2;
-                }
-                b'\'' if rest.starts_with(b"'''") => {
-                    state = State::MultiLiteral;
-                    i += 2;
-                }
-                b'"' => state = State::Basic,
-                b'\'' => state = State::Literal,
-                _ => {}
-            },
-            State::Comment => {
-                if b[i] == b'\n' {
-                    state = State::Code;
-                }
-            }
-            State::Basic => match b[i] {
-                b'\\' => i += 1,
-                b'"' | b'\n' => state = State::Code,
-                _ => {}
-            },
-            State::Literal => {
-                if b[i] == b'\'' || b[i] == b'\n' {
-                    state = State::Code;
-                }
-            }
-            State::MultiBasic => {
-                if b[i] == b'\\' {
-                    i += 1;
-                } else if rest.starts_with(b"\"\"\"") {
-                    state = State::Code;
-                    i += 2;
-                }
-            }
-            State::MultiLiteral => {
-                if rest.starts_with(b"'''") {
-                    state = State::Code;
-                    i += 2;
-                }
-            }
-        }
-        i += 1;
+        (state, i) = step(b, i, state);
     }
     state
+}
+
+/// The state after the byte (or `"""`, `'''`, escape) at `i` of `b`, and where the next
+/// one starts.
+fn step(b: &[u8], mut i: usize, mut state: State) -> (State, usize) {
+    let rest = &b[i..];
+    match state {
+        State::Code => match b[i] {
+            b'#' => state = State::Comment,
+            b'"' if rest.starts_with(b"\"\"\"") => {
+                state = State::MultiBasic;
+                i += 2;
+            }
+            b'\'' if rest.starts_with(b"'''") => {
+                state = State::MultiLiteral;
+                i += 2;
+            }
+            b'"' => state = State::Basic,
+            b'\'' => state = State::Literal,
+            _ => {}
+        },
+        State::Comment => {
+            if b[i] == b'\n' {
+                state = State::Code;
+            }
+        }
+        State::Basic => match b[i] {
+            b'\\' => i += 1,
+            b'"' | b'\n' => state = State::Code,
+            _ => {}
+        },
+        State::Literal => {
+            if b[i] == b'\'' || b[i] == b'\n' {
+                state = State::Code;
+            }
+        }
+        State::MultiBasic => {
+            if b[i] == b'\\' {
+                i += 1;
+            } else if rest.starts_with(b"\"\"\"") {
+                state = State::Code;
+                i += 2;
+            }
+        }
+        State::MultiLiteral => {
+            if rest.starts_with(b"'''") {
+                state = State::Code;
+                i += 2;
+            }
+        }
+    }
+    (state, i + 1)
+}
+
+/// Whether tag openers (`{{`, `{%`) of one text are inside a TOML comment (strings taken
+/// into account), asked in increasing order: the scan goes on from the last one instead
+/// of starting over for each. At an opener no quote or escape straddles the position, so
+/// this equals a scan of the text before it.
+pub struct CommentCursor<'t> {
+    text: &'t [u8],
+    next: usize,
+    state: State,
+}
+
+impl<'t> CommentCursor<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            next: 0,
+            state: State::Code,
+        }
+    }
+
+    /// Whether the opener at byte `at` is inside a TOML comment.
+    pub fn in_comment(&mut self, at: usize) -> bool {
+        if at > self.text.len() {
+            return false;
+        }
+        if at < self.next {
+            (self.next, self.state) = (0, State::Code);
+        }
+        while self.next < at {
+            (self.state, self.next) = step(self.text, self.next, self.state);
+        }
+        self.state == State::Comment
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +329,26 @@ mod tests {
         assert_eq!(check("a = '''\n{% x %}\n'''"), None);
         assert_eq!(check("a = {{ x }}"), Some(4..11));
         assert_eq!(check("a = \"{{ x }}\" # {{ y }}"), None);
+    }
+
+    #[test]
+    fn the_comment_cursor_agrees_with_a_scan_of_the_text_before_each_opener() {
+        let texts = [
+            "a = 1 # {{ x }}\nb = \"# {{ y }}\" # {% z %}\n",
+            "s = \"\"\"\n# {{ in string }}\n\"\"\" # {{ c }}\nt = '''{{ a }}''' {{ b }}\n",
+            "e = \"\\\"{{ q }}\" # x\n{{ r }}\nl = 'it''s' # {% t %}",
+        ];
+        for text in texts {
+            let mut cursor = CommentCursor::new(text);
+            for (at, _) in text.match_indices('{') {
+                let whole = advance(&text[..at], State::Code) == State::Comment;
+                assert_eq!(cursor.in_comment(at), whole, "{text:?} at {at}");
+            }
+            // Asked out of order, it starts over.
+            let first = text.find('{').unwrap();
+            let whole = advance(&text[..first], State::Code) == State::Comment;
+            assert_eq!(cursor.in_comment(first), whole);
+        }
     }
 
     fn step_vars(t: &str) -> Vec<(String, usize)> {

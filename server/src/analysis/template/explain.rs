@@ -2,14 +2,15 @@
 //! these rewrite its syntax errors into what is wrong and what to do, for the slips people
 //! actually make in TOML templates.
 
-use super::compat::in_toml_comment;
+use super::compat::CommentCursor;
 use crate::analysis::{Code, Diagnostic, Edit, Fix};
 
 /// Improve every `tera-syntax` finding in `diags` (positions in `text`).
 pub fn explain(text: &str, diags: &mut [Diagnostic]) {
+    let mut comments = CommentCursor::new(text);
     for d in diags.iter_mut().filter(|d| d.code == Code::TeraSyntax) {
         single_brace_close(text, d);
-        in_comment(text, d);
+        in_comment(text, d, &mut comments);
         missing_value(text, d);
     }
 }
@@ -92,7 +93,7 @@ fn single_brace_close(text: &str, d: &mut Diagnostic) {
 }
 
 /// A tag inside a TOML comment: Tera reads comments too.
-fn in_comment(text: &str, d: &mut Diagnostic) {
+fn in_comment(text: &str, d: &mut Diagnostic, comments: &mut CommentCursor<'_>) {
     let start = d.range.start.min(text.len());
     let window = up_to(text, start.saturating_add(2));
     let opener = [window.rfind("{{"), window.rfind("{%")]
@@ -103,7 +104,7 @@ fn in_comment(text: &str, d: &mut Diagnostic) {
     // Only when the tag starts on the error's line: an earlier opener is another tag.
     // The opener may start just after the error's position (`get` is then `None`).
     let newline_between = text.get(opener..start).is_some_and(|s| s.contains('\n'));
-    if newline_between || !in_toml_comment(text, opener) {
+    if newline_between || !comments.in_comment(opener) {
         return;
     }
     let delim = &text[opener..opener + 2];
