@@ -35,7 +35,12 @@ fn shown_char(c: char, out: &mut String) {
 
 /// `text` as [`shown_char`] shows it (newlines in messages stay newlines).
 pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\n') {
+    // Control characters are C0 and DEL bytes, or C1 (`0xC2 0x80..=0x9F` in UTF-8): text
+    // without those bytes is shown as it is, without decoding each character.
+    let may_control = |b: &u8| (*b < 0x20 && *b != b'\n') || *b == 0x7f || *b == 0xc2;
+    if !text.as_bytes().iter().any(may_control)
+        || !text.chars().any(|c| c.is_control() && c != '\n')
+    {
         return text.into();
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -137,56 +142,59 @@ pub fn render_diagnostics(
     opts: &HumanOptions,
 ) -> String {
     let p = Palette::new(opts.color);
+    // Each style's codes rendered once (nothing without colour), not once per use.
+    let codes = |s: Style| (s.render().to_string(), s.render_reset().to_string());
+    let (bold, bold_off) = codes(p.bold);
+    let (gutter, gutter_off) = codes(p.gutter);
     let loc = Locator::new(text);
     let shown = path.display().to_string();
     let shown = visible(&shown);
     let mut out = String::new();
     for d in diagnostics {
         let span = loc.span(&d.range);
-        let sev = p.severity(d.severity);
-        let _ = writeln!(
+        let (sev, sev_off) = codes(p.severity(d.severity));
+        let _ = write!(
             out,
-            "{}{shown}:{}:{}:{:#} {sev}{}[{}]{sev:#}: {}{}{:#}",
-            p.bold,
+            "{bold}{shown}:{}:{}:{bold_off} {sev}{}[{}]{sev_off}: {bold}",
             span.start.line,
             span.start.column,
-            p.bold,
             d.severity.as_str(),
-            d.code,
-            p.bold,
-            visible(&d.message),
-            p.bold,
+            d.code.as_str(),
         );
+        out.push_str(&visible(&d.message));
+        out.push_str(&bold_off);
+        out.push('\n');
 
         let line = loc.line_text(span.start.line);
         let number = span.start.line.to_string();
         let pad = " ".repeat(number.len());
-        let g = p.gutter;
-        let _ = writeln!(out, "{g}{pad} |{g:#}");
-        let mut source = String::with_capacity(line.len());
-        line.chars().for_each(|c| shown_char(c, &mut source));
-        let _ = writeln!(out, "{g}{number} |{g:#} {source}");
+        let _ = writeln!(out, "{gutter}{pad} |{gutter_off}");
+        let _ = write!(out, "{gutter}{number} |{gutter_off} ");
+        line.chars().for_each(|c| shown_char(c, &mut out));
+        out.push('\n');
         let start_col = span.start.column as usize - 1;
         let end_col = if span.end.line == span.start.line {
             span.end.column as usize - 1
         } else {
             line.chars().count()
         };
-        let indent = " ".repeat(line.chars().take(start_col).map(shown_width).sum());
+        let indent: usize = line.chars().take(start_col).map(shown_width).sum();
         let width: usize = line
             .chars()
             .skip(start_col)
             .take(end_col.saturating_sub(start_col))
             .map(shown_width)
             .sum();
-        let carets = "^".repeat(width.max(1));
-        let _ = writeln!(out, "{g}{pad} |{g:#} {indent}{sev}{carets}{sev:#}");
+        let _ = write!(out, "{gutter}{pad} |{gutter_off} ");
+        out.extend(std::iter::repeat_n(' ', indent));
+        out.push_str(&sev);
+        out.extend(std::iter::repeat_n('^', width.max(1)));
+        out.push_str(&sev_off);
+        out.push('\n');
         if let Some(fix) = &d.fix {
             let _ = writeln!(
                 out,
-                "{g}{pad} ={g:#} {}help{:#}: {}",
-                p.bold,
-                p.bold,
+                "{gutter}{pad} ={gutter_off} {bold}help{bold_off}: {}",
                 visible(&fix.title)
             );
         }
@@ -196,9 +204,7 @@ pub fn render_diagnostics(
             let file = file.map_or_else(|| shown.to_string(), |f| f.display().to_string());
             let _ = writeln!(
                 out,
-                "{g}{pad} ={g:#} {}note{:#}: {}:{}:{}: {}",
-                p.bold,
-                p.bold,
+                "{gutter}{pad} ={gutter_off} {bold}note{bold_off}: {}:{}:{}: {}",
                 visible(&file),
                 at.line,
                 at.column,
