@@ -8,9 +8,12 @@
 # --no-default-features --features lint,rustls-tls`; the npm `@taplo/cli` is a Node
 # wrapper whose start-up dominates). The corpus is ../shared/corpus/clnrm beside the
 # repository, or $CLNRM_CORPUS_DIR. 10,000 files are made by copying the corpus's test
-# files into nested directories of a temporary tree.
+# files into nested directories of a temporary tree. With $CLNRM_REPO (a checkout of the
+# clnrm repository), its test files and template libraries are checked too, named one by
+# one, as the README's "real files" run.
 set -eu
 BIN=${BIN:-target/release/clnrm-lsp}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 TAPLO=${TAPLO:-taplo}
 CORPUS=${CLNRM_CORPUS_DIR:-../shared/corpus/clnrm}
 TMP=$(mktemp -d)
@@ -23,6 +26,20 @@ echo "corpus: $(wc -l < "$TMP/toml-files") .toml files"
 hyperfine -N -i --warmup 5 --runs 30 \
   "$BIN check $(tr '\n' ' ' < "$TMP/toml-files")" \
   "$TAPLO lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/toml-files")"
+
+# The real files: every test and template library of a clnrm checkout, named one by one.
+if [ -n "${CLNRM_REPO:-}" ]; then
+  (
+    cd "$CLNRM_REPO"
+    { find . \( -name '*.clnrm.toml' -o -name '*.clnrm.toml.tera' \) -not -path './target/*'
+      find . -name '*.tera' ! -name '*.clnrm.toml.tera' -not -path './target/*'; } |
+      sed 's|^\./||' | sort > "$TMP/real-files"
+    echo "real files: $(wc -l < "$TMP/real-files")"
+    hyperfine -N -i --warmup 5 --runs 100 \
+      "$BIN check $(tr '\n' ' ' < "$TMP/real-files")" \
+      "$TAPLO lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/real-files")"
+  )
+fi
 
 # 10,000 files: the corpus's test files copied into 10,000 names.
 mkdir -p "$TMP/big"
