@@ -7,8 +7,10 @@
 //! The result must equal `Template::new` on the same text (the unit test compares them
 //! over the corpus). Anything not certainly simple goes to pest: a `{{ }}` tag this
 //! grammar does not know becomes part of a pest run, and a text it cannot split at all
-//! (imports, `extends`, `raw`, unbalanced blocks, a run that does not parse) gives `None`,
-//! so the caller parses the whole text with Tera and gets Tera's exact error.
+//! (`extends`, an import anywhere but at the top, `raw`, unbalanced blocks, a run that does
+//! not parse) gives `None`, so the caller parses the whole text with Tera and gets Tera's
+//! exact error. The imports at the top (with the comments before them and the whitespace
+//! Tera's grammar takes along) are one run of their own.
 //!
 //! Why runs can be parsed apart: Tera's grammar is a PEG whose top-level `content*` items
 //! end at a tag's closing delimiter or, for text, before the next `{{`/`{%`/`{#`; a run
@@ -57,6 +59,8 @@ pub fn parse(
         if k > 0 && (s.starts_with("{#") || (prev_text && s.as_bytes().get(2) == Some(&b'-'))) {
             to_tera[k - 1] = true;
         }
+        // The top imports' run ends with the whitespace after its last tag.
+        let s = s.trim_end_matches([' ', '\t', '\r', '\n']);
         if next_text && s.as_bytes().get(s.len().saturating_sub(3)) == Some(&b'-') {
             to_tera[k + 1] = true;
         }
@@ -84,8 +88,9 @@ pub fn parse(
                 k += 1;
             }
             let run = tera(&text[start..ranges[k - 1].end]).ok()?;
+            // Imports only in the run at the top (`items` leaves any other to Tera whole).
             let clash = run.parent.is_some()
-                || !run.imported_macro_files.is_empty()
+                || (start != 0 && !run.imported_macro_files.is_empty())
                 || run.macros.keys().any(|m| t.macros.contains_key(m))
                 || run.blocks.keys().any(|b| t.blocks.contains_key(b));
             if clash {
@@ -94,6 +99,7 @@ pub fn parse(
             t.ast.extend(run.ast);
             t.macros.extend(run.macros);
             t.blocks.extend(run.blocks);
+            t.imported_macro_files.extend(run.imported_macro_files);
             continue;
         }
         match std::mem::replace(&mut items[k], Item::Text(0..0)) {
@@ -110,6 +116,10 @@ fn items(text: &str) -> Option<Vec<Item>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    if let Some(end) = top_imports(text) {
+        out.push(Item::Tera(0..end));
+        i = end;
+    }
     let mut depth = 0usize;
     let mut open_at = 0;
     while i < b.len() {
@@ -172,6 +182,40 @@ fn items(text: &str) -> Option<Vec<Item>> {
         }
     }
     (depth == 0).then_some(out)
+}
+
+/// Where the imports at the top of `text` end, with the whitespace Tera's grammar takes
+/// along with them (`template = SOI ~ comment_tag* ~ top_imports? ~ …`, each import tag
+/// with the whitespace around it): that prefix is one run for Tera, and only there may a
+/// template import. `None` when the text does not start with imports.
+fn top_imports(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut j = 0;
+    while b[j..].starts_with(b"{#") {
+        j = find(b, j + 2, b"#}")? + 2;
+    }
+    let mut end = None;
+    loop {
+        let k = skip_whitespace(b, j);
+        if !b[k..].starts_with(b"{%") {
+            break;
+        }
+        let tag = tag_end(b, k + 2, b'%')?;
+        if keyword(&text[k + 2..tag - 2]) != "import" {
+            break;
+        }
+        j = skip_whitespace(b, tag);
+        end = Some(j);
+    }
+    end
+}
+
+/// Past Tera's `WHITESPACE` (space, tab, CR, LF) from `i`.
+fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        i += 1;
+    }
+    i
 }
 
 /// Where the next `{{`, `{%` or `{#` starts (where Tera's text ends).
@@ -533,6 +577,11 @@ mod tests {
             "{% macro m(a) %}{{ a }}{% endmacro %}{{ b }}{% block k %}{% endblock %}",
             "{{ a }}{{ -1 }}{{ b }}",
             "{{ a }}{{ x | f(a=[1]) }}{{ b }}",
+            "{% import \"m\" as m %}\n{{ a }}",
+            "{# c #}\n{% import \"m\" as m %}\n  {% import 'n' as n %}\n\n{{ a }} {{ m::x() }}",
+            "{%- import \"m\" as m -%}\n\u{c}{{ a }}",
+            "{% import \"m\" as m -%} \u{a0}x{{ a }}",
+            "{% import \"m\" as m %}{# c #}{{ a }}",
         ];
         for t in quick {
             assert!(same(t), "not parsed quickly: {t:?}");
@@ -559,8 +608,14 @@ mod tests {
             "{{ é }}",
             "{{ }}",
             "{{ super() }}",
-            "{% import \"m\" as m %}{{ a }}",
             "{% extends \"b\" %}",
+            "{% import \"m\" as m %}{% if a %}{{ b }}{% endif %}",
+            "{% import \"m\" as m %}{% extends \"b\" %}",
+            "{% import \"m\" as m %}\n{{ a }}{% import \"n\" as n %}",
+            "{# a #} {# b #}{% import \"m\" as m %}{{ a }}",
+            "{% import m as m %}{{ a }}",
+            "{% import \"m\" %}{{ a }}",
+            "\n{% import \"m\" as m %}{{ a }}",
             "{% raw %}{{ a }}{% endraw %}",
             "{% if a %}",
             "{{ a }}{% endif %}",
@@ -598,6 +653,11 @@ mod tests {
         let mut accepted = 0;
         for _ in 0..20_000 {
             let mut t = String::new();
+            if next() % 5 == 0 {
+                t.push_str(
+                    ["{% import \"m\" as m %}", "{%- import 'm' as m -%}\n"][(next() % 2) as usize],
+                );
+            }
             if next() % 4 != 0 {
                 t.push_str("{{ ");
             }
