@@ -45,12 +45,10 @@ impl<'t> Ctx<'t> {
         self.get(pointer).and_then(Value::as_str)
     }
 
-    /// Entries of the table at `pointer` (empty when absent or not a table).
-    pub fn entries(&self, pointer: &str) -> Vec<(String, Value)> {
-        self.get(pointer)
-            .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
+    /// The document, shared: a loop over one of its tables borrows this copy of the
+    /// handle while it reports through `self` (no copy of the table's entries).
+    pub fn document(&self) -> Rc<Value> {
+        self.root.clone()
     }
 
     /// Keys of the table at `pointer` (empty when absent or not a table).

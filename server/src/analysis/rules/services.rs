@@ -234,9 +234,11 @@ fn service_ports(ctx: &mut Ctx<'_>, base: &str, id: &str, seen: &mut HashMap<u64
 
 /// Env tables of services and steps: names and secret-looking literals.
 pub(super) fn env(ctx: &mut Ctx<'_>, pointer: &str) {
-    for (key, value) in ctx.entries(pointer) {
-        let p = pointer::push(pointer, &key);
-        if !patterns::is_env_name(&key) {
+    let doc = ctx.document();
+    let entries = pointer::get(&doc, pointer).and_then(Value::as_object);
+    for (key, value) in entries.into_iter().flatten() {
+        let p = pointer::push(pointer, key);
+        if !patterns::is_env_name(key) {
             ctx.report_as(
                 Code::InvalidService,
                 Severity::Warning,
@@ -245,7 +247,7 @@ pub(super) fn env(ctx: &mut Ctx<'_>, pointer: &str) {
             );
         }
         if let Some(v) = value.as_str() {
-            if patterns::looks_secret(&key, v) {
+            if patterns::looks_secret(key, v) {
                 ctx.report(
                     Code::SecretValue,
                     ctx.value(&p),
