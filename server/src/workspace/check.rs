@@ -7,7 +7,7 @@ use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, FileKind, Severity};
 use crate::documents::discover::{self, DiscoverError, Target};
 use crate::workspace::libraries::{
-    findings_from, is_library, without_repeats, LibraryFindings, Scans,
+    findings_from, is_library, without_repeats, ImporterIndex, LibraryFindings,
 };
 use crate::workspace::snapshot::SnapshotLoader;
 use crate::workspace::{analyse_file, analyse_target, FileReport};
@@ -142,7 +142,7 @@ pub fn check_shard_streaming<T: Send>(
     let run = Run {
         analyzer,
         loader: SnapshotLoader::new(DiskLoader),
-        scans: Scans::default(),
+        importers: ImporterIndex::default(),
     };
     let checked = |t: &Target| {
         let report = check_target(t, &run)?;
@@ -329,7 +329,7 @@ fn shown_path(arg: &Path, rel: &Path) -> PathBuf {
 struct Run<'a> {
     analyzer: &'a Analyzer,
     loader: SnapshotLoader<DiskLoader>,
-    scans: Scans,
+    importers: ImporterIndex,
 }
 
 /// One target's report. A template library also gets the findings its importers (the
@@ -339,7 +339,7 @@ fn check_target(target: &Target, run: &Run<'_>) -> Result<FileReport, DiscoverEr
     let kind = target.explicit.then(|| FileKind::of_named(&target.path));
     if is_library(&target.path, kind) {
         if let Some(abs) = absolute(&target.path) {
-            let importers = run.scans.importers(&abs, &target.root, &run.loader);
+            let importers = run.importers.importers(&abs, &target.root, &run.loader);
             let found = findings_from(
                 &abs,
                 &target.root,

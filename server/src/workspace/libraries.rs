@@ -155,8 +155,8 @@ fn on_library(d: &Diagnostic, r: &Related) -> Diagnostic {
 
 /// The test files of a workspace that import or include templates, with the templates
 /// each depends on: what finding a library's importers reads. Scanned once per workspace
-/// and shared by every library a `check` run meets there ([`Scans`]): the walk and the
-/// reads are most of the cost, and they are the same for each library.
+/// and shared by every library there ([`ImporterIndex`]): the walk and the reads are most
+/// of the cost, and they are the same for each library.
 #[derive(Debug, Default)]
 pub struct TestScan {
     /// Test files with at least one dependency, and the (normalized) paths of those.
@@ -212,29 +212,6 @@ impl TestScan {
     }
 }
 
-/// [`TestScan`]s by workspace root, each made once however many threads ask at once.
-#[derive(Default)]
-pub struct Scans {
-    by_root: Mutex<HashMap<PathBuf, Arc<OnceLock<TestScan>>>>,
-}
-
-impl Scans {
-    /// [`TestScan::importers`] of `lib` in the workspace `root`, scanned on first use.
-    pub fn importers(
-        &self,
-        lib: &Path,
-        root: &Path,
-        loader: &dyn SourceLoader,
-    ) -> Vec<(PathBuf, Arc<str>)> {
-        let scan = lock(&self.by_root)
-            .entry(root.to_path_buf())
-            .or_default()
-            .clone();
-        scan.get_or_init(|| TestScan::of(root, loader))
-            .importers(lib, root, loader)
-    }
-}
-
 /// The test files of the workspace `root` that import or include the library at `lib`
 /// (absolute), with their text: one [`TestScan`] for one library.
 pub fn importers_of(
@@ -282,58 +259,53 @@ pub fn is_library(path: &Path, kind: Option<FileKind>) -> bool {
     kind.unwrap_or_else(|| FileKind::of(Some(path))) == FileKind::TemplateLibrary
 }
 
-/// Which test files import each library, remembered between analyses of an open library
-/// (the editor re-analyses it on every keystroke of an importer): the workspace is
-/// scanned once per library, then only the remembered importers are read again, until a
-/// change on disk or a new importer in the editor makes the list stale.
+/// The [`TestScan`] of each workspace, remembered: a `check` run scans a workspace once
+/// for all the libraries it names, and the editor, which re-analyses an open library on
+/// every keystroke of an importer, re-reads only the importers the scan found, until a
+/// change on disk or a new importer in the editor makes the scans stale.
 #[derive(Default)]
 pub struct ImporterIndex {
-    by_library: Mutex<HashMap<PathBuf, Vec<PathBuf>>>,
+    by_root: Mutex<HashMap<PathBuf, Arc<OnceLock<TestScan>>>>,
 }
 
 impl ImporterIndex {
-    /// The importers of `lib` with their current text (open buffers first, via `loader`).
+    /// The importers of `lib` in the workspace `root` with their current text (open
+    /// buffers first, via `loader`), the workspace scanned on first use, once however
+    /// many threads ask at the same time.
     pub fn importers(
         &self,
         lib: &Path,
         root: &Path,
         loader: &dyn SourceLoader,
     ) -> Vec<(PathBuf, Arc<str>)> {
-        let lib = normalize(lib);
-        let known = lock(&self.by_library).get(&lib).cloned();
-        match known {
-            Some(paths) => paths
-                .into_iter()
-                .filter_map(|p| {
-                    let text = loader.load_within(&p, Some(root))?;
-                    Some((p, text))
-                })
-                .collect(),
-            None => {
-                let found = importers_of(&lib, root, loader);
-                let paths = found.iter().map(|(p, _)| p.clone()).collect();
-                lock(&self.by_library).insert(lib, paths);
-                found
-            }
-        }
+        let scan = lock(&self.by_root)
+            .entry(root.to_path_buf())
+            .or_default()
+            .clone();
+        scan.get_or_init(|| TestScan::of(root, loader))
+            .importers(lib, root, loader)
     }
 
-    /// `importer` (absolute) imports `lib` now: rescan when it is not yet known as such.
+    /// `importer` (absolute) imports `lib` now: scan again where it is not yet known as
+    /// such.
     pub fn imported_by(&self, lib: &Path, importer: &Path) {
-        let lib = normalize(lib);
-        let importer = normalize(importer);
-        let mut map = lock(&self.by_library);
-        if map
-            .get(&lib)
-            .is_some_and(|known| !known.contains(&importer))
-        {
-            map.remove(&lib);
+        let (lib, importer) = (normalize(lib), normalize(importer));
+        let mut scans = lock(&self.by_root);
+        let known = scans.values().any(|scan| {
+            scan.get().is_some_and(|scan| {
+                scan.tests
+                    .iter()
+                    .any(|(path, deps)| normalize(path) == importer && deps.contains(&lib))
+            })
+        });
+        if !known {
+            scans.clear();
         }
     }
 
-    /// Files changed on disk: every list may be stale.
+    /// Files changed on disk: every scan may be stale.
     pub fn clear(&self) {
-        lock(&self.by_library).clear();
+        lock(&self.by_root).clear();
     }
 }
 
@@ -504,7 +476,7 @@ mod tests {
         let dir = workspace(&[("a.clnrm.toml.tera", &test_file("db"))]);
         let root = dir.path();
         std::fs::write(root.join("_other.toml.tera"), "").unwrap();
-        let scans = Scans::default();
+        let scans = ImporterIndex::default();
         let lib = root.join("_lib.toml.tera");
         assert_eq!(scans.importers(&lib, root, &DiskLoader).len(), 1);
         // A test file written after the scan is not seen: the workspace was not walked again.
