@@ -75,49 +75,69 @@ fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<Dis
     // directory has from its listing, where the sequential one probes for four names in
     // every directory (most of a walk's system calls). Its order is the stack's, so the
     // results are sorted after.
-    let walker = ignore::WalkBuilder::new(dir)
-        .require_git(false)
-        .threads(1)
-        .build_parallel();
-    let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
-    walker.run(|| {
-        Box::new(|entry| {
-            let mut found = found
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match entry {
-                Ok(entry) => {
-                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    let name_matches = entry.file_name().to_str().is_some_and(is_test_file_name);
-                    if is_file && name_matches {
-                        // `check` (i.e. `.`) shows `a/b.clnrm.toml`, not `./a/b.clnrm.toml`.
-                        let path = entry.into_path();
-                        let path = match path.strip_prefix(".") {
-                            Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
-                            _ => path,
-                        };
-                        found.0.push(Target {
-                            path,
-                            root: root.to_path_buf(),
-                            explicit: false,
-                        });
-                    }
-                }
-                Err(e) => found.1.push(DiscoverError {
-                    path: dir.to_path_buf(),
-                    message: e.to_string(),
-                }),
-            }
-            ignore::WalkState::Continue
+    let mut builder = ignore::WalkBuilder::new(dir);
+    builder.require_git(false).threads(1);
+    let found = std::sync::Mutex::new(Found::default());
+    let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        builder.build_parallel().run(|| {
+            Box::new(|entry| {
+                found
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take(entry, dir, root);
+                ignore::WalkState::Continue
+            })
         })
-    });
-    let (mut found, mut failed) = found
+    }));
+    let mut found = found
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    found.sort();
-    failed.sort_by(|a, b| a.message.cmp(&b.message));
-    targets.extend(found);
-    errors.extend(failed);
+    if walked.is_err() {
+        // Its thread could not be started (the system is out of threads): walk here.
+        found = Found::default();
+        for entry in builder.build() {
+            found.take(entry, dir, root);
+        }
+    }
+    found.targets.sort();
+    found.errors.sort_by(|a, b| a.message.cmp(&b.message));
+    targets.extend(found.targets);
+    errors.extend(found.errors);
+}
+
+/// What a walk found so far.
+#[derive(Default)]
+struct Found {
+    targets: Vec<Target>,
+    errors: Vec<DiscoverError>,
+}
+
+impl Found {
+    fn take(&mut self, entry: Result<ignore::DirEntry, ignore::Error>, dir: &Path, root: &Path) {
+        match entry {
+            Ok(entry) => {
+                let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                let name_matches = entry.file_name().to_str().is_some_and(is_test_file_name);
+                if is_file && name_matches {
+                    // `check` (i.e. `.`) shows `a/b.clnrm.toml`, not `./a/b.clnrm.toml`.
+                    let path = entry.into_path();
+                    let path = match path.strip_prefix(".") {
+                        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+                        _ => path,
+                    };
+                    self.targets.push(Target {
+                        path,
+                        root: root.to_path_buf(),
+                        explicit: false,
+                    });
+                }
+            }
+            Err(e) => self.errors.push(DiscoverError {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            }),
+        }
+    }
 }
 
 pub use super::fs::io_message;
