@@ -212,16 +212,6 @@ impl TestScan {
     }
 }
 
-/// The test files of the workspace `root` that import or include the library at `lib`
-/// (absolute), with their text: one [`TestScan`] for one library.
-pub fn importers_of(
-    lib: &Path,
-    root: &Path,
-    loader: &dyn SourceLoader,
-) -> Vec<(PathBuf, Arc<str>)> {
-    TestScan::of(root, loader).importers(lib, root, loader)
-}
-
 /// The findings `importers` (path, text) have in the library at `lib` (absolute, in
 /// workspace `root`), each on the library's own line. `own` are the library's own
 /// diagnostics (its Tera syntax): a finding already there is not repeated.
@@ -370,6 +360,15 @@ mod tests {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
         dir
+    }
+
+    /// The importers of `lib` in a fresh scan of workspace `root`.
+    fn importers_of(
+        lib: &Path,
+        root: &Path,
+        loader: &dyn SourceLoader,
+    ) -> Vec<(PathBuf, Arc<str>)> {
+        TestScan::of(root, loader).importers(lib, root, loader)
     }
 
     /// What the importers in workspace `root` find in its `_lib.toml.tera`.
