@@ -29,10 +29,6 @@ impl<'t> Ctx<'t> {
         &self.root
     }
 
-    fn spans(&self) -> &SpanIndex<'t> {
-        &self.spans
-    }
-
     pub fn finish(self) -> Vec<Diagnostic> {
         self.out
     }
@@ -71,11 +67,11 @@ impl<'t> Ctx<'t> {
     }
 
     pub fn key(&self, pointer: &str) -> Range<usize> {
-        self.spans().key_range(pointer)
+        self.spans.key_range(pointer)
     }
 
     pub fn value(&self, pointer: &str) -> Range<usize> {
-        self.spans().value_range(pointer)
+        self.spans.value_range(pointer)
     }
 
     /// Where a whole-file finding goes: the first key or table header in the file.

@@ -57,11 +57,6 @@ impl<'d> SpanIndex<'d> {
         self.value_range(pointer)
     }
 
-    /// The spans of the key or element at `pointer` (`None` for the document itself).
-    pub fn get(&self, pointer: &str) -> Option<Spans> {
-        self.chain(pointer).pop()
-    }
-
     fn find(&self, pointer: &str, pick: impl Fn(&Spans) -> Option<Range<usize>>) -> Range<usize> {
         self.chain(pointer)
             .iter()
