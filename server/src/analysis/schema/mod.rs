@@ -1,7 +1,8 @@
 //! Stage d: JSON Schema validation (`schemas/clnrm.schema.json`) of the parsed TOML.
 //!
 //! The document is converted to JSON ([`convert`], spans found by pointer on demand), validated by
-//! the `jsonschema` crate against the embedded schema (compiled once), and each error is
+//! the `jsonschema` crate against the embedded schema (compiled into the program when it is
+//! built), and each error is
 //! mapped onto the offending key or value with a message in clnrm's terms ([`report`]).
 
 pub mod convert;
@@ -35,65 +36,29 @@ pub fn schema() -> &'static Value {
     SCHEMA_JSON.as_ref().unwrap_or(&NULL)
 }
 
-static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
-    let schema = SCHEMA_JSON.as_ref()?;
-    jsonschema::draft7::options()
-        .build(&without_annotations(schema))
-        .ok()
-});
+/// The schema compiled into Rust when this program is built (jsonschema's `validator`
+/// macro): nothing is compiled at run time, where compiling it was most of a one-file
+/// `check` and held up the first files of every run. The macro reads the same file as
+/// [`SCHEMA_TEXT`].
+#[jsonschema::validator(path = "../schemas/clnrm.schema.json", draft = Draft7)]
+struct ClnrmSchema;
 
-/// Compile the validator now (it is otherwise compiled by the first validation): `check`
-/// has an analysis thread do it while the files are being found.
+/// Parse the schema now (messages and suggestions read it): `check` has an analysis
+/// thread do it while the files are being found.
 pub fn compile() {
-    LazyLock::force(&VALIDATOR);
-}
-
-/// Words for editors that validation never reads.
-const ANNOTATIONS: [&str; 5] = [
-    "description",
-    "markdownDescription",
-    "examples",
-    "default",
-    "title",
-];
-
-/// The schema without its [`ANNOTATIONS`]: the compiler copies each into the validator
-/// and checks it against the meta-schema, which was most of compiling our schema (what a
-/// one-file `check` waits for). Property names are kept, whatever they are called.
-fn without_annotations(node: &Value) -> Value {
-    let Value::Object(map) = node else {
-        return node.clone();
-    };
-    let lean = map
-        .iter()
-        .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()))
-        .map(|(k, v)| {
-            let v = match (k.as_str(), v) {
-                ("properties" | "definitions", Value::Object(named)) => Value::Object(
-                    named
-                        .iter()
-                        .map(|(name, s)| (name.clone(), without_annotations(s)))
-                        .collect(),
-                ),
-                ("items" | "additionalProperties", s) => without_annotations(s),
-                _ => v.clone(),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    Value::Object(lean)
+    LazyLock::force(&SCHEMA_JSON);
 }
 
 /// Validate `doc` (parsed from `text`); push diagnostics with ranges in `text`. Returns
 /// whether it stopped at [`STAGE_BUDGET`] findings.
 pub fn validate(doc: &Document, text: &str, diags: &mut Vec<Diagnostic>) -> bool {
-    let (Some(validator), Some(schema)) = (VALIDATOR.as_ref(), SCHEMA_JSON.as_ref()) else {
+    let Some(schema) = SCHEMA_JSON.as_ref() else {
         return false;
     };
     let instance = convert::shared(doc, text);
     let index = convert::SpanIndex::new(doc);
     // Errors come in document order; describing them is the costly part.
-    let mut errors = validator.iter_errors(&instance);
+    let mut errors = ClnrmSchema::iter_errors(&instance);
     let mut found: Vec<Diagnostic> = errors
         .by_ref()
         .take(STAGE_BUDGET)

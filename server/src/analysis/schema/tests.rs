@@ -13,33 +13,63 @@ fn at<'t>(text: &'t str, d: &Diagnostic) -> &'t str {
 }
 
 #[test]
-fn embedded_schema_compiles() {
+fn embedded_schema_parses() {
     assert!(SCHEMA_JSON.is_some());
-    assert!(VALIDATOR.is_some());
 }
 
+/// The validator compiled at build time finds what jsonschema's run-time validator of the
+/// same file finds, in the same order (the diagnostics' order follows it), on every test
+/// file of this repository that parses as TOML, fixtures and fuzz seeds alike.
 #[test]
-fn the_validator_schema_drops_annotations_but_keeps_property_names() {
-    let schema = serde_json::json!({
-        "description": "root",
-        "properties": {
-            "description": { "type": "string", "description": "a key called description" },
-            "list": { "type": "array", "items": { "type": "integer", "examples": [1] } }
-        },
-        "additionalProperties": false,
-        "definitions": { "default": { "enum": ["a"], "default": "a" } }
-    });
-    let lean = without_annotations(&schema);
-    assert_eq!(
-        lean,
-        serde_json::json!({
-            "properties": {
-                "description": { "type": "string" },
-                "list": { "type": "array", "items": { "type": "integer" } }
-            },
-            "additionalProperties": false,
-            "definitions": { "default": { "enum": ["a"] } }
-        })
+fn the_build_time_validator_agrees_with_the_run_time_one() {
+    let schema = SCHEMA_JSON.as_ref().unwrap();
+    let runtime = jsonschema::draft7::new(schema).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut stack = vec![
+        root.join("tests"),
+        root.join("server/tests"),
+        root.join("editors"),
+    ];
+    let mut compared = 0;
+    let mut with_errors = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if name != "node_modules" && !name.starts_with('.') {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if !(name.ends_with(".toml") || name.contains(".toml.")) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(doc) = crate::analysis::toml::Document::parse(text.clone()) else {
+                continue;
+            };
+            let instance = convert::to_json(&doc);
+            let errors = |it: jsonschema::ErrorIterator<'_>| {
+                it.map(|e| format!("{} {:?}", e.instance_path().as_str(), e.kind()))
+                    .collect::<Vec<_>>()
+            };
+            let built = errors(ClnrmSchema::iter_errors(&instance));
+            assert_eq!(
+                built,
+                errors(runtime.iter_errors(&instance)),
+                "{}",
+                path.display()
+            );
+            compared += 1;
+            with_errors += usize::from(!built.is_empty());
+        }
+    }
+    assert!(
+        compared > 50 && with_errors > 20,
+        "{compared} files, {with_errors} with errors"
     );
 }
 
