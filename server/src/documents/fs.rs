@@ -108,6 +108,9 @@ fn open(path: &Path, within: Option<&Path>) -> Result<(File, u64), ReadError> {
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     let target = match within {
         Some(scope) => {
+            if let Some(file) = open_beneath(path, scope, flags).map_err(ReadError::Io)? {
+                return checked_file(file);
+            }
             let resolved = resolve(path).map_err(ReadError::Io)?;
             // A resolved path has no links or `..` left: when it starts with the scope as
             // written, that is the scope's real directory, and resolving the scope (one
@@ -131,6 +134,11 @@ fn open(path: &Path, within: Option<&Path>) -> Result<(File, u64), ReadError> {
             ReadError::Io(e)
         }
     })?;
+    checked_file(file)
+}
+
+/// `file` and its length when it is a regular file.
+fn checked_file(file: File) -> Result<(File, u64), ReadError> {
     let meta = file.metadata().map_err(ReadError::Io)?;
     let kind = meta.file_type();
     if kind.is_file() {
@@ -149,6 +157,70 @@ fn open(path: &Path, within: Option<&Path>) -> Result<(File, u64), ReadError> {
     } else {
         "not a file"
     }))
+}
+
+/// `path` opened by the kernel under the rule "never leave `scope`" (`openat2` with
+/// `RESOLVE_BENEATH`): links are followed, but a path that would end outside the scope is
+/// refused, in one system call and without a race between checking and opening. `None`
+/// when this cannot decide (the path is not written under the scope, a link leads out or
+/// is absolute, the kernel has no `openat2`): the caller then resolves the path itself.
+#[cfg(target_os = "linux")]
+fn open_beneath(path: &Path, scope: &Path, flags: i32) -> std::io::Result<Option<File>> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(rel) = path.strip_prefix(scope) else {
+        return Ok(None);
+    };
+    let (Ok(rel), Ok(scope)) = (
+        std::ffi::CString::new(rel.as_os_str().as_bytes()),
+        std::ffi::CString::new(scope.as_os_str().as_bytes()),
+    ) else {
+        return Ok(None);
+    };
+    // SAFETY: open(2) of a NUL-terminated path; the descriptor is owned right away.
+    let dir = unsafe {
+        libc::open(
+            scope.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if dir < 0 {
+        return Ok(None);
+    }
+    // SAFETY: `dir` is a descriptor we just opened and nothing else owns.
+    let dir = unsafe { OwnedFd::from_raw_fd(dir) };
+    // SAFETY: a zeroed `open_how` is valid (three integers); the fields are set below.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | flags) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2(2) with a valid directory descriptor, a NUL-terminated path and a
+    // `struct open_how` of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            rel.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            // Escapes, absolute links, magic links, an old kernel or a filter: decide slowly.
+            Some(
+                libc::EXDEV | libc::ELOOP | libc::ENOSYS | libc::EPERM | libc::EINVAL | libc::E2BIG,
+            ) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(Some(unsafe { File::from_raw_fd(fd as i32) }))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_beneath(_: &Path, _: &Path, _: i32) -> std::io::Result<Option<File>> {
+    Ok(None)
 }
 
 /// `path` with every symlink resolved, as `realpath` does, but in three system calls
@@ -269,6 +341,50 @@ mod tests {
             e.to_string()
                 .starts_with("resolves outside the workspace ("),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn every_way_out_of_the_scope_is_refused_and_every_way_within_is_read() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
+        let ws = tempfile::tempdir().unwrap();
+        let root = ws.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/lib.tera"), "lib").unwrap();
+        let link = |target: &Path, name: &str| {
+            std::os::unix::fs::symlink(target, root.join(name)).unwrap();
+            root.join(name)
+        };
+        let read = |path: &Path| read_text(path, Some(&root), 100);
+        // Out: `..` past the scope, a linked directory, a relative link climbing out.
+        let up = root
+            .join("sub/../..")
+            .join(outside.path().strip_prefix("/").unwrap());
+        for path in [
+            up.join("secret"),
+            link(outside.path(), "dir").join("secret"),
+            link(
+                &Path::new("..")
+                    .join(outside.path().strip_prefix("/").unwrap())
+                    .join("secret"),
+                "rel",
+            ),
+        ] {
+            let e = read(&path).unwrap_err();
+            assert!(
+                matches!(e, ReadError::Outside { .. } | ReadError::Io(_)),
+                "{path:?}: {e}"
+            );
+            assert!(!e.to_string().contains("s3cret"));
+        }
+        // Within: `..` that stays inside, a chain of relative links, an absolute link.
+        link(Path::new("sub/lib.tera"), "one");
+        assert_eq!(read(&root.join("sub/../sub/lib.tera")).unwrap(), "lib");
+        assert_eq!(read(&link(Path::new("one"), "two")).unwrap(), "lib");
+        assert_eq!(
+            read(&link(&root.join("sub/lib.tera"), "abs")).unwrap(),
+            "lib"
         );
     }
 
