@@ -170,7 +170,13 @@ pub fn render_diagnostics(
         let pad = " ".repeat(number.len());
         let _ = writeln!(out, "{gutter}{pad} |{gutter_off}");
         let _ = write!(out, "{gutter}{number} |{gutter_off} ");
-        line.chars().for_each(|c| shown_char(c, &mut out));
+        // Most lines are printable ASCII: one character per column, shown as they are.
+        let plain = line.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if plain {
+            out.push_str(line);
+        } else {
+            line.chars().for_each(|c| shown_char(c, &mut out));
+        }
         out.push('\n');
         let start_col = span.start.column as usize - 1;
         let end_col = if span.end.line == span.start.line {
@@ -178,13 +184,19 @@ pub fn render_diagnostics(
         } else {
             line.chars().count()
         };
-        let indent: usize = line.chars().take(start_col).map(shown_width).sum();
-        let width: usize = line
-            .chars()
-            .skip(start_col)
-            .take(end_col.saturating_sub(start_col))
-            .map(shown_width)
-            .sum();
+        let (indent, width) = if plain {
+            let start = start_col.min(line.len());
+            (start, end_col.min(line.len()).saturating_sub(start))
+        } else {
+            let indent: usize = line.chars().take(start_col).map(shown_width).sum();
+            let width: usize = line
+                .chars()
+                .skip(start_col)
+                .take(end_col.saturating_sub(start_col))
+                .map(shown_width)
+                .sum();
+            (indent, width)
+        };
         let _ = write!(out, "{gutter}{pad} |{gutter_off} ");
         out.extend(std::iter::repeat_n(' ', indent));
         out.push_str(&sev);
@@ -270,6 +282,24 @@ mod tests {
         let out = render_diagnostics(Path::new("a.toml"), text, &[d], &HumanOptions::default());
         let expected = "a.toml:2:2: warning[unknown-key]: unknown key\n  |\n2 |     näme = 1\n  |     ^^^^\n  = help: rename to `name`\n  = note: a.toml:1:1: in this table\n\n";
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_range_past_the_end_of_its_line_is_underlined_to_the_end() {
+        // Plain ASCII lines take the fast path; the tab makes the second line take the slow one.
+        for (text, shown) in [
+            ("k = 12345\nx", "k = 12345"),
+            ("k\t= 12345\nx", "k    = 12345"),
+        ] {
+            let start = text.find('1').unwrap();
+            let d = Diagnostic::new(Code::InvalidValue, start..text.len(), "m");
+            let out = render_diagnostics(Path::new("f"), text, &[d], &HumanOptions::default());
+            let carets = " ".repeat(shown.find('1').unwrap()) + "^^^^^";
+            assert!(
+                out.contains(&format!("1 | {shown}\n  | {carets}\n")),
+                "{out}"
+            );
+        }
     }
 
     #[test]
