@@ -36,6 +36,23 @@ pub fn is_test_file_name(name: &str) -> bool {
 
 /// Expand the arguments into sorted, de-duplicated targets. Errors do not stop the rest.
 pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
+    let found = discover_args(args);
+    (found.targets, found.errors)
+}
+
+/// What [`discover_args`] found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub targets: Vec<Target>,
+    pub errors: Vec<DiscoverError>,
+    /// The arguments that are directories (walked), in argument order.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// [`discover`], also saying which arguments were directories (each argument is looked
+/// at once: a system call per file named matters when a hundred are).
+pub fn discover_args(args: &[PathBuf]) -> Discovered {
+    let mut dirs = Vec::new();
     let mut targets = Vec::new();
     let mut errors = Vec::new();
     // Files named one by one share directories: probe each directory once.
@@ -53,6 +70,7 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
         };
         let abs = super::fs::absolute(arg);
         if meta.is_dir() {
+            dirs.push(arg.clone());
             let root = roots.find(&abs);
             walk(arg, &root, &mut targets, &mut errors);
         } else {
@@ -66,7 +84,11 @@ pub fn discover(args: &[PathBuf]) -> (Vec<Target>, Vec<DiscoverError>) {
     }
     targets.sort();
     targets.dedup_by(|a, b| a.path == b.path);
-    (targets, errors)
+    Discovered {
+        targets,
+        errors,
+        dirs,
+    }
 }
 
 fn walk(dir: &Path, root: &Path, targets: &mut Vec<Target>, errors: &mut Vec<DiscoverError>) {

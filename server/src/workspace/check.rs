@@ -102,10 +102,13 @@ pub fn check_shard_streaming<T: Send>(
     if let Some(pool) = &pool {
         pool.spawn(crate::analysis::schema::compile);
     }
-    let (mut targets, mut errors) = discover::discover(paths);
-    let dirs: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
+    let discover::Discovered {
+        mut targets,
+        mut errors,
+        dirs,
+    } = discover::discover_args(paths);
     // A checked workspace root's own configuration is checked too (bounds, typos).
-    for &dir in &dirs {
+    for dir in &dirs {
         let config = dir.join(crate::config::CONFIG_FILE);
         if config.is_file() && !targets.iter().any(|t| t.path == config) {
             let abs = crate::documents::fs::absolute(dir);
@@ -166,7 +169,7 @@ pub fn check_shard_streaming<T: Send>(
     // the tests (their findings are known only once every importer is checked).
     let walked: Vec<(PathBuf, PathBuf)> = dirs
         .iter()
-        .filter_map(|&p| Some((absolute(p)?, p.clone())))
+        .filter_map(|p| Some((absolute(p)?, p.clone())))
         .collect();
     for (lib, found) in in_libraries.into_libraries() {
         if reported.contains(&lib) {
