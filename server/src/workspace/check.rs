@@ -2,6 +2,7 @@
 //! and hand the reports on in path order (the CLI prints them; the benchmarks time them).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::analysis::template::DiskLoader;
 use crate::analysis::{Analyzer, FileKind, Severity};
@@ -99,8 +100,21 @@ pub fn check_shard_streaming<T: Send>(
     // compiles the schema while this one finds the files.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
+    // Each template read once, and the workspaces' test files scanned once for all the
+    // libraries named in each.
+    let run = Run {
+        analyzer,
+        loader: Arc::new(SnapshotLoader::new(DiskLoader)),
+        importers: Arc::new(ImporterIndex::default()),
+    };
     if let Some(pool) = &pool {
         pool.spawn(crate::analysis::schema::compile);
+        // A library named here is reported with its importers' findings: scan their
+        // workspace while the files are found (it is most of a library's check).
+        for root in library_roots(paths) {
+            let (loader, importers) = (run.loader.clone(), run.importers.clone());
+            pool.spawn(move || importers.scan(&root, &*loader));
+        }
     }
     let discover::Discovered {
         mut targets,
@@ -140,13 +154,6 @@ pub fn check_shard_streaming<T: Send>(
     let mut in_libraries = LibraryFindings::default();
     // Libraries already reported (named ones, reported where they come in path order).
     let mut reported = Vec::new();
-    // Each template read once, and the workspaces' test files scanned once for all the
-    // libraries named in each.
-    let run = Run {
-        analyzer,
-        loader: SnapshotLoader::new(DiskLoader),
-        importers: ImporterIndex::default(),
-    };
     let checked = |t: &Target| {
         let report = check_target(t, &run)?;
         let prepared = prepare(&report);
@@ -186,7 +193,7 @@ pub fn check_shard_streaming<T: Send>(
             Some(FileKind::TemplateLibrary),
             Some(&root),
             analyzer,
-            &run.loader,
+            &*run.loader,
         ) {
             Ok((mut f, _)) => {
                 let found = without_repeats(found, &f.diagnostics);
@@ -331,25 +338,43 @@ fn shown_path(arg: &Path, rel: &Path) -> PathBuf {
 /// What the files of one `check` run share.
 struct Run<'a> {
     analyzer: &'a Analyzer,
-    loader: SnapshotLoader<DiskLoader>,
-    importers: ImporterIndex,
+    loader: Arc<SnapshotLoader<DiskLoader>>,
+    importers: Arc<ImporterIndex>,
+}
+
+/// The workspace roots of the template libraries named in `paths` (by name, as
+/// [`check_target`] will tell them, before anything is read), each once.
+fn library_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut finder = crate::workspace::root::RootFinder::default();
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        if !is_library(path, Some(FileKind::of_named(path))) {
+            continue;
+        }
+        let abs = crate::documents::fs::absolute(path);
+        let root = finder.find(abs.parent().unwrap_or(&abs));
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    roots
 }
 
 /// One target's report. A template library also gets the findings its importers (the
 /// workspace's test files that import or include it) have in it, on its own lines.
 fn check_target(target: &Target, run: &Run<'_>) -> Result<FileReport, DiscoverError> {
-    let (mut report, _) = analyse_target(target, run.analyzer, &run.loader)?;
+    let (mut report, _) = analyse_target(target, run.analyzer, &*run.loader)?;
     let kind = target.explicit.then(|| FileKind::of_named(&target.path));
     if is_library(&target.path, kind) {
         if let Some(abs) = absolute(&target.path) {
-            let importers = run.importers.importers(&abs, &target.root, &run.loader);
+            let importers = run.importers.importers(&abs, &target.root, &*run.loader);
             let found = findings_from(
                 &abs,
                 &target.root,
                 &report.diagnostics,
                 importers,
                 run.analyzer,
-                &run.loader,
+                &*run.loader,
             );
             report.diagnostics.extend(found);
             report

@@ -255,7 +255,20 @@ pub fn is_library(path: &Path, kind: Option<FileKind>) -> bool {
 /// change on disk or a new importer in the editor makes the scans stale.
 #[derive(Default)]
 pub struct ImporterIndex {
-    by_root: Mutex<HashMap<PathBuf, Arc<OnceLock<TestScan>>>>,
+    by_root: Mutex<HashMap<PathBuf, Arc<Scan>>>,
+}
+
+/// One workspace's scan, made once.
+#[derive(Default)]
+struct Scan {
+    done: OnceLock<TestScan>,
+    /// Started ahead of need ([`ImporterIndex::scan`]).
+    ahead: std::sync::atomic::AtomicBool,
+}
+
+thread_local! {
+    /// This thread is running other work while it waits for a scan (no nested waits).
+    static WAITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl ImporterIndex {
@@ -268,12 +281,33 @@ impl ImporterIndex {
         root: &Path,
         loader: &dyn SourceLoader,
     ) -> Vec<(PathBuf, Arc<str>)> {
-        let scan = lock(&self.by_root)
+        let scan = self.scan_of(root);
+        // A scan started ahead is under way on another thread of the pool: run other
+        // files meanwhile instead of waiting idle (once: a file run here may wait too).
+        if scan.ahead.load(std::sync::atomic::Ordering::Acquire) && !WAITING.get() {
+            WAITING.set(true);
+            while scan.done.get().is_none() && rayon::yield_now() == Some(rayon::Yield::Executed) {}
+            WAITING.set(false);
+        }
+        scan.done
+            .get_or_init(|| TestScan::of(root, loader))
+            .importers(lib, root, loader)
+    }
+
+    /// Scan the workspace `root` now, ahead of the first library that needs it (`check`
+    /// starts this on its pool while it finds the files; the texts it reads serve the
+    /// checks of the test files after it).
+    pub fn scan(&self, root: &Path, loader: &dyn SourceLoader) {
+        let scan = self.scan_of(root);
+        scan.ahead.store(true, std::sync::atomic::Ordering::Release);
+        scan.done.get_or_init(|| TestScan::of(root, loader));
+    }
+
+    fn scan_of(&self, root: &Path) -> Arc<Scan> {
+        lock(&self.by_root)
             .entry(root.to_path_buf())
             .or_default()
-            .clone();
-        scan.get_or_init(|| TestScan::of(root, loader))
-            .importers(lib, root, loader)
+            .clone()
     }
 
     /// `importer` (absolute) imports `lib` now: scan again where it is not yet known as
@@ -282,7 +316,7 @@ impl ImporterIndex {
         let (lib, importer) = (normalize(lib), normalize(importer));
         let mut scans = lock(&self.by_root);
         let known = scans.values().any(|scan| {
-            scan.get().is_some_and(|scan| {
+            scan.done.get().is_some_and(|scan| {
                 scan.tests
                     .iter()
                     .any(|(path, deps)| normalize(path) == importer && deps.contains(&lib))
