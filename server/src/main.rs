@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         // starts none.
         // SAFETY: prctl with integer arguments; failure leaves the system's THP setting.
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        clnrm_lsp::cli::allocator::keep_freed_memory();
     }
     // `check` starts no process, so it has nothing to adopt or kill at the end; it still
     // sweeps what a killed `run` left, beside its own work (reading every process's

@@ -2,6 +2,7 @@
 //!
 //! Only this module writes to stdout, and only results go there; messages go to stderr.
 
+pub mod allocator;
 pub mod cache;
 pub mod diff;
 pub mod output;
