@@ -110,8 +110,10 @@ pub fn check_shard_streaming<T: Send>(
     if let Some(pool) = &pool {
         pool.spawn(crate::analysis::schema::compile);
         // A library named here is reported with its importers' findings: scan their
-        // workspace while the files are found (it is most of a library's check).
-        for root in library_roots(paths) {
+        // workspace while the files are found (it is most of a library's check). Not
+        // for a shard, which may not hold the library.
+        let named = if shard.is_none() { paths } else { &[] };
+        for root in library_roots(named) {
             let (loader, importers) = (run.loader.clone(), run.importers.clone());
             pool.spawn(move || importers.scan(&root, &*loader));
         }
@@ -511,6 +513,35 @@ mod tests {
             .collect();
         assert_eq!(names, ["_lib.toml.tera", "a.clnrm.toml.tera"]);
         assert_eq!(codes(&out.files[0]), [Code::InvalidType]);
+    }
+
+    #[test]
+    fn a_library_named_first_among_many_importers_waits_for_its_scan_without_losing_any() {
+        // The scan starts ahead on the pool; the library comes first in path order, so its
+        // check needs the scan at once and runs other files while it waits.
+        let names: Vec<String> = (0..60)
+            .map(|i| format!("t{i:02}.clnrm.toml.tera"))
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let dir = workspace(LIB, &refs);
+        let mut paths = vec![dir.path().join("_lib.toml.tera")];
+        paths.extend(names.iter().map(|n| dir.path().join(n)));
+        for _ in 0..5 {
+            let analyzer = Analyzer::new(Environment::empty());
+            let out = check_paths(&paths, &analyzer);
+            assert_eq!(out.files.len(), 61);
+            assert!(out.files[0].path.ends_with("_lib.toml.tera"));
+            assert_eq!(codes(&out.files[0]), [Code::InvalidType]);
+            // Five importers named on the finding, the rest counted.
+            let d = &out.files[0].diagnostics[0];
+            assert_eq!(d.related.len(), 5);
+            assert!(
+                d.message.ends_with("(and through 27 more test files)"),
+                "{}",
+                d.message
+            );
+            assert!(out.files[1..].windows(2).all(|w| w[0].path < w[1].path));
+        }
     }
 
     #[test]
