@@ -96,8 +96,8 @@ pub fn check_shard_streaming<T: Send>(
     mut emit: impl FnMut(FileReport, T) + Send,
 ) -> Streamed {
     // One pool of analysis threads for the run: without it each file would start a
-    // thread of its own for the analysis stack. Started first, so that one of its threads
-    // compiles the schema while this one finds the files.
+    // thread of its own for the analysis stack. Started first, so that its threads load
+    // the schema and scan for importers while this one finds the files.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = crate::analysis::analysis_pool(threads, "clnrm-check").ok();
     // Each template read once, and the workspaces' test files scanned once for all the
@@ -108,7 +108,7 @@ pub fn check_shard_streaming<T: Send>(
         importers: Arc::new(ImporterIndex::default()),
     };
     if let Some(pool) = &pool {
-        pool.spawn(crate::analysis::schema::compile);
+        pool.spawn(crate::analysis::schema::load);
         // A library named here is reported with its importers' findings: scan their
         // workspace while the files are found (it is most of a library's check). Not
         // for a shard, which may not hold the library.

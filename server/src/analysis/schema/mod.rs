@@ -1,9 +1,9 @@
 //! Stage d: JSON Schema validation (`schemas/clnrm.schema.json`) of the parsed TOML.
 //!
-//! The document is converted to JSON ([`convert`], spans found by pointer on demand), validated by
-//! the `jsonschema` crate against the embedded schema (compiled into the program when it is
-//! built), and each error is
-//! mapped onto the offending key or value with a message in clnrm's terms ([`report`]).
+//! The document is converted to JSON ([`convert`], spans found by pointer on demand),
+//! validated by the `jsonschema` crate against the schema (compiled into the program when
+//! it is built), and each error is mapped onto the offending key or value with a message
+//! in clnrm's terms ([`report`]).
 
 pub mod convert;
 pub mod navigate;
@@ -45,7 +45,7 @@ struct ClnrmSchema;
 
 /// Parse the schema now (messages and suggestions read it): `check` has an analysis
 /// thread do it while the files are being found.
-pub fn compile() {
+pub fn load() {
     LazyLock::force(&SCHEMA_JSON);
 }
 
