@@ -148,7 +148,14 @@ pub struct AnalysisInfo {
 pub struct Analyzer {
     env: Environment,
     cache: BoundedCache<ContentKey, Arc<Analysis>>,
+    /// For a batch run ([`Analyzer::for_batch`]): the contents seen once, whose analyses
+    /// are kept only when they come again.
+    seen_once: Option<std::sync::Mutex<std::collections::HashSet<ContentKey, FastHash>>>,
 }
+
+/// Contents remembered by a batch analyzer as seen once (32 bytes each); past it, the
+/// set starts again (a repeat then costs one more analysis).
+const MAX_SEEN_ONCE: usize = 100_000;
 
 /// Hash maps keyed by our own strings (pointers, memo keys): foldhash, the hasher of
 /// hashbrown. The index holds one entry per key and value of every checked file, so
@@ -165,6 +172,18 @@ impl Analyzer {
         Self {
             env,
             cache: BoundedCache::new(CACHE_MAX_ENTRIES, CACHE_MAX_BYTES),
+            seen_once: None,
+        }
+    }
+
+    /// An analyzer for a run over many files (`check`): an analysis is kept for reuse
+    /// only once its content comes a second time. Most files of a run are distinct, and
+    /// keeping each analysis to the end only grows the heap (fresh pages, page faults);
+    /// copies of one file are analysed twice, then answered from the cache.
+    pub fn for_batch(env: Environment) -> Self {
+        Self {
+            seen_once: Some(Default::default()),
+            ..Self::new(env)
         }
     }
 
@@ -191,6 +210,28 @@ impl Analyzer {
         text: &str,
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
+    ) -> (Arc<Analysis>, AnalysisInfo) {
+        self.analyze_keeping(text, origin, loader, false)
+    }
+
+    /// [`Analyzer::analyze`] of a text that will be asked for again in this run (a
+    /// library's importers, checked later as files of their own): kept for reuse even by
+    /// a batch analyzer.
+    pub fn analyze_to_reuse(
+        &self,
+        text: &str,
+        origin: Origin<'_>,
+        loader: &dyn SourceLoader,
+    ) -> Arc<Analysis> {
+        self.analyze_keeping(text, origin, loader, true).0
+    }
+
+    fn analyze_keeping(
+        &self,
+        text: &str,
+        origin: Origin<'_>,
+        loader: &dyn SourceLoader,
+        reused: bool,
     ) -> (Arc<Analysis>, AnalysisInfo) {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
         // `{{ workspace }}` is the file's workspace root: part of what the text renders to.
@@ -227,8 +268,10 @@ impl Analyzer {
             );
         }
         let analysis = Arc::new(analyze_uncached(text, kind, deps, env));
-        self.cache
-            .insert(key, analysis.clone(), analysis.weight() + text.len());
+        if reused || self.seen_before(key) {
+            self.cache
+                .insert(key, analysis.clone(), analysis.weight() + text.len());
+        }
         (
             analysis,
             AnalysisInfo {
@@ -236,6 +279,21 @@ impl Analyzer {
                 cache_hit: false,
             },
         )
+    }
+
+    /// Whether an analysis of `key` is worth keeping: always, except in a batch run the
+    /// first time its content is seen.
+    fn seen_before(&self, key: ContentKey) -> bool {
+        let Some(seen) = &self.seen_once else {
+            return true;
+        };
+        let mut seen = seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= MAX_SEEN_ONCE {
+            seen.clear();
+        }
+        !seen.insert(key)
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -432,6 +490,27 @@ fn stages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_analyzer_keeps_an_analysis_from_its_contents_second_sight() {
+        let loader = template::DiskLoader;
+        let origin = Origin::default();
+        let hit = |a: &Analyzer, text: &str| a.analyze_with_info(text, origin, &loader).1.cache_hit;
+        let text = "[meta]\nname = \"t\"\nversion = \"1\"\n";
+        let editor = Analyzer::new(Environment::empty());
+        assert!(!hit(&editor, text));
+        assert!(hit(&editor, text));
+        let batch = Analyzer::for_batch(Environment::empty());
+        assert!(!hit(&batch, text));
+        assert!(!hit(&batch, text), "seen once: not kept");
+        assert!(hit(&batch, text), "seen twice: kept");
+        // What a run will ask for again is kept at once, with the same result.
+        let other = "[meta]\nname = \"u\"\n";
+        let first = batch.analyze_to_reuse(other, origin, &loader);
+        let (again, info) = batch.analyze_with_info(other, origin, &loader);
+        assert!(info.cache_hit);
+        assert_eq!(first.diagnostics, again.diagnostics);
+    }
 
     #[test]
     fn findings_per_file_are_capped_with_a_summary() {

@@ -117,7 +117,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     } else {
         args.paths
     };
-    let analyzer = Analyzer::new(Environment::capture());
+    let analyzer = Analyzer::for_batch(Environment::capture());
     let opts = HumanOptions {
         color: use_color(args.color, &std::io::stdout()),
     };

@@ -230,7 +230,7 @@ pub fn findings_from(
             workspace_root: Some(root),
             kind: None,
         };
-        let analysis = analyzer.analyze(&text, origin, loader);
+        let analysis = analyzer.analyze_to_reuse(&text, origin, loader);
         found.add(&path, &text, &analysis.diagnostics);
     }
     without_repeats(found.take(lib), own)
