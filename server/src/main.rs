@@ -21,25 +21,29 @@ fn main() -> ExitCode {
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
         clnrm_lsp::cli::allocator::keep_freed_memory();
     }
-    // `check` starts no process, so it has nothing to adopt or kill at the end; it still
-    // sweeps what a killed `run` left, beside its own work (reading every process's
-    // environment is a measurable part of a small `check`).
+    // `check` starts no process, so it has nothing to adopt, kill or clean up at the end,
+    // and the default action of Ctrl-C is right for it. It still sweeps what a killed
+    // `run` left, beside its own work, when the owners' register says one was killed.
     let starts_processes = !matches!(cli.command, Some(Command::Check(_)));
     let sweep = if starts_processes {
         // Orphans of our runs come to us; leftovers of a killed predecessor die now.
         clnrm_lsp::runs::reaper::init();
         None
     } else {
-        Some(std::thread::spawn(clnrm_lsp::runs::reaper::sweep))
+        clnrm_lsp::runs::reaper::pending_sweep().map(|s| std::thread::spawn(move || s.run()))
     };
     // Scenario runs live in their own sessions: on Ctrl-C, SIGTERM or SIGHUP take them along.
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-    if let Err(e) = ctrlc::set_handler(|| {
-        INTERRUPTED.store(true, Ordering::SeqCst);
-        kill_all();
-        std::process::exit(130);
-    }) {
-        eprintln!("clnrm-lsp: no signal handler ({e}); interrupted runs may outlive this process");
+    if starts_processes {
+        if let Err(e) = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            kill_all();
+            std::process::exit(130);
+        }) {
+            eprintln!(
+                "clnrm-lsp: no signal handler ({e}); interrupted runs may outlive this process"
+            );
+        }
     }
     if matches!(cli.command, None | Some(Command::Run(_))) {
         // Leftovers of owners that died (killed servers, crashed runs): best effort, off

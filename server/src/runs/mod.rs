@@ -7,6 +7,7 @@ pub mod expect;
 pub mod inputs;
 pub mod key;
 pub mod outline;
+pub mod owners;
 pub mod plan;
 pub mod process;
 pub mod project;

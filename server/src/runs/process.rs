@@ -163,6 +163,7 @@ pub fn kill_all() {
     }
     // Last, after the engine calls above: whatever our runs left outside their groups.
     super::reaper::kill_own();
+    super::reaper::leave_register();
 }
 
 /// Containers and run directories in use, removed by [`kill_all`] if still there.

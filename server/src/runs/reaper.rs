@@ -9,7 +9,8 @@
 //! - a run's leader gets `PR_SET_PDEATHSIG(SIGKILL)` (see `process::run`), so a SIGKILL of
 //!   this process takes the leader along;
 //! - at start-up, processes marked by an owner that is no longer alive (killed before it
-//!   could clean up) are killed: the orphan sweep.
+//!   could clean up) are killed: the orphan sweep. A command that starts no process
+//!   sweeps only when the owners' register ([`super::owners`]) names an owner that died.
 //!
 //! Where `/proc` is not readable, all of this quietly does nothing beyond the group kill.
 
@@ -23,6 +24,16 @@ pub const RUN_MARKER: &str = "CLNRM_LSP_RUN";
 /// Set once we are a subreaper: every leftover of our runs is then in our own process
 /// tree, and a run's end need not look at the whole system.
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
+
+/// Set once this process is in the owners' register.
+static REGISTERED: OnceLock<()> = OnceLock::new();
+
+/// Leave the owners' register: called once our runs and their leftovers are gone.
+pub fn leave_register() {
+    if REGISTERED.get().is_some() {
+        super::owners::unregister(owner_tag());
+    }
+}
 
 /// Make this process the subreaper of its descendants and kill what dead owners left.
 /// Called once at start-up by the CLI and the server.
@@ -46,12 +57,40 @@ pub fn init() {
     }
 }
 
-/// Kill the processes that runs of a dead owner left (the orphan sweep). A command that
-/// starts no process (`check`) calls only this, not [`init`].
+/// Kill the processes that runs of a dead owner left (the orphan sweep): every process
+/// on the system is looked at.
 pub fn sweep() {
-    let killed = kill_marked(all_processes(), |marker| !owner_alive(marker));
-    if killed > 0 {
-        tracing::info!("killed {killed} process(es) left behind by runs of a dead clnrm-lsp");
+    Sweep {
+        dead: super::owners::dead(owner_alive),
+    }
+    .run();
+}
+
+/// The sweep a command that starts no process (`check`) needs: `None` when every owner in
+/// the register ([`super::owners`]) is alive, so no run can have been left.
+pub fn pending_sweep() -> Option<Sweep> {
+    let dead = super::owners::dead(owner_alive);
+    if dead.as_ref().is_some_and(Vec::is_empty) {
+        return None;
+    }
+    Some(Sweep { dead })
+}
+
+/// An orphan sweep to run; `dead` are the registered owners it makes up for (`None`: the
+/// register could not be read).
+pub struct Sweep {
+    dead: Option<Vec<String>>,
+}
+
+impl Sweep {
+    pub fn run(self) {
+        let killed = kill_marked(all_processes(), |marker| !owner_alive(marker));
+        if killed > 0 {
+            tracing::info!("killed {killed} process(es) left behind by runs of a dead clnrm-lsp");
+        }
+        if let Some(dead) = self.dead {
+            super::owners::forget(&dead);
+        }
     }
 }
 
@@ -98,9 +137,10 @@ fn owner_tag() -> &'static str {
     })
 }
 
-/// A fresh marker for one run.
+/// A fresh marker for one run. The first one enters this process in the owners' register.
 pub fn new_marker() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
+    REGISTERED.get_or_init(|| super::owners::register(owner_tag()));
     format!("{}.{}", owner_tag(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
