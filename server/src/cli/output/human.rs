@@ -135,6 +135,9 @@ pub fn summary(s: &Summary, opts: &HumanOptions) -> String {
 }
 
 /// Every diagnostic of one file, each followed by a blank line.
+///
+/// Written piece by piece rather than through `format!`: with a few thousand findings
+/// in a run, formatting machinery and per-finding allocations were most of this.
 pub fn render_diagnostics(
     path: &Path,
     text: &str,
@@ -146,30 +149,49 @@ pub fn render_diagnostics(
     let codes = |s: Style| (s.render().to_string(), s.render_reset().to_string());
     let (bold, bold_off) = codes(p.bold);
     let (gutter, gutter_off) = codes(p.gutter);
+    let by_severity =
+        [Severity::Error, Severity::Warning, Severity::Information].map(|s| codes(p.severity(s)));
     let loc = Locator::new(text);
     let shown = path.display().to_string();
     let shown = visible(&shown);
-    let mut out = String::new();
+    let (mut line_digits, mut digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let mut out = String::with_capacity(diagnostics.len() * 256);
     for d in diagnostics {
         let span = loc.span(&d.range);
-        let (sev, sev_off) = codes(p.severity(d.severity));
-        let _ = write!(
-            out,
-            "{bold}{shown}:{}:{}:{bold_off} {sev}{}[{}]{sev_off}: {bold}",
-            span.start.line,
-            span.start.column,
+        let (sev, sev_off) = &by_severity[match d.severity {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Information | Severity::Hint => 2,
+        }];
+        let number = line_digits.format(span.start.line);
+        for piece in [&bold, &*shown, ":", number, ":"] {
+            out.push_str(piece);
+        }
+        for piece in [digits.format(span.start.column), ":", &bold_off, " ", sev] {
+            out.push_str(piece);
+        }
+        for piece in [
             d.severity.as_str(),
+            "[",
             d.code.as_str(),
-        );
+            "]",
+            sev_off,
+            ": ",
+            &bold,
+        ] {
+            out.push_str(piece);
+        }
         out.push_str(&visible(&d.message));
         out.push_str(&bold_off);
         out.push('\n');
 
         let line = loc.line_text(span.start.line);
-        let number = span.start.line.to_string();
-        let pad = " ".repeat(number.len());
-        let _ = writeln!(out, "{gutter}{pad} |{gutter_off}");
-        let _ = write!(out, "{gutter}{number} |{gutter_off} ");
+        let pad = spaces(number.len());
+        for piece in [&gutter, pad, " |", &gutter_off, "\n", &gutter, number, " |"] {
+            out.push_str(piece);
+        }
+        out.push_str(&gutter_off);
+        out.push(' ');
         // Most lines are printable ASCII: one character per column, shown as they are.
         let plain = line.bytes().all(|b| (0x20..0x7f).contains(&b));
         if plain {
@@ -197,11 +219,13 @@ pub fn render_diagnostics(
                 .sum();
             (indent, width)
         };
-        let _ = write!(out, "{gutter}{pad} |{gutter_off} ");
-        out.extend(std::iter::repeat_n(' ', indent));
-        out.push_str(&sev);
-        out.extend(std::iter::repeat_n('^', width.max(1)));
-        out.push_str(&sev_off);
+        for piece in [&gutter, pad, " |", &gutter_off, " "] {
+            out.push_str(piece);
+        }
+        push_repeated(&mut out, ' ', indent);
+        out.push_str(sev);
+        push_repeated(&mut out, '^', width.max(1));
+        out.push_str(sev_off);
         out.push('\n');
         if let Some(fix) = &d.fix {
             let _ = writeln!(
@@ -226,6 +250,21 @@ pub fn render_diagnostics(
         out.push('\n');
     }
     out
+}
+
+/// `n` spaces (the gutter's padding is as wide as a line number: at most 20 digits).
+fn spaces(n: usize) -> &'static str {
+    const SPACES: &str = "                    ";
+    &SPACES[..n.min(SPACES.len())]
+}
+
+/// `c` (ASCII) `n` times.
+fn push_repeated(out: &mut String, c: char, n: usize) {
+    debug_assert!(c.is_ascii());
+    out.reserve(n);
+    for _ in 0..n {
+        out.push(c);
+    }
 }
 
 /// "2 errors, 1 warning in 3 files" (and the informational count when there is one).
