@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         // SAFETY: prctl with integer arguments; failure leaves the system's THP setting.
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
         clnrm_lsp::cli::allocator::keep_freed_memory();
+        clnrm_lsp::documents::fs::keep_scope_handles();
     }
     // `check` starts no process, so it has nothing to adopt, kill or clean up at the end,
     // and the default action of Ctrl-C is right for it. It still sweeps what a killed

@@ -84,15 +84,35 @@ pub fn io_message(e: &std::io::Error) -> String {
 /// explicitly (a command-line argument) is followed, but it must still end at a regular file.
 pub fn read_bytes(path: &Path, within: Option<&Path>, limit: u64) -> Result<Vec<u8>, ReadError> {
     let (mut file, len) = open(path, within)?;
-    // Sized from the file's length: one read instead of a probe and regrowing reads.
-    let mut buf = Vec::with_capacity(len.min(limit).saturating_add(1) as usize);
-    (&mut file)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(ReadError::Io)?;
-    if buf.len() as u64 > limit {
+    // Sized from the file's length, one byte over: a read that comes back short once the
+    // length is reached is the end of the file, without a read of 0 to prove it. A file
+    // that grew meanwhile fills the buffer and is read on to its end (or the limit). Files
+    // that give no length (`/proc`, which also reads a page at a time) are read to a 0.
+    let expected = len.min(limit);
+    let mut buf = vec![0u8; expected.saturating_add(1) as usize];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            if filled as u64 > limit {
+                return Err(ReadError::TooLarge { limit });
+            }
+            buf.resize(filled + (filled / 2).max(4096), 0);
+        }
+        let asked = buf.len() - filled;
+        let got = match file.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        filled += got;
+        if got == 0 || (len > 0 && got < asked && filled as u64 >= expected) {
+            break;
+        }
+    }
+    if filled as u64 > limit {
         return Err(ReadError::TooLarge { limit });
     }
+    buf.truncate(filled);
     Ok(buf)
 }
 
@@ -165,30 +185,21 @@ fn checked_file(file: File) -> Result<(File, u64), ReadError> {
 /// when this cannot decide (the path is not written under the scope, a link leads out or
 /// is absolute, the kernel has no `openat2`): the caller then resolves the path itself.
 #[cfg(target_os = "linux")]
-fn open_beneath(path: &Path, scope: &Path, flags: i32) -> std::io::Result<Option<File>> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+fn open_beneath(path: &Path, scope_path: &Path, flags: i32) -> std::io::Result<Option<File>> {
+    use std::os::fd::{AsRawFd, FromRawFd};
     use std::os::unix::ffi::OsStrExt;
-    let Ok(rel) = path.strip_prefix(scope) else {
+    let Ok(rel) = path.strip_prefix(scope_path) else {
         return Ok(None);
     };
     let (Ok(rel), Ok(scope)) = (
         std::ffi::CString::new(rel.as_os_str().as_bytes()),
-        std::ffi::CString::new(scope.as_os_str().as_bytes()),
+        std::ffi::CString::new(scope_path.as_os_str().as_bytes()),
     ) else {
         return Ok(None);
     };
-    // SAFETY: open(2) of a NUL-terminated path; the descriptor is owned right away.
-    let dir = unsafe {
-        libc::open(
-            scope.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if dir < 0 {
+    let Some(dir) = scope_handle(scope_path, &scope) else {
         return Ok(None);
-    }
-    // SAFETY: `dir` is a descriptor we just opened and nothing else owns.
-    let dir = unsafe { OwnedFd::from_raw_fd(dir) };
+    };
     // SAFETY: a zeroed `open_how` is valid (three integers); the fields are set below.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (libc::O_RDONLY | flags) as u64;
@@ -216,6 +227,58 @@ fn open_beneath(path: &Path, scope: &Path, flags: i32) -> std::io::Result<Option
     }
     // SAFETY: the kernel returned a new descriptor that nothing else owns.
     Ok(Some(unsafe { File::from_raw_fd(fd as i32) }))
+}
+
+/// Scope directories kept open for the life of the process, once
+/// [`keep_scope_handles`] was called: one `open` and one `close` fewer per read.
+#[cfg(target_os = "linux")]
+static KEPT_SCOPES: std::sync::OnceLock<std::sync::Mutex<Vec<(PathBuf, ScopeHandle)>>> =
+    std::sync::OnceLock::new();
+
+#[cfg(target_os = "linux")]
+type ScopeHandle = std::sync::Arc<std::os::fd::OwnedFd>;
+
+/// At most this many scope directories are kept open (a run has one per workspace).
+#[cfg(target_os = "linux")]
+const MAX_KEPT_SCOPES: usize = 16;
+
+/// Keep each scope directory open once opened, for a command that lives for milliseconds
+/// (`check`). Not for the language server: a workspace directory replaced while it runs
+/// must be read as it is now, not as it was.
+pub fn keep_scope_handles() {
+    #[cfg(target_os = "linux")]
+    let _ = KEPT_SCOPES.set(std::sync::Mutex::new(Vec::new()));
+}
+
+/// An `O_PATH` handle on the scope directory (`c_path` is `path` for the system call).
+#[cfg(target_os = "linux")]
+fn scope_handle(path: &Path, c_path: &std::ffi::CStr) -> Option<ScopeHandle> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let open = || {
+        // SAFETY: open(2) of a NUL-terminated path; the descriptor is owned right away.
+        let fd = unsafe {
+            libc::open(
+                c_path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        // SAFETY: `fd` is a descriptor we just opened and nothing else owns.
+        (fd >= 0).then(|| std::sync::Arc::new(unsafe { OwnedFd::from_raw_fd(fd) }))
+    };
+    let Some(kept) = KEPT_SCOPES.get() else {
+        return open();
+    };
+    let mut kept = kept
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, fd)) = kept.iter().find(|(p, _)| p == path) {
+        return Some(fd.clone());
+    }
+    let fd = open()?;
+    if kept.len() < MAX_KEPT_SCOPES {
+        kept.push((path.to_path_buf(), fd.clone()));
+    }
+    Some(fd)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -346,6 +409,50 @@ mod tests {
 
     #[test]
     fn every_way_out_of_the_scope_is_refused_and_every_way_within_is_read() {
+        ways_out_and_within();
+    }
+
+    #[test]
+    fn scopes_kept_open_for_a_check_refuse_and_read_the_same() {
+        keep_scope_handles();
+        // Twice: the second round reads through the handles kept by the first.
+        ways_out_and_within();
+        ways_out_and_within();
+    }
+
+    #[test]
+    fn files_without_a_length_are_read_to_their_end() {
+        // `/proc/PID/environ` has no length and is read a page at a time: a long
+        // environment must come back whole (the orphan sweep looks for its marker in it).
+        let big = "x".repeat(20_000);
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("CLNRM_LSP_TEST_BIG", &big)
+            .env("CLNRM_LSP_TEST_LAST", "found")
+            .spawn()
+            .unwrap();
+        let environ = Path::new("/proc")
+            .join(child.id().to_string())
+            .join("environ");
+        // Until the child is through `exec`, its environment reads empty.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let read = loop {
+            let read = read_bytes(&environ, None, 1024 * 1024);
+            if read.as_ref().map_or(true, |r| !r.is_empty()) || std::time::Instant::now() > deadline
+            {
+                break read;
+            }
+            std::thread::yield_now();
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let read = String::from_utf8_lossy(&read.unwrap()).into_owned();
+        assert!(read.len() > 20_000, "{} bytes", read.len());
+        assert!(read.contains(&format!("CLNRM_LSP_TEST_BIG={big}\0")));
+        assert!(read.contains("CLNRM_LSP_TEST_LAST=found\0"));
+    }
+
+    fn ways_out_and_within() {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
         let ws = tempfile::tempdir().unwrap();
