@@ -122,8 +122,9 @@ fn run_check(args: CheckArgs) -> ExitCode {
         color: use_color(args.color, &std::io::stdout()),
     };
     // Results are written in path order as each file is done; none are held.
-    // Written by whichever analysis thread hands the next report on.
-    let mut out = std::io::BufWriter::new(std::io::stdout());
+    // Written by whichever analysis thread hands the next report on, under the lock that
+    // keeps the order: a write every few files, not every file.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let mut write_error: Option<std::io::Error> = None;
     let mut stream = match output::Stream::begin(args.format, opts, &mut out) {
         Ok(s) => Some(s),
