@@ -144,6 +144,9 @@ pub fn render_diagnostics(
     diagnostics: &[Diagnostic],
     opts: &HumanOptions,
 ) -> String {
+    if diagnostics.is_empty() {
+        return String::new();
+    }
     let p = Palette::new(opts.color);
     // Each style's codes rendered once (nothing without colour), not once per use.
     let codes = |s: Style| (s.render().to_string(), s.render_reset().to_string());
