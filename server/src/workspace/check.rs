@@ -108,15 +108,16 @@ pub fn check_shard_streaming<T: Send>(
         importers: Arc::new(ImporterIndex::default()),
     };
     if let Some(pool) = &pool {
-        pool.spawn(crate::analysis::schema::load);
         // A library named here is reported with its importers' findings: scan their
-        // workspace while the files are found (it is most of a library's check). Not
-        // for a shard, which may not hold the library.
+        // workspace while the files are found (it is most of a library's check), first,
+        // as the reports after the library wait for it. Not for a shard, which may not
+        // hold the library.
         let named = if shard.is_none() { paths } else { &[] };
         for root in library_roots(named) {
             let (loader, importers) = (run.loader.clone(), run.importers.clone());
             pool.spawn(move || importers.scan(&root, &*loader));
         }
+        pool.spawn(crate::analysis::schema::load);
     }
     let discover::Discovered {
         mut targets,

@@ -143,6 +143,12 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
     super::services::env(ctx, &format!("{base}/env"));
 }
 
+/// Characters a shell reads as syntax, not as part of a word.
+const SHELL_SPECIAL: &[char] = &[
+    '\'', '"', '`', '$', '\\', '|', '&', ';', '<', '>', '(', ')', '*', '?', '[', ']', '#', '~',
+    '{', '}',
+];
+
 /// The first element of a multi-element `command` that a shell would not read back as
 /// one word once the elements are joined with spaces (clnrm 1.3.0's `sh -c "<joined>"`).
 fn split_by_join(command: Option<&Value>) -> Option<String> {
@@ -160,9 +166,8 @@ fn split_by_join(command: Option<&Value>) -> Option<String> {
         .into_iter()
         .find(|w| {
             w.is_empty()
-                || w.chars().any(|c| {
-                    (spaces_matter && c.is_whitespace()) || "'\"`$\\|&;<>()*?[]#~{}".contains(c)
-                })
+                || w.chars()
+                    .any(|c| (spaces_matter && c.is_whitespace()) || SHELL_SPECIAL.contains(&c))
         })
         .map(str::to_string)
 }
