@@ -13,12 +13,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Some(Command::Check(_))) {
-        // mimalloc's arenas are 2 MiB-aligned, so under transparent huge pages ("always")
-        // each first touch zeroes a whole huge page: ~15 % of a small `check`'s time.
-        // Only for `check`: the setting is inherited by child processes, and `check`
+        // Only for `check`: the THP setting is inherited by child processes, and `check`
         // starts none.
-        // SAFETY: prctl with integer arguments; failure leaves the system's THP setting.
-        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        clnrm_lsp::cli::allocator::huge_pages_for_heap_start();
         clnrm_lsp::cli::allocator::keep_freed_memory();
         clnrm_lsp::documents::fs::keep_scope_handles();
     }
