@@ -3,7 +3,7 @@
 #
 #   cargo build --release -p clnrm-lsp && sh server/benches/check_cli.sh
 #
-# Needs hyperfine (Debian: hyperfine), GNU time (/usr/bin/time) and taplo's Rust CLI as
+# Needs hyperfine (Debian: hyperfine), python3, GNU time (/usr/bin/time) and taplo's Rust CLI as
 # $TAPLO or `taplo` on PATH (`cargo install taplo-cli --version 0.10.0 --locked
 # --no-default-features --features lint,rustls-tls`; the npm `@taplo/cli` is a Node
 # wrapper whose start-up dominates). The corpus is ../shared/corpus/clnrm beside the
@@ -14,6 +14,7 @@
 set -eu
 BIN=${BIN:-target/release/clnrm-lsp}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+BENCHES=$(cd "$(dirname "$0")" && pwd)
 TAPLO=${TAPLO:-taplo}
 CORPUS=${CLNRM_CORPUS_DIR:-../shared/corpus/clnrm}
 TMP=$(mktemp -d)
@@ -38,6 +39,17 @@ if [ -n "${CLNRM_REPO:-}" ]; then
     hyperfine -N -i --warmup 5 --runs 100 \
       "$BIN check $(tr '\n' ' ' < "$TMP/real-files")" \
       "$TAPLO lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/real-files")"
+    # The same files in a tree of only them (the workspace marker and .gitignore kept),
+    # the two programs run in turn (see interleaved.py), then hyperfine's way.
+    mkdir -p "$TMP/only"
+    cp --parents $(cat "$TMP/real-files") "$TMP/only"
+    cp -r .clnrm .gitignore "$TMP/only" 2>/dev/null || true
+    cd "$TMP/only"
+    python3 "$BENCHES/interleaved.py" 150 "$TMP/real-files" \
+      "clnrm-lsp=$BIN check @FILES" "taplo=$TAPLO lint --no-schema --no-auto-config @FILES"
+    hyperfine -N -i --warmup 10 --runs 150 \
+      "$TAPLO lint --no-schema --no-auto-config $(tr '\n' ' ' < "$TMP/real-files")" \
+      "$BIN check $(tr '\n' ' ' < "$TMP/real-files")"
   )
 fi
 
