@@ -37,6 +37,24 @@ impl ContentKey {
         ContentKey(h.finalize().into())
     }
 
+    /// A 64-bit hash of what [`ContentKey::for_analysis`] covers, for telling a batch
+    /// run's first sight of a content from a repeat without SHA-256. Never a cache key:
+    /// a collision only makes a first sight look like a repeat (the real key is then
+    /// computed and looked up, as for any repeat).
+    pub fn quick(text: &str, kind: FileKind, env: &Environment, deps: &[Dependency]) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = foldhash::quality::FixedState::default().build_hasher();
+        (kind as u8).hash(&mut h);
+        text.hash(&mut h);
+        env.fingerprint().hash(&mut h);
+        for dep in deps {
+            dep.name.hash(&mut h);
+            dep.text.as_deref().hash(&mut h);
+            dep.problem.as_deref().hash(&mut h);
+        }
+        h.finish()
+    }
+
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }

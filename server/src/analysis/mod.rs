@@ -148,9 +148,9 @@ pub struct AnalysisInfo {
 pub struct Analyzer {
     env: Environment,
     cache: BoundedCache<ContentKey, Arc<Analysis>>,
-    /// For a batch run ([`Analyzer::for_batch`]): the contents seen once, whose analyses
-    /// are kept only when they come again.
-    seen_once: Option<std::sync::Mutex<std::collections::HashSet<ContentKey, FastHash>>>,
+    /// For a batch run ([`Analyzer::for_batch`]): the contents seen once (by
+    /// [`ContentKey::quick`]), whose analyses are kept only when they come again.
+    seen_once: Option<std::sync::Mutex<std::collections::HashSet<u64, FastHash>>>,
 }
 
 /// Contents remembered by a batch analyzer as seen once (32 bytes each); past it, the
@@ -201,7 +201,7 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> Arc<Analysis> {
-        self.analyze_with_info(text, origin, loader).0
+        self.analyze_keeping(text, origin, loader, false, false).0
     }
 
     /// [`Analyzer::analyze`], also saying whether the cache answered and under which key.
@@ -211,7 +211,13 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
-        self.analyze_keeping(text, origin, loader, false)
+        let (analysis, info) = self.analyze_keeping(text, origin, loader, false, true);
+        // Asked for, the key is always computed.
+        let info = info.unwrap_or(AnalysisInfo {
+            key: ContentKey([0; 32]),
+            cache_hit: false,
+        });
+        (analysis, info)
     }
 
     /// [`Analyzer::analyze`] of a text that will be asked for again in this run (a
@@ -223,16 +229,20 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> Arc<Analysis> {
-        self.analyze_keeping(text, origin, loader, true).0
+        self.analyze_keeping(text, origin, loader, true, false).0
     }
 
+    /// The analysis, kept when `reused` (or as [`Analyzer::seen_before`] says), and its
+    /// key and whether the cache answered: always when `info_wanted`, else `None` for a
+    /// batch run's first sight of a content, which skips the key and the cache.
     fn analyze_keeping(
         &self,
         text: &str,
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
         reused: bool,
-    ) -> (Arc<Analysis>, AnalysisInfo) {
+        info_wanted: bool,
+    ) -> (Arc<Analysis>, Option<AnalysisInfo>) {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
         // `{{ workspace }}` is the file's workspace root: part of what the text renders to.
         let in_workspace;
@@ -248,52 +258,61 @@ impl Analyzer {
             // stands for the size, all the result depends on), nothing worth caching.
             let key = ContentKey::for_analysis(&text.len().to_string(), kind, env, &[]);
             let analysis = analyze_uncached(text, kind, Vec::new(), env);
-            return (
-                Arc::new(analysis),
-                AnalysisInfo {
-                    key,
-                    cache_hit: false,
-                },
-            );
+            let info = AnalysisInfo {
+                key,
+                cache_hit: false,
+            };
+            return (Arc::new(analysis), Some(info));
         }
         let deps = template::collect_dependencies(text, origin, loader);
+        // Whatever the cache holds was kept through here, its content marked as seen: a
+        // first sight cannot be in it, and needs neither the key (SHA-256 of the text and
+        // its imports) nor a look.
+        // Recorded first, even when kept anyway: a later sight must look in the cache.
+        let keep = self.seen_before(text, kind, env, &deps) || reused;
+        if !keep && !info_wanted {
+            return (Arc::new(analyze_uncached(text, kind, deps, env)), None);
+        }
         let key = ContentKey::for_analysis(text, kind, env, &deps);
         if let Some(hit) = self.cache.get(&key) {
-            return (
-                hit,
-                AnalysisInfo {
-                    key,
-                    cache_hit: true,
-                },
-            );
+            let info = AnalysisInfo {
+                key,
+                cache_hit: true,
+            };
+            return (hit, Some(info));
         }
         let analysis = Arc::new(analyze_uncached(text, kind, deps, env));
-        if reused || self.seen_before(key) {
+        if keep {
             self.cache
                 .insert(key, analysis.clone(), analysis.weight() + text.len());
         }
-        (
-            analysis,
-            AnalysisInfo {
-                key,
-                cache_hit: false,
-            },
-        )
+        let info = AnalysisInfo {
+            key,
+            cache_hit: false,
+        };
+        (analysis, Some(info))
     }
 
-    /// Whether an analysis of `key` is worth keeping: always, except in a batch run the
-    /// first time its content is seen.
-    fn seen_before(&self, key: ContentKey) -> bool {
+    /// Whether an analysis of this content is worth keeping: always, except in a batch
+    /// run the first time the content is seen (which this records).
+    fn seen_before(
+        &self,
+        text: &str,
+        kind: FileKind,
+        env: &Environment,
+        deps: &[Dependency],
+    ) -> bool {
         let Some(seen) = &self.seen_once else {
             return true;
         };
+        let quick = ContentKey::quick(text, kind, env, deps);
         let mut seen = seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.len() >= MAX_SEEN_ONCE {
             seen.clear();
         }
-        !seen.insert(key)
+        !seen.insert(quick)
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -510,6 +529,17 @@ mod tests {
         let (again, info) = batch.analyze_with_info(other, origin, &loader);
         assert!(info.cache_hit);
         assert_eq!(first.diagnostics, again.diagnostics);
+        // `check`'s way in, which asks for no key: the same admission.
+        let third = "[meta]\nname = \"v\"\n";
+        let a1 = batch.analyze(third, origin, &loader);
+        let a2 = batch.analyze(third, origin, &loader);
+        assert!(!Arc::ptr_eq(&a1, &a2), "seen once: analysed again");
+        assert_eq!(a1.diagnostics, a2.diagnostics);
+        let a3 = batch.analyze(third, origin, &loader);
+        assert!(Arc::ptr_eq(&a2, &a3), "seen twice: answered from the cache");
+        let fourth = "[meta]\nname = \"w\"\n";
+        let kept = batch.analyze_to_reuse(fourth, origin, &loader);
+        assert!(Arc::ptr_eq(&kept, &batch.analyze(fourth, origin, &loader)));
     }
 
     #[test]
