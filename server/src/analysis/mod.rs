@@ -153,8 +153,8 @@ pub struct Analyzer {
     seen_once: Option<std::sync::Mutex<std::collections::HashSet<u64, FastHash>>>,
 }
 
-/// Contents remembered by a batch analyzer as seen once (32 bytes each); past it, the
-/// set starts again (a repeat then costs one more analysis).
+/// Contents remembered by a batch analyzer as seen once (8 bytes each); past it, the set
+/// starts again (a repeat then costs one more analysis).
 const MAX_SEEN_ONCE: usize = 100_000;
 
 /// Hash maps keyed by our own strings (pointers, memo keys): foldhash, the hasher of
@@ -201,7 +201,7 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> Arc<Analysis> {
-        self.analyze_keeping(text, origin, loader, false, false).0
+        self.analyze_keeping(text, origin, loader, false)
     }
 
     /// [`Analyzer::analyze`], also saying whether the cache answered and under which key.
@@ -211,13 +211,9 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> (Arc<Analysis>, AnalysisInfo) {
-        let (analysis, info) = self.analyze_keeping(text, origin, loader, false, true);
-        // Asked for, the key is always computed.
-        let info = info.unwrap_or(AnalysisInfo {
-            key: ContentKey([0; 32]),
-            cache_hit: false,
-        });
-        (analysis, info)
+        let input = self.input(text, origin, loader);
+        let keep = self.seen_before(text, &input);
+        self.keyed(text, input, keep)
     }
 
     /// [`Analyzer::analyze`] of a text that will be asked for again in this run (a
@@ -229,59 +225,62 @@ impl Analyzer {
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
     ) -> Arc<Analysis> {
-        self.analyze_keeping(text, origin, loader, true, false).0
+        self.analyze_keeping(text, origin, loader, true)
     }
 
-    /// The analysis, kept when `reused` (or as [`Analyzer::seen_before`] says), and its
-    /// key and whether the cache answered: always when `info_wanted`, else `None` for a
-    /// batch run's first sight of a content, which skips the key and the cache.
     fn analyze_keeping(
         &self,
         text: &str,
         origin: Origin<'_>,
         loader: &dyn SourceLoader,
         reused: bool,
-        info_wanted: bool,
-    ) -> (Arc<Analysis>, Option<AnalysisInfo>) {
+    ) -> Arc<Analysis> {
+        let input = self.input(text, origin, loader);
+        // Recorded first, even when kept anyway: a later sight must look in the cache.
+        let keep = self.seen_before(text, &input) || (reused && !input.oversized);
+        if !keep {
+            // Whatever the cache holds was kept through here, its content marked as
+            // seen: a batch run's first sight cannot be in it, and needs neither the key
+            // (SHA-256 of the text and its imports) nor a look.
+            return Arc::new(input.analyze(text));
+        }
+        self.keyed(text, input, keep).0
+    }
+
+    /// What an analysis of `text` depends on besides the text.
+    fn input<'e>(&'e self, text: &str, origin: Origin<'_>, loader: &dyn SourceLoader) -> Input<'e> {
         let kind = origin.kind.unwrap_or_else(|| FileKind::of(origin.path));
         // `{{ workspace }}` is the file's workspace root: part of what the text renders to.
-        let in_workspace;
         let env = match origin.workspace_root {
-            Some(root) => {
-                in_workspace = self.env.in_workspace(root);
-                &in_workspace
-            }
-            None => &self.env,
+            Some(root) => std::borrow::Cow::Owned(self.env.in_workspace(root)),
+            None => std::borrow::Cow::Borrowed(&self.env),
         };
-        if text.len() > MAX_ANALYSED_BYTES {
-            // Nothing is analysed: no dependency scan, no hash of the whole text (the key
-            // stands for the size, all the result depends on), nothing worth caching.
-            let key = ContentKey::for_analysis(&text.len().to_string(), kind, env, &[]);
-            let analysis = analyze_uncached(text, kind, Vec::new(), env);
-            let info = AnalysisInfo {
-                key,
-                cache_hit: false,
-            };
-            return (Arc::new(analysis), Some(info));
+        // Past the size limit nothing is analysed: no dependency scan either.
+        let oversized = text.len() > MAX_ANALYSED_BYTES;
+        let deps = if oversized {
+            Vec::new()
+        } else {
+            template::collect_dependencies(text, origin, loader)
+        };
+        Input {
+            kind,
+            env,
+            deps,
+            oversized,
         }
-        let deps = template::collect_dependencies(text, origin, loader);
-        // Whatever the cache holds was kept through here, its content marked as seen: a
-        // first sight cannot be in it, and needs neither the key (SHA-256 of the text and
-        // its imports) nor a look.
-        // Recorded first, even when kept anyway: a later sight must look in the cache.
-        let keep = self.seen_before(text, kind, env, &deps) || reused;
-        if !keep && !info_wanted {
-            return (Arc::new(analyze_uncached(text, kind, deps, env)), None);
-        }
-        let key = ContentKey::for_analysis(text, kind, env, &deps);
+    }
+
+    /// The analysis of `input` through the cache (kept in it when `keep`), with its key.
+    fn keyed(&self, text: &str, input: Input<'_>, keep: bool) -> (Arc<Analysis>, AnalysisInfo) {
+        let key = input.key(text);
         if let Some(hit) = self.cache.get(&key) {
             let info = AnalysisInfo {
                 key,
                 cache_hit: true,
             };
-            return (hit, Some(info));
+            return (hit, info);
         }
-        let analysis = Arc::new(analyze_uncached(text, kind, deps, env));
+        let analysis = Arc::new(input.analyze(text));
         if keep {
             self.cache
                 .insert(key, analysis.clone(), analysis.weight() + text.len());
@@ -290,22 +289,20 @@ impl Analyzer {
             key,
             cache_hit: false,
         };
-        (analysis, Some(info))
+        (analysis, info)
     }
 
     /// Whether an analysis of this content is worth keeping: always, except in a batch
     /// run the first time the content is seen (which this records).
-    fn seen_before(
-        &self,
-        text: &str,
-        kind: FileKind,
-        env: &Environment,
-        deps: &[Dependency],
-    ) -> bool {
+    fn seen_before(&self, text: &str, input: &Input<'_>) -> bool {
+        if input.oversized {
+            // Nothing was analysed, nothing is worth keeping.
+            return false;
+        }
         let Some(seen) = &self.seen_once else {
             return true;
         };
-        let quick = ContentKey::quick(text, kind, env, deps);
+        let quick = ContentKey::quick(text, input.kind, &input.env, &input.deps);
         let mut seen = seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -317,6 +314,30 @@ impl Analyzer {
 
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
+    }
+}
+
+/// What an analysis depends on besides the text: its kind, the environment of its
+/// workspace and its resolved imports/includes.
+struct Input<'e> {
+    kind: FileKind,
+    env: std::borrow::Cow<'e, Environment>,
+    deps: Vec<Dependency>,
+    /// Over [`MAX_ANALYSED_BYTES`]: only the size matters.
+    oversized: bool,
+}
+
+impl Input<'_> {
+    fn key(&self, text: &str) -> ContentKey {
+        if self.oversized {
+            // The result depends on the size alone: no hash of the whole text.
+            return ContentKey::for_analysis(&text.len().to_string(), self.kind, &self.env, &[]);
+        }
+        ContentKey::for_analysis(text, self.kind, &self.env, &self.deps)
+    }
+
+    fn analyze(self, text: &str) -> Analysis {
+        analyze_uncached(text, self.kind, self.deps, &self.env)
     }
 }
 
