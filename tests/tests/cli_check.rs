@@ -159,6 +159,62 @@ fn gitignore_and_hidden_directories_are_respected() {
 }
 
 #[test]
+fn the_global_git_excludes_are_respected_where_git_finds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ws, home, xdg) = (d.join("ws"), d.join("home"), d.join("xdg"));
+    let bad = "a = = 1\n";
+    for sub in ["by-default", "by-config", "kept"] {
+        std::fs::create_dir_all(ws.join(sub)).unwrap();
+        std::fs::write(ws.join(sub).join("bad.clnrm.toml"), bad).unwrap();
+    }
+    std::fs::create_dir_all(home.join(".config/git")).unwrap();
+    std::fs::create_dir_all(xdg.join("git")).unwrap();
+    // git's default place for the global excludes, and one a config names instead.
+    std::fs::write(xdg.join("git/ignore"), "by-default/\n").unwrap();
+    std::fs::write(d.join("named-ignore"), "by-config/\n").unwrap();
+    let checked = |config: Option<&str>| {
+        let global = d.join("gitconfig");
+        match config {
+            Some(text) => std::fs::write(&global, text).unwrap(),
+            None => drop(std::fs::remove_file(&global)),
+        }
+        let o = std::process::Command::new(clnrm_lsp_e2e::bin_path::clnrm_lsp_bin())
+            .args(["check", "--format", "github"])
+            .current_dir(&ws)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", &xdg)
+            .env("GIT_CONFIG_GLOBAL", &global)
+            .env("GIT_CONFIG_SYSTEM", d.join("no-system-config"))
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let mut files: Vec<String> = stdout(&o)
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("::error file=")?
+                    .split('/')
+                    .next()
+                    .map(String::from)
+            })
+            .collect();
+        files.dedup();
+        files
+    };
+    assert_eq!(checked(None), ["by-config", "kept"]);
+    assert_eq!(
+        checked(Some("[user]\n\tname = x\n")),
+        ["by-config", "kept"],
+        "a config that names no excludes file leaves git's default"
+    );
+    let named = format!(
+        "[core]\n\texcludesFile = {}\n",
+        d.join("named-ignore").display()
+    );
+    assert_eq!(checked(Some(&named)), ["by-default", "kept"]);
+}
+
+#[test]
 fn invalid_utf8_is_an_error_at_the_first_bad_byte() {
     let o = run_in(
         &fixtures().join("cli/errors"),
