@@ -216,13 +216,32 @@ fn resolves(context: &Map<String, Value>, path: &str) -> bool {
     true
 }
 
-fn advance(s: &str, mut state: State) -> State {
+fn advance(s: &str, state: State) -> State {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        (state, i) = step(b, i, state);
+    run(b, 0, b.len(), state).0
+}
+
+/// [`step`] from `i` until the position reaches `end` (lookahead may read past it): the
+/// state and where the next byte to step is. Bytes that cannot change the state are
+/// skipped with `memchr` rather than stepped one by one.
+fn run(b: &[u8], mut i: usize, end: usize, mut state: State) -> (State, usize) {
+    let end = end.min(b.len());
+    while i < end {
+        let window = &b[i..end];
+        let next = match state {
+            State::Code => memchr::memchr3(b'#', b'"', b'\'', window),
+            State::Comment => memchr::memchr(b'\n', window),
+            State::Basic => memchr::memchr3(b'\\', b'"', b'\n', window),
+            State::Literal => memchr::memchr2(b'\'', b'\n', window),
+            State::MultiBasic => memchr::memchr2(b'\\', b'"', window),
+            State::MultiLiteral => memchr::memchr(b'\'', window),
+        };
+        let Some(skip) = next else {
+            return (state, end);
+        };
+        (state, i) = step(b, i + skip, state);
     }
-    state
+    (state, i)
 }
 
 /// The state after the byte (or `"""`, `'''`, escape) at `i` of `b`, and where the next
@@ -304,9 +323,7 @@ impl<'t> CommentCursor<'t> {
         if at < self.next {
             (self.next, self.state) = (0, State::Code);
         }
-        while self.next < at {
-            (self.state, self.next) = step(self.text, self.next, self.state);
-        }
+        (self.state, self.next) = run(self.text, self.next, at, self.state);
         self.state == State::Comment
     }
 }
@@ -348,6 +365,28 @@ mod tests {
             let first = text.find('{').unwrap();
             let whole = advance(&text[..first], State::Code) == State::Comment;
             assert_eq!(cursor.in_comment(first), whole);
+        }
+    }
+
+    #[test]
+    fn skipping_to_the_bytes_that_matter_equals_stepping_every_byte() {
+        let texts = [
+            "a = 1 # {{ x }}\nb = \"# {{ y }}\" # {% z %}\n",
+            "s = \"\"\"\n# \\\" {{ in string }}\n\"\"\" # {{ c }}\nt = '''{{ a }}''' {{ b }}\n",
+            "e = \"\\\"{{ q }}\" # x\n{{ r }}\nl = 'it''s' # {% t %}\r\n'\n\"\\",
+            "x = \"\"\"a\"\"b\"\"\"\"\ny = '''''c''''\n#",
+        ];
+        for text in texts {
+            let b = text.as_bytes();
+            for end in 0..=b.len() {
+                for start in [State::Code, State::Comment, State::Basic, State::MultiBasic] {
+                    let mut by_byte = (start, 0);
+                    while by_byte.1 < end {
+                        by_byte = step(b, by_byte.1, by_byte.0);
+                    }
+                    assert!(run(b, 0, end, start) == by_byte, "{text:?} to {end}");
+                }
+            }
         }
     }
 

@@ -89,10 +89,15 @@ pub fn scan(text: &str) -> Scan {
     let mut text_start = 0;
     let mut block_depth = 0usize;
     while pos + 1 < bytes.len() {
-        let kind = match (bytes[pos], bytes[pos + 1]) {
-            (b'{', b'{') => TagKind::Expr,
-            (b'{', b'%') => TagKind::Stmt,
-            (b'{', b'#') => TagKind::Comment,
+        // Only a `{` with a byte after it can open a tag.
+        let Some(brace) = memchr::memchr(b'{', &bytes[pos..bytes.len() - 1]) else {
+            break;
+        };
+        pos += brace;
+        let kind = match bytes[pos + 1] {
+            b'{' => TagKind::Expr,
+            b'%' => TagKind::Stmt,
+            b'#' => TagKind::Comment,
             _ => {
                 pos += 1;
                 continue;
