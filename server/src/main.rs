@@ -1,7 +1,6 @@
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::Parser;
 use clnrm_lsp::cli::{self, Cli, Command};
 use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 
@@ -11,7 +10,7 @@ use clnrm_lsp::runs::process::{kill_all, sweep_leftovers};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     if matches!(cli.command, Some(Command::Check(_))) {
         // Only for `check`: the THP setting is inherited by child processes, and `check`
         // starts none.
