@@ -143,11 +143,23 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
     super::services::env(ctx, &format!("{base}/env"));
 }
 
-/// Characters a shell reads as syntax, not as part of a word.
-const SHELL_SPECIAL: &[char] = &[
-    '\'', '"', '`', '$', '\\', '|', '&', ';', '<', '>', '(', ')', '*', '?', '[', ']', '#', '~',
-    '{', '}',
-];
+/// Characters a shell reads as syntax, not as part of a word: a set of ASCII bits, as
+/// commands are checked character by character (long `sh -c` scripts).
+const SHELL_SPECIAL: u128 = ascii_set(b"'\"`$\\|&;<>()*?[]#~{}");
+
+const fn ascii_set(chars: &[u8]) -> u128 {
+    let mut set = 0u128;
+    let mut i = 0;
+    while i < chars.len() {
+        set |= 1 << chars[i];
+        i += 1;
+    }
+    set
+}
+
+fn is_shell_special(c: char) -> bool {
+    (c as u32) < 128 && SHELL_SPECIAL >> (c as u32) & 1 == 1
+}
 
 /// The first element of a multi-element `command` that a shell would not read back as
 /// one word once the elements are joined with spaces (clnrm 1.3.0's `sh -c "<joined>"`).
@@ -167,7 +179,7 @@ fn split_by_join(command: Option<&Value>) -> Option<String> {
         .find(|w| {
             w.is_empty()
                 || w.chars()
-                    .any(|c| (spaces_matter && c.is_whitespace()) || SHELL_SPECIAL.contains(&c))
+                    .any(|c| (spaces_matter && c.is_whitespace()) || is_shell_special(c))
         })
         .map(str::to_string)
 }
@@ -252,6 +264,14 @@ mod tests {
     use super::super::test_support::*;
     use crate::analysis::annotated::fixture;
     use crate::analysis::Code;
+
+    #[test]
+    fn shell_syntax_is_the_listed_ascii_only() {
+        let listed = "'\"`$\\|&;<>()*?[]#~{}";
+        for c in (0..=0x2FFu32).filter_map(char::from_u32) {
+            assert_eq!(super::is_shell_special(c), listed.contains(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn valid_file_has_no_findings() {

@@ -208,18 +208,51 @@ const SUGGESTIONS_MAX: usize = 4096;
 fn closest(name: &str, allowed: &[&str]) -> Option<usize> {
     let lower = name.to_ascii_lowercase();
     let len = lower.chars().count();
-    allowed
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (jaro_winkler(&lower, a), i, *a))
+    // The highest score of the names that are close, the last of equals.
+    let mut best: Option<(f64, usize)> = None;
+    for (i, a) in allowed.iter().enumerate() {
         // The edit distance is at least the difference in length: skip it when that alone
         // is over 2.
-        .filter(|(score, _, a)| {
-            *score >= 0.8
-                || (len.abs_diff(a.chars().count()) <= 2 && strsim::levenshtein(&lower, a) <= 2)
-        })
-        .max_by(|x, y| x.0.total_cmp(&y.0))
-        .map(|(_, i, _)| i)
+        let near = len.abs_diff(a.chars().count()) <= 2 && strsim::levenshtein(&lower, a) <= 2;
+        // Most names share too few letters to score 0.8: no need to score them.
+        if !near && jaro_winkler_bound(&lower, a) < 0.8 - 1e-9 {
+            continue;
+        }
+        let score = jaro_winkler(&lower, a);
+        if (score >= 0.8 || near) && best.is_none_or(|(top, _)| score >= top) {
+            best = Some((score, i));
+        }
+    }
+    best.map(|(_, i)| i)
+}
+
+/// At least [`jaro_winkler`] of `a` and `b`, from the letters they share: Jaro counts at
+/// most that many matches, and at best no transpositions. 1 when it cannot tell cheaply.
+fn jaro_winkler_bound(a: &str, b: &str) -> f64 {
+    if !(a.is_ascii() && b.is_ascii()) || a.is_empty() || b.is_empty() {
+        return 1.0;
+    }
+    let mut counts = [0usize; 128];
+    for &c in a.as_bytes() {
+        counts[usize::from(c)] += 1;
+    }
+    let mut shared = 0usize;
+    for &c in b.as_bytes() {
+        let n = &mut counts[usize::from(c)];
+        if *n > 0 {
+            *n -= 1;
+            shared += 1;
+        }
+    }
+    let m = shared as f64;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + 1.0) / 3.0;
+    let prefix = a
+        .bytes()
+        .zip(b.bytes())
+        .take(4)
+        .take_while(|(x, y)| x == y)
+        .count();
+    jaro + 0.1 * prefix as f64 * (1.0 - jaro)
 }
 
 /// strsim's Jaro-Winkler similarity. On ASCII it runs over bytes, which gives the same
@@ -386,5 +419,68 @@ mod tests {
         // Not ASCII: strsim's own.
         let (a, b) = ("größe", "grösse");
         assert_eq!(super::jaro_winkler(a, b), strsim::jaro_winkler(a, b));
+    }
+
+    /// The choice as it was made before names were skipped by their bound.
+    fn closest_scoring_all(name: &str, allowed: &[&str]) -> Option<usize> {
+        let lower = name.to_ascii_lowercase();
+        let len = lower.chars().count();
+        allowed
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (strsim::jaro_winkler(&lower, a), i, *a))
+            .filter(|(score, _, a)| {
+                *score >= 0.8
+                    || (len.abs_diff(a.chars().count()) <= 2 && strsim::levenshtein(&lower, a) <= 2)
+            })
+            .max_by(|x, y| x.0.total_cmp(&y.0))
+            .map(|(_, i, _)| i)
+    }
+
+    #[test]
+    fn skipping_names_by_their_bound_changes_no_suggestion() {
+        // Every key name of the schema, and typos of them.
+        let schema = crate::analysis::schema::schema().to_string();
+        let mut names: Vec<String> = schema
+            .split('"')
+            .filter(|w| {
+                !w.is_empty()
+                    && w.len() < 40
+                    && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+            .map(String::from)
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut typos = Vec::new();
+        for n in &names {
+            typos.push(n.to_uppercase());
+            typos.push(n.chars().rev().collect::<String>());
+            typos.push(format!("{n}s"));
+            typos.push(n.replacen('_', "", 1));
+            if n.len() > 3 {
+                typos.push(format!("{}{}", &n[..2], &n[3..]));
+                let mut b = n.clone().into_bytes();
+                b.swap(1, 2);
+                typos.push(String::from_utf8(b).unwrap());
+            }
+        }
+        typos.extend(["größe".to_string(), String::new(), "x".into()]);
+        let allowed: Vec<&str> = names.iter().map(String::as_str).collect();
+        for chunk in allowed.chunks(17).chain([&allowed[..], &[][..]]) {
+            for t in typos.iter().chain(&names) {
+                for a in chunk {
+                    assert!(
+                        super::jaro_winkler_bound(t, a) >= super::jaro_winkler(t, a),
+                        "{t} {a}"
+                    );
+                }
+                assert_eq!(
+                    super::closest(t, chunk),
+                    closest_scoring_all(t, chunk),
+                    "{t}"
+                );
+            }
+        }
     }
 }
