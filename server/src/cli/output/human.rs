@@ -37,10 +37,13 @@ fn shown_char(c: char, out: &mut String) {
 pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     // Control characters are C0 and DEL bytes, or C1 (`0xC2 0x80..=0x9F` in UTF-8): text
     // without those bytes is shown as it is, without decoding each character.
-    let may_control = |b: &u8| (*b < 0x20 && *b != b'\n') || *b == 0x7f || *b == 0xc2;
-    if !text.as_bytes().iter().any(may_control)
-        || !text.chars().any(|c| c.is_control() && c != '\n')
-    {
+    let may_control = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2);
+    // By blocks without an early exit, which the compiler turns into vector compares.
+    let any_may = text
+        .as_bytes()
+        .chunks(32)
+        .any(|block| block.iter().fold(false, |found, &b| found | may_control(b)));
+    if !any_may || !text.chars().any(|c| c.is_control() && c != '\n') {
         return text.into();
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -389,6 +392,21 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         let col = lines[2].find("red").unwrap();
         assert_eq!(lines[3].find('^'), Some(col), "{out}");
+    }
+
+    #[test]
+    fn a_control_character_anywhere_in_a_long_text_is_shown() {
+        for at in [0, 31, 32, 33, 64, 100] {
+            let mut text = "x".repeat(101);
+            text.replace_range(at..at + 1, "\x07");
+            assert_eq!(visible(&text).matches("\\u{7}").count(), 1, "{at}");
+            text.replace_range(at..at + 1, "\u{85}");
+            assert!(visible(&text).contains("\\u{85}"), "{at}");
+        }
+        assert!(matches!(
+            visible(&"é\n".repeat(40)),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
