@@ -43,7 +43,7 @@ fn spans(ctx: &mut Ctx<'_>) {
             return;
         }
         let base = format!("/expect/span/{i}");
-        let name_ptr = format!("{base}/name");
+        let name_ptr = pointer::at(&base, "name");
         if let Some(name) = ctx.str_at(&name_ptr).map(str::to_string) {
             if let Some(err) = patterns::glob_error(&name) {
                 ctx.report_as(
@@ -54,7 +54,7 @@ fn spans(ctx: &mut Ctx<'_>) {
                 );
             }
         }
-        let parent_ptr = format!("{base}/parent");
+        let parent_ptr = pointer::at(&base, "parent");
         if let Some(parent) = ctx.str_at(&parent_ptr).map(str::to_string) {
             let is_clnrm = CLNRM_SPANS
                 .iter()
@@ -67,8 +67,8 @@ fn spans(ctx: &mut Ctx<'_>) {
                 );
             }
         }
-        let min_ptr = format!("{base}/duration_ms/min");
-        let max_ptr = format!("{base}/duration_ms/max");
+        let min_ptr = pointer::at(&base, "duration_ms/min");
+        let max_ptr = pointer::at(&base, "duration_ms/max");
         let min = ctx.get(&min_ptr).and_then(Value::as_f64);
         let max = ctx.get(&max_ptr).and_then(Value::as_f64);
         if let (Some(min), Some(max)) = (min, max) {
@@ -130,23 +130,23 @@ fn strings(v: Option<&Value>) -> impl Iterator<Item = String> + '_ {
 fn counts(ctx: &mut Ctx<'_>, base: &str) {
     let mut bounds: Vec<String> = ["spans_total", "events_total", "errors_total"]
         .iter()
-        .map(|k| format!("{base}/{k}"))
+        .map(|k| pointer::at(&base, k))
         .collect();
-    let by_name = format!("{base}/by_name");
+    let by_name = pointer::at(&base, "by_name");
     for name in ctx.keys(&by_name) {
         bounds.push(pointer::push(&by_name, &name));
     }
     for b in bounds {
-        let gte = ctx.get(&format!("{b}/gte")).and_then(Value::as_u64);
-        let lte = ctx.get(&format!("{b}/lte")).and_then(Value::as_u64);
+        let gte = ctx.get(&pointer::at(&b, "gte")).and_then(Value::as_u64);
+        let lte = ctx.get(&pointer::at(&b, "lte")).and_then(Value::as_u64);
         if let (Some(gte), Some(lte)) = (gte, lte) {
             if gte > lte {
                 let d = Diagnostic::new(
                     Code::InvalidValue,
-                    ctx.value(&format!("{b}/gte")),
+                    ctx.value(&pointer::at(&b, "gte")),
                     format!("gte ({gte}) is greater than lte ({lte}): no count can satisfy both (clnrm run fails)"),
                 )
-                .with_related(ctx.value(&format!("{b}/lte")), "lte is here");
+                .with_related(ctx.value(&pointer::at(&b, "lte")), "lte is here");
                 ctx.push(d);
             }
         }
@@ -154,7 +154,7 @@ fn counts(ctx: &mut Ctx<'_>, base: &str) {
 }
 
 fn status(ctx: &mut Ctx<'_>, base: &str) {
-    let by_name = format!("{base}/by_name");
+    let by_name = pointer::at(&base, "by_name");
     for pattern in ctx.keys(&by_name) {
         let p = pointer::push(&by_name, &pattern);
         if let Some(err) = patterns::glob_error(&pattern) {
@@ -176,28 +176,28 @@ fn status(ctx: &mut Ctx<'_>, base: &str) {
 fn legacy_spans(ctx: &mut Ctx<'_>) {
     for i in 0..ctx.len("/otel_validation/expected_spans") {
         let base = format!("/otel_validation/expected_spans/{i}");
-        if let Some(name) = ctx.str_at(&format!("{base}/name")).map(str::to_string) {
+        if let Some(name) = ctx.str_at(&pointer::at(&base, "name")).map(str::to_string) {
             if let Some(err) = patterns::glob_error(&name) {
                 ctx.report_as(
                     Code::InvalidGlob,
                     Severity::Warning,
-                    ctx.value(&format!("{base}/name")),
+                    ctx.value(&pointer::at(&base, "name")),
                     format!("clnrm dry-run rejects this span name as a glob: {err}"),
                 );
             }
         }
         let min = ctx
-            .get(&format!("{base}/min_duration_ms"))
+            .get(&pointer::at(&base, "min_duration_ms"))
             .and_then(Value::as_f64);
         let max = ctx
-            .get(&format!("{base}/max_duration_ms"))
+            .get(&pointer::at(&base, "max_duration_ms"))
             .and_then(Value::as_f64);
         if let (Some(min), Some(max)) = (min, max) {
             if min > max {
                 ctx.report_as(
                     Code::InvalidDuration,
                     Severity::Warning,
-                    ctx.value(&format!("{base}/min_duration_ms")),
+                    ctx.value(&pointer::at(&base, "min_duration_ms")),
                     format!("min_duration_ms ({min}) is greater than max_duration_ms ({max}) (clnrm dry-run rejects this)"),
                 );
             }
@@ -210,9 +210,9 @@ fn order_cycles(ctx: &mut Ctx<'_>) {
     for base in ["/expect/order", "/otel_validation/expect_order"] {
         let mut edges: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for (key, flip) in [("must_precede", false), ("must_follow", true)] {
-            let list = format!("{base}/{key}");
+            let list = pointer::at(&base, key);
             for i in 0..ctx.len(&list) {
-                let p = format!("{list}/{i}");
+                let p = pointer::at_index(&list, i);
                 let pair: Vec<String> = ctx
                     .get(&p)
                     .and_then(Value::as_array)

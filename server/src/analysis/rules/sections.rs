@@ -4,6 +4,7 @@
 use super::context::is_blank;
 use super::patterns;
 use super::Ctx;
+use crate::analysis::schema::pointer;
 use crate::analysis::{Code, Severity};
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
@@ -146,7 +147,7 @@ fn chaos(ctx: &mut Ctx<'_>) {
     }
     for i in 0..ctx.len("/chaos/experiments") {
         let base = format!("/chaos/experiments/{i}");
-        let needs = match ctx.str_at(&format!("{base}/type")) {
+        let needs = match ctx.str_at(&pointer::at(&base, "type")) {
             Some("network_latency") => Some("latency_ms"),
             Some("cpu_stress") => Some("cpu_percent"),
             Some("memory_stress") => Some("memory_mb"),
@@ -154,15 +155,15 @@ fn chaos(ctx: &mut Ctx<'_>) {
             _ => None,
         };
         if let Some(field) = needs {
-            if !ctx.has(&format!("{base}/{field}")) {
+            if !ctx.has(&pointer::at(&base, field)) {
                 ctx.report(
                     Code::MissingKey,
-                    ctx.value(&format!("{base}/type")),
+                    ctx.value(&pointer::at(&base, "type")),
                     format!("this experiment type needs `{field}`"),
                 );
             }
         }
-        let target = format!("{base}/target_service");
+        let target = pointer::at(&base, "target_service");
         if ctx.str_at(&target).is_some_and(is_blank) {
             ctx.report(
                 Code::EmptyValue,

@@ -81,12 +81,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         plugin_and_image(ctx, &base, &id);
         volumes(ctx, &base);
         service_ports(ctx, &base, &id, &mut ports);
-        env(ctx, &format!("{base}/env"));
+        env(ctx, &pointer::at(&base, "env"));
     }
 }
 
 fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
-    let plugin_ptr = format!("{base}/plugin");
+    let plugin_ptr = pointer::at(&base, "plugin");
     let plugin = ctx.str_at(&plugin_ptr).map(str::to_string);
     let plugin_name = plugin.as_deref().unwrap_or("generic_container");
     if let Some(p) = &plugin {
@@ -121,7 +121,7 @@ fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
     if IMAGELESS.contains(&plugin_name) {
         return;
     }
-    let image_ptr = format!("{base}/image");
+    let image_ptr = pointer::at(&base, "image");
     match ctx.str_at(&image_ptr).map(str::to_string) {
         None if !ctx.has(&image_ptr) => {
             // validate() demands an image for every plugin but network_service and ollama,
@@ -167,10 +167,10 @@ fn suggest_plugin(p: &str) -> Option<&'static str> {
 }
 
 fn volumes(ctx: &mut Ctx<'_>, base: &str) {
-    let vbase = format!("{base}/volumes");
+    let vbase = pointer::at(&base, "volumes");
     for i in 0..ctx.len(&vbase) {
         for field in ["host_path", "container_path"] {
-            let p = format!("{vbase}/{i}/{field}");
+            let p = pointer::at(&pointer::at_index(&vbase, i), field);
             let Some(path) = ctx.str_at(&p).map(str::to_string) else {
                 continue;
             };
@@ -199,9 +199,9 @@ fn volumes(ctx: &mut Ctx<'_>, base: &str) {
 }
 
 fn service_ports(ctx: &mut Ctx<'_>, base: &str, id: &str, seen: &mut HashMap<u64, String>) {
-    let pbase = format!("{base}/ports");
+    let pbase = pointer::at(&base, "ports");
     for i in 0..ctx.len(&pbase) {
-        let p = format!("{pbase}/{i}");
+        let p = pointer::at_index(&pbase, i);
         let Some(port) = ctx.get(&p).and_then(Value::as_u64) else {
             continue;
         };

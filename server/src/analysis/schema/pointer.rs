@@ -24,6 +24,22 @@ pub fn push(base: &str, segment: &str) -> String {
     p
 }
 
+/// `base` + `/` + `tail`, `tail` written as pointer already (key names without `~` or
+/// `/`, indices): `format!("{base}/{tail}")` without the formatting machinery, which the
+/// rules' lookups of every place they check spent ~4 % of a `check` in.
+pub fn at(base: &str, tail: &str) -> String {
+    let mut p = String::with_capacity(base.len() + 1 + tail.len());
+    p.push_str(base);
+    p.push('/');
+    p.push_str(tail);
+    p
+}
+
+/// [`at`] the array index `i`.
+pub fn at_index(base: &str, i: usize) -> String {
+    at(base, itoa::Buffer::new().format(i))
+}
+
 /// The value at `pointer` in `root`, as [`Value::pointer`] finds it, without allocating a
 /// copy of each segment (the rules look up many places in every file).
 pub fn get<'v>(root: &'v Value, pointer: &str) -> Option<&'v Value> {
@@ -50,18 +66,29 @@ pub(crate) fn index(token: &str) -> Option<usize> {
 
 /// The unescaped segments of `pointer` (none for the whole document, `""`); borrowed
 /// unless a segment has an escape (the walker and messages call this for every error).
+///
+/// Pointers are short: one pass over the bytes finds a segment's end and whether it has an
+/// escape (`split` and `contains` searched with `memchr` per segment, ~4 % of a `check`).
 pub fn segments(pointer: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
-    pointer
-        .strip_prefix('/')
-        .into_iter()
-        .flat_map(|rest| rest.split('/'))
-        .map(|raw| {
-            if raw.contains('~') {
-                Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
-            } else {
-                Cow::Borrowed(raw)
+    let mut rest = pointer.strip_prefix('/');
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (mut end, mut escaped) = (0, false);
+        for &b in r.as_bytes() {
+            if b == b'/' {
+                break;
             }
+            escaped |= b == b'~';
+            end += 1;
+        }
+        let raw = &r[..end];
+        rest = r.get(end + 1..);
+        Some(if escaped {
+            Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(raw)
         })
+    })
 }
 
 #[cfg(test)]
@@ -104,5 +131,22 @@ mod tests {
         assert_eq!(segments(&p).collect::<Vec<_>>(), ["a/b", "c~d"]);
         assert_eq!(segments("").count(), 0);
         assert_eq!(segments("/").collect::<Vec<_>>(), [""]);
+        // As splitting at every `/` and unescaping each piece.
+        for p in [
+            "/a//b/",
+            "//",
+            "/~0~1/x~",
+            "/é/ü~1/",
+            "no-slash",
+            "/steps/12/command",
+        ] {
+            let split: Vec<String> = p
+                .strip_prefix('/')
+                .into_iter()
+                .flat_map(|r| r.split('/'))
+                .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                .collect();
+            assert_eq!(segments(p).collect::<Vec<_>>(), split, "{p:?}");
+        }
     }
 }

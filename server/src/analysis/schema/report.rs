@@ -284,7 +284,9 @@ fn display_path(pointer: &str) -> String {
             continue;
         }
         if seg.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{seg}]"));
+            out.push('[');
+            out.push_str(&seg);
+            out.push(']');
         } else {
             if !out.is_empty() {
                 out.push('.');
@@ -302,7 +304,9 @@ fn display_path(pointer: &str) -> String {
     if out.is_empty() {
         "the file".to_string()
     } else {
-        format!("`{out}`")
+        out.insert(0, '`');
+        out.push('`');
+        out
     }
 }
 
