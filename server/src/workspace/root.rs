@@ -18,17 +18,18 @@ pub fn find_root(start: &Path) -> PathBuf {
 /// probed once, however many files share it or its ancestors.
 #[derive(Debug, Default)]
 pub struct RootFinder {
-    marked: std::collections::HashMap<PathBuf, bool>,
+    /// By the directory's bytes (hashing a `Path` walks its components).
+    marked: std::collections::HashMap<std::ffi::OsString, bool, crate::analysis::FastHash>,
 }
 
 impl RootFinder {
     pub fn find(&mut self, start: &Path) -> PathBuf {
         for dir in start.ancestors() {
-            let marked = match self.marked.get(dir) {
+            let marked = match self.marked.get(dir.as_os_str()) {
                 Some(&m) => m,
                 None => *self
                     .marked
-                    .entry(dir.to_path_buf())
+                    .entry(dir.into())
                     .or_insert_with(|| is_marked(dir)),
             };
             if marked {

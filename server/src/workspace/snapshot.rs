@@ -6,7 +6,8 @@
 //! first read instead, as a snapshot of the tree would.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::ffi::OsString;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::analysis::SourceLoader;
@@ -14,7 +15,13 @@ use crate::analysis::SourceLoader;
 /// Bytes of file text remembered at most; past it, reads go to the inner loader each time.
 const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-type Key = (PathBuf, Option<PathBuf>);
+/// The path and the scope as written (their bytes: hashing a `Path` walks its components;
+/// a path spelt two ways is read twice, which costs a read, never a wrong text).
+type Key = (OsString, Option<OsString>);
+
+fn key(path: &Path, root: Option<&Path>) -> Key {
+    (path.into(), root.map(Into::into))
+}
 
 /// [`SourceLoader`] over `inner`, remembering what each `(path, root)` read gave.
 pub struct SnapshotLoader<L> {
@@ -24,7 +31,7 @@ pub struct SnapshotLoader<L> {
 
 #[derive(Default)]
 struct Memo {
-    reads: HashMap<Key, Option<Arc<str>>>,
+    reads: HashMap<Key, Option<Arc<str>>, crate::analysis::FastHash>,
     bytes: usize,
 }
 
@@ -49,14 +56,14 @@ impl<L: SourceLoader> SourceLoader for SnapshotLoader<L> {
     }
 
     fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
-        let key = (path.to_path_buf(), root.map(Path::to_path_buf));
+        let key = key(path, root);
         if let Some(known) = self.memo().reads.get(&key) {
             return known.clone();
         }
         // Read outside the lock: two threads may both read a file the first time.
         let read = self.inner.load_within(path, root);
         let mut memo = self.memo();
-        let size = read.as_ref().map_or(0, |t| t.len()) + key.0.as_os_str().len();
+        let size = read.as_ref().map_or(0, |t| t.len()) + key.0.len();
         if memo.bytes + size <= MAX_BYTES {
             memo.bytes += size;
             memo.reads.insert(key, read.clone());
@@ -69,7 +76,7 @@ impl<L: SourceLoader> SourceLoader for SnapshotLoader<L> {
     }
 
     fn already_read(&self, path: &Path, root: &Path) -> Option<Arc<str>> {
-        let key = (path.to_path_buf(), Some(root.to_path_buf()));
+        let key = key(path, Some(root));
         self.memo().reads.get(&key).cloned().flatten()
     }
 }

@@ -13,18 +13,18 @@ use crate::analysis::{Code, Diagnostic, Severity};
 /// The services defined: (id, its image).
 type Services = [(&'static str, String)];
 /// Names seen so far → where the first one is.
-type Names = HashMap<String, String>;
+type Names = HashMap<String, String, crate::analysis::FastHash>;
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let services = services::defined(ctx);
-    let mut names: HashMap<String, String> = HashMap::new();
+    let mut names = Names::default();
     for i in 0..ctx.len("/steps") {
         if ctx.full() {
             return;
         }
         step(ctx, &format!("/steps/{i}"), &services, &mut names);
     }
-    let mut scenario_names: HashMap<String, String> = HashMap::new();
+    let mut scenario_names = Names::default();
     for i in 0..ctx.len("/scenario") {
         if ctx.full() {
             return;
@@ -84,7 +84,7 @@ fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Name
             ctx.key(&steps_ptr),
             "clnrm 1.3.0's `run` never executes a scenario's `steps` (only `service` + `run`)",
         );
-        let mut step_names = HashMap::new();
+        let mut step_names = Names::default();
         for i in 0..steps {
             step(
                 ctx,
