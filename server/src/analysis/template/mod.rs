@@ -122,7 +122,9 @@ impl Rendered {
 }
 
 pub fn is_template(text: &str) -> bool {
-    text.contains("{{") || text.contains("{%") || text.contains("{#")
+    // One pass (`memchr` to each `{`) rather than a search of the whole text per opener.
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'{', b).any(|i| matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')))
 }
 
 /// Imports, includes and extends of `text`, recursively, resolved next to the file, then

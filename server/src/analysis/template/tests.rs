@@ -863,3 +863,26 @@ fn an_unclosed_tag_is_reported_with_tera_errors_before_it_only() {
     assert_eq!(m[0].0, invalid_before.find("e3").unwrap_or(0));
     assert!(m[1].1.contains("never closed"), "{m:?}");
 }
+
+#[test]
+fn a_template_is_a_text_with_a_tera_opener() {
+    for text in [
+        "",
+        "{",
+        "x{",
+        "{{",
+        "{%",
+        "{#",
+        "a = { b = 1 }",
+        "a = {{ b }}",
+        "{ {",
+        "{\n%",
+        "é{#",
+        "t = { x = '{' }\n{",
+        "{{{",
+        "}}{%",
+    ] {
+        let by_search = text.contains("{{") || text.contains("{%") || text.contains("{#");
+        assert_eq!(is_template(text), by_search, "{text:?}");
+    }
+}
