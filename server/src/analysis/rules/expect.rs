@@ -130,9 +130,9 @@ fn strings(v: Option<&Value>) -> impl Iterator<Item = String> + '_ {
 fn counts(ctx: &mut Ctx<'_>, base: &str) {
     let mut bounds: Vec<String> = ["spans_total", "events_total", "errors_total"]
         .iter()
-        .map(|k| pointer::at(&base, k))
+        .map(|k| pointer::at(base, k))
         .collect();
-    let by_name = pointer::at(&base, "by_name");
+    let by_name = pointer::at(base, "by_name");
     for name in ctx.keys(&by_name) {
         bounds.push(pointer::push(&by_name, &name));
     }
@@ -154,7 +154,7 @@ fn counts(ctx: &mut Ctx<'_>, base: &str) {
 }
 
 fn status(ctx: &mut Ctx<'_>, base: &str) {
-    let by_name = pointer::at(&base, "by_name");
+    let by_name = pointer::at(base, "by_name");
     for pattern in ctx.keys(&by_name) {
         let p = pointer::push(&by_name, &pattern);
         if let Some(err) = patterns::glob_error(&pattern) {
@@ -210,7 +210,7 @@ fn order_cycles(ctx: &mut Ctx<'_>) {
     for base in ["/expect/order", "/otel_validation/expect_order"] {
         let mut edges: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for (key, flip) in [("must_precede", false), ("must_follow", true)] {
-            let list = pointer::at(&base, key);
+            let list = pointer::at(base, key);
             for i in 0..ctx.len(&list) {
                 let p = pointer::at_index(&list, i);
                 let pair: Vec<String> = ctx

@@ -42,10 +42,10 @@ fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Name
     if !named_table(ctx, base, "scenario", names) {
         return;
     }
-    let has_service = ctx.has(&pointer::at(&base, "service"));
-    let run_ptr = pointer::at(&base, "run");
+    let has_service = ctx.has(&pointer::at(base, "service"));
+    let run_ptr = pointer::at(base, "run");
     let has_run = ctx.has(&run_ptr);
-    let steps_ptr = pointer::at(&base, "steps");
+    let steps_ptr = pointer::at(base, "steps");
     let steps = ctx.len(&steps_ptr);
     if !has_service && !has_run && steps == 0 {
         ctx.report(
@@ -77,7 +77,7 @@ fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Name
             );
         }
     }
-    service_ref(ctx, &pointer::at(&base, "service"), services);
+    service_ref(ctx, &pointer::at(base, "service"), services);
     if steps > 0 {
         ctx.report(
             Code::RunCompat,
@@ -95,7 +95,7 @@ fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Name
         }
     }
     for key in ["concurrent", "timeout_ms", "policy"] {
-        let p = pointer::at(&base, key);
+        let p = pointer::at(base, key);
         if ctx.has(&p) {
             ctx.report(
                 Code::RunCompat,
@@ -110,7 +110,7 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
     if !named_table(ctx, base, "step", names) {
         return;
     }
-    let cmd = pointer::at(&base, "command");
+    let cmd = pointer::at(base, "command");
     if ctx
         .get(&cmd)
         .and_then(Value::as_array)
@@ -132,7 +132,7 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
             ),
         );
     }
-    let re = pointer::at(&base, "expected_output_regex");
+    let re = pointer::at(base, "expected_output_regex");
     if let Some(pattern) = ctx.str_at(&re).map(str::to_string) {
         if let Some(err) = patterns::regex_error(&pattern) {
             ctx.report(
@@ -145,8 +145,8 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
             );
         }
     }
-    service_ref(ctx, &pointer::at(&base, "service"), services);
-    super::services::env(ctx, &pointer::at(&base, "env"));
+    service_ref(ctx, &pointer::at(base, "service"), services);
+    super::services::env(ctx, &pointer::at(base, "env"));
 }
 
 /// Characters a shell reads as syntax, not as part of a word: a set of ASCII bits, as
@@ -210,7 +210,7 @@ fn named_table(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) -> 
 }
 
 fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) {
-    let p = pointer::at(&base, "name");
+    let p = pointer::at(base, "name");
     let Some(n) = ctx.str_at(&p).map(str::to_string) else {
         return;
     };

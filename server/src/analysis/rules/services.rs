@@ -86,7 +86,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 }
 
 fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
-    let plugin_ptr = pointer::at(&base, "plugin");
+    let plugin_ptr = pointer::at(base, "plugin");
     let plugin = ctx.str_at(&plugin_ptr).map(str::to_string);
     let plugin_name = plugin.as_deref().unwrap_or("generic_container");
     if let Some(p) = &plugin {
@@ -121,7 +121,7 @@ fn plugin_and_image(ctx: &mut Ctx<'_>, base: &str, id: &str) {
     if IMAGELESS.contains(&plugin_name) {
         return;
     }
-    let image_ptr = pointer::at(&base, "image");
+    let image_ptr = pointer::at(base, "image");
     match ctx.str_at(&image_ptr).map(str::to_string) {
         None if !ctx.has(&image_ptr) => {
             // validate() demands an image for every plugin but network_service and ollama,
@@ -167,7 +167,7 @@ fn suggest_plugin(p: &str) -> Option<&'static str> {
 }
 
 fn volumes(ctx: &mut Ctx<'_>, base: &str) {
-    let vbase = pointer::at(&base, "volumes");
+    let vbase = pointer::at(base, "volumes");
     for i in 0..ctx.len(&vbase) {
         for field in ["host_path", "container_path"] {
             let p = pointer::at(&pointer::at_index(&vbase, i), field);
@@ -199,7 +199,7 @@ fn volumes(ctx: &mut Ctx<'_>, base: &str) {
 }
 
 fn service_ports(ctx: &mut Ctx<'_>, base: &str, id: &str, seen: &mut HashMap<u64, String>) {
-    let pbase = pointer::at(&base, "ports");
+    let pbase = pointer::at(base, "ports");
     for i in 0..ctx.len(&pbase) {
         let p = pointer::at_index(&pbase, i);
         let Some(port) = ctx.get(&p).and_then(Value::as_u64) else {

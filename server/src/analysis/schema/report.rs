@@ -267,7 +267,7 @@ fn jaro_winkler(a: &str, b: &str) -> f64 {
 
 struct Bytes<'s>(&'s [u8]);
 
-impl<'a, 's> IntoIterator for &'a Bytes<'s> {
+impl<'s> IntoIterator for &Bytes<'s> {
     type Item = u8;
     type IntoIter = std::iter::Copied<std::slice::Iter<'s, u8>>;
 
