@@ -349,15 +349,17 @@ mod compat {
             return; // literal strings have no escapes
         }
         let bytes = raw.as_bytes();
-        let mut i = 0;
-        while i + 1 < bytes.len() {
-            if bytes[i] == b'\\' {
-                let next = bytes[i + 1];
-                if next == b'e' || next == b'x' {
-                    let len = if next == b'x' { 4 } else { 2 };
-                    let start = span.start + i;
-                    let end = (start + len).min(span.end);
-                    diags.push(Diagnostic::new(
+        let mut from = 0;
+        // From escape to escape (`memchr`): most strings have none.
+        while let Some(i) = memchr::memchr(b'\\', &bytes[from..]).map(|off| from + off) {
+            let Some(&next) = bytes.get(i + 1) else {
+                break;
+            };
+            if next == b'e' || next == b'x' {
+                let len = if next == b'x' { 4 } else { 2 };
+                let start = span.start + i;
+                let end = (start + len).min(span.end);
+                diags.push(Diagnostic::new(
                         Code::TomlCompat,
                         start..end,
                         format!(
@@ -365,11 +367,8 @@ mod compat {
                             next as char
                         ),
                     ));
-                }
-                i += 2;
-            } else {
-                i += 1;
             }
+            from = i + 2;
         }
     }
 }
@@ -456,6 +455,12 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].code, Code::TomlCompat);
         assert_eq!(&text[d[0].range.clone()], "\\e");
+        // Each escape in turn: `\x41`, an escaped backslash, then `\e`.
+        let text = "d = \"\\x41 \\\\\\e\"\n";
+        let mut d = Vec::new();
+        assert!(parse(text, &mut d).is_some());
+        let warned: Vec<&str> = d.iter().map(|d| &text[d.range.clone()]).collect();
+        assert_eq!(warned, ["\\x41", "\\e"], "{d:?}");
     }
 
     #[test]
