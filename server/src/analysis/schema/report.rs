@@ -141,9 +141,15 @@ fn unknown_key(
     let pointer = pointer::push(path, name);
     let range = index.key_range(&pointer);
     let suggestion = alias(name, allowed).or_else(|| suggest(name, allowed));
-    let mut message = format!("unknown key `{name}` in {table}; clnrm ignores it");
+    // Built piece by piece: this is most findings of a run, and `format!` showed.
+    let mut message = String::with_capacity(64 + name.len() + table.len());
+    for piece in ["unknown key `", name, "` in ", table, "; clnrm ignores it"] {
+        message.push_str(piece);
+    }
     if let Some(s) = suggestion {
-        message.push_str(&format!(": did you mean `{s}`?"));
+        for piece in [": did you mean `", s, "`?"] {
+            message.push_str(piece);
+        }
     }
     let mut d = Diagnostic::new(Code::UnknownKey, range.clone(), message);
     if let Some(s) = suggestion {
@@ -151,7 +157,7 @@ fn unknown_key(
         let written = text.get(range.clone()).unwrap_or_default();
         if written.trim_matches(|c| c == '"' || c == '\'') == name {
             d = d.with_fix(Fix {
-                title: format!("Rename to `{s}`"),
+                title: ["Rename to `", s, "`"].concat(),
                 edits: vec![Edit {
                     range,
                     new_text: s.to_string(),
