@@ -126,10 +126,12 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
         ctx.report(
             Code::RunCompat,
             ctx.value(&cmd),
-            format!(
-                "clnrm 1.3.0 joins `command` with spaces and runs it with `sh -c`, which re-splits \
-                 `{word}`; clnrm-lsp runs the elements as written (one argv word each)"
-            ),
+            [
+                "clnrm 1.3.0 joins `command` with spaces and runs it with `sh -c`, which re-splits `",
+                &word,
+                "`; clnrm-lsp runs the elements as written (one argv word each)",
+            ]
+            .concat(),
         );
     }
     let re = pointer::at(base, "expected_output_regex");

@@ -558,14 +558,26 @@ fn imports_of(t: &tera::Template) -> Vec<&str> {
         .collect()
 }
 
+/// The candidate within 2 edits of `name` (the closest, then the first by name). A name
+/// whose length differs by more than 2 cannot be: it is not scored.
+pub(super) fn nearest<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let len = name.chars().count();
+    candidates
+        .into_iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= 2)
+        .map(|c| (strsim::levenshtein(c, name), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c)
+}
+
 fn unknown(what: &str, name: &str, range: Range<usize>) -> Diagnostic {
     let suggestion = match what {
-        "function" => functions::function_names()
-            .into_iter()
-            .map(|n| (strsim::levenshtein(n, name), n))
-            .filter(|(d, _)| *d <= 2)
-            .min()
-            .map(|(_, n)| format!("; did you mean `{n}`?"))
+        "function" => nearest(name, functions::function_names())
+            .map(|n| format!("; did you mean `{n}`?"))
             .unwrap_or_default(),
         _ => String::new(),
     };
@@ -683,13 +695,8 @@ fn report_undefined(
     } else if root == "vars" {
         " (`vars` holds only [vars] entries and clnrm's defaults)".to_string()
     } else {
-        let near = bindings
-            .iter()
-            .map(|b| (strsim::levenshtein(&b.name, name), &b.name))
-            .filter(|(d, _)| *d <= 2)
-            .min();
-        match near {
-            Some((_, n)) => format!("; did you mean `{n}`?"),
+        match nearest(name, bindings.iter().map(|b| b.name.as_str())) {
+            Some(n) => format!("; did you mean `{n}`?"),
             None => String::new(),
         }
     };

@@ -886,3 +886,31 @@ fn a_template_is_a_text_with_a_tera_opener() {
         assert_eq!(is_template(text), by_search, "{text:?}");
     }
 }
+
+#[test]
+fn the_nearest_name_is_the_one_scoring_every_name_finds() {
+    let names = super::functions::function_names();
+    let by_scoring_all = |name: &str| {
+        names
+            .iter()
+            .map(|n| (strsim::levenshtein(n, name), *n))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, n)| n)
+    };
+    let mut probes: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    for n in &names {
+        probes.push(format!("{n}x"));
+        probes.push(format!("{n}xyz"));
+        probes.push(n.chars().skip(2).collect());
+        probes.push(n.chars().rev().collect());
+    }
+    probes.extend(["".into(), "é".into(), "fake_nme".into(), "uuid4".into()]);
+    for p in &probes {
+        assert_eq!(
+            super::render::nearest(p, names.iter().copied()),
+            by_scoring_all(p),
+            "{p}"
+        );
+    }
+}
