@@ -22,7 +22,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         if ctx.full() {
             return;
         }
-        step(ctx, &format!("/steps/{i}"), &services, &mut names);
+        step(ctx, &pointer::at_index("/steps", i), &services, &mut names);
     }
     let mut scenario_names = Names::default();
     for i in 0..ctx.len("/scenario") {
@@ -31,7 +31,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         }
         scenario(
             ctx,
-            &format!("/scenario/{i}"),
+            &pointer::at_index("/scenario", i),
             &services,
             &mut scenario_names,
         );
@@ -77,7 +77,10 @@ fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Name
             );
         }
     }
-    service_ref(ctx, &pointer::at(base, "service"), services);
+    let service_ptr = pointer::at(base, "service");
+    let doc = ctx.document();
+    let service = pointer::get(&doc, &service_ptr).and_then(Value::as_str);
+    service_ref(ctx, &service_ptr, service, services);
     if steps > 0 {
         ctx.report(
             Code::RunCompat,
@@ -107,25 +110,23 @@ fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Name
 }
 
 fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
-    if !named_table(ctx, base, "step", names) {
+    // The step's table found once; its fields are read from it, and pointers to them
+    // are built only to place a finding.
+    let doc = ctx.document();
+    let Some(table) = pointer::get(&doc, base).filter(|v| v.is_object()) else {
         return;
+    };
+    name(ctx, base, table.get("name"), "step", names);
+    let command = table.get("command");
+    if command.and_then(Value::as_array).is_some_and(Vec::is_empty) {
+        let at = ctx.value(&pointer::at(base, "command"));
+        ctx.report(Code::EmptyValue, at, "`command` must not be empty");
     }
-    let cmd = pointer::at(base, "command");
-    if ctx
-        .get(&cmd)
-        .and_then(Value::as_array)
-        .is_some_and(Vec::is_empty)
-    {
-        ctx.report(
-            Code::EmptyValue,
-            ctx.value(&cmd),
-            "`command` must not be empty",
-        );
-    }
-    if let Some(word) = split_by_join(ctx.get(&cmd)) {
+    if let Some(word) = split_by_join(command) {
+        let at = ctx.value(&pointer::at(base, "command"));
         ctx.report(
             Code::RunCompat,
-            ctx.value(&cmd),
+            at,
             [
                 "clnrm 1.3.0 joins `command` with spaces and runs it with `sh -c`, which re-splits `",
                 &word,
@@ -134,20 +135,20 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
             .concat(),
         );
     }
-    let re = pointer::at(base, "expected_output_regex");
-    if let Some(pattern) = ctx.str_at(&re).map(str::to_string) {
-        if let Some(err) = patterns::regex_error(&pattern) {
-            ctx.report(
-                Code::InvalidRegex,
-                ctx.value(&re),
-                format!(
-                    "invalid regular expression (clnrm fails when the step runs): {}",
-                    first_line_of(&err)
-                ),
-            );
-        }
+    let pattern = table.get("expected_output_regex").and_then(Value::as_str);
+    if let Some(err) = pattern.and_then(patterns::regex_error) {
+        let at = ctx.value(&pointer::at(base, "expected_output_regex"));
+        ctx.report(
+            Code::InvalidRegex,
+            at,
+            format!(
+                "invalid regular expression (clnrm fails when the step runs): {}",
+                first_line_of(&err)
+            ),
+        );
     }
-    service_ref(ctx, &pointer::at(base, "service"), services);
+    let service = table.get("service").and_then(Value::as_str);
+    service_ref(ctx, &pointer::at(base, "service"), service, services);
     super::services::env(ctx, &pointer::at(base, "env"));
 }
 
@@ -204,19 +205,21 @@ fn first_line_of(err: &str) -> String {
 
 /// Whether `base` is a table; if so, its `name` is checked (blank, a duplicate).
 fn named_table(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) -> bool {
-    if !ctx.get(base).is_some_and(Value::is_object) {
+    let doc = ctx.document();
+    let Some(table) = pointer::get(&doc, base).filter(|v| v.is_object()) else {
         return false;
-    }
-    name(ctx, base, what, names);
+    };
+    name(ctx, base, table.get("name"), what, names);
     true
 }
 
-fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) {
-    let p = pointer::at(base, "name");
-    let Some(n) = ctx.str_at(&p).map(str::to_string) else {
+/// The `name` of the table at `base` (`value`, as found there).
+fn name(ctx: &mut Ctx<'_>, base: &str, value: Option<&Value>, what: &str, names: &mut Names) {
+    let Some(n) = value.and_then(Value::as_str) else {
         return;
     };
-    if is_blank(&n) {
+    let p = pointer::at(base, "name");
+    if is_blank(n) {
         ctx.report(
             Code::EmptyValue,
             ctx.value(&p),
@@ -224,7 +227,7 @@ fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) {
         );
         return;
     }
-    if let Some(first) = names.get(&n) {
+    if let Some(first) = names.get(n) {
         let d = Diagnostic::new(
             Code::DuplicateName,
             ctx.value(&p),
@@ -233,12 +236,18 @@ fn name(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) {
         .with_related(ctx.value(first), "first defined here");
         ctx.push(d);
     } else {
-        names.insert(n, p);
+        names.insert(n.to_string(), p);
     }
 }
 
-fn service_ref(ctx: &mut Ctx<'_>, pointer: &str, services: &[(&'static str, String)]) {
-    let Some(name) = ctx.str_at(pointer).map(str::to_string) else {
+/// `name`, the service named at `pointer`, is one the file defines.
+fn service_ref(
+    ctx: &mut Ctx<'_>,
+    pointer: &str,
+    name: Option<&str>,
+    services: &[(&'static str, String)],
+) {
+    let Some(name) = name else {
         return;
     };
     let in_legacy = services
