@@ -38,49 +38,49 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 
 fn spans(ctx: &mut Ctx<'_>) {
     let known = known_span_names(ctx);
-    for i in 0..ctx.len("/expect/span") {
+    // Each span's table found once; pointers are built only to place a finding.
+    let doc = ctx.document();
+    let spans = pointer::get(&doc, "/expect/span").and_then(Value::as_array);
+    for (i, span) in spans.into_iter().flatten().enumerate() {
         if ctx.full() {
             return;
         }
-        let base = format!("/expect/span/{i}");
-        let name_ptr = pointer::at(&base, "name");
-        if let Some(name) = ctx.str_at(&name_ptr).map(str::to_string) {
-            if let Some(err) = patterns::glob_error(&name) {
+        let at = |field: &str| pointer::at(&pointer::at_index("/expect/span", i), field);
+        if let Some(name) = span.get("name").and_then(Value::as_str) {
+            if let Some(err) = patterns::glob_error(name) {
                 ctx.report_as(
                     Code::InvalidGlob,
                     Severity::Warning,
-                    ctx.value(&name_ptr),
+                    ctx.value(&at("name")),
                     format!("clnrm dry-run rejects this span name as a glob ({err}); `run` matches it literally"),
                 );
             }
         }
-        let parent_ptr = pointer::at(&base, "parent");
-        if let Some(parent) = ctx.str_at(&parent_ptr).map(str::to_string) {
+        if let Some(parent) = span.get("parent").and_then(Value::as_str) {
             let is_clnrm = CLNRM_SPANS
                 .iter()
                 .any(|s| parent == *s || parent.starts_with(&format!("{s}.")));
-            if !known.contains(&parent) && !is_clnrm {
+            if !known.contains(parent) && !is_clnrm {
                 ctx.report(
                     Code::UndefinedSpan,
-                    ctx.value(&parent_ptr),
+                    ctx.value(&at("parent")),
                     format!("no expectation defines a span named `{parent}`"),
                 );
             }
         }
-        let min_ptr = pointer::at(&base, "duration_ms/min");
-        let max_ptr = pointer::at(&base, "duration_ms/max");
-        let min = ctx.get(&min_ptr).and_then(Value::as_f64);
-        let max = ctx.get(&max_ptr).and_then(Value::as_f64);
+        let duration = span.get("duration_ms");
+        let min = duration.and_then(|d| d.get("min")).and_then(Value::as_f64);
+        let max = duration.and_then(|d| d.get("max")).and_then(Value::as_f64);
         if let (Some(min), Some(max)) = (min, max) {
             if min > max {
                 let d = Diagnostic::new(
                     Code::InvalidDuration,
-                    ctx.value(&min_ptr),
+                    ctx.value(&at("duration_ms/min")),
                     format!(
                         "duration_ms.min ({min}) is greater than max ({max}): no span can match"
                     ),
                 )
-                .with_related(ctx.value(&max_ptr), "max is here");
+                .with_related(ctx.value(&at("duration_ms/max")), "max is here");
                 ctx.push(d);
             }
         }
@@ -128,27 +128,37 @@ fn strings(v: Option<&Value>) -> impl Iterator<Item = String> + '_ {
 }
 
 fn counts(ctx: &mut Ctx<'_>, base: &str) {
-    let mut bounds: Vec<String> = ["spans_total", "events_total", "errors_total"]
-        .iter()
-        .map(|k| pointer::at(base, k))
-        .collect();
-    let by_name = pointer::at(base, "by_name");
-    for name in ctx.keys(&by_name) {
-        bounds.push(pointer::push(&by_name, &name));
-    }
-    for b in bounds {
-        let gte = ctx.get(&pointer::at(&b, "gte")).and_then(Value::as_u64);
-        let lte = ctx.get(&pointer::at(&b, "lte")).and_then(Value::as_u64);
-        if let (Some(gte), Some(lte)) = (gte, lte) {
-            if gte > lte {
-                let d = Diagnostic::new(
-                    Code::InvalidValue,
-                    ctx.value(&pointer::at(&b, "gte")),
-                    format!("gte ({gte}) is greater than lte ({lte}): no count can satisfy both (clnrm run fails)"),
-                )
-                .with_related(ctx.value(&pointer::at(&b, "lte")), "lte is here");
-                ctx.push(d);
-            }
+    let doc = ctx.document();
+    let table = pointer::get(&doc, base);
+    let by_name = table
+        .and_then(|t| t.get("by_name"))
+        .and_then(Value::as_object);
+    // The bounds, and where each is (its pointer is built only for a finding).
+    let totals = ["spans_total", "events_total", "errors_total"]
+        .into_iter()
+        .map(|k| (table.and_then(|t| t.get(k)), k, false));
+    let named = by_name
+        .into_iter()
+        .flatten()
+        .map(|(name, bound)| (Some(bound), name.as_str(), true));
+    for (bound, key, is_named) in totals.chain(named) {
+        let limit = |k: &str| bound.and_then(|b| b.get(k)).and_then(Value::as_u64);
+        let (Some(gte), Some(lte)) = (limit("gte"), limit("lte")) else {
+            continue;
+        };
+        if gte > lte {
+            let b = if is_named {
+                pointer::push(&pointer::at(base, "by_name"), key)
+            } else {
+                pointer::at(base, key)
+            };
+            let d = Diagnostic::new(
+                Code::InvalidValue,
+                ctx.value(&pointer::at(&b, "gte")),
+                format!("gte ({gte}) is greater than lte ({lte}): no count can satisfy both (clnrm run fails)"),
+            )
+            .with_related(ctx.value(&pointer::at(&b, "lte")), "lte is here");
+            ctx.push(d);
         }
     }
 }
@@ -174,30 +184,33 @@ fn status(ctx: &mut Ctx<'_>, base: &str) {
 }
 
 fn legacy_spans(ctx: &mut Ctx<'_>) {
-    for i in 0..ctx.len("/otel_validation/expected_spans") {
-        let base = format!("/otel_validation/expected_spans/{i}");
-        if let Some(name) = ctx.str_at(&pointer::at(&base, "name")).map(str::to_string) {
-            if let Some(err) = patterns::glob_error(&name) {
+    let doc = ctx.document();
+    let spans = pointer::get(&doc, "/otel_validation/expected_spans").and_then(Value::as_array);
+    for (i, span) in spans.into_iter().flatten().enumerate() {
+        let at = |field: &str| {
+            pointer::at(
+                &pointer::at_index("/otel_validation/expected_spans", i),
+                field,
+            )
+        };
+        if let Some(name) = span.get("name").and_then(Value::as_str) {
+            if let Some(err) = patterns::glob_error(name) {
                 ctx.report_as(
                     Code::InvalidGlob,
                     Severity::Warning,
-                    ctx.value(&pointer::at(&base, "name")),
+                    ctx.value(&at("name")),
                     format!("clnrm dry-run rejects this span name as a glob: {err}"),
                 );
             }
         }
-        let min = ctx
-            .get(&pointer::at(&base, "min_duration_ms"))
-            .and_then(Value::as_f64);
-        let max = ctx
-            .get(&pointer::at(&base, "max_duration_ms"))
-            .and_then(Value::as_f64);
+        let min = span.get("min_duration_ms").and_then(Value::as_f64);
+        let max = span.get("max_duration_ms").and_then(Value::as_f64);
         if let (Some(min), Some(max)) = (min, max) {
             if min > max {
                 ctx.report_as(
                     Code::InvalidDuration,
                     Severity::Warning,
-                    ctx.value(&pointer::at(&base, "min_duration_ms")),
+                    ctx.value(&at("min_duration_ms")),
                     format!("min_duration_ms ({min}) is greater than max_duration_ms ({max}) (clnrm dry-run rejects this)"),
                 );
             }
