@@ -260,7 +260,7 @@ fn service_ref(
     if !in_legacy && !in_v1 {
         let ids: Vec<&str> = services.iter().map(|(_, id)| id.as_str()).collect();
         let mut message = format!("no service named `{name}` is defined");
-        if let Some(s) = crate::analysis::schema::suggest(&name, &ids) {
+        if let Some(s) = crate::analysis::schema::suggest(name, &ids) {
             message.push_str(&format!(": did you mean `{s}`?"));
         } else if !ids.is_empty() {
             message.push_str(&format!(" (defined: {})", ids.join(", ")));
