@@ -320,7 +320,25 @@ pub fn absolute(path: &Path) -> PathBuf {
         }
         _ => path,
     };
+    if is_plain_absolute(path) {
+        // What `std::path::absolute` would rebuild component by component (a few hundred
+        // paths per `check`, several times each).
+        return path.to_path_buf();
+    }
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// An absolute path that `std::path::absolute` returns as it is: no `.` component, no
+/// doubled or trailing `/`.
+fn is_plain_absolute(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let b = path.as_os_str().as_bytes();
+    b.first() == Some(&b'/')
+        && b.len() > 1
+        && !b.ends_with(b"/")
+        && !b.ends_with(b"/.")
+        && !b.windows(2).any(|w| w == b"//")
+        && !b.windows(3).any(|w| w == b"/./")
 }
 
 /// Test helpers shared by the modules that read through [`read_bytes`].
@@ -376,6 +394,36 @@ pub mod testing {
 mod tests {
     use super::testing::mkfifo;
     use super::*;
+
+    #[test]
+    fn plain_absolute_paths_are_what_std_makes_of_them() {
+        for p in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/",
+            "/a//b",
+            "/a/./b",
+            "/a/.",
+            "/a/..",
+            "/a/../b",
+            "//a",
+            "///a",
+            "/.",
+            "/./a",
+            "/a/.b",
+            "/a/b.",
+            "/a/...",
+            "/é/ü",
+            "/a/b/c.clnrm.toml",
+        ] {
+            let path = Path::new(p);
+            if is_plain_absolute(path) {
+                assert_eq!(std::path::absolute(path).unwrap(), path, "{p}");
+            }
+            assert_eq!(absolute(path), std::path::absolute(path).unwrap(), "{p}");
+        }
+    }
 
     #[test]
     fn reads_a_regular_file_inside_the_scope() {
