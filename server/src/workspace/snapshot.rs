@@ -19,7 +19,7 @@ const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// a path spelt two ways is read twice, which costs a read, never a wrong text).
 type Key = (OsString, Option<OsString>);
 
-fn key(path: &Path, root: Option<&Path>) -> Key {
+fn memo_key(path: &Path, root: Option<&Path>) -> Key {
     (path.into(), root.map(Into::into))
 }
 
@@ -56,7 +56,7 @@ impl<L: SourceLoader> SourceLoader for SnapshotLoader<L> {
     }
 
     fn load_within(&self, path: &Path, root: Option<&Path>) -> Option<Arc<str>> {
-        let key = key(path, root);
+        let key = memo_key(path, root);
         if let Some(known) = self.memo().reads.get(&key) {
             return known.clone();
         }
@@ -76,7 +76,7 @@ impl<L: SourceLoader> SourceLoader for SnapshotLoader<L> {
     }
 
     fn already_read(&self, path: &Path, root: &Path) -> Option<Arc<str>> {
-        let key = key(path, Some(root));
+        let key = memo_key(path, Some(root));
         self.memo().reads.get(&key).cloned().flatten()
     }
 }

@@ -39,7 +39,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 }
 
 fn scenario(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
-    if !named_table(ctx, base, "scenario", names) {
+    if named_table(ctx, &ctx.document(), base, "scenario", names).is_none() {
         return;
     }
     let has_service = ctx.has(&pointer::at(base, "service"));
@@ -113,10 +113,9 @@ fn step(ctx: &mut Ctx<'_>, base: &str, services: &Services, names: &mut Names) {
     // The step's table found once; its fields are read from it, and pointers to them
     // are built only to place a finding.
     let doc = ctx.document();
-    let Some(table) = pointer::get(&doc, base).filter(|v| v.is_object()) else {
+    let Some(table) = named_table(ctx, &doc, base, "step", names) else {
         return;
     };
-    name(ctx, base, table.get("name"), "step", names);
     let command = table.get("command");
     if command.and_then(Value::as_array).is_some_and(Vec::is_empty) {
         let at = ctx.value(&pointer::at(base, "command"));
@@ -203,14 +202,18 @@ fn first_line_of(err: &str) -> String {
         .to_string()
 }
 
-/// Whether `base` is a table; if so, its `name` is checked (blank, a duplicate).
-fn named_table(ctx: &mut Ctx<'_>, base: &str, what: &str, names: &mut Names) -> bool {
-    let doc = ctx.document();
-    let Some(table) = pointer::get(&doc, base).filter(|v| v.is_object()) else {
-        return false;
-    };
+/// The table at `base` in `doc` (the document's shared handle), if it is one; its `name`
+/// is checked (blank, a duplicate).
+fn named_table<'d>(
+    ctx: &mut Ctx<'_>,
+    doc: &'d Value,
+    base: &str,
+    what: &str,
+    names: &mut Names,
+) -> Option<&'d Value> {
+    let table = pointer::get(doc, base).filter(|v| v.is_object())?;
     name(ctx, base, table.get("name"), what, names);
-    true
+    Some(table)
 }
 
 /// The `name` of the table at `base` (`value`, as found there).
